@@ -1,0 +1,1 @@
+"""Analytics: KPI definitions, rollup tables, the manager dashboard, exports and reports."""

@@ -1,0 +1,2 @@
+"""Complaints ("reklamacje"): tickets with SLA clocks, threads, canned responses and
+satisfaction ratings."""

@@ -1,0 +1,43 @@
+"""Reads of customer companies, users and orders for the portal, API and back-office."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, QuerySet, Sum
+
+from .models import CustomerAccount, CustomerMembership, Order, OrderLine
+
+
+def customer_account_for_user(*, user) -> CustomerAccount | None:
+    """The company a customer user acts for, or None for anyone else."""
+    if not user.is_authenticated or not user.is_customer:
+        return None
+    membership = (
+        CustomerMembership.objects.select_related("customer_account")
+        .filter(user_id=user.pk)
+        .first()
+    )
+    return membership.customer_account if membership else None
+
+
+def orders_for_customer(*, customer_account: CustomerAccount) -> QuerySet[Order]:
+    """The company's orders, newest first, with their lines and products loaded."""
+    lines = OrderLine.objects.select_related("product", "product__category").order_by("line_number")
+    return (
+        Order.objects.filter(customer_account=customer_account)
+        .annotate(line_count=Count("lines"), units=Sum("lines__quantity"))
+        .prefetch_related(Prefetch("lines", queryset=lines))
+        .order_by("-order_date", "-number")
+    )
+
+
+def order_for_customer(*, customer_account: CustomerAccount, order_id: int) -> Order | None:
+    return orders_for_customer(customer_account=customer_account).filter(pk=order_id).first()
+
+
+def colleagues_of(*, customer_account: CustomerAccount):
+    """Users of the company, for its customer admins."""
+    return (
+        CustomerMembership.objects.filter(customer_account=customer_account)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )

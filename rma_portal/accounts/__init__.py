@@ -1,0 +1,1 @@
+"""Accounts: users with e-mail login, roles, and the login / password pages."""

@@ -1,0 +1,135 @@
+"""The user model: e-mail is the login, every user except platform superusers has a tenant."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CUSTOMER_USER = "customer_user", _("Customer user")  # files and follows own cases
+    CUSTOMER_ADMIN = "customer_admin", _("Customer admin")  # + colleagues and all company cases
+    AGENT = "agent", _("Agent")  # handles returns and complaints in the back-office
+    COORDINATOR = "coordinator", _("Coordinator")  # + assigns work, receives SLA escalations
+    MANAGER = "manager", _("Manager")  # reads dashboards and everything in the back-office
+    TENANT_ADMIN = "tenant_admin", _("Tenant admin")  # configures the tenant, manages users
+
+
+CUSTOMER_ROLES = frozenset({Role.CUSTOMER_USER, Role.CUSTOMER_ADMIN})
+STAFF_ROLES = frozenset({Role.AGENT, Role.COORDINATOR, Role.MANAGER, Role.TENANT_ADMIN})
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **fields) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> User:
+        fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **fields)
+
+    def get_by_natural_key(self, username: str) -> User:
+        return self.get(email=(username or "").strip().lower())
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
+        fields.update(is_superuser=True, is_staff=True, tenant=None, role="")
+        return self._create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    # Stored lower-cased (save() and the manager normalise), so plain uniqueness is exact.
+    email = models.EmailField(
+        _("e-mail address"),
+        max_length=254,
+        unique=True,
+        error_messages={"unique": _("A user with this e-mail address already exists.")},
+    )
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    tenant = models.ForeignKey(
+        "tenancy.Tenant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("tenant"),
+        help_text=_("Empty only for platform superusers."),
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Language of pages and e-mails; empty means the tenant's default."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(
+        _("back-office access"),
+        default=False,
+        editable=False,
+        help_text=_("Derived from the role: staff roles may use the back-office."),
+    )
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_superuser=True) | models.Q(tenant__isnull=False),
+                name="user_tenant_required_unless_superuser",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_superuser=True) | ~models.Q(role=""),
+                name="user_role_required_unless_superuser",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "role"], name="user_tenant_role_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>" if self.full_name else self.email
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = self.email.strip().lower()
+        self.is_staff = self.is_superuser or self.role in STAFF_ROLES
+        super().save(*args, **kwargs)
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @property
+    def is_customer(self) -> bool:
+        return self.role in CUSTOMER_ROLES
+
+    @property
+    def is_customer_admin(self) -> bool:
+        return self.role == Role.CUSTOMER_ADMIN
+
+    @property
+    def is_tenant_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def preferred_language(self) -> str:
+        if self.language:
+            return self.language
+        return self.tenant.default_language if self.tenant_id else settings.LANGUAGE_CODE

@@ -1,0 +1,57 @@
+"""What each role may do in the back-office, as Django permission codenames.
+
+Roles are the single source of permissions: there are no per-user or group grants.
+"""
+
+from __future__ import annotations
+
+from .models import Role
+
+VIEW = frozenset({"view"})
+EDIT = frozenset({"view", "add", "change"})
+ALL = frozenset({"view", "add", "change", "delete"})
+
+# (app label, model name or "*") -> actions. Domain issues extend this table.
+ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
+    Role.AGENT: {
+        ("customers", "*"): VIEW,
+        ("returns", "*"): EDIT,
+        ("complaints", "*"): EDIT,
+    },
+    Role.COORDINATOR: {
+        ("customers", "*"): VIEW,
+        ("returns", "*"): EDIT,
+        ("complaints", "*"): EDIT,
+    },
+    Role.MANAGER: {
+        ("accounts", "user"): VIEW,
+        ("customers", "*"): VIEW,
+        ("returns", "*"): VIEW,
+        ("complaints", "*"): VIEW,
+        ("analytics", "*"): VIEW,
+    },
+    Role.TENANT_ADMIN: {
+        ("accounts", "user"): ALL,
+        ("customers", "*"): ALL,
+        ("returns", "*"): ALL,
+        ("complaints", "*"): ALL,
+        ("analytics", "*"): ALL,
+    },
+}
+
+
+def role_allows(role: str, app_label: str, action: str, model_name: str) -> bool:
+    table = ROLE_PERMISSIONS.get(role, {})
+    actions = table.get((app_label, model_name)) or table.get((app_label, "*")) or frozenset()
+    return action in actions
+
+
+def role_has_perm(role: str, perm: str) -> bool:
+    """`perm` is Django's "app_label.action_model" form, e.g. "customers.view_order"."""
+    app_label, _, codename = perm.partition(".")
+    action, _, model_name = codename.partition("_")
+    return role_allows(role, app_label, action, model_name)
+
+
+def role_has_module_perms(role: str, app_label: str) -> bool:
+    return any(label == app_label for label, _ in ROLE_PERMISSIONS.get(role, {}))

@@ -1,0 +1,68 @@
+"""Base ModelAdmin for tenant-owned models: the queryset, the foreign-key choices and the
+saved tenant all come from the request's tenant; another tenant's object answers 404."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.http import Http404
+
+from rma_portal.tenancy.models import Tenant, TenantOwnedModel
+
+
+class TenantFieldsMixin:
+    """Foreign-key choices limited to the current tenant; the tenant field fixed to it.
+
+    The tenant stays a (hidden, disabled) form field rather than being excluded, so that
+    unique constraints starting with the tenant are validated by the form, not by an
+    IntegrityError at save time.
+    """
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "tenant" and db_field.related_model is Tenant:
+            if request.tenant is not None:
+                kwargs.update(
+                    queryset=Tenant.objects.filter(pk=request.tenant.pk),
+                    initial=request.tenant.pk,
+                    disabled=True,
+                    widget=forms.HiddenInput,
+                )
+        elif issubclass(db_field.related_model, TenantOwnedModel) and "queryset" not in kwargs:
+            # The default manager is scoped to the request's tenant by the middleware
+            # (or explicitly to all tenants for a platform superuser).
+            kwargs["queryset"] = db_field.related_model._default_manager.all()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if issubclass(db_field.related_model, TenantOwnedModel) and "queryset" not in kwargs:
+            kwargs["queryset"] = db_field.related_model._default_manager.all()
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class TenantScopedAdmin(TenantFieldsMixin, admin.ModelAdmin):
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "tenant" in form.base_fields:
+            form.base_fields["tenant"].disabled = True  # objects never move between tenants
+        return form
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        if request.tenant is None and "tenant" not in columns:
+            columns.append("tenant")
+        return columns
+
+    def get_list_filter(self, request):
+        filters = list(super().get_list_filter(request))
+        if request.tenant is None and "tenant" not in filters:
+            filters.insert(0, "tenant")
+        return filters
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django redirects to the index saying "doesn't exist"; a foreign or unknown id
+        # must look exactly like a missing page (DESIGN.md section 4).
+        raise Http404
+
+
+class TenantScopedTabularInline(TenantFieldsMixin, admin.TabularInline):
+    pass

@@ -1,0 +1,56 @@
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from rma_portal.tenancy.middleware import ACTIVE_TENANT_SESSION_KEY
+from rma_portal.tenancy.models import Tenant
+
+
+class BackofficeSite(admin.AdminSite):
+    site_header = gettext_lazy("RMA Portal back-office")
+    site_title = gettext_lazy("RMA Portal back-office")
+    index_title = gettext_lazy("Back-office")
+    site_url = None
+
+    def has_permission(self, request) -> bool:
+        user = request.user
+        return user.is_active and user.is_staff and (user.is_superuser or user.is_tenant_staff)
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        user = request.user
+        if user.is_authenticated and user.is_superuser and user.tenant_id is None:
+            context["switchable_tenants"] = list(Tenant.objects.only("pk", "name"))
+            context["active_tenant_id"] = request.session.get(ACTIVE_TENANT_SESSION_KEY)
+        return context
+
+    def get_urls(self):
+        return [
+            path(
+                "switch-tenant/",
+                self.admin_view(require_POST(self.switch_tenant_view)),
+                name="switch_tenant",
+            ),
+            *super().get_urls(),
+        ]
+
+    def switch_tenant_view(self, request):
+        """A platform superuser works inside one tenant, or (empty choice) across all."""
+        if not request.user.is_superuser or request.user.tenant_id is not None:
+            return HttpResponseRedirect(reverse("admin:index"))
+        chosen = request.POST.get("tenant", "")
+        tenant = Tenant.objects.filter(pk=chosen).first() if chosen.isdigit() else None
+        if tenant is None:
+            request.session.pop(ACTIVE_TENANT_SESSION_KEY, None)
+            messages.info(request, _("You now see all tenants."))
+        else:
+            request.session[ACTIVE_TENANT_SESSION_KEY] = tenant.pk
+            messages.info(request, _("You now work in tenant %(name)s.") % {"name": tenant.name})
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+            target = reverse("admin:index")
+        return HttpResponseRedirect(target)

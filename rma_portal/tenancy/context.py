@@ -1,0 +1,79 @@
+"""The current tenant of a request, task or command, kept in a context variable.
+
+Scoped managers read it; nothing else decides which tenant's rows a query may see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import Tenant
+
+
+class _AllTenants:
+    """Marker for an explicit, deliberate cross-tenant scope (platform admin, rollups)."""
+
+    def __repr__(self) -> str:
+        return "ALL_TENANTS"
+
+
+ALL_TENANTS = _AllTenants()
+
+_current: ContextVar[Tenant | _AllTenants | None] = ContextVar("current_tenant", default=None)
+
+
+class TenantNotSetError(RuntimeError):
+    """A tenant-scoped query ran with no tenant in context: fail closed."""
+
+
+def get_current_tenant() -> Tenant | None:
+    """The tenant in context, or None (also None under the all-tenants scope)."""
+    value = _current.get()
+    return None if value is ALL_TENANTS else value
+
+
+def current_scope() -> Tenant | _AllTenants | None:
+    return _current.get()
+
+
+def require_current_tenant() -> Tenant:
+    tenant = get_current_tenant()
+    if tenant is None:
+        raise TenantNotSetError("No tenant is set for this request, task or command.")
+    return tenant
+
+
+@contextlib.contextmanager
+def tenant_context(tenant: Tenant) -> Iterator[Tenant]:
+    """Run a block (a task, a command, a test) as `tenant`; restores the previous scope."""
+    if tenant is None:
+        raise TenantNotSetError("tenant_context() needs a tenant.")
+    token = _current.set(tenant)
+    try:
+        yield tenant
+    finally:
+        _current.reset(token)
+
+
+@contextlib.contextmanager
+def dangerously_all_tenants() -> Iterator[None]:
+    """Run a block that may see every tenant's rows. Say why at each call site."""
+    token = _current.set(ALL_TENANTS)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+@contextlib.contextmanager
+def no_tenant() -> Iterator[None]:
+    """Run a block with no tenant set (e.g. to prove the scoped manager fails closed)."""
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)

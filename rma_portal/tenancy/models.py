@@ -1,0 +1,157 @@
+"""Tenant (a merchant using the portal) and the base every tenant-owned model inherits."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .context import ALL_TENANTS, TenantNotSetError, current_scope, get_current_tenant
+from .storage import tenant_logo_upload_to
+
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #RRGGBB."))
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("Unknown time zone: %(tz)s"), params={"tz": value})
+
+
+class Tenant(models.Model):
+    """A merchant (manufacturer or wholesaler) whose customers file returns and complaints."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    brand_colour = models.CharField(
+        _("brand colour"), max_length=7, default="#1f4e79", validators=[hex_colour]
+    )
+    logo = models.ImageField(_("logo"), upload_to=tenant_logo_upload_to, blank=True)
+    default_language = models.CharField(
+        _("default language"), max_length=8, choices=settings.LANGUAGES, default="pl"
+    )
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Warsaw", validators=[validate_timezone]
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="PLN")
+    support_email = models.EmailField(_("support email"), blank=True)
+    # Where customers send goods back.
+    return_address_name = models.CharField(_("return address: name"), max_length=200)
+    return_address_street = models.CharField(_("return address: street"), max_length=200)
+    return_address_postal_code = models.CharField(_("return address: postal code"), max_length=20)
+    return_address_city = models.CharField(_("return address: city"), max_length=100)
+    return_address_country = models.CharField(
+        _("return address: country"), max_length=2, default="PL"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def return_address_lines(self) -> list[str]:
+        return [
+            self.return_address_name,
+            self.return_address_street,
+            f"{self.return_address_postal_code} {self.return_address_city}",
+            self.return_address_country,
+        ]
+
+
+class TenantScopedQuerySet(models.QuerySet):
+    def for_tenant(self, tenant: Tenant) -> TenantScopedQuerySet:
+        return self.filter(tenant=tenant)
+
+
+class TenantScopedManager(models.Manager.from_queryset(TenantScopedQuerySet)):
+    """Default manager of tenant-owned models: filtered to the current tenant.
+
+    It fails closed: with no tenant in context every query raises TenantNotSetError.
+    `for_tenant(t)` names the tenant explicitly; `Model.unscoped` is the escape hatch.
+    """
+
+    def get_queryset(self) -> TenantScopedQuerySet:
+        scope = current_scope()
+        if scope is None:
+            raise TenantNotSetError(
+                f"{self.model.__name__}.objects used with no tenant set; use "
+                "tenant_context(), .objects.for_tenant(tenant) or .unscoped explicitly."
+            )
+        queryset = super().get_queryset()
+        if scope is ALL_TENANTS:
+            return queryset
+        return queryset.filter(tenant_id=scope.pk)
+
+    def for_tenant(self, tenant: Tenant) -> TenantScopedQuerySet:
+        if tenant is None:
+            raise TenantNotSetError("for_tenant() needs a tenant.")
+        return super().get_queryset().filter(tenant_id=tenant.pk)
+
+
+class TenantOwnedModel(models.Model):
+    """Abstract base of every tenant-owned table: non-null tenant, scoped default manager."""
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="+", verbose_name=_("tenant")
+    )
+
+    objects = TenantScopedManager()
+    unscoped = models.Manager()  # noqa: DJ012 - a manager, not a field
+
+    class Meta:
+        abstract = True
+        base_manager_name = "unscoped"
+
+    def save(self, *args, **kwargs) -> None:
+        current = get_current_tenant()
+        if not self.tenant_id:
+            if current is None:
+                raise TenantNotSetError(
+                    f"Cannot save {type(self).__name__}: no tenant given and none in context."
+                )
+            self.tenant = current
+        elif current is not None and current.pk != self.tenant_id:
+            raise TenantNotSetError(
+                f"Refusing to save {type(self).__name__} of tenant {self.tenant_id} "
+                f"while tenant {current.pk} is in context."
+            )
+        # Related objects already loaded are checked for free; clean() checks the rest.
+        for field in self._tenant_owned_relations():
+            related = field.get_cached_value(self, default=None)
+            if related is not None and related.tenant_id != self.tenant_id:
+                raise ValueError(f"{type(self).__name__}.{field.name} belongs to another tenant.")
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.tenant_id:
+            return
+        errors = {}
+        for field in self._tenant_owned_relations():
+            related_id = getattr(self, field.attname)
+            if related_id is None:
+                continue
+            related = field.related_model.unscoped.filter(pk=related_id).values("tenant_id")
+            if related.get()["tenant_id"] != self.tenant_id:
+                errors[field.name] = _("Choose an object of the same tenant.")
+        if errors:
+            raise ValidationError(errors)
+
+    def _tenant_owned_relations(self):
+        for field in self._meta.concrete_fields:
+            if (
+                field.is_relation
+                and field.many_to_one
+                and field.name != "tenant"
+                and issubclass(field.related_model, TenantOwnedModel)
+            ):
+                yield field

@@ -1,0 +1,1 @@
+"""Test-run support shipped with the project (pytest plugin choosing the backends)."""

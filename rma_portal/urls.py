@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from customers import urls as customer_urls
+from rma_portal.accounts.views import home
+from rma_portal.tenancy.views import tenant_logo
+
+portal_urlpatterns = [
+    *customer_urls.portal_urlpatterns,
+]
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/", include("rma_portal.accounts.urls")),
+    path("portal/", include((portal_urlpatterns, "portal"))),
+    path("backoffice/", admin.site.urls),
+    path("branding/logo/", tenant_logo, name="tenant_logo"),
+]
+
+handler403 = "rma_portal.views.permission_denied"
+handler404 = "rma_portal.views.page_not_found"
+handler500 = "rma_portal.views.server_error"

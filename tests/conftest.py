@@ -1,0 +1,100 @@
+"""Shared fixtures: two tenants, each with two customer companies, their users and staff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from rma_portal.accounts.models import Role, User
+from rma_portal.tenancy.context import tenant_context
+
+from .factories import (
+    PASSWORD,
+    CustomerAccountFactory,
+    OrderFactory,
+    OrderLineFactory,
+    TenantFactory,
+    UserFactory,
+    customer_user,
+)
+
+
+@dataclass
+class World:
+    """One tenant as a test sees it."""
+
+    tenant: object
+    company: object
+    other_company: object
+    customer: User
+    customer_admin: User
+    colleague: User
+    other_company_user: User
+    agent: User
+    coordinator: User
+    manager: User
+    tenant_admin: User
+
+
+def build_world(name: str) -> World:
+    tenant = TenantFactory(name=name, slug=name.lower().replace(" ", "-"))
+    company = CustomerAccountFactory(tenant=tenant, name=f"{name} Buyer")
+    other_company = CustomerAccountFactory(tenant=tenant, name=f"{name} Other Buyer")
+    return World(
+        tenant=tenant,
+        company=company,
+        other_company=other_company,
+        customer=customer_user(company),
+        customer_admin=customer_user(company, admin=True),
+        colleague=customer_user(company),
+        other_company_user=customer_user(other_company),
+        agent=UserFactory(tenant=tenant, role=Role.AGENT),
+        coordinator=UserFactory(tenant=tenant, role=Role.COORDINATOR),
+        manager=UserFactory(tenant=tenant, role=Role.MANAGER),
+        tenant_admin=UserFactory(tenant=tenant, role=Role.TENANT_ADMIN),
+    )
+
+
+@pytest.fixture
+def world_a(db) -> World:
+    return build_world("Alpha")
+
+
+@pytest.fixture
+def world_b(db) -> World:
+    return build_world("Beta")
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser(email="root@platform.example", password=PASSWORD)
+
+
+@pytest.fixture
+def login(client):
+    """Sign a user in through the real login form; returns the client."""
+
+    def _login(user: User):
+        response = client.post("/accounts/login/", {"username": user.email, "password": PASSWORD})
+        assert response.status_code == 302, response.content[:500]
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def in_tenant():
+    """Context manager to run code as a tenant: `with in_tenant(t): ...`."""
+    return tenant_context
+
+
+@pytest.fixture
+def make_order():
+    def _make(company, *, lines: int = 2, **kwargs):
+        order = OrderFactory(tenant=company.tenant, customer_account=company, **kwargs)
+        for number in range(1, lines + 1):
+            OrderLineFactory(tenant=company.tenant, order=order, line_number=number)
+        return order
+
+    return _make

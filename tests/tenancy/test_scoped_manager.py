@@ -1,0 +1,95 @@
+"""The scoped manager fails closed and never crosses tenants; `unscoped` is the only way."""
+
+import pytest
+
+from customers.models import CustomerAccount, Order, Product
+from rma_portal.tenancy.context import (
+    TenantNotSetError,
+    dangerously_all_tenants,
+    no_tenant,
+    tenant_context,
+)
+from tests.factories import CustomerAccountFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_scoped_manager_raises_without_tenant(world_a):
+    with no_tenant(), pytest.raises(TenantNotSetError):
+        list(CustomerAccount.objects.all())
+    with no_tenant(), pytest.raises(TenantNotSetError):
+        CustomerAccount.objects.filter(pk=world_a.company.pk).exists()
+    with no_tenant(), pytest.raises(TenantNotSetError):
+        CustomerAccount.objects.count()
+
+
+def test_tenant_a_never_sees_tenant_b_rows(world_a, world_b, make_order):
+    order_b = make_order(world_b.company)
+    make_order(world_a.company)
+    ProductFactory(tenant=world_b.tenant, sku="ONLY-IN-B")
+
+    with tenant_context(world_a.tenant):
+        assert set(CustomerAccount.objects.values_list("tenant_id", flat=True)) == {
+            world_a.tenant.pk
+        }
+        assert not Order.objects.filter(pk=order_b.pk).exists()
+        assert not Product.objects.filter(sku="ONLY-IN-B").exists()
+        with pytest.raises(Order.DoesNotExist):
+            Order.objects.get(pk=order_b.pk)
+        # Reverse relations and lookups across relations are scoped too.
+        assert not Order.objects.filter(customer_account__tenant=world_b.tenant).exists()
+        assert world_a.company.orders.count() == 1
+
+
+def test_unscoped_is_the_only_way_across(world_a, world_b):
+    with tenant_context(world_a.tenant):
+        assert CustomerAccount.objects.count() == 2
+        assert CustomerAccount.unscoped.count() == 4
+        assert CustomerAccount.objects.for_tenant(world_b.tenant).count() == 2
+    with dangerously_all_tenants():
+        assert CustomerAccount.objects.count() == 4
+
+
+def test_saving_into_another_tenant_is_refused(world_a, world_b):
+    with tenant_context(world_a.tenant):
+        with pytest.raises(TenantNotSetError):
+            CustomerAccountFactory.build(tenant=world_b.tenant).save()
+        new = CustomerAccountFactory.build(tenant=None)
+        new.tenant_id = None
+        new.save()
+        assert new.tenant_id == world_a.tenant.pk
+
+
+def test_cross_tenant_foreign_key_is_refused(world_a, world_b):
+    product_b = ProductFactory(tenant=world_b.tenant)
+    order_a = Order.unscoped.create(
+        tenant=world_a.tenant,
+        number="X-1",
+        customer_account=world_a.company,
+        order_date="2026-01-01",
+    )
+    from customers.models import OrderLine
+
+    line = OrderLine(
+        tenant=world_a.tenant,
+        order=order_a,
+        line_number=1,
+        product=product_b,
+        quantity=1,
+        unit_price=1,
+    )
+    with pytest.raises(ValueError, match="another tenant"):
+        line.save()
+    assert not OrderLine.unscoped.exists()
+
+
+def test_cache_keys_carry_the_tenant(world_a, world_b):
+    from django.core.cache import cache
+
+    with tenant_context(world_a.tenant):
+        cache.set("dashboard", "alpha figures")
+    with tenant_context(world_b.tenant):
+        assert cache.get("dashboard") is None
+        cache.set("dashboard", "beta figures")
+    with tenant_context(world_a.tenant):
+        assert cache.get("dashboard") == "alpha figures"
