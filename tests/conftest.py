@@ -56,6 +56,12 @@ def build_world(name: str) -> World:
     )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The production hasher is slow by design; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def world_a(db) -> World:
     return build_world("Alpha")

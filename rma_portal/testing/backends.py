@@ -68,7 +68,9 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 # Worker tests start a real worker and switch eagerness off for themselves.
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+os.environ.setdefault("STATIC_MANIFEST", "false")  # no collectstatic before tests
 os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="rma-test-var-"))
+os.makedirs(os.path.join(os.environ["VAR_DIR"], "staticfiles"), exist_ok=True)
 
 
 def pytest_report_header(config):
