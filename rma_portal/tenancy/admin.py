@@ -6,12 +6,12 @@ from .models import Tenant
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    """Tenants are platform objects: only platform superusers manage them."""
+    """Platform superusers manage tenants; a tenant admin edits their own tenant's branding,
+    locale and return address (not its slug or active flag)."""
 
     list_display = ["name", "slug", "is_active", "default_language", "timezone", "currency"]
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
     fieldsets = [
         (None, {"fields": ["name", "slug", "is_active", "support_email"]}),
         (
@@ -32,17 +32,44 @@ class TenantAdmin(admin.ModelAdmin):
         ),
     ]
 
+    def _is_own_tenant_admin(self, request, obj=None) -> bool:
+        user = request.user
+        return (
+            user.role == "tenant_admin"
+            and user.tenant_id is not None
+            and (obj is None or obj.pk == user.tenant_id)
+        )
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(pk=request.user.tenant_id)
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return []
+        return ["slug", "is_active"]
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {"slug": ["name"]} if request.user.is_superuser else {}
+
     def has_module_permission(self, request):
-        return request.user.is_superuser
+        return request.user.is_superuser or self._is_own_tenant_admin(request)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return request.user.is_superuser or self._is_own_tenant_admin(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser or self._is_own_tenant_admin(request, obj)
 
     def has_add_permission(self, request):
         return request.user.is_superuser
 
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
     def has_delete_permission(self, request, obj=None):
-        return False
+        return False  # tenants are deactivated, never deleted
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        from django.http import Http404
+
+        raise Http404

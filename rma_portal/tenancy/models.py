@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .context import ALL_TENANTS, TenantNotSetError, current_scope, get_current_tenant
 from .storage import tenant_logo_upload_to
+from .validators import validate_upload_size
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #RRGGBB."))
 
@@ -30,7 +31,9 @@ class Tenant(models.Model):
     brand_colour = models.CharField(
         _("brand colour"), max_length=7, default="#1f4e79", validators=[hex_colour]
     )
-    logo = models.ImageField(_("logo"), upload_to=tenant_logo_upload_to, blank=True)
+    logo = models.ImageField(
+        _("logo"), upload_to=tenant_logo_upload_to, blank=True, validators=[validate_upload_size]
+    )
     default_language = models.CharField(
         _("default language"), max_length=8, choices=settings.LANGUAGES, default="pl"
     )

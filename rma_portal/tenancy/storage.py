@@ -5,9 +5,17 @@ from __future__ import annotations
 import uuid
 from pathlib import PurePosixPath
 
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
+
 
 def tenant_media_path(tenant_id: int | str, folder: str, original_name: str = "") -> str:
-    """`tenants/<id>/<folder>/<uuid><ext>`; the customer's file name never reaches the disk."""
+    """`tenants/<id>/<folder>/<uuid><ext>`; the uploader's file name never reaches the disk."""
     suffix = PurePosixPath(original_name).suffix.lower()
     if not suffix[1:].isalnum() or len(suffix) > 6:
         suffix = ""
@@ -15,4 +23,10 @@ def tenant_media_path(tenant_id: int | str, folder: str, original_name: str = ""
 
 
 def tenant_logo_upload_to(instance, filename: str) -> str:
-    return tenant_media_path(instance.pk or instance.slug, "branding", filename)
+    suffix = PurePosixPath(filename).suffix.lower()
+    safe_name = f"logo{suffix}" if suffix in IMAGE_TYPES else "logo.png"
+    return tenant_media_path(instance.pk or instance.slug, "branding", safe_name)
+
+
+def image_content_type(name: str) -> str:
+    return IMAGE_TYPES.get(PurePosixPath(name).suffix.lower(), "application/octet-stream")

@@ -1,9 +1,9 @@
 """The tenant's logo, served only to signed-in users of that tenant."""
 
-import mimetypes
-
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
+
+from .storage import image_content_type
 
 
 @login_required
@@ -15,8 +15,7 @@ def tenant_logo(request):
         handle = tenant.logo.open("rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
-    content_type = mimetypes.guess_type(tenant.logo.name)[0] or "application/octet-stream"
-    response = FileResponse(handle, content_type=content_type)
+    response = FileResponse(handle, content_type=image_content_type(tenant.logo.name))
     response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = "inline"
     return response

@@ -226,3 +226,32 @@ def test_tenant_admin_creates_customer_user_linked_to_own_company(world_a, world
     user = User.objects.get(email="fresh@buyer.example")
     assert user.tenant == world_a.tenant
     assert user.customer_membership.customer_account == world_a.company
+
+
+def test_tenant_admin_edits_own_branding_but_not_another_tenant(world_a, world_b, login):
+    from rma_portal.tenancy.models import Tenant
+
+    client = login(world_a.tenant_admin)
+    own_url = reverse("admin:tenancy_tenant_change", args=[world_a.tenant.pk])
+    page = client.get(own_url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields}
+    data.update(brand_colour="#123456")
+    response = client.post(own_url, data)
+    assert response.status_code == 302, page.context["adminform"].form.errors
+    world_a.tenant.refresh_from_db()
+    assert world_a.tenant.brand_colour == "#123456"
+
+    foreign_url = reverse("admin:tenancy_tenant_change", args=[world_b.tenant.pk])
+    assert client.get(foreign_url).status_code == 404
+    assert client.post(foreign_url, {**data, "name": "Taken"}).status_code == 404
+    assert Tenant.objects.get(pk=world_b.tenant.pk).name == world_b.tenant.name
+    changelist = client.get(reverse("admin:tenancy_tenant_changelist"))
+    assert [t.pk for t in changelist.context["cl"].result_list] == [world_a.tenant.pk]
+
+
+def test_agent_cannot_edit_tenant_settings(world_a, login):
+    client = login(world_a.agent)
+    url = reverse("admin:tenancy_tenant_change", args=[world_a.tenant.pk])
+    assert client.get(url).status_code in (403, 404)
