@@ -158,3 +158,23 @@ class TenantOwnedModel(models.Model):
                 and issubclass(field.related_model, TenantOwnedModel)
             ):
                 yield field
+
+
+class TenantSequence(TenantOwnedModel):
+    """Per-tenant, per-year counters behind human numbers such as RMA-2026-000123."""
+
+    name = models.CharField(_("name"), max_length=20)
+    year = models.PositiveIntegerField(_("year"))
+    last_value = models.PositiveBigIntegerField(_("last value"), default=0)
+
+    class Meta:
+        verbose_name = _("number sequence")
+        verbose_name_plural = _("number sequences")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name", "year"], name="tenant_sequence_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}-{self.year}: {self.last_value}"
