@@ -1,0 +1,458 @@
+"""Return requests (RMA), their lines, timeline, attachments, and the return policy."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from rma_portal.tenancy.models import TenantOwnedModel
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class ReturnStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")  # being filled in by the customer
+    SUBMITTED = "submitted", _("Submitted")  # waiting for a decision
+    NEEDS_INFO = "needs_info", _("Needs information")  # staff asked the customer a question
+    APPROVED = "approved", _("Approved")  # goods may be sent back
+    REJECTED = "rejected", _("Rejected")  # refused, with a reason
+    CANCELLED = "cancelled", _("Cancelled")  # withdrawn before the goods arrived
+    RECEIVED = "received", _("Received")  # goods arrived at the warehouse
+    INSPECTED = "inspected", _("Inspected")  # each line has a condition and a disposition
+    RESOLVED = "resolved", _("Resolved")  # refund / credit note / replacement / repair decided
+    CLOSED = "closed", _("Closed")  # finished, nothing more happens
+
+
+# Returns whose lines hold on to delivered quantity (see selectors.claimed_quantities).
+CLAIMING_STATUSES = frozenset(
+    {
+        ReturnStatus.SUBMITTED,
+        ReturnStatus.NEEDS_INFO,
+        ReturnStatus.APPROVED,
+        ReturnStatus.RECEIVED,
+        ReturnStatus.INSPECTED,
+        ReturnStatus.RESOLVED,
+        ReturnStatus.CLOSED,
+    }
+)
+OPEN_STATUSES = frozenset(
+    {
+        ReturnStatus.SUBMITTED,
+        ReturnStatus.NEEDS_INFO,
+        ReturnStatus.APPROVED,
+        ReturnStatus.RECEIVED,
+        ReturnStatus.INSPECTED,
+    }
+)
+
+
+class ReturnReason(models.TextChoices):
+    DAMAGED_IN_TRANSPORT = "damaged_in_transport", _("Damaged in transport")
+    DEFECTIVE = "defective", _("Defective / quality issue")
+    WRONG_ITEM = "wrong_item", _("Wrong item shipped")
+    NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
+    WRONG_SIZE = "wrong_size", _("Wrong size or dimensions")
+    ORDERED_BY_MISTAKE = "ordered_by_mistake", _("Ordered by mistake")
+    LATE_DELIVERY = "late_delivery", _("Late delivery")
+    OTHER = "other", _("Other")
+
+
+class Resolution(models.TextChoices):
+    REFUND = "refund", _("Refund")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+    REPLACEMENT = "replacement", _("Replacement")
+    REPAIR = "repair", _("Repair")
+
+
+class ReturnMethod(models.TextChoices):
+    COURIER_PICKUP = "courier_pickup", _("Courier pickup")
+    DROP_OFF = "drop_off", _("Drop-off point")
+    SELF_PRINTED_LABEL = "self_printed_label", _("Self-printed label")
+
+
+class ItemCondition(models.TextChoices):
+    UNOPENED = "unopened", _("Unopened")
+    OPENED = "opened", _("Opened")
+    USED = "used", _("Used")
+    DAMAGED = "damaged", _("Damaged")
+
+
+class Disposition(models.TextChoices):
+    RESTOCK = "restock", _("Restock")
+    REFURBISH = "refurbish", _("Refurbish")
+    SCRAP = "scrap", _("Scrap")
+    RETURN_TO_SUPPLIER = "return_to_supplier", _("Return to supplier")
+
+
+class ShippingPaidBy(models.TextChoices):
+    CUSTOMER = "customer", _("Customer")
+    MERCHANT = "merchant", _("Merchant")
+
+
+class ReturnPolicy(TenantOwnedModel):
+    """The tenant's return rules (customer_account empty) or one customer's contract override.
+
+    In an override, an empty field means "as in the tenant's policy".
+    """
+
+    customer_account = models.OneToOneField(
+        "customers.CustomerAccount",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="return_policy",
+        verbose_name=_("customer account"),
+        help_text=_("Empty for the tenant's policy; set for a customer's contract override."),
+    )
+    default_window_days = models.PositiveIntegerField(
+        _("return window (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Days after delivery, for categories without their own window."),
+    )
+    conditions_text = models.TextField(_("conditions shown to customers"), blank=True)
+    restocking_fee_percent = models.DecimalField(
+        _("restocking fee %"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    free_shipping_reasons = models.JSONField(
+        _("reasons with free return shipping"), null=True, blank=True
+    )
+    allowed_reasons = models.JSONField(_("allowed reasons"), null=True, blank=True)
+    allowed_resolutions = models.JSONField(_("allowed resolutions"), null=True, blank=True)
+    auto_approve_enabled = models.BooleanField(_("auto-approve"), null=True, blank=True)
+    auto_approve_reasons = models.JSONField(_("auto-approve reasons"), null=True, blank=True)
+    auto_approve_max_value = models.DecimalField(
+        _("auto-approve up to value"), **MONEY, null=True, blank=True
+    )
+    non_returnable_categories = models.ManyToManyField(
+        "customers.ProductCategory",
+        blank=True,
+        related_name="+",
+        verbose_name=_("non-returnable categories"),
+    )
+    non_returnable_products = models.ManyToManyField(
+        "customers.Product",
+        blank=True,
+        related_name="+",
+        verbose_name=_("non-returnable products"),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("return policy")
+        verbose_name_plural = _("return policies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=models.Q(customer_account__isnull=True),
+                name="return_policy_one_default_per_tenant",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "customer_account"], name="return_policy_customer_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.customer_account_id:
+            return str(_("Return policy for %(customer)s") % {"customer": self.customer_account})
+        return str(_("Return policy of %(tenant)s") % {"tenant": self.tenant})
+
+
+class CategoryWindow(TenantOwnedModel):
+    policy = models.ForeignKey(
+        ReturnPolicy, on_delete=models.CASCADE, related_name="category_windows"
+    )
+    category = models.ForeignKey(
+        "customers.ProductCategory", on_delete=models.CASCADE, verbose_name=_("category")
+    )
+    days = models.PositiveIntegerField(_("days"))
+
+    class Meta:
+        verbose_name = _("category window")
+        verbose_name_plural = _("category windows")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "policy", "category"], name="category_window_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.days}"
+
+
+class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel):
+    number = models.CharField(_("RMA number"), max_length=32)
+    customer_account = models.ForeignKey(
+        "customers.CustomerAccount",
+        on_delete=models.PROTECT,
+        related_name="return_requests",
+        verbose_name=_("customer account"),
+    )
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="return_requests",
+        verbose_name=_("requested by"),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_returns",
+        verbose_name=_("assigned to"),
+    )
+    status = FSMField(
+        _("status"), default=ReturnStatus.DRAFT, choices=ReturnStatus.choices, protected=True
+    )
+    requested_resolution = models.CharField(
+        _("requested resolution"), max_length=20, choices=Resolution.choices, blank=True
+    )
+    return_method = models.CharField(
+        _("return method"), max_length=20, choices=ReturnMethod.choices, blank=True
+    )
+    pickup_date = models.DateField(_("pickup date"), null=True, blank=True)
+    pickup_address = models.TextField(_("pickup address"), blank=True)
+    customer_note = models.TextField(_("note from the customer"), blank=True)
+    policy_snapshot = models.JSONField(_("policy applied"), null=True, blank=True, editable=False)
+    auto_approved = models.BooleanField(_("approved automatically"), default=False)
+    shipping_paid_by = models.CharField(
+        _("return shipping paid by"), max_length=10, choices=ShippingPaidBy.choices, blank=True
+    )
+    requested_value = models.DecimalField(_("requested value"), **MONEY, default=Decimal("0"))
+    accepted_value = models.DecimalField(_("accepted value"), **MONEY, null=True, blank=True)
+    restocking_fee = models.DecimalField(_("restocking fee"), **MONEY, null=True, blank=True)
+    refund_total = models.DecimalField(_("refund / credit total"), **MONEY, null=True, blank=True)
+    resolution = models.CharField(
+        _("resolution"), max_length=20, choices=Resolution.choices, blank=True
+    )
+    credit_note_number = models.CharField(_("credit note number"), max_length=40, blank=True)
+    replacement_order_ref = models.CharField(
+        _("replacement / repair order"), max_length=40, blank=True
+    )
+    resolution_note = models.TextField(_("resolution note"), blank=True)
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    info_request = models.TextField(_("open question to the customer"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"), null=True, blank=True)
+    inspected_at = models.DateTimeField(_("inspected"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("return request")
+        verbose_name_plural = _("return requests")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="return_number_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "-created_at"], name="return_queue_idx"),
+            models.Index(
+                fields=["tenant", "customer_account", "-created_at"], name="return_customer_idx"
+            ),
+            models.Index(fields=["tenant", "assignee", "status"], name="return_assignee_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    # Transitions only change this row; services add locking, events and notifications.
+
+    @transition(status, source=ReturnStatus.DRAFT, target=ReturnStatus.SUBMITTED)
+    def submit(self) -> None:
+        self.submitted_at = timezone.now()
+
+    @transition(status, source=ReturnStatus.SUBMITTED, target=ReturnStatus.APPROVED)
+    def approve(self, *, automatic: bool = False) -> None:
+        self.approved_at = timezone.now()
+        self.auto_approved = automatic
+
+    @transition(status, source=ReturnStatus.SUBMITTED, target=ReturnStatus.NEEDS_INFO)
+    def request_info(self, *, question: str) -> None:
+        self.info_request = question
+
+    @transition(status, source=ReturnStatus.NEEDS_INFO, target=ReturnStatus.SUBMITTED)
+    def provide_info(self) -> None:
+        self.info_request = ""
+
+    @transition(
+        status,
+        source=[ReturnStatus.SUBMITTED, ReturnStatus.NEEDS_INFO],
+        target=ReturnStatus.REJECTED,
+    )
+    def reject(self, *, reason: str) -> None:
+        self.rejection_reason = reason
+
+    @transition(
+        status,
+        source=[
+            ReturnStatus.DRAFT,
+            ReturnStatus.SUBMITTED,
+            ReturnStatus.NEEDS_INFO,
+            ReturnStatus.APPROVED,
+        ],
+        target=ReturnStatus.CANCELLED,
+    )
+    def cancel(self) -> None:
+        pass
+
+    @transition(status, source=ReturnStatus.APPROVED, target=ReturnStatus.RECEIVED)
+    def mark_received(self) -> None:
+        self.received_at = timezone.now()
+
+    @transition(status, source=ReturnStatus.RECEIVED, target=ReturnStatus.INSPECTED)
+    def inspect(self) -> None:
+        self.inspected_at = timezone.now()
+
+    @transition(status, source=ReturnStatus.INSPECTED, target=ReturnStatus.RESOLVED)
+    def resolve(self) -> None:
+        self.resolved_at = timezone.now()
+
+    @transition(status, source=ReturnStatus.RESOLVED, target=ReturnStatus.CLOSED)
+    def close(self) -> None:
+        self.closed_at = timezone.now()
+
+
+class ReturnLine(TenantOwnedModel):
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="lines", verbose_name=_("return")
+    )
+    order_line = models.ForeignKey(
+        "customers.OrderLine",
+        on_delete=models.PROTECT,
+        related_name="return_lines",
+        verbose_name=_("order line"),
+    )
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    reason = models.CharField(_("reason"), max_length=30, choices=ReturnReason.choices)
+    reason_text = models.CharField(_("reason (other)"), max_length=500, blank=True)
+    customer_comment = models.TextField(_("comment"), blank=True)
+    serial_numbers = models.JSONField(_("serial numbers"), default=list, blank=True)
+    unit_price = models.DecimalField(_("unit price"), **MONEY)
+    condition = models.CharField(
+        _("condition"), max_length=20, choices=ItemCondition.choices, blank=True
+    )
+    disposition = models.CharField(
+        _("disposition"), max_length=20, choices=Disposition.choices, blank=True
+    )
+    accepted_quantity = models.PositiveIntegerField(_("accepted quantity"), null=True, blank=True)
+    inspection_note = models.TextField(_("inspection note"), blank=True)
+    refund_amount = models.DecimalField(_("refund amount"), **MONEY, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("return line")
+        verbose_name_plural = _("return lines")
+        ordering = ["return_request", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "return_request", "order_line"], name="return_line_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1), name="return_line_quantity_pos"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(accepted_quantity__isnull=True)
+                | models.Q(accepted_quantity__lte=models.F("quantity")),
+                name="return_line_accepted_le_quantity",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "order_line"], name="return_line_order_line_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.return_request_id}: {self.order_line_id} × {self.quantity}"
+
+    @property
+    def line_value(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class ReturnEvent(TenantOwnedModel):
+    """One row of a return's timeline: every state change and every message."""
+
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("Empty when the system acted (policy, schedule)."),
+    )
+    action = models.CharField(_("action"), max_length=30)
+    from_status = models.CharField(_("from"), max_length=20, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    is_public = models.BooleanField(_("visible to the customer"), default=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("return event")
+        verbose_name_plural = _("return events")
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["tenant", "return_request", "created_at"], name="return_event_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.from_status}→{self.to_status}"
+
+
+def return_attachment_upload_to(instance, filename: str) -> str:
+    from rma_portal.tenancy.storage import tenant_media_path
+
+    return tenant_media_path(instance.tenant_id, "returns", filename)
+
+
+class ReturnAttachment(TenantOwnedModel):
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="attachments"
+    )
+    line = models.ForeignKey(
+        ReturnLine,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        verbose_name=_("line"),
+    )
+    file = models.FileField(_("file"), upload_to=return_attachment_upload_to, max_length=255)
+    original_name = models.CharField(_("original name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=50)
+    size = models.PositiveIntegerField(_("size"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["tenant", "return_request"], name="return_attachment_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name

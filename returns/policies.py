@@ -1,0 +1,323 @@
+"""The return policy engine: pure code, no database.
+
+`effective_rules()` merges a tenant policy with a customer's override into `PolicyRules`,
+which can be snapshotted as JSON on a return. `evaluate_line()` and `evaluate_return()`
+give a verdict with reasons a customer can read for every refusal.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+CENT = Decimal("0.01")
+
+ALL_REASONS = (
+    "damaged_in_transport",
+    "defective",
+    "wrong_item",
+    "not_as_described",
+    "wrong_size",
+    "ordered_by_mistake",
+    "late_delivery",
+    "other",
+)
+ALL_RESOLUTIONS = ("refund", "credit_note", "replacement", "repair")
+# Our error or a defect: the customer does not pay for sending goods back.
+DEFAULT_FREE_SHIPPING_REASONS = ("damaged_in_transport", "defective", "wrong_item")
+DEFAULT_WINDOW_DAYS = 14
+
+
+@dataclass(frozen=True)
+class PolicyRules:
+    default_window_days: int = DEFAULT_WINDOW_DAYS
+    category_windows: dict[str, int] = field(default_factory=dict)  # category code -> days
+    non_returnable_categories: frozenset[str] = frozenset()
+    non_returnable_skus: frozenset[str] = frozenset()
+    conditions_text: str = ""
+    restocking_fee_percent: Decimal = Decimal("0")
+    free_shipping_reasons: frozenset[str] = frozenset(DEFAULT_FREE_SHIPPING_REASONS)
+    allowed_reasons: tuple[str, ...] = ALL_REASONS
+    allowed_resolutions: tuple[str, ...] = ALL_RESOLUTIONS
+    auto_approve_enabled: bool = False
+    auto_approve_reasons: frozenset[str] = frozenset()
+    auto_approve_max_value: Decimal = Decimal("0")
+
+    def window_days(self, category_code: str) -> int:
+        return self.category_windows.get(category_code, self.default_window_days)
+
+    def to_snapshot(self) -> dict:
+        return {
+            "default_window_days": self.default_window_days,
+            "category_windows": dict(sorted(self.category_windows.items())),
+            "non_returnable_categories": sorted(self.non_returnable_categories),
+            "non_returnable_skus": sorted(self.non_returnable_skus),
+            "conditions_text": self.conditions_text,
+            "restocking_fee_percent": str(self.restocking_fee_percent),
+            "free_shipping_reasons": sorted(self.free_shipping_reasons),
+            "allowed_reasons": list(self.allowed_reasons),
+            "allowed_resolutions": list(self.allowed_resolutions),
+            "auto_approve_enabled": self.auto_approve_enabled,
+            "auto_approve_reasons": sorted(self.auto_approve_reasons),
+            "auto_approve_max_value": str(self.auto_approve_max_value),
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: dict) -> PolicyRules:
+        return cls(
+            default_window_days=int(data["default_window_days"]),
+            category_windows={k: int(v) for k, v in data["category_windows"].items()},
+            non_returnable_categories=frozenset(data["non_returnable_categories"]),
+            non_returnable_skus=frozenset(data["non_returnable_skus"]),
+            conditions_text=data["conditions_text"],
+            restocking_fee_percent=Decimal(data["restocking_fee_percent"]),
+            free_shipping_reasons=frozenset(data["free_shipping_reasons"]),
+            allowed_reasons=tuple(data["allowed_reasons"]),
+            allowed_resolutions=tuple(data["allowed_resolutions"]),
+            auto_approve_enabled=bool(data["auto_approve_enabled"]),
+            auto_approve_reasons=frozenset(data["auto_approve_reasons"]),
+            auto_approve_max_value=Decimal(data["auto_approve_max_value"]),
+        )
+
+
+@dataclass(frozen=True)
+class PolicyLayer:
+    """One stored policy (the tenant's or a customer's override); None means "inherit"."""
+
+    default_window_days: int | None = None
+    category_windows: dict[str, int] = field(default_factory=dict)
+    non_returnable_categories: frozenset[str] = frozenset()
+    non_returnable_skus: frozenset[str] = frozenset()
+    conditions_text: str = ""
+    restocking_fee_percent: Decimal | None = None
+    free_shipping_reasons: Sequence[str] | None = None
+    allowed_reasons: Sequence[str] | None = None
+    allowed_resolutions: Sequence[str] | None = None
+    auto_approve_enabled: bool | None = None
+    auto_approve_reasons: Sequence[str] | None = None
+    auto_approve_max_value: Decimal | None = None
+
+
+def effective_rules(layers: Iterable[PolicyLayer]) -> PolicyRules:
+    """Merge layers, most general first: later layers override what they set.
+
+    Category windows override per category; non-returnable categories and products add up.
+    """
+    rules: dict = {}
+    windows: dict[str, int] = {}
+    blocked_categories: set[str] = set()
+    blocked_skus: set[str] = set()
+    for layer in layers:
+        for name in (
+            "default_window_days",
+            "restocking_fee_percent",
+            "auto_approve_enabled",
+            "auto_approve_max_value",
+        ):
+            value = getattr(layer, name)
+            if value is not None:
+                rules[name] = value
+        if layer.conditions_text:
+            rules["conditions_text"] = layer.conditions_text
+        for name, convert in (
+            ("free_shipping_reasons", frozenset),
+            ("allowed_reasons", tuple),
+            ("allowed_resolutions", tuple),
+            ("auto_approve_reasons", frozenset),
+        ):
+            value = getattr(layer, name)
+            if value is not None:
+                rules[name] = convert(value)
+        windows.update(layer.category_windows)
+        blocked_categories |= layer.non_returnable_categories
+        blocked_skus |= layer.non_returnable_skus
+    return PolicyRules(
+        **rules,
+        category_windows=windows,
+        non_returnable_categories=frozenset(blocked_categories),
+        non_returnable_skus=frozenset(blocked_skus),
+    )
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    """What the engine needs to know about one line a customer wants to return."""
+
+    sku: str
+    product_name: str
+    category_code: str
+    category_name: str
+    product_returnable: bool
+    delivered_on: datetime.date | None
+    quantity_delivered: int
+    quantity_claimed_elsewhere: int
+    quantity_requested: int
+    unit_price: Decimal
+    reason: str
+
+
+@dataclass
+class LineVerdict:
+    allowed: bool
+    refusals: list[str]
+    window_days: int
+    last_day: datetime.date | None
+    returnable_quantity: int
+
+
+def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date) -> LineVerdict:
+    refusals: list[str] = []
+    window = rules.window_days(facts.category_code)
+    category = facts.category_name or facts.category_code
+    returnable_quantity = max(facts.quantity_delivered - facts.quantity_claimed_elsewhere, 0)
+    last_day = None
+
+    if (
+        not facts.product_returnable
+        or facts.sku in rules.non_returnable_skus
+        or facts.category_code in rules.non_returnable_categories
+    ):
+        if facts.category_code in rules.non_returnable_categories:
+            refusals.append(_("%(category)s products cannot be returned.") % {"category": category})
+        else:
+            refusals.append(
+                _("%(product)s (%(sku)s) cannot be returned.")
+                % {"product": facts.product_name, "sku": facts.sku}
+            )
+
+    if facts.delivered_on is None:
+        refusals.append(_("This line has not been delivered yet."))
+    else:
+        last_day = facts.delivered_on + datetime.timedelta(days=window)
+        days_since = (today - facts.delivered_on).days
+        if today > last_day:
+            refusals.append(
+                ngettext(
+                    "The return window for %(category)s is %(window)d day; this line was "
+                    "delivered %(days)d days ago.",
+                    "The return window for %(category)s is %(window)d days; this line was "
+                    "delivered %(days)d days ago.",
+                    window,
+                )
+                % {"category": category, "window": window, "days": days_since}
+            )
+
+    if facts.reason not in rules.allowed_reasons:
+        refusals.append(_("This reason is not accepted under your return policy."))
+
+    if facts.quantity_requested < 1:
+        refusals.append(_("Quantity must be at least 1."))
+    elif facts.quantity_requested > returnable_quantity:
+        refusals.append(
+            _(
+                "Only %(available)d of %(delivered)d can still be returned "
+                "(%(claimed)d already in other returns); you asked for %(requested)d."
+            )
+            % {
+                "available": returnable_quantity,
+                "delivered": facts.quantity_delivered,
+                "claimed": facts.quantity_claimed_elsewhere,
+                "requested": facts.quantity_requested,
+            }
+        )
+    return LineVerdict(
+        allowed=not refusals,
+        refusals=refusals,
+        window_days=window,
+        last_day=last_day,
+        returnable_quantity=returnable_quantity,
+    )
+
+
+@dataclass
+class ReturnVerdict:
+    allowed: bool
+    lines: list[LineVerdict]
+    refusals: list[str]  # about the return as a whole
+    requested_value: Decimal
+    auto_approve: bool
+    auto_approve_reasons: list[str]  # why it was not auto-approved (for staff)
+    free_shipping: bool
+
+
+def evaluate_return(
+    rules: PolicyRules,
+    lines: Sequence[LineFacts],
+    *,
+    resolution: str,
+    today: datetime.date,
+) -> ReturnVerdict:
+    line_verdicts = [evaluate_line(rules, facts, today=today) for facts in lines]
+    refusals: list[str] = []
+    if not lines:
+        refusals.append(_("Choose at least one line to return."))
+    if resolution and resolution not in rules.allowed_resolutions:
+        refusals.append(_("This resolution is not offered under your return policy."))
+    value = sum((f.unit_price * f.quantity_requested for f in lines), Decimal("0"))
+
+    not_auto: list[str] = []
+    if not rules.auto_approve_enabled:
+        not_auto.append(_("Auto-approval is off."))
+    if any(f.reason not in rules.auto_approve_reasons for f in lines):
+        not_auto.append(_("A reason is not in the auto-approval list."))
+    if value > rules.auto_approve_max_value:
+        not_auto.append(
+            _("The value %(value)s is above the auto-approval limit %(limit)s.")
+            % {"value": value, "limit": rules.auto_approve_max_value}
+        )
+    allowed = not refusals and all(v.allowed for v in line_verdicts)
+    return ReturnVerdict(
+        allowed=allowed,
+        lines=line_verdicts,
+        refusals=refusals,
+        requested_value=value.quantize(CENT),
+        auto_approve=allowed and not not_auto,
+        auto_approve_reasons=not_auto,
+        free_shipping=bool(lines) and all(f.reason in rules.free_shipping_reasons for f in lines),
+    )
+
+
+@dataclass(frozen=True)
+class LineSettlement:
+    accepted_quantity: int
+    unit_price: Decimal
+    reason: str
+
+
+@dataclass
+class Settlement:
+    line_amounts: list[Decimal]
+    accepted_value: Decimal
+    restocking_fee: Decimal
+    total: Decimal
+
+
+def settle(rules: PolicyRules, lines: Sequence[LineSettlement]) -> Settlement:
+    """Money of a resolution: accepted quantity × unit price, less the restocking fee on lines
+    returned for reasons that are not our fault (those with free return shipping)."""
+    amounts: list[Decimal] = []
+    fee = Decimal("0")
+    for line in lines:
+        value = (line.unit_price * line.accepted_quantity).quantize(CENT)
+        if line.reason not in rules.free_shipping_reasons and rules.restocking_fee_percent:
+            line_fee = (value * rules.restocking_fee_percent / 100).quantize(
+                CENT, rounding=ROUND_HALF_UP
+            )
+        else:
+            line_fee = Decimal("0")
+        fee += line_fee
+        amounts.append(value - line_fee)
+    accepted = sum(
+        ((x.unit_price * x.accepted_quantity).quantize(CENT) for x in lines), Decimal("0")
+    )
+    return Settlement(
+        line_amounts=amounts,
+        accepted_value=accepted,
+        restocking_fee=fee,
+        total=accepted - fee,
+    )

@@ -1,0 +1,222 @@
+"""Reads of return requests: visibility per user, queues, the quantity ledger, policies."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+
+from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+
+from customers.models import CustomerAccount, OrderLine
+from rma_portal.accounts.models import User
+
+from .models import (
+    CLAIMING_STATUSES,
+    CategoryWindow,
+    ReturnEvent,
+    ReturnLine,
+    ReturnPolicy,
+    ReturnRequest,
+    ReturnStatus,
+)
+from .policies import LineFacts, PolicyLayer, PolicyRules, effective_rules
+
+# --- visibility -------------------------------------------------------------------------
+
+
+def return_requests_visible_to(*, user: User) -> QuerySet[ReturnRequest]:
+    """Staff see the tenant's returns, customer admins their company's, customer users their own."""
+    queryset = ReturnRequest.objects.all()
+    if user.is_superuser or user.is_tenant_staff:
+        return queryset
+    if not user.is_customer:
+        return queryset.none()
+    membership = getattr(user, "customer_membership", None)
+    if membership is None:
+        return queryset.none()
+    queryset = queryset.filter(customer_account_id=membership.customer_account_id)
+    if not user.is_customer_admin:
+        queryset = queryset.filter(requester=user)
+    return queryset
+
+
+def return_request_for_user(*, user: User, return_id: int) -> ReturnRequest | None:
+    return (
+        return_requests_visible_to(user=user)
+        .select_related("customer_account", "requester", "assignee")
+        .filter(pk=return_id)
+        .first()
+    )
+
+
+def return_requests_list(
+    *,
+    user: User,
+    status: str = "",
+    created_from: datetime.date | None = None,
+    created_to: datetime.date | None = None,
+    order_number: str = "",
+    search: str = "",
+) -> QuerySet[ReturnRequest]:
+    queryset = return_requests_visible_to(user=user).select_related(
+        "customer_account", "requester", "assignee"
+    )
+    if status:
+        queryset = queryset.filter(status=status)
+    if created_from:
+        queryset = queryset.filter(created_at__date__gte=created_from)
+    if created_to:
+        queryset = queryset.filter(created_at__date__lte=created_to)
+    if order_number:
+        queryset = queryset.filter(
+            lines__order_line__order__number__icontains=order_number.strip()
+        ).distinct()
+    if search:
+        queryset = queryset.filter(number__icontains=search.strip())
+    return queryset.order_by("-created_at", "-pk")
+
+
+def return_request_detail(*, return_request: ReturnRequest, public_only: bool) -> ReturnRequest:
+    """The return with lines, timeline and attachments loaded (customers: public events)."""
+    events = ReturnEvent.objects.select_related("actor").order_by("created_at", "pk")
+    if public_only:
+        events = events.filter(is_public=True)
+    lines = ReturnLine.objects.select_related(
+        "order_line__order", "order_line__product__category"
+    ).prefetch_related("attachments")
+    return (
+        ReturnRequest.objects.filter(pk=return_request.pk)
+        .select_related("customer_account", "requester", "assignee")
+        .prefetch_related(
+            Prefetch("lines", queryset=lines),
+            Prefetch("events", queryset=events),
+            "attachments",
+        )
+        .get()
+    )
+
+
+# --- quantity ledger --------------------------------------------------------------------
+
+
+def claimed_quantities(
+    *, order_line_ids: Iterable[int], exclude_return_id: int | None = None
+) -> dict[int, int]:
+    """Quantity of each order line held by returns that are open or were accepted.
+
+    Open returns hold what they ask for; resolved and closed returns hold what inspection
+    accepted; drafts, rejected and cancelled returns hold nothing.
+    """
+    ids = list(order_line_ids)
+    if not ids:
+        return {}
+    lines = ReturnLine.objects.filter(
+        order_line_id__in=ids, return_request__status__in=CLAIMING_STATUSES
+    )
+    if exclude_return_id is not None:
+        lines = lines.exclude(return_request_id=exclude_return_id)
+    finished = Q(
+        return_request__status__in=[ReturnStatus.RESOLVED, ReturnStatus.CLOSED],
+        accepted_quantity__isnull=False,
+    )
+    claimed: dict[int, int] = dict.fromkeys(ids, 0)
+    for row in (
+        lines.filter(finished).values("order_line_id").annotate(total=Sum("accepted_quantity"))
+    ):
+        claimed[row["order_line_id"]] += row["total"] or 0
+    for row in lines.exclude(finished).values("order_line_id").annotate(total=Sum("quantity")):
+        claimed[row["order_line_id"]] += row["total"] or 0
+    return claimed
+
+
+def returnable_order_lines(
+    *, customer_account: CustomerAccount, order_ids: Iterable[int] | None = None
+) -> QuerySet[OrderLine]:
+    queryset = OrderLine.objects.filter(order__customer_account=customer_account).select_related(
+        "order", "product__category"
+    )
+    if order_ids is not None:
+        queryset = queryset.filter(order_id__in=list(order_ids))
+    return queryset.order_by("order__order_date", "order__number", "line_number")
+
+
+# --- policy -----------------------------------------------------------------------------
+
+
+def _layer(policy: ReturnPolicy | None, windows: list[CategoryWindow]) -> PolicyLayer:
+    if policy is None:
+        return PolicyLayer()
+    return PolicyLayer(
+        default_window_days=policy.default_window_days,
+        category_windows={w.category.code: w.days for w in windows},
+        non_returnable_categories=frozenset(c.code for c in policy.non_returnable_categories.all()),
+        non_returnable_skus=frozenset(p.sku for p in policy.non_returnable_products.all()),
+        conditions_text=policy.conditions_text,
+        restocking_fee_percent=policy.restocking_fee_percent,
+        free_shipping_reasons=policy.free_shipping_reasons,
+        allowed_reasons=policy.allowed_reasons,
+        allowed_resolutions=policy.allowed_resolutions,
+        auto_approve_enabled=policy.auto_approve_enabled,
+        auto_approve_reasons=policy.auto_approve_reasons,
+        auto_approve_max_value=policy.auto_approve_max_value,
+    )
+
+
+def return_rules_for(*, customer_account: CustomerAccount) -> PolicyRules:
+    """The rules in force today for this customer: tenant policy, then the customer's override."""
+    policies = list(
+        ReturnPolicy.objects.filter(
+            Q(customer_account__isnull=True) | Q(customer_account=customer_account)
+        ).prefetch_related(
+            "non_returnable_categories",
+            "non_returnable_products",
+            Prefetch(
+                "category_windows",
+                queryset=CategoryWindow.objects.select_related("category"),
+            ),
+        )
+    )
+    tenant_policy = next((p for p in policies if p.customer_account_id is None), None)
+    override = next((p for p in policies if p.customer_account_id is not None), None)
+    layers = [
+        _layer(policy, list(policy.category_windows.all()) if policy else [])
+        for policy in (tenant_policy, override)
+    ]
+    return effective_rules(layers)
+
+
+def return_rules_applied(*, return_request: ReturnRequest) -> PolicyRules:
+    """The snapshot taken at submission, or today's rules for a draft."""
+    if return_request.policy_snapshot:
+        return PolicyRules.from_snapshot(return_request.policy_snapshot)
+    return return_rules_for(customer_account=return_request.customer_account)
+
+
+def line_facts(
+    *,
+    order_line: OrderLine,
+    quantity: int,
+    reason: str,
+    claimed_elsewhere: int,
+) -> LineFacts:
+    product = order_line.product
+    return LineFacts(
+        sku=product.sku,
+        product_name=product.name,
+        category_code=product.category.code,
+        category_name=product.category.name,
+        product_returnable=product.is_returnable,
+        delivered_on=order_line.order.delivery_date,
+        quantity_delivered=order_line.quantity,
+        quantity_claimed_elsewhere=claimed_elsewhere,
+        quantity_requested=quantity,
+        unit_price=order_line.unit_price,
+        reason=reason,
+    )
+
+
+def tenant_today(tenant) -> datetime.date:
+    import zoneinfo
+
+    return timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(tenant.timezone)).date()

@@ -1,0 +1,41 @@
+"""Who may act on a return: the role check every service runs after locking the row."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from rma_portal.accounts.models import Role, User
+
+from ..models import ReturnRequest
+from .errors import ReturnAccessDenied
+
+STAFF_ACTING_ROLES = frozenset({Role.AGENT, Role.COORDINATOR, Role.TENANT_ADMIN})
+
+
+def is_acting_staff(user: User) -> bool:
+    return user.is_superuser or user.role in STAFF_ACTING_ROLES
+
+
+def is_customer_party(user: User, return_request: ReturnRequest) -> bool:
+    """The requester, or a customer admin of the same company."""
+    if not user.is_customer or user.tenant_id != return_request.tenant_id:
+        return False
+    membership = getattr(user, "customer_membership", None)
+    if membership is None or membership.customer_account_id != return_request.customer_account_id:
+        return False
+    return user.pk == return_request.requester_id or user.is_customer_admin
+
+
+def require_staff(user: User) -> None:
+    if not is_acting_staff(user):
+        raise ReturnAccessDenied(_("Only support staff may do this."))
+
+
+def require_customer(user: User, return_request: ReturnRequest) -> None:
+    if not is_customer_party(user, return_request):
+        raise ReturnAccessDenied(_("Only the customer who filed this return may do this."))
+
+
+def require_customer_or_staff(user: User, return_request: ReturnRequest) -> None:
+    if not (is_acting_staff(user) or is_customer_party(user, return_request)):
+        raise ReturnAccessDenied(_("You may not change this return."))

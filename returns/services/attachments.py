@@ -1,0 +1,67 @@
+"""Photos and documents on a return, checked by content before anything is stored."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from rma_portal.accounts.models import User
+from rma_portal.files.uploads import clean_upload
+
+from ..models import ReturnAttachment, ReturnEvent, ReturnLine, ReturnRequest, ReturnStatus
+from .access import require_customer_or_staff
+from .errors import ReturnConflict, ReturnInvalid
+
+MAX_ATTACHMENTS_PER_RETURN = 30
+CLOSED_FOR_UPLOADS = frozenset({ReturnStatus.CLOSED, ReturnStatus.CANCELLED, ReturnStatus.REJECTED})
+
+
+def return_attachment_add(
+    *,
+    return_request: ReturnRequest,
+    actor: User,
+    upload,
+    line: ReturnLine | None = None,
+) -> ReturnAttachment:
+    """Validate (type by content, size), re-encode images, store under the tenant's folder."""
+    clean = clean_upload(upload)  # raises UploadRejected before any write
+    with transaction.atomic():
+        locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+        require_customer_or_staff(actor, locked)
+        if locked.status in CLOSED_FOR_UPLOADS:
+            raise ReturnConflict(
+                _("Return %(number)s is %(status)s; no more files can be added.")
+                % {"number": locked.number, "status": locked.get_status_display().lower()}
+            )
+        if line is not None and line.return_request_id != locked.pk:
+            raise ReturnInvalid(_("That line is not part of this return."))
+        if locked.attachments.count() >= MAX_ATTACHMENTS_PER_RETURN:
+            raise ReturnInvalid(
+                _("A return can have at most %(count)d files.")
+                % {"count": MAX_ATTACHMENTS_PER_RETURN}
+            )
+        attachment = ReturnAttachment(
+            tenant=locked.tenant,
+            return_request=locked,
+            line=line,
+            original_name=clean.original_name,
+            content_type=clean.content_type,
+            size=clean.size,
+            uploaded_by=actor,
+        )
+        attachment.file.save(clean.content.name, clean.content, save=False)
+        try:  # a failed row must not leave its file behind
+            attachment.save()
+            ReturnEvent.objects.create(
+                tenant=locked.tenant,
+                return_request=locked,
+                actor=actor,
+                action="attachment",
+                from_status=locked.status,
+                to_status=locked.status,
+                note=clean.original_name,
+            )
+        except Exception:
+            attachment.file.delete(save=False)
+            raise
+    return attachment

@@ -1,0 +1,274 @@
+"""Creating and editing a draft return (the portal wizard's steps and the API's create)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from customers.models import CustomerAccount, OrderLine
+from rma_portal.accounts.models import User
+from rma_portal.tenancy.sequences import format_document_number, next_in_sequence
+
+from ..models import (
+    Resolution,
+    ReturnEvent,
+    ReturnLine,
+    ReturnMethod,
+    ReturnReason,
+    ReturnRequest,
+    ReturnStatus,
+)
+from ..selectors import tenant_today
+from .access import require_customer
+from .errors import ReturnConflict, ReturnInvalid
+
+MAX_COMMENT = 2000
+MAX_PICKUP_DAYS_AHEAD = 30
+
+
+@dataclass(frozen=True)
+class LineInput:
+    order_line_id: int
+    quantity: int
+    reason: str
+    reason_text: str = ""
+    comment: str = ""
+    serial_numbers: Sequence[str] = field(default_factory=tuple)
+
+
+def _next_rma_number(tenant, today: datetime.date) -> str:
+    value = next_in_sequence(tenant=tenant, name="RMA", year=today.year)
+    return format_document_number("RMA", today.year, value)
+
+
+def _lock_draft(return_request: ReturnRequest, actor: User) -> ReturnRequest:
+    locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+    require_customer(actor, locked)
+    if locked.status != ReturnStatus.DRAFT:
+        raise ReturnConflict(
+            _("Return %(number)s was already submitted; it can no longer be edited.")
+            % {"number": locked.number}
+        )
+    return locked
+
+
+def return_draft_create(*, customer_account: CustomerAccount, requester: User) -> ReturnRequest:
+    """An empty draft for the wizard's first step; it gets its RMA number at once."""
+    with transaction.atomic():
+        today = tenant_today(customer_account.tenant)
+        return_request = ReturnRequest(
+            tenant=customer_account.tenant,
+            customer_account=customer_account,
+            requester=requester,
+            number=_next_rma_number(customer_account.tenant, today),
+        )
+        require_customer(requester, return_request)
+        return_request.save()
+        ReturnEvent.objects.create(
+            tenant=return_request.tenant,
+            return_request=return_request,
+            actor=requester,
+            action="created",
+            to_status=ReturnStatus.DRAFT,
+        )
+    return return_request
+
+
+def _validated_lines(
+    customer_account: CustomerAccount, lines: Sequence[LineInput]
+) -> list[tuple[LineInput, OrderLine]]:
+    errors: dict[str, list[str]] = {}
+    if not lines:
+        raise ReturnInvalid(
+            _("Choose at least one line to return."),
+            fields={"lines": [_("Choose at least one line to return.")]},
+        )
+    ids = [line.order_line_id for line in lines]
+    order_lines = {
+        ol.pk: ol
+        for ol in OrderLine.objects.filter(
+            pk__in=[i for i in ids if isinstance(i, int)],
+            order__customer_account=customer_account,
+        ).select_related("order", "product__category")
+    }
+    seen: set[int] = set()
+    result = []
+    reasons = set(ReturnReason.values)
+    for index, line in enumerate(lines):
+        prefix = f"lines[{index}]"
+        order_line = order_lines.get(line.order_line_id)
+        if order_line is None:
+            errors[f"{prefix}.order_line"] = [
+                _("Unknown order line: choose a line of one of your company's orders.")
+            ]
+            continue
+        if order_line.pk in seen:
+            errors[f"{prefix}.order_line"] = [_("This order line is listed twice.")]
+            continue
+        seen.add(order_line.pk)
+        where = _("%(order)s line %(line)s") % {
+            "order": order_line.order.number,
+            "line": order_line.line_number,
+        }
+        if not isinstance(line.quantity, int) or line.quantity < 1:
+            errors[f"{prefix}.quantity"] = [
+                _("%(where)s: quantity must be a whole number of at least 1.") % {"where": where}
+            ]
+        elif line.quantity > order_line.quantity:
+            errors[f"{prefix}.quantity"] = [
+                _("%(where)s: only %(delivered)d were delivered.")
+                % {"where": where, "delivered": order_line.quantity}
+            ]
+        if line.reason not in reasons:
+            errors[f"{prefix}.reason"] = [_("%(where)s: choose a reason.") % {"where": where}]
+        elif line.reason == ReturnReason.OTHER and not line.reason_text.strip():
+            errors[f"{prefix}.reason_text"] = [
+                _("%(where)s: describe the reason.") % {"where": where}
+            ]
+        if len(line.comment) > MAX_COMMENT or len(line.reason_text) > 500:
+            errors[f"{prefix}.comment"] = [_("%(where)s: the text is too long.") % {"where": where}]
+        serials = [s.strip() for s in line.serial_numbers if s and s.strip()]
+        if order_line.product.is_serial_tracked:
+            delivered_serials = set(order_line.serial_numbers or [])
+            unknown = [s for s in serials if s not in delivered_serials]
+            if len(set(serials)) != len(serials):
+                errors[f"{prefix}.serial_numbers"] = [
+                    _("%(where)s: a serial number is listed twice.") % {"where": where}
+                ]
+            elif unknown:
+                errors[f"{prefix}.serial_numbers"] = [
+                    _("%(where)s: serial numbers %(serials)s were not delivered on this line.")
+                    % {"where": where, "serials": ", ".join(unknown)}
+                ]
+            elif isinstance(line.quantity, int) and len(serials) != line.quantity:
+                errors[f"{prefix}.serial_numbers"] = [
+                    _("%(where)s: give the serial number of each returned unit (%(count)d).")
+                    % {"where": where, "count": line.quantity}
+                ]
+        elif serials:
+            errors[f"{prefix}.serial_numbers"] = [
+                _("%(where)s: this product has no serial numbers.") % {"where": where}
+            ]
+        result.append(
+            (LineInput(**{**line.__dict__, "serial_numbers": tuple(serials)}), order_line)
+        )
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise ReturnInvalid(first, fields=errors)
+    return result
+
+
+def return_draft_set_lines(
+    *, return_request: ReturnRequest, actor: User, lines: Sequence[LineInput]
+) -> ReturnRequest:
+    """Replace the draft's lines (the wizard's second step)."""
+    with transaction.atomic():
+        locked = _lock_draft(return_request, actor)
+        valid = _validated_lines(locked.customer_account, lines)
+        kept = {rl.order_line_id: rl for rl in locked.lines.all()}
+        wanted_ids = {order_line.pk for _, order_line in valid}
+        locked.lines.exclude(order_line_id__in=wanted_ids).delete()
+        for line, order_line in valid:
+            values = {
+                "quantity": line.quantity,
+                "reason": line.reason,
+                "reason_text": line.reason_text.strip() if line.reason == "other" else "",
+                "customer_comment": line.comment.strip(),
+                "serial_numbers": list(line.serial_numbers),
+                "unit_price": order_line.unit_price,
+            }
+            existing = kept.get(order_line.pk)
+            if existing is None:
+                ReturnLine.objects.create(
+                    tenant=locked.tenant, return_request=locked, order_line=order_line, **values
+                )
+            else:
+                for name, value in values.items():
+                    setattr(existing, name, value)
+                existing.save()
+        locked.requested_value = sum(
+            (order_line.unit_price * line.quantity for line, order_line in valid),
+            start=Decimal("0"),
+        )
+        locked.save(update_fields=["requested_value", "updated_at"])
+    return locked
+
+
+def return_draft_set_details(
+    *,
+    return_request: ReturnRequest,
+    actor: User,
+    requested_resolution: str,
+    return_method: str,
+    pickup_date: datetime.date | None = None,
+    pickup_address: str = "",
+    customer_note: str = "",
+) -> ReturnRequest:
+    """Resolution wanted and how the goods come back (the wizard's third step)."""
+    errors: dict[str, list[str]] = {}
+    if requested_resolution not in Resolution.values:
+        errors["requested_resolution"] = [
+            _("Choose what you would like: refund, credit note, replacement or repair.")
+        ]
+    if return_method not in ReturnMethod.values:
+        errors["return_method"] = [_("Choose how the goods will come back.")]
+    if len(customer_note) > MAX_COMMENT:
+        errors["customer_note"] = [_("The note is too long.")]
+    with transaction.atomic():
+        locked = _lock_draft(return_request, actor)
+        today = tenant_today(locked.tenant)
+        if return_method == ReturnMethod.COURIER_PICKUP:
+            if pickup_date is None:
+                errors["pickup_date"] = [_("Choose a pickup date.")]
+            elif pickup_date <= today:
+                errors["pickup_date"] = [_("The pickup date must be after today.")]
+            elif pickup_date > today + datetime.timedelta(days=MAX_PICKUP_DAYS_AHEAD):
+                errors["pickup_date"] = [
+                    _("The pickup date must be within %(days)d days.")
+                    % {"days": MAX_PICKUP_DAYS_AHEAD}
+                ]
+            elif pickup_date.weekday() >= 5:
+                errors["pickup_date"] = [_("Couriers pick up on working days only.")]
+            if not pickup_address.strip():
+                errors["pickup_address"] = [_("Give the pickup address.")]
+        if errors:
+            raise ReturnInvalid(next(iter(errors.values()))[0], fields=errors)
+        locked.requested_resolution = requested_resolution
+        locked.return_method = return_method
+        is_pickup = return_method == ReturnMethod.COURIER_PICKUP
+        locked.pickup_date = pickup_date if is_pickup else None
+        locked.pickup_address = pickup_address.strip() if is_pickup else ""
+        locked.customer_note = customer_note.strip()
+        locked.save()
+    return locked
+
+
+def return_request_create(
+    *,
+    customer_account: CustomerAccount,
+    requester: User,
+    lines: Sequence[LineInput],
+    requested_resolution: str,
+    return_method: str,
+    pickup_date: datetime.date | None = None,
+    pickup_address: str = "",
+    customer_note: str = "",
+) -> ReturnRequest:
+    """A complete draft in one call (API); all or nothing."""
+    with transaction.atomic():
+        draft = return_draft_create(customer_account=customer_account, requester=requester)
+        return_draft_set_lines(return_request=draft, actor=requester, lines=lines)
+        return return_draft_set_details(
+            return_request=draft,
+            actor=requester,
+            requested_resolution=requested_resolution,
+            return_method=return_method,
+            pickup_date=pickup_date,
+            pickup_address=pickup_address,
+            customer_note=customer_note,
+        )

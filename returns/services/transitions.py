@@ -1,0 +1,502 @@
+"""State changes of a return request, one service per transition (DESIGN.md section 5)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from customers.models import OrderLine
+from rma_portal.accounts.models import User
+
+from ..models import (
+    Disposition,
+    ItemCondition,
+    Resolution,
+    ReturnEvent,
+    ReturnLine,
+    ReturnRequest,
+    ReturnStatus,
+    ShippingPaidBy,
+)
+from ..policies import LineSettlement, evaluate_return, settle
+from ..selectors import claimed_quantities, line_facts, return_rules_for, tenant_today
+from .access import require_customer, require_customer_or_staff, require_staff
+from .errors import ReturnConflict, ReturnInvalid
+
+
+def _conflict(locked: ReturnRequest, action: str) -> ReturnConflict:
+    return ReturnConflict(
+        _("Return %(number)s is %(status)s; it cannot be %(action)s now.")
+        % {
+            "number": locked.number,
+            "status": locked.get_status_display().lower(),
+            "action": action,
+        }
+    )
+
+
+def _event(
+    locked: ReturnRequest,
+    *,
+    actor: User | None,
+    action: str,
+    from_status: str = "",
+    note: str = "",
+    is_public: bool = True,
+) -> ReturnEvent:
+    return ReturnEvent.objects.create(
+        tenant=locked.tenant,
+        return_request=locked,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=locked.status,
+        note=note,
+        is_public=is_public,
+    )
+
+
+def _run(
+    return_request: ReturnRequest,
+    *,
+    actor: User,
+    transition: str,
+    action: str,
+    label: str,
+    check: Callable[[User, ReturnRequest], None],
+    apply: Callable[[ReturnRequest], None],
+    note: str = "",
+    is_public: bool = True,
+) -> ReturnRequest:
+    """Lock the row, re-check state and role, transition, save, write the event."""
+    with transaction.atomic():
+        locked = (
+            ReturnRequest.objects.select_for_update()
+            .select_related("tenant", "customer_account")
+            .get(pk=return_request.pk)
+        )
+        check(actor, locked)
+        if not can_proceed(getattr(locked, transition)):
+            raise _conflict(locked, label)
+        from_status = locked.status
+        apply(locked)
+        locked.save()
+        _event(
+            locked,
+            actor=actor,
+            action=action,
+            from_status=from_status,
+            note=note,
+            is_public=is_public,
+        )
+    return locked
+
+
+def _required_text(value: str, message: str, field_name: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ReturnInvalid(message, fields={field_name: [message]})
+    if len(value) > 4000:
+        raise ReturnInvalid(_("The text is too long."), fields={field_name: [_("Too long.")]})
+    return value
+
+
+# --- customer ---------------------------------------------------------------------------
+
+
+def return_request_submit(*, return_request: ReturnRequest, actor: User) -> ReturnRequest:
+    """Check the policy and the quantity ledger under row locks, snapshot the policy, submit;
+    approve at once when the auto-approval rule says so."""
+    with transaction.atomic():
+        locked = (
+            ReturnRequest.objects.select_for_update()
+            .select_related("tenant", "customer_account")
+            .get(pk=return_request.pk)
+        )
+        require_customer(actor, locked)
+        if not can_proceed(locked.submit):
+            raise _conflict(locked, _("submitted"))
+        lines = list(locked.lines.all())
+        if not lines:
+            raise ReturnInvalid(_("Choose at least one line to return."))
+        if not locked.requested_resolution or not locked.return_method:
+            raise ReturnInvalid(_("Choose the resolution and how the goods come back."))
+        # Lock the order lines so concurrent submissions against them run one after another
+        # and each sees what the other claimed.
+        order_lines = {
+            ol.pk: ol
+            for ol in OrderLine.objects.select_for_update(of=("self",))
+            .filter(pk__in=[line.order_line_id for line in lines])
+            .select_related("order", "product__category")
+            .order_by("pk")
+        }
+        claimed = claimed_quantities(order_line_ids=order_lines, exclude_return_id=locked.pk)
+        _check_serials_free(locked, lines)
+        rules = return_rules_for(customer_account=locked.customer_account)
+        facts = [
+            line_facts(
+                order_line=order_lines[line.order_line_id],
+                quantity=line.quantity,
+                reason=line.reason,
+                claimed_elsewhere=claimed[line.order_line_id],
+            )
+            for line in lines
+        ]
+        verdict = evaluate_return(
+            rules, facts, resolution=locked.requested_resolution, today=tenant_today(locked.tenant)
+        )
+        if not verdict.allowed:
+            messages = list(verdict.refusals)
+            fields: dict[str, list[str]] = {}
+            for index, (line, line_verdict) in enumerate(zip(lines, verdict.lines, strict=True)):
+                if not line_verdict.allowed:
+                    order_line = order_lines[line.order_line_id]
+                    where = f"{order_line.order.number}/{order_line.line_number}"
+                    fields[f"lines[{index}]"] = line_verdict.refusals
+                    messages.extend(f"{where}: {text}" for text in line_verdict.refusals)
+            raise ReturnInvalid(" ".join(messages), code="policy_refused", fields=fields)
+        locked.policy_snapshot = rules.to_snapshot()
+        locked.requested_value = verdict.requested_value
+        locked.shipping_paid_by = (
+            ShippingPaidBy.MERCHANT if verdict.free_shipping else ShippingPaidBy.CUSTOMER
+        )
+        locked.submit()
+        locked.save()
+        _event(locked, actor=actor, action="submitted", from_status=ReturnStatus.DRAFT)
+        if verdict.auto_approve:
+            locked.approve(automatic=True)
+            locked.save()
+            _event(
+                locked,
+                actor=None,
+                action="auto_approved",
+                from_status=ReturnStatus.SUBMITTED,
+                note=_("Approved automatically under the return policy."),
+            )
+    return locked
+
+
+def _check_serials_free(locked: ReturnRequest, lines: list[ReturnLine]) -> None:
+    wanted = {line.order_line_id: set(line.serial_numbers or []) for line in lines}
+    wanted = {k: v for k, v in wanted.items() if v}
+    if not wanted:
+        return
+    from ..models import CLAIMING_STATUSES
+
+    others = ReturnLine.objects.filter(
+        order_line_id__in=wanted, return_request__status__in=CLAIMING_STATUSES
+    ).exclude(return_request=locked)
+    taken = set()
+    for other in others.values("order_line_id", "serial_numbers"):
+        taken |= wanted[other["order_line_id"]] & set(other["serial_numbers"] or [])
+    if taken:
+        raise ReturnInvalid(
+            _("Serial numbers %(serials)s are already in another return.")
+            % {"serials": ", ".join(sorted(taken))},
+            code="policy_refused",
+        )
+
+
+def return_request_provide_info(
+    *, return_request: ReturnRequest, actor: User, answer: str
+) -> ReturnRequest:
+    answer = _required_text(answer, _("Write your answer."), "answer")
+    return _run(
+        return_request,
+        actor=actor,
+        transition="provide_info",
+        action="info_provided",
+        label=_("answered"),
+        check=require_customer,
+        apply=lambda r: r.provide_info(),
+        note=answer,
+    )
+
+
+def return_request_cancel(
+    *, return_request: ReturnRequest, actor: User, note: str = ""
+) -> ReturnRequest:
+    return _run(
+        return_request,
+        actor=actor,
+        transition="cancel",
+        action="cancelled",
+        label=_("cancelled"),
+        check=require_customer_or_staff,
+        apply=lambda r: r.cancel(),
+        note=(note or "").strip()[:4000],
+    )
+
+
+# --- staff ------------------------------------------------------------------------------
+
+
+def _staff(actor: User, _return_request: ReturnRequest) -> None:
+    require_staff(actor)
+
+
+def return_request_approve(
+    *, return_request: ReturnRequest, actor: User, note: str = ""
+) -> ReturnRequest:
+    return _run(
+        return_request,
+        actor=actor,
+        transition="approve",
+        action="approved",
+        label=_("approved"),
+        check=_staff,
+        apply=lambda r: r.approve(),
+        note=(note or "").strip()[:4000],
+    )
+
+
+def return_request_request_info(
+    *, return_request: ReturnRequest, actor: User, question: str
+) -> ReturnRequest:
+    question = _required_text(question, _("Write the question for the customer."), "question")
+    return _run(
+        return_request,
+        actor=actor,
+        transition="request_info",
+        action="info_requested",
+        label=_("sent back with a question"),
+        check=_staff,
+        apply=lambda r: r.request_info(question=question),
+        note=question,
+    )
+
+
+def return_request_reject(
+    *, return_request: ReturnRequest, actor: User, reason: str
+) -> ReturnRequest:
+    reason = _required_text(
+        reason, _("A rejection needs a reason the customer can read."), "reason"
+    )
+    return _run(
+        return_request,
+        actor=actor,
+        transition="reject",
+        action="rejected",
+        label=_("rejected"),
+        check=_staff,
+        apply=lambda r: r.reject(reason=reason),
+        note=reason,
+    )
+
+
+def return_request_mark_received(
+    *, return_request: ReturnRequest, actor: User, note: str = ""
+) -> ReturnRequest:
+    return _run(
+        return_request,
+        actor=actor,
+        transition="mark_received",
+        action="received",
+        label=_("received"),
+        check=_staff,
+        apply=lambda r: r.mark_received(),
+        note=(note or "").strip()[:4000],
+    )
+
+
+@dataclass(frozen=True)
+class InspectionInput:
+    condition: str
+    disposition: str
+    accepted_quantity: int
+    note: str = ""
+
+
+def return_request_inspect(
+    *,
+    return_request: ReturnRequest,
+    actor: User,
+    results: Mapping[int, InspectionInput],
+    note: str = "",
+) -> ReturnRequest:
+    """Record condition, disposition and accepted quantity of every line (keyed by line id)."""
+    with transaction.atomic():
+        locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+        require_staff(actor)
+        if not can_proceed(locked.inspect):
+            raise _conflict(locked, _("inspected"))
+        lines = list(locked.lines.select_related("order_line__order").order_by("pk"))
+        errors: dict[str, list[str]] = {}
+        missing = [line for line in lines if line.pk not in results]
+        unknown = set(results) - {line.pk for line in lines}
+        if missing or unknown:
+            raise ReturnInvalid(_("Give an inspection result for every line of this return."))
+        for line in lines:
+            result = results[line.pk]
+            key = f"lines[{line.pk}]"
+            if result.condition not in ItemCondition.values:
+                errors[f"{key}.condition"] = [_("Choose the condition.")]
+            if result.disposition not in Disposition.values:
+                errors[f"{key}.disposition"] = [_("Choose the disposition.")]
+            if not isinstance(result.accepted_quantity, int) or not (
+                0 <= result.accepted_quantity <= line.quantity
+            ):
+                errors[f"{key}.accepted_quantity"] = [
+                    _("Accepted quantity must be between 0 and %(max)d.") % {"max": line.quantity}
+                ]
+        if errors:
+            raise ReturnInvalid(next(iter(errors.values()))[0], fields=errors)
+        for line in lines:
+            result = results[line.pk]
+            line.condition = result.condition
+            line.disposition = result.disposition
+            line.accepted_quantity = result.accepted_quantity
+            line.inspection_note = (result.note or "").strip()[:4000]
+            line.save(
+                update_fields=["condition", "disposition", "accepted_quantity", "inspection_note"]
+            )
+        locked.inspect()
+        locked.save()
+        _event(
+            locked,
+            actor=actor,
+            action="inspected",
+            from_status=ReturnStatus.RECEIVED,
+            note=(note or "").strip()[:4000],
+        )
+    return locked
+
+
+def return_request_resolve(
+    *,
+    return_request: ReturnRequest,
+    actor: User,
+    resolution: str,
+    credit_note_number: str = "",
+    replacement_order_ref: str = "",
+    note: str = "",
+) -> ReturnRequest:
+    """Compute the money from the snapshotted policy and record the resolution."""
+    with transaction.atomic():
+        locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+        require_staff(actor)
+        if not can_proceed(locked.resolve):
+            raise _conflict(locked, _("resolved"))
+        if resolution not in Resolution.values:
+            raise ReturnInvalid(
+                _("Choose the resolution."), fields={"resolution": [_("Choose the resolution.")]}
+            )
+        credit_note_number = (credit_note_number or "").strip()
+        replacement_order_ref = (replacement_order_ref or "").strip()
+        if resolution == Resolution.CREDIT_NOTE and not credit_note_number:
+            raise ReturnInvalid(
+                _("Give the credit note number."),
+                fields={"credit_note_number": [_("Give the credit note number.")]},
+            )
+        if resolution in (Resolution.REPLACEMENT, Resolution.REPAIR) and not replacement_order_ref:
+            raise ReturnInvalid(
+                _("Give the replacement or repair order reference."),
+                fields={"replacement_order_ref": [_("Give the order reference.")]},
+            )
+        from ..policies import PolicyRules
+
+        rules = PolicyRules.from_snapshot(locked.policy_snapshot)
+        lines = list(locked.lines.order_by("pk"))
+        settlement = settle(
+            rules,
+            [
+                LineSettlement(
+                    accepted_quantity=line.accepted_quantity or 0,
+                    unit_price=line.unit_price,
+                    reason=line.reason,
+                )
+                for line in lines
+            ],
+        )
+        money_back = resolution in (Resolution.REFUND, Resolution.CREDIT_NOTE)
+        for line, amount in zip(lines, settlement.line_amounts, strict=True):
+            line.refund_amount = amount if money_back else Decimal("0.00")
+            line.save(update_fields=["refund_amount"])
+        locked.resolution = resolution
+        locked.accepted_value = settlement.accepted_value
+        locked.restocking_fee = settlement.restocking_fee if money_back else Decimal("0.00")
+        locked.refund_total = settlement.total if money_back else Decimal("0.00")
+        locked.credit_note_number = credit_note_number
+        locked.replacement_order_ref = replacement_order_ref
+        locked.resolution_note = (note or "").strip()[:4000]
+        locked.resolve()
+        locked.save()
+        _event(
+            locked,
+            actor=actor,
+            action="resolved",
+            from_status=ReturnStatus.INSPECTED,
+            note=locked.resolution_note,
+        )
+    return locked
+
+
+def return_request_close(
+    *, return_request: ReturnRequest, actor: User | None, note: str = ""
+) -> ReturnRequest:
+    """Close a resolved return (staff, or the system when actor is None)."""
+    with transaction.atomic():
+        locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+        if actor is not None:
+            require_staff(actor)
+        if not can_proceed(locked.close):
+            raise _conflict(locked, _("closed"))
+        locked.close()
+        locked.save()
+        _event(locked, actor=actor, action="closed", from_status=ReturnStatus.RESOLVED, note=note)
+    return locked
+
+
+def return_request_assign(
+    *, return_request: ReturnRequest, actor: User, assignee: User | None
+) -> ReturnRequest:
+    with transaction.atomic():
+        locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+        require_staff(actor)
+        if assignee is not None and (
+            assignee.tenant_id != locked.tenant_id
+            or not assignee.is_tenant_staff
+            or not assignee.is_active
+        ):
+            raise ReturnInvalid(
+                _("Assign the return to an active staff member of this tenant."),
+                fields={"assignee": [_("Choose a staff member.")]},
+            )
+        if locked.assignee_id == (assignee.pk if assignee else None):
+            return locked
+        locked.assignee = assignee
+        locked.save(update_fields=["assignee", "updated_at"])
+        _event(
+            locked,
+            actor=actor,
+            action="assigned",
+            from_status=locked.status,
+            note=assignee.get_full_name() if assignee else _("unassigned"),
+            is_public=False,
+        )
+    return locked
+
+
+def return_request_comment(
+    *, return_request: ReturnRequest, actor: User, note: str, is_public: bool
+) -> ReturnEvent:
+    """A message on the timeline: staff may write internal notes, customers write public ones."""
+    note = _required_text(note, _("Write a message."), "note")
+    with transaction.atomic():
+        locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+        require_customer_or_staff(actor, locked)
+        if actor.is_customer:
+            is_public = True
+        return _event(
+            locked,
+            actor=actor,
+            action="comment",
+            from_status=locked.status,
+            note=note,
+            is_public=is_public,
+        )
