@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.utils import translation
 
 from rma_portal.accounts.models import Role, User
 from rma_portal.tenancy.context import tenant_context
@@ -60,6 +61,23 @@ def build_world(name: str) -> World:
 def fast_password_hashing(settings):
     # The production hasher is slow by design; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def english_by_default():
+    # Requests activate a language in the thread and nothing resets it: without this, one
+    # test's Polish page would leak into the next test's messages.
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    # The cache may be a real Redis that outlives test databases (and their reused ids).
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ class TenantFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Tenant {n}")
     slug = factory.Sequence(lambda n: f"tenant-{n}")
     brand_colour = "#336699"
+    default_language = "en"  # tests that need Polish say so
     return_address_name = factory.LazyAttribute(lambda o: f"{o.name} returns")
     return_address_street = "ul. Magazynowa 1"
     return_address_postal_code = "00-001"

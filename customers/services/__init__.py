@@ -1,5 +1,20 @@
 """Writes on customer companies, their users and the mirrored ERP data."""
 
+from .imports import (
+    ImportRejected,
+    ImportReport,
+    catalog_import_products,
+    customers_import,
+    orders_import,
+)
 from .users import customer_user_create, customer_user_set_active
 
-__all__ = ["customer_user_create", "customer_user_set_active"]
+__all__ = [
+    "ImportRejected",
+    "ImportReport",
+    "catalog_import_products",
+    "customer_user_create",
+    "customer_user_set_active",
+    "customers_import",
+    "orders_import",
+]
