@@ -35,7 +35,7 @@ class TenantAdmin(admin.ModelAdmin):
     def _is_own_tenant_admin(self, request, obj=None) -> bool:
         user = request.user
         return (
-            user.role == "tenant_admin"
+            getattr(user, "role", "") == "tenant_admin"
             and user.tenant_id is not None
             and (obj is None or obj.pk == user.tenant_id)
         )

@@ -70,6 +70,50 @@ class Tenant(models.Model):
         ]
 
 
+class CurrentTenantCondition(models.Expression):
+    """WHERE condition "row belongs to the tenant in context", decided when the SQL is compiled.
+
+    Querysets stay lazy (a form field's queryset can be built at import time) and are scoped
+    to whichever tenant is current when they run; with none set, compiling raises.
+    """
+
+    conditional = True
+
+    def __init__(self, column=None, model_name: str = ""):
+        super().__init__(output_field=models.BooleanField())
+        self.column = column
+        self.model_name = model_name
+
+    def get_source_expressions(self):
+        return [self.column] if self.column is not None else []
+
+    def set_source_expressions(self, exprs):
+        if exprs:
+            (self.column,) = exprs
+
+    def resolve_expression(
+        self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False
+    ):
+        resolved = self.copy()
+        resolved.model_name = query.model.__name__ if query is not None else ""
+        resolved.column = models.F("tenant_id").resolve_expression(
+            query, allow_joins, reuse, summarize, for_save
+        )
+        return resolved
+
+    def as_sql(self, compiler, connection):
+        scope = current_scope()
+        if scope is None:
+            raise TenantNotSetError(
+                f"{self.model_name or 'A tenant-owned model'}.objects queried with no tenant "
+                "set; use tenant_context(), .objects.for_tenant(tenant) or .unscoped explicitly."
+            )
+        column_sql, params = compiler.compile(self.column)
+        if scope is ALL_TENANTS:
+            return f"{column_sql} IS NOT NULL", params
+        return f"{column_sql} = %s", [*params, scope.pk]
+
+
 class TenantScopedQuerySet(models.QuerySet):
     def for_tenant(self, tenant: Tenant) -> TenantScopedQuerySet:
         return self.filter(tenant=tenant)
@@ -78,21 +122,12 @@ class TenantScopedQuerySet(models.QuerySet):
 class TenantScopedManager(models.Manager.from_queryset(TenantScopedQuerySet)):
     """Default manager of tenant-owned models: filtered to the current tenant.
 
-    It fails closed: with no tenant in context every query raises TenantNotSetError.
+    It fails closed: a query that runs with no tenant in context raises TenantNotSetError.
     `for_tenant(t)` names the tenant explicitly; `Model.unscoped` is the escape hatch.
     """
 
     def get_queryset(self) -> TenantScopedQuerySet:
-        scope = current_scope()
-        if scope is None:
-            raise TenantNotSetError(
-                f"{self.model.__name__}.objects used with no tenant set; use "
-                "tenant_context(), .objects.for_tenant(tenant) or .unscoped explicitly."
-            )
-        queryset = super().get_queryset()
-        if scope is ALL_TENANTS:
-            return queryset
-        return queryset.filter(tenant_id=scope.pk)
+        return super().get_queryset().filter(CurrentTenantCondition())
 
     def for_tenant(self, tenant: Tenant) -> TenantScopedQuerySet:
         if tenant is None:

@@ -65,6 +65,9 @@ else:
     os.environ.pop("REDIS_URL", None)
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# The live server for browser tests speaks plain http; secure-only cookies would be dropped.
+os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 # Worker tests start a real worker and switch eagerness off for themselves.
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")

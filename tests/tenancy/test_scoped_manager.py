@@ -93,3 +93,24 @@ def test_cache_keys_carry_the_tenant(world_a, world_b):
         cache.set("dashboard", "beta figures")
     with tenant_context(world_a.tenant):
         assert cache.get("dashboard") == "alpha figures"
+
+
+def test_querysets_are_lazy_and_scoped_when_they_run(world_a, world_b):
+    # Built with no tenant (as a form field's queryset at import time): no error yet.
+    with no_tenant():
+        accounts = CustomerAccount.objects.filter(is_active=True)
+    with tenant_context(world_a.tenant):
+        assert {a.tenant_id for a in accounts.all()} == {world_a.tenant.pk}
+    with tenant_context(world_b.tenant):
+        assert {a.tenant_id for a in accounts.all()} == {world_b.tenant.pk}
+    with no_tenant(), pytest.raises(TenantNotSetError):
+        accounts.exists()
+
+
+def test_updates_and_deletes_are_scoped_too(world_a, world_b):
+    with tenant_context(world_a.tenant):
+        assert CustomerAccount.objects.update(contact_phone="123") == 2
+        assert CustomerAccount.objects.filter(pk=world_b.company.pk).delete()[0] == 0
+    assert CustomerAccount.unscoped.get(pk=world_b.company.pk).contact_phone == ""
+    with no_tenant(), pytest.raises(TenantNotSetError):
+        CustomerAccount.objects.update(contact_phone="x")
