@@ -1,0 +1,456 @@
+"""Complaints ("reklamacje"): tickets with SLA clocks, their thread, timeline and rating,
+plus the tenant's SLA policies, support calendar and canned responses."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from rma_portal.tenancy.models import TenantOwnedModel
+
+
+class ComplaintStatus(models.TextChoices):
+    NEW = "new", _("New")  # filed, nobody has taken it yet
+    OPEN = "open", _("Open")  # assigned to an agent
+    IN_PROGRESS = "in_progress", _("In progress")  # being worked on
+    AWAITING_CUSTOMER = "awaiting_customer", _("Awaiting customer")  # SLA paused
+    RESOLVED = "resolved", _("Resolved")  # answered; the customer may reopen or rate
+    CLOSED = "closed", _("Closed")  # finished
+    REJECTED = "rejected", _("Rejected")  # unfounded, with a reason
+
+
+OPEN_COMPLAINT_STATUSES = frozenset(
+    {
+        ComplaintStatus.NEW,
+        ComplaintStatus.OPEN,
+        ComplaintStatus.IN_PROGRESS,
+        ComplaintStatus.AWAITING_CUSTOMER,
+    }
+)
+
+
+class ComplaintCategory(models.TextChoices):
+    PRODUCT_QUALITY = "product_quality", _("Product quality")
+    DELIVERY = "delivery", _("Delivery")
+    SERVICE = "service", _("Service")
+    BILLING = "billing", _("Billing")
+    OTHER = "other", _("Other")
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+def monday_to_friday() -> list[int]:
+    return [0, 1, 2, 3, 4]
+
+
+class SupportSettings(TenantOwnedModel):
+    """The tenant's support calendar (in the tenant's time zone) and case time limits."""
+
+    day_start = models.TimeField(_("working day starts"), default=datetime.time(8, 0))
+    day_end = models.TimeField(_("working day ends"), default=datetime.time(16, 0))
+    working_weekdays = models.JSONField(
+        _("working weekdays"),
+        default=monday_to_friday,
+        help_text=_("Numbers of the working weekdays, Monday = 0."),
+    )
+    reopen_window_days = models.PositiveIntegerField(
+        _("customers may reopen within (days)"), default=14
+    )
+    auto_close_days = models.PositiveIntegerField(
+        _("resolved cases close after (days)"), default=14
+    )
+
+    class Meta:
+        verbose_name = _("support settings")
+        verbose_name_plural = _("support settings")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="support_settings_one_per_tenant"),
+            models.CheckConstraint(
+                condition=models.Q(day_end__gt=models.F("day_start")),
+                name="support_day_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Support settings of %(tenant)s") % {"tenant": self.tenant})
+
+
+class Holiday(TenantOwnedModel):
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=120)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "date"], name="holiday_unique_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class SlaPolicy(TenantOwnedModel):
+    """Targets in business hours per priority; a customer's contract may override them."""
+
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices)
+    customer_account = models.ForeignKey(
+        "customers.CustomerAccount",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sla_policies",
+        verbose_name=_("customer account"),
+        help_text=_("Empty for the tenant's targets; set for a customer's contract."),
+    )
+    first_response_hours = models.DecimalField(
+        _("first response within (business hours)"),
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+    )
+    resolution_hours = models.DecimalField(
+        _("resolution within (business hours)"),
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+    )
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["customer_account", "priority"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "priority"],
+                condition=models.Q(customer_account__isnull=True),
+                name="sla_policy_default_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "customer_account", "priority"], name="sla_policy_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(resolution_hours__gte=models.F("first_response_hours")),
+                name="sla_resolution_after_first_response",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        hours = f"{self.first_response_hours}h / {self.resolution_hours}h"
+        return f"{self.get_priority_display()}: {hours}"
+
+
+class CannedResponse(TenantOwnedModel):
+    """A reusable reply; placeholders: {customer_name}, {contact_name}, {complaint_code},
+    {agent_name}, {subject}."""
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
+        ordering = ["title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "title"], name="canned_response_title_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Complaint(ConcurrentTransitionMixin, TenantOwnedModel):
+    code = models.CharField(_("complaint number"), max_length=32)
+    customer_account = models.ForeignKey(
+        "customers.CustomerAccount",
+        on_delete=models.PROTECT,
+        related_name="complaints",
+        verbose_name=_("customer account"),
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="complaints",
+        verbose_name=_("reported by"),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_complaints",
+        verbose_name=_("assigned to"),
+    )
+    category = models.CharField(_("category"), max_length=20, choices=ComplaintCategory.choices)
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    order = models.ForeignKey(
+        "customers.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints",
+        verbose_name=_("order"),
+    )
+    order_line = models.ForeignKey(
+        "customers.OrderLine",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints",
+        verbose_name=_("order line"),
+    )
+    product = models.ForeignKey(
+        "customers.Product",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints",
+        verbose_name=_("product"),
+    )
+    return_request = models.ForeignKey(
+        "returns.ReturnRequest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="complaints",
+        verbose_name=_("linked return"),
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"))
+    status = FSMField(
+        _("status"), default=ComplaintStatus.NEW, choices=ComplaintStatus.choices, protected=True
+    )
+    resolution = models.TextField(_("resolution"), blank=True)
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    created_at = models.DateTimeField(_("filed"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    first_response_due_at = models.DateTimeField(_("first response due"))
+    resolution_due_at = models.DateTimeField(_("resolution due"))
+    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    sla_paused_at = models.DateTimeField(_("SLA paused since"), null=True, blank=True)
+    sla_paused_seconds = models.PositiveIntegerField(
+        _("business seconds paused"), default=0, editable=False
+    )
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    reopen_count = models.PositiveIntegerField(_("times reopened"), default=0)
+    # Thresholds already announced by the SLA watch, so each is announced once.
+    sla_warned = models.JSONField(_("SLA notices sent"), default=list, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="complaint_code_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "-created_at"], name="complaint_queue_idx"),
+            models.Index(
+                fields=["tenant", "customer_account", "-created_at"],
+                name="complaint_customer_idx",
+            ),
+            models.Index(fields=["tenant", "assignee", "status"], name="complaint_assignee_idx"),
+            models.Index(fields=["tenant", "resolution_due_at"], name="complaint_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    # Transitions only change this row; services lock, check roles, write events.
+
+    @transition(status, source=ComplaintStatus.NEW, target=ComplaintStatus.OPEN)
+    def assign(self, *, assignee) -> None:
+        self.assignee = assignee
+
+    @transition(status, source=ComplaintStatus.OPEN, target=ComplaintStatus.IN_PROGRESS)
+    def start(self) -> None:
+        pass
+
+    @transition(
+        status, source=ComplaintStatus.IN_PROGRESS, target=ComplaintStatus.AWAITING_CUSTOMER
+    )
+    def wait_for_customer(self, *, at: datetime.datetime) -> None:
+        self.sla_paused_at = at
+
+    @transition(
+        status, source=ComplaintStatus.AWAITING_CUSTOMER, target=ComplaintStatus.IN_PROGRESS
+    )
+    def customer_reply(
+        self, *, first_response_due_at, resolution_due_at, paused_seconds: int
+    ) -> None:
+        self.sla_paused_at = None
+        self.sla_paused_seconds += paused_seconds
+        self.first_response_due_at = first_response_due_at
+        self.resolution_due_at = resolution_due_at
+
+    @transition(
+        status,
+        source=[ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS],
+        target=ComplaintStatus.RESOLVED,
+    )
+    def resolve(self, *, resolution: str, at: datetime.datetime) -> None:
+        self.resolution = resolution
+        self.resolved_at = at
+
+    @transition(status, source=ComplaintStatus.RESOLVED, target=ComplaintStatus.IN_PROGRESS)
+    def reopen(self, *, resolution_due_at) -> None:
+        self.resolved_at = None
+        self.reopen_count += 1
+        self.resolution_due_at = resolution_due_at
+
+    @transition(status, source=ComplaintStatus.RESOLVED, target=ComplaintStatus.CLOSED)
+    def close(self, *, at: datetime.datetime) -> None:
+        self.closed_at = at
+
+    @transition(
+        status,
+        source=[ComplaintStatus.NEW, ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS],
+        target=ComplaintStatus.REJECTED,
+    )
+    def reject(self, *, reason: str, at: datetime.datetime) -> None:
+        self.rejection_reason = reason
+        self.closed_at = at
+
+
+class ComplaintMessage(TenantOwnedModel):
+    complaint = models.ForeignKey(
+        Complaint, on_delete=models.CASCADE, related_name="messages", verbose_name=_("complaint")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    body = models.TextField(_("message"))
+    is_internal = models.BooleanField(
+        _("internal note"), default=False, help_text=_("Internal notes never reach the customer.")
+    )
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["tenant", "complaint", "created_at"], name="complaint_message_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id}: {self.body[:40]}"
+
+
+def complaint_attachment_upload_to(instance, filename: str) -> str:
+    from rma_portal.tenancy.storage import tenant_media_path
+
+    return tenant_media_path(instance.tenant_id, "complaints", filename)
+
+
+class ComplaintAttachment(TenantOwnedModel):
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        ComplaintMessage,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        help_text=_("Files of an internal note are internal too."),
+    )
+    file = models.FileField(_("file"), upload_to=complaint_attachment_upload_to, max_length=255)
+    original_name = models.CharField(_("original name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=50)
+    size = models.PositiveIntegerField(_("size"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["tenant", "complaint"], name="complaint_attachment_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class ComplaintEvent(TenantOwnedModel):
+    """One row of a complaint's timeline: every state change, assignment and SLA notice."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    action = models.CharField(_("action"), max_length=30)
+    from_status = models.CharField(_("from"), max_length=20, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    is_public = models.BooleanField(_("visible to the customer"), default=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("complaint event")
+        verbose_name_plural = _("complaint events")
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["tenant", "complaint", "created_at"], name="complaint_event_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.from_status}→{self.to_status}"
+
+
+class SatisfactionRating(TenantOwnedModel):
+    complaint = models.OneToOneField(
+        Complaint, on_delete=models.CASCADE, related_name="rating", verbose_name=_("complaint")
+    )
+    score = models.PositiveSmallIntegerField(
+        _("score"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    rated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("rated"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("satisfaction rating")
+        verbose_name_plural = _("satisfaction ratings")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__gte=1) & models.Q(score__lte=5),
+                name="rating_score_1_to_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id}: {self.score}"

@@ -1,0 +1,204 @@
+"""Reads of complaints: visibility per user, queues, SLA calendar and targets, SLA state."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from rma_portal.accounts.models import User
+
+from .models import (
+    OPEN_COMPLAINT_STATUSES,
+    CannedResponse,
+    Complaint,
+    ComplaintAttachment,
+    ComplaintEvent,
+    ComplaintMessage,
+    ComplaintStatus,
+    Holiday,
+    Priority,
+    SlaPolicy,
+    SupportSettings,
+)
+from .sla import BusinessCalendar, Clock, SlaState, clock_state
+
+# Used when a tenant has not set its own targets: (first response, resolution) in hours.
+DEFAULT_SLA_HOURS = {
+    Priority.URGENT: (Decimal("2"), Decimal("8")),
+    Priority.HIGH: (Decimal("4"), Decimal("16")),
+    Priority.NORMAL: (Decimal("8"), Decimal("40")),
+    Priority.LOW: (Decimal("16"), Decimal("80")),
+}
+
+
+def complaints_visible_to(*, user: User) -> QuerySet[Complaint]:
+    """Staff see the tenant's complaints, customer admins their company's, users their own."""
+    queryset = Complaint.objects.all()
+    if user.is_superuser or user.is_tenant_staff:
+        return queryset
+    if not user.is_customer:
+        return queryset.none()
+    membership = getattr(user, "customer_membership", None)
+    if membership is None:
+        return queryset.none()
+    queryset = queryset.filter(customer_account_id=membership.customer_account_id)
+    if not user.is_customer_admin:
+        queryset = queryset.filter(reporter=user)
+    return queryset
+
+
+def complaint_for_user(*, user: User, complaint_id: int) -> Complaint | None:
+    return (
+        complaints_visible_to(user=user)
+        .select_related("customer_account", "reporter", "assignee", "order", "product")
+        .filter(pk=complaint_id)
+        .first()
+    )
+
+
+def complaints_list(
+    *,
+    user: User,
+    status: str = "",
+    category: str = "",
+    priority: str = "",
+    search: str = "",
+    created_from: datetime.date | None = None,
+    created_to: datetime.date | None = None,
+) -> QuerySet[Complaint]:
+    queryset = complaints_visible_to(user=user).select_related(
+        "customer_account", "reporter", "assignee"
+    )
+    if status:
+        queryset = queryset.filter(status=status)
+    if category:
+        queryset = queryset.filter(category=category)
+    if priority:
+        queryset = queryset.filter(priority=priority)
+    if created_from:
+        queryset = queryset.filter(created_at__date__gte=created_from)
+    if created_to:
+        queryset = queryset.filter(created_at__date__lte=created_to)
+    if search:
+        term = search.strip()
+        queryset = queryset.filter(Q(code__icontains=term) | Q(subject__icontains=term))
+    return queryset.order_by("-created_at", "-pk")
+
+
+def complaint_thread(*, complaint: Complaint, for_customer: bool) -> Complaint:
+    """The complaint with its messages, attachments and events; customers get public ones."""
+    messages = ComplaintMessage.objects.select_related("author").order_by("created_at", "pk")
+    events = ComplaintEvent.objects.select_related("actor").order_by("created_at", "pk")
+    attachments = ComplaintAttachment.objects.select_related("message").order_by("pk")
+    if for_customer:
+        messages = messages.filter(is_internal=False)
+        events = events.filter(is_public=True)
+        attachments = attachments.filter(Q(message__isnull=True) | Q(message__is_internal=False))
+    return (
+        Complaint.objects.filter(pk=complaint.pk)
+        .select_related(
+            "customer_account",
+            "reporter",
+            "assignee",
+            "order",
+            "order_line",
+            "product",
+            "return_request",
+        )
+        .prefetch_related(
+            Prefetch(
+                "messages",
+                queryset=messages.prefetch_related(Prefetch("attachments", queryset=attachments)),
+            ),
+            Prefetch("events", queryset=events),
+            Prefetch("attachments", queryset=attachments, to_attr="visible_attachments"),
+        )
+        .get()
+    )
+
+
+def canned_responses(*, language: str = "") -> QuerySet[CannedResponse]:
+    queryset = CannedResponse.objects.filter(is_active=True)
+    if language:
+        queryset = queryset.filter(Q(language="") | Q(language=language))
+    return queryset.order_by("title")
+
+
+# --- SLA --------------------------------------------------------------------------------
+
+
+def business_calendar(tenant) -> BusinessCalendar:
+    settings_row = SupportSettings.objects.for_tenant(tenant).first()
+    holidays = frozenset(Holiday.objects.for_tenant(tenant).values_list("date", flat=True))
+    if settings_row is None:
+        return BusinessCalendar(timezone=tenant.timezone, holidays=holidays)
+    return BusinessCalendar(
+        timezone=tenant.timezone,
+        day_start=settings_row.day_start,
+        day_end=settings_row.day_end,
+        weekdays=frozenset(settings_row.working_weekdays or [0, 1, 2, 3, 4]),
+        holidays=holidays,
+    )
+
+
+def support_settings(tenant) -> SupportSettings:
+    return SupportSettings.objects.for_tenant(tenant).first() or SupportSettings(tenant=tenant)
+
+
+def sla_targets(*, customer_account, priority: str) -> tuple[Decimal, Decimal]:
+    """(first response, resolution) in business hours: customer contract, tenant, default."""
+    policies = {
+        p.customer_account_id: p
+        for p in SlaPolicy.objects.for_tenant(customer_account.tenant).filter(
+            Q(customer_account__isnull=True) | Q(customer_account=customer_account),
+            priority=priority,
+        )
+    }
+    policy = policies.get(customer_account.pk) or policies.get(None)
+    if policy is None:
+        return DEFAULT_SLA_HOURS[Priority(priority)]
+    return policy.first_response_hours, policy.resolution_hours
+
+
+def first_response_clock(complaint: Complaint) -> Clock:
+    return Clock(
+        started_at=complaint.created_at,
+        due_at=complaint.first_response_due_at,
+        stopped_at=complaint.first_responded_at
+        or (complaint.closed_at if complaint.status == ComplaintStatus.REJECTED else None),
+        paused_at=complaint.sla_paused_at,
+        paused_seconds=complaint.sla_paused_seconds,
+    )
+
+
+def resolution_clock(complaint: Complaint) -> Clock:
+    return Clock(
+        started_at=complaint.created_at,
+        due_at=complaint.resolution_due_at,
+        stopped_at=complaint.resolved_at or complaint.closed_at,
+        paused_at=complaint.sla_paused_at,
+        paused_seconds=complaint.sla_paused_seconds,
+    )
+
+
+def sla_states(
+    complaint: Complaint, calendar: BusinessCalendar, *, now: datetime.datetime | None = None
+) -> dict[str, SlaState]:
+    now = now or timezone.now()
+    return {
+        "first_response": clock_state(calendar, first_response_clock(complaint), now=now),
+        "resolution": clock_state(calendar, resolution_clock(complaint), now=now),
+    }
+
+
+def overall_sla_state(states: dict[str, SlaState]) -> SlaState:
+    """The worst of the running clocks, for badges and queues."""
+    order = [SlaState.BREACHED, SlaState.MISSED, SlaState.AT_RISK, SlaState.ON_TRACK, SlaState.MET]
+    return min(states.values(), key=order.index)
+
+
+def open_complaints() -> QuerySet[Complaint]:
+    return Complaint.objects.filter(status__in=OPEN_COMPLAINT_STATUSES)

@@ -1,0 +1,573 @@
+"""Complaint services: filing, the state machine, the thread and the rating."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Sequence
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from customers.models import Order, OrderLine, Product
+from rma_portal.accounts.models import Role, User
+from rma_portal.errors import ApplicationError
+from rma_portal.files.uploads import CleanUpload, clean_upload
+from rma_portal.tenancy.sequences import format_document_number, next_in_sequence
+
+from ..models import (
+    Complaint,
+    ComplaintAttachment,
+    ComplaintCategory,
+    ComplaintEvent,
+    ComplaintMessage,
+    ComplaintStatus,
+    Priority,
+    SatisfactionRating,
+)
+from ..selectors import business_calendar, sla_targets, support_settings
+from ..sla import add_business_time, business_seconds_between, resumed_due_at
+
+MAX_TEXT = 10_000
+MAX_FILES_PER_MESSAGE = 10
+STAFF_ACTING_ROLES = frozenset({Role.AGENT, Role.COORDINATOR, Role.TENANT_ADMIN})
+ASSIGNING_ROLES = frozenset({Role.COORDINATOR, Role.TENANT_ADMIN})
+
+
+class ComplaintInvalid(ApplicationError):
+    code = "invalid"
+
+
+class ComplaintConflict(ApplicationError):
+    code = "conflict"
+
+
+class ComplaintAccessDenied(ApplicationError):
+    code = "forbidden"
+
+
+# --- access -----------------------------------------------------------------------------
+
+
+def _is_staff(user: User) -> bool:
+    return user.is_superuser or user.role in STAFF_ACTING_ROLES
+
+
+def _is_customer_party(user: User, complaint: Complaint) -> bool:
+    if not user.is_customer or user.tenant_id != complaint.tenant_id:
+        return False
+    membership = getattr(user, "customer_membership", None)
+    if membership is None or membership.customer_account_id != complaint.customer_account_id:
+        return False
+    return user.pk == complaint.reporter_id or user.is_customer_admin
+
+
+def _require_staff(user: User, _complaint: Complaint | None = None) -> None:
+    if not _is_staff(user):
+        raise ComplaintAccessDenied(_("Only support staff may do this."))
+
+
+def _require_customer(user: User, complaint: Complaint) -> None:
+    if not _is_customer_party(user, complaint):
+        raise ComplaintAccessDenied(_("Only the customer who filed this complaint may do this."))
+
+
+def _require_party(user: User, complaint: Complaint) -> None:
+    if not (_is_staff(user) or _is_customer_party(user, complaint)):
+        raise ComplaintAccessDenied(_("You may not change this complaint."))
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _text(value: str, *, field: str, message: str, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ComplaintInvalid(message, fields={field: [message]})
+    if len(value) > MAX_TEXT:
+        too_long = _("The text is too long (at most %(max)d characters).") % {"max": MAX_TEXT}
+        raise ComplaintInvalid(too_long, fields={field: [too_long]})
+    return value
+
+
+def _clean_uploads(uploads: Sequence) -> list[CleanUpload]:
+    if len(uploads) > MAX_FILES_PER_MESSAGE:
+        raise ComplaintInvalid(
+            _("Attach at most %(count)d files at a time.") % {"count": MAX_FILES_PER_MESSAGE}
+        )
+    return [clean_upload(upload) for upload in uploads]  # raises before any write
+
+
+def _store_files(complaint, message, files: list[CleanUpload], actor: User) -> None:
+    for clean in files:
+        attachment = ComplaintAttachment(
+            tenant=complaint.tenant,
+            complaint=complaint,
+            message=message,
+            original_name=clean.original_name,
+            content_type=clean.content_type,
+            size=clean.size,
+            uploaded_by=actor,
+        )
+        attachment.file.save(clean.content.name, clean.content, save=False)
+        try:
+            attachment.save()
+        except Exception:
+            attachment.file.delete(save=False)
+            raise
+
+
+def _event(complaint, *, actor, action, from_status="", note="", is_public=True):
+    return ComplaintEvent.objects.create(
+        tenant=complaint.tenant,
+        complaint=complaint,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=complaint.status,
+        note=note,
+        is_public=is_public,
+    )
+
+
+def _conflict(complaint: Complaint, what: str) -> ComplaintConflict:
+    return ComplaintConflict(
+        _("Complaint %(code)s has the status “%(status)s”; %(what)s is not possible now.")
+        % {"code": complaint.code, "status": complaint.get_status_display(), "what": what}
+    )
+
+
+def _lock(complaint: Complaint) -> Complaint:
+    return (
+        Complaint.objects.select_for_update()
+        .select_related("tenant", "customer_account", "reporter")
+        .get(pk=complaint.pk)
+    )
+
+
+def _run(
+    complaint: Complaint,
+    *,
+    actor: User,
+    transition: str,
+    what: str,
+    action: str,
+    check: Callable[[User, Complaint], None],
+    apply: Callable[[Complaint], None],
+    note: str = "",
+    is_public: bool = True,
+) -> Complaint:
+    with transaction.atomic():
+        locked = _lock(complaint)
+        check(actor, locked)
+        if not can_proceed(getattr(locked, transition)):
+            raise _conflict(locked, what)
+        from_status = locked.status
+        apply(locked)
+        locked.save()
+        _event(
+            locked,
+            actor=actor,
+            action=action,
+            from_status=from_status,
+            note=note,
+            is_public=is_public,
+        )
+    return locked
+
+
+# --- filing -----------------------------------------------------------------------------
+
+
+def complaint_file(
+    *,
+    customer_account,
+    reporter: User,
+    category: str,
+    priority: str,
+    subject: str,
+    description: str,
+    order_id: int | None = None,
+    order_line_id: int | None = None,
+    product_id: int | None = None,
+    uploads: Sequence = (),
+    now: datetime.datetime | None = None,
+) -> Complaint:
+    """File a complaint for the reporter's company; SLA due times start now."""
+    errors: dict[str, list[str]] = {}
+    if category not in ComplaintCategory.values:
+        errors["category"] = [_("Choose a category.")]
+    if priority not in Priority.values:
+        errors["priority"] = [_("Choose a priority.")]
+    subject = (subject or "").strip()
+    if not subject:
+        errors["subject"] = [_("Give the complaint a subject.")]
+    elif len(subject) > 200:
+        errors["subject"] = [_("The subject is too long (at most 200 characters).")]
+    description = (description or "").strip()
+    if not description:
+        errors["description"] = [_("Describe the problem.")]
+    elif len(description) > MAX_TEXT:
+        errors["description"] = [_("The description is too long.")]
+    order = order_line = product = None
+    if order_line_id is not None:
+        order_line = (
+            OrderLine.objects.filter(pk=order_line_id, order__customer_account=customer_account)
+            .select_related("order", "product")
+            .first()
+        )
+        if order_line is None:
+            errors["order_line"] = [_("Unknown order line: choose one of your company's orders.")]
+        else:
+            order, product = order_line.order, order_line.product
+    if order_id is not None:
+        found = Order.objects.filter(pk=order_id, customer_account=customer_account).first()
+        if found is None:
+            errors["order"] = [_("Unknown order: choose one of your company's orders.")]
+        elif order is not None and order.pk != found.pk:
+            errors["order_line"] = [_("The order line is not part of the chosen order.")]
+        else:
+            order = found
+    if product_id is not None and product is None:
+        product = Product.objects.filter(pk=product_id).first()
+        if product is None:
+            errors["product"] = [_("Unknown product.")]
+    if errors:
+        raise ComplaintInvalid(next(iter(errors.values()))[0], fields=errors)
+    files = _clean_uploads(uploads)
+    now = now or timezone.now()
+    tenant = customer_account.tenant
+    calendar = business_calendar(tenant)
+    first_hours, resolution_hours = sla_targets(
+        customer_account=customer_account, priority=priority
+    )
+    with transaction.atomic():
+        local_year = timezone.localtime(now, calendar.zone).year
+        value = next_in_sequence(tenant=tenant, name="CMP", year=local_year)
+        complaint = Complaint(
+            tenant=tenant,
+            code=format_document_number("CMP", local_year, value),
+            customer_account=customer_account,
+            reporter=reporter,
+            category=category,
+            priority=priority,
+            order=order,
+            order_line=order_line,
+            product=product,
+            subject=subject,
+            description=description,
+            created_at=now,
+            first_response_due_at=add_business_time(calendar, now, float(first_hours) * 3600),
+            resolution_due_at=add_business_time(calendar, now, float(resolution_hours) * 3600),
+        )
+        _require_customer(reporter, complaint)
+        complaint.save()
+        _store_files(complaint, None, files, reporter)
+        _event(complaint, actor=reporter, action="filed")
+    return complaint
+
+
+# --- staff ------------------------------------------------------------------------------
+
+
+def complaint_assign(*, complaint: Complaint, actor: User, assignee: User) -> Complaint:
+    """Take (agents: only for themselves) or assign (coordinators, tenant admins) a complaint.
+
+    A new complaint becomes open; an assigned one is reassigned.
+    """
+    with transaction.atomic():
+        locked = _lock(complaint)
+        _require_staff(actor)
+        if assignee.pk != actor.pk and not (actor.is_superuser or actor.role in ASSIGNING_ROLES):
+            raise ComplaintAccessDenied(_("Agents may only take complaints for themselves."))
+        if (
+            assignee.tenant_id != locked.tenant_id
+            or assignee.role not in STAFF_ACTING_ROLES
+            or not assignee.is_active
+        ):
+            raise ComplaintInvalid(
+                _("Assign the complaint to an active agent of this tenant."),
+                fields={"assignee": [_("Choose an agent.")]},
+            )
+        if locked.status in (ComplaintStatus.CLOSED, ComplaintStatus.REJECTED):
+            raise _conflict(locked, _("assigning"))
+        from_status = locked.status
+        if locked.status == ComplaintStatus.NEW:
+            locked.assign(assignee=assignee)
+        elif locked.assignee_id == assignee.pk:
+            return locked
+        else:
+            locked.assignee = assignee
+        locked.save()
+        _event(
+            locked,
+            actor=actor,
+            action="assigned",
+            from_status=from_status,
+            note=assignee.get_full_name(),
+            is_public=False,
+        )
+    return locked
+
+
+def complaint_start(*, complaint: Complaint, actor: User) -> Complaint:
+    return _run(
+        complaint,
+        actor=actor,
+        transition="start",
+        what=_("starting work"),
+        action="started",
+        check=_require_staff,
+        apply=lambda c: c.start(),
+    )
+
+
+def complaint_wait_for_customer(
+    *, complaint: Complaint, actor: User, question: str = "", now: datetime.datetime | None = None
+) -> Complaint:
+    """Ask the customer (optional public question) and pause the SLA clocks."""
+    question = _text(question, field="question", message="", required=False)
+    now = now or timezone.now()
+    with transaction.atomic():
+        if question:
+            complaint_reply(complaint=complaint, actor=actor, body=question, now=now)
+        return _run(
+            complaint,
+            actor=actor,
+            transition="wait_for_customer",
+            what=_("waiting for the customer"),
+            action="awaiting_customer",
+            check=_require_staff,
+            apply=lambda c: c.wait_for_customer(at=now),
+        )
+
+
+def complaint_resolve(
+    *, complaint: Complaint, actor: User, resolution: str, now: datetime.datetime | None = None
+) -> Complaint:
+    resolution = _text(
+        resolution, field="resolution", message=_("Describe how the complaint was resolved.")
+    )
+    now = now or timezone.now()
+
+    def apply(locked: Complaint) -> None:
+        locked.resolve(resolution=resolution, at=now)
+        if locked.first_responded_at is None:  # the resolution is a public answer
+            locked.first_responded_at = now
+
+    return _run(
+        complaint,
+        actor=actor,
+        transition="resolve",
+        what=_("resolving"),
+        action="resolved",
+        check=_require_staff,
+        apply=apply,
+        note=resolution,
+    )
+
+
+def complaint_reject(
+    *, complaint: Complaint, actor: User, reason: str, now: datetime.datetime | None = None
+) -> Complaint:
+    reason = _text(reason, field="reason", message=_("A rejection needs a reason."))
+    now = now or timezone.now()
+    return _run(
+        complaint,
+        actor=actor,
+        transition="reject",
+        what=_("rejecting"),
+        action="rejected",
+        check=_require_staff,
+        apply=lambda c: c.reject(reason=reason, at=now),
+        note=reason,
+    )
+
+
+def complaint_close(
+    *, complaint: Complaint, actor: User | None, now: datetime.datetime | None = None
+) -> Complaint:
+    """Close a resolved complaint: staff, or the system (actor None) after rating or N days."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(complaint)
+        if actor is not None:
+            _require_staff(actor)
+        if not can_proceed(locked.close):
+            raise _conflict(locked, _("closing"))
+        locked.close(at=now)
+        locked.save()
+        _event(locked, actor=actor, action="closed", from_status=ComplaintStatus.RESOLVED)
+    return locked
+
+
+# --- thread -----------------------------------------------------------------------------
+
+
+def complaint_reply(
+    *,
+    complaint: Complaint,
+    actor: User,
+    body: str,
+    is_internal: bool = False,
+    uploads: Sequence = (),
+    now: datetime.datetime | None = None,
+) -> ComplaintMessage:
+    """A message in the thread.
+
+    Staff: an internal note changes nothing else; the first public reply stops the
+    first-response clock and starts work (a new complaint is taken by the replier).
+    Customer: always public; answering while awaiting the customer resumes the SLA clocks.
+    """
+    body = _text(body, field="body", message=_("Write a message."))
+    files = _clean_uploads(uploads)
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(complaint)
+        _require_party(actor, locked)
+        staff = _is_staff(actor) and not actor.is_customer
+        if not staff:
+            is_internal = False
+        if locked.status in (ComplaintStatus.CLOSED, ComplaintStatus.REJECTED) or (
+            not staff and locked.status == ComplaintStatus.RESOLVED
+        ):
+            raise _conflict(locked, _("replying"))
+        from_status = locked.status
+        if staff and not is_internal:
+            if locked.status == ComplaintStatus.NEW:
+                locked.assign(assignee=locked.assignee or actor)
+            if locked.status == ComplaintStatus.OPEN:
+                locked.start()
+            if locked.first_responded_at is None:
+                locked.first_responded_at = now
+        elif not staff and locked.status == ComplaintStatus.AWAITING_CUSTOMER:
+            calendar = business_calendar(locked.tenant)
+            paused_at = locked.sla_paused_at or now
+            locked.customer_reply(
+                first_response_due_at=locked.first_response_due_at
+                if locked.first_responded_at
+                else resumed_due_at(
+                    calendar,
+                    due_at=locked.first_response_due_at,
+                    paused_at=paused_at,
+                    resumed_at=now,
+                ),
+                resolution_due_at=resumed_due_at(
+                    calendar, due_at=locked.resolution_due_at, paused_at=paused_at, resumed_at=now
+                ),
+                paused_seconds=int(business_seconds_between(calendar, paused_at, now)),
+            )
+        locked.save()
+        message = ComplaintMessage.objects.create(
+            tenant=locked.tenant,
+            complaint=locked,
+            author=actor,
+            body=body,
+            is_internal=is_internal,
+            created_at=now,
+        )
+        _store_files(locked, message, files, actor)
+        if locked.status != from_status:
+            _event(
+                locked,
+                actor=actor,
+                action="customer_replied" if not staff else "started",
+                from_status=from_status,
+            )
+    return message
+
+
+# --- customer ---------------------------------------------------------------------------
+
+
+def complaint_reopen(
+    *, complaint: Complaint, actor: User, reason: str, now: datetime.datetime | None = None
+) -> Complaint:
+    """The customer reopens a resolved complaint within the tenant's reopen window."""
+    reason = _text(reason, field="reason", message=_("Say why the complaint is not resolved."))
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(complaint)
+        _require_customer(actor, locked)
+        if not can_proceed(locked.reopen):
+            raise _conflict(locked, _("reopening"))
+        window = support_settings(locked.tenant).reopen_window_days
+        if locked.resolved_at and now > locked.resolved_at + datetime.timedelta(days=window):
+            raise ComplaintConflict(
+                _("A complaint can be reopened within %(days)d days of its resolution.")
+                % {"days": window}
+            )
+        _first, resolution_hours = sla_targets(
+            customer_account=locked.customer_account, priority=locked.priority
+        )
+        calendar = business_calendar(locked.tenant)
+        locked.reopen(
+            resolution_due_at=add_business_time(calendar, now, float(resolution_hours) * 3600)
+        )
+        locked.save()
+        ComplaintMessage.objects.create(
+            tenant=locked.tenant, complaint=locked, author=actor, body=reason, created_at=now
+        )
+        _event(
+            locked,
+            actor=actor,
+            action="reopened",
+            from_status=ComplaintStatus.RESOLVED,
+            note=reason,
+        )
+    return locked
+
+
+def complaint_rate(
+    *, complaint: Complaint, actor: User, score: int, comment: str = ""
+) -> SatisfactionRating:
+    """One rating (1–5) per complaint, after resolution; rating a resolved complaint closes it."""
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        raise ComplaintInvalid(
+            _("Choose a rating from 1 to 5."), fields={"score": [_("Choose 1 to 5.")]}
+        )
+    comment = _text(comment, field="comment", message="", required=False)
+    with transaction.atomic():
+        locked = _lock(complaint)
+        _require_customer(actor, locked)
+        if locked.status not in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
+            raise _conflict(locked, _("rating"))
+        if SatisfactionRating.objects.filter(complaint=locked).exists():
+            raise ComplaintConflict(_("This complaint has already been rated."))
+        try:
+            with transaction.atomic():
+                rating = SatisfactionRating.objects.create(
+                    tenant=locked.tenant,
+                    complaint=locked,
+                    score=score,
+                    comment=comment,
+                    rated_by=actor,
+                )
+        except IntegrityError as exc:
+            raise ComplaintConflict(_("This complaint has already been rated.")) from exc
+        _event(locked, actor=actor, action="rated", from_status=locked.status, note=str(score))
+        if locked.status == ComplaintStatus.RESOLVED:
+            locked.close(at=timezone.now())
+            locked.save()
+            _event(locked, actor=None, action="closed", from_status=ComplaintStatus.RESOLVED)
+    return rating
+
+
+def complaint_link_return(*, complaint: Complaint, actor: User, return_request) -> Complaint:
+    """Link a return filed because of this complaint (same company)."""
+    with transaction.atomic():
+        locked = _lock(complaint)
+        _require_party(actor, locked)
+        if return_request.customer_account_id != locked.customer_account_id:
+            raise ComplaintInvalid(_("The return belongs to another customer."))
+        locked.return_request = return_request
+        locked.save(update_fields=["return_request", "updated_at"])
+        _event(
+            locked,
+            actor=actor,
+            action="return_linked",
+            from_status=locked.status,
+            note=return_request.number,
+        )
+    return locked
