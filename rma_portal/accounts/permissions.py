@@ -15,11 +15,13 @@ ALL = frozenset({"view", "add", "change", "delete"})
 ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
     Role.AGENT: {
         ("customers", "*"): VIEW,
+        ("returns", "returnpolicy"): VIEW,  # policies are the tenant admin's
         ("returns", "*"): EDIT,
         ("complaints", "*"): EDIT,
     },
     Role.COORDINATOR: {
         ("customers", "*"): VIEW,
+        ("returns", "returnpolicy"): VIEW,
         ("returns", "*"): EDIT,
         ("complaints", "*"): EDIT,
     },

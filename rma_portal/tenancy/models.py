@@ -94,8 +94,13 @@ class CurrentTenantCondition(models.Expression):
     def resolve_expression(
         self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False
     ):
+        if self.column is not None:
+            # Already bound to its own query's tenant column. When that query becomes a
+            # subquery, Django resolves its WHERE again against the *outer* query; rebinding
+            # then would test the outer table's tenant instead.
+            return self
         resolved = self.copy()
-        resolved.model_name = query.model.__name__ if query is not None else ""
+        resolved.model_name = query.model.__name__
         resolved.column = models.F("tenant_id").resolve_expression(
             query, allow_joins, reuse, summarize, for_save
         )

@@ -114,3 +114,33 @@ def test_updates_and_deletes_are_scoped_too(world_a, world_b):
     assert CustomerAccount.unscoped.get(pk=world_b.company.pk).contact_phone == ""
     with no_tenant(), pytest.raises(TenantNotSetError):
         CustomerAccount.objects.update(contact_phone="x")
+
+
+def test_scoped_querysets_as_subqueries_filter_their_own_rows(world_a, world_b, make_order):
+    from django.db.models import Exists, OuterRef
+
+    from rma_portal.tenancy.models import Tenant
+
+    make_order(world_a.company)
+    make_order(world_b.company)
+    with tenant_context(world_a.tenant):
+        # The inner scoped queryset must test its own table, not the outer one.
+        tenants_with_customers = Tenant.objects.filter(
+            Exists(CustomerAccount.objects.filter(tenant=OuterRef("pk")))
+        )
+        assert list(tenants_with_customers) == [world_a.tenant]
+        orders = Order.unscoped.filter(customer_account__in=CustomerAccount.objects.all())
+        assert {o.tenant_id for o in orders} == {world_a.tenant.pk}
+
+
+def test_conditional_unique_constraints_validate_through_the_scoped_manager(world_a):
+    from django.core.exceptions import ValidationError
+
+    from returns.models import ReturnPolicy
+
+    with tenant_context(world_a.tenant):
+        ReturnPolicy.objects.create(tenant=world_a.tenant)
+        second_default = ReturnPolicy(tenant=world_a.tenant)
+        with pytest.raises(ValidationError):
+            second_default.validate_constraints()
+        ReturnPolicy(tenant=world_a.tenant, customer_account=world_a.company).validate_constraints()
