@@ -165,10 +165,12 @@ def _layer(policy: ReturnPolicy | None, windows: list[CategoryWindow]) -> Policy
 
 def return_rules_for(*, customer_account: CustomerAccount) -> PolicyRules:
     """The rules in force today for this customer: tenant policy, then the customer's override."""
+    # Filtered by the customer's tenant explicitly: under the all-tenants scope (platform admin,
+    # rollups) the scoped manager alone would also return every other tenant's policy.
     policies = list(
-        ReturnPolicy.objects.filter(
-            Q(customer_account__isnull=True) | Q(customer_account=customer_account)
-        ).prefetch_related(
+        ReturnPolicy.objects.filter(tenant_id=customer_account.tenant_id)
+        .filter(Q(customer_account__isnull=True) | Q(customer_account=customer_account))
+        .prefetch_related(
             "non_returnable_categories",
             "non_returnable_products",
             Prefetch(

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
 from customers.models import Order, OrderLine, Product
@@ -131,16 +132,35 @@ def _event(complaint, *, actor, action, from_status="", note="", is_public=True)
     )
 
 
-def _conflict(complaint: Complaint, what: str) -> ComplaintConflict:
+# One whole sentence per action, so translations need not agree with an inserted word.
+CONFLICT_MESSAGES = {
+    "assign": gettext_lazy("Complaint %(code)s cannot be assigned: its status is “%(status)s”."),
+    "start": gettext_lazy("Work on complaint %(code)s cannot start: its status is “%(status)s”."),
+    "wait_for_customer": gettext_lazy(
+        "Complaint %(code)s cannot wait for the customer: its status is “%(status)s”."
+    ),
+    "resolve": gettext_lazy("Complaint %(code)s cannot be resolved: its status is “%(status)s”."),
+    "reject": gettext_lazy("Complaint %(code)s cannot be rejected: its status is “%(status)s”."),
+    "close": gettext_lazy("Complaint %(code)s cannot be closed: its status is “%(status)s”."),
+    "reply": gettext_lazy(
+        "No reply can be added to complaint %(code)s: its status is “%(status)s”."
+    ),
+    "reopen": gettext_lazy("Complaint %(code)s cannot be reopened: its status is “%(status)s”."),
+    "rate": gettext_lazy("Complaint %(code)s cannot be rated yet: its status is “%(status)s”."),
+}
+
+
+def _conflict(complaint: Complaint, action: str) -> ComplaintConflict:
     return ComplaintConflict(
-        _("Complaint %(code)s has the status “%(status)s”; %(what)s is not possible now.")
-        % {"code": complaint.code, "status": complaint.get_status_display(), "what": what}
+        str(CONFLICT_MESSAGES[action])
+        % {"code": complaint.code, "status": complaint.get_status_display()}
     )
 
 
 def _lock(complaint: Complaint) -> Complaint:
     return (
-        Complaint.objects.select_for_update()
+        # of=("self",): lock the complaint only, not the joined tenant and customer rows.
+        Complaint.objects.select_for_update(of=("self",))
         .select_related("tenant", "customer_account", "reporter")
         .get(pk=complaint.pk)
     )
@@ -151,7 +171,6 @@ def _run(
     *,
     actor: User,
     transition: str,
-    what: str,
     action: str,
     check: Callable[[User, Complaint], None],
     apply: Callable[[Complaint], None],
@@ -162,7 +181,7 @@ def _run(
         locked = _lock(complaint)
         check(actor, locked)
         if not can_proceed(getattr(locked, transition)):
-            raise _conflict(locked, what)
+            raise _conflict(locked, transition)
         from_status = locked.status
         apply(locked)
         locked.save()
@@ -291,7 +310,7 @@ def complaint_assign(*, complaint: Complaint, actor: User, assignee: User) -> Co
                 fields={"assignee": [_("Choose an agent.")]},
             )
         if locked.status in (ComplaintStatus.CLOSED, ComplaintStatus.REJECTED):
-            raise _conflict(locked, _("assigning"))
+            raise _conflict(locked, "assign")
         from_status = locked.status
         if locked.status == ComplaintStatus.NEW:
             locked.assign(assignee=assignee)
@@ -316,7 +335,6 @@ def complaint_start(*, complaint: Complaint, actor: User) -> Complaint:
         complaint,
         actor=actor,
         transition="start",
-        what=_("starting work"),
         action="started",
         check=_require_staff,
         apply=lambda c: c.start(),
@@ -336,7 +354,6 @@ def complaint_wait_for_customer(
             complaint,
             actor=actor,
             transition="wait_for_customer",
-            what=_("waiting for the customer"),
             action="awaiting_customer",
             check=_require_staff,
             apply=lambda c: c.wait_for_customer(at=now),
@@ -360,7 +377,6 @@ def complaint_resolve(
         complaint,
         actor=actor,
         transition="resolve",
-        what=_("resolving"),
         action="resolved",
         check=_require_staff,
         apply=apply,
@@ -377,7 +393,6 @@ def complaint_reject(
         complaint,
         actor=actor,
         transition="reject",
-        what=_("rejecting"),
         action="rejected",
         check=_require_staff,
         apply=lambda c: c.reject(reason=reason, at=now),
@@ -395,7 +410,7 @@ def complaint_close(
         if actor is not None:
             _require_staff(actor)
         if not can_proceed(locked.close):
-            raise _conflict(locked, _("closing"))
+            raise _conflict(locked, "close")
         locked.close(at=now)
         locked.save()
         _event(locked, actor=actor, action="closed", from_status=ComplaintStatus.RESOLVED)
@@ -432,7 +447,7 @@ def complaint_reply(
         if locked.status in (ComplaintStatus.CLOSED, ComplaintStatus.REJECTED) or (
             not staff and locked.status == ComplaintStatus.RESOLVED
         ):
-            raise _conflict(locked, _("replying"))
+            raise _conflict(locked, "reply")
         from_status = locked.status
         if staff and not is_internal:
             if locked.status == ComplaintStatus.NEW:
@@ -491,7 +506,7 @@ def complaint_reopen(
         locked = _lock(complaint)
         _require_customer(actor, locked)
         if not can_proceed(locked.reopen):
-            raise _conflict(locked, _("reopening"))
+            raise _conflict(locked, "reopen")
         window = support_settings(locked.tenant).reopen_window_days
         if locked.resolved_at and now > locked.resolved_at + datetime.timedelta(days=window):
             raise ComplaintConflict(
@@ -532,7 +547,7 @@ def complaint_rate(
         locked = _lock(complaint)
         _require_customer(actor, locked)
         if locked.status not in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
-            raise _conflict(locked, _("rating"))
+            raise _conflict(locked, "rate")
         if SatisfactionRating.objects.filter(complaint=locked).exists():
             raise ComplaintConflict(_("This complaint has already been rated."))
         try:

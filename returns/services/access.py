@@ -12,8 +12,16 @@ from .errors import ReturnAccessDenied
 STAFF_ACTING_ROLES = frozenset({Role.AGENT, Role.COORDINATOR, Role.TENANT_ADMIN})
 
 
-def is_acting_staff(user: User) -> bool:
-    return user.is_superuser or user.role in STAFF_ACTING_ROLES
+def is_acting_staff(user: User, return_request: ReturnRequest | None = None) -> bool:
+    """An agent, coordinator or tenant admin (of the return's tenant, when one is given), or a
+    platform superuser."""
+    if user.is_superuser:
+        return True
+    if user.role not in STAFF_ACTING_ROLES:
+        return False
+    # The scoped manager hides other tenants' returns, but a caller that set the wrong tenant
+    # context must not let another tenant's staff act.
+    return return_request is None or user.tenant_id == return_request.tenant_id
 
 
 def is_customer_party(user: User, return_request: ReturnRequest) -> bool:
@@ -26,8 +34,8 @@ def is_customer_party(user: User, return_request: ReturnRequest) -> bool:
     return user.pk == return_request.requester_id or user.is_customer_admin
 
 
-def require_staff(user: User) -> None:
-    if not is_acting_staff(user):
+def require_staff(user: User, return_request: ReturnRequest | None = None) -> None:
+    if not is_acting_staff(user, return_request):
         raise ReturnAccessDenied(_("Only support staff may do this."))
 
 
@@ -37,5 +45,5 @@ def require_customer(user: User, return_request: ReturnRequest) -> None:
 
 
 def require_customer_or_staff(user: User, return_request: ReturnRequest) -> None:
-    if not (is_acting_staff(user) or is_customer_party(user, return_request)):
+    if not (is_acting_staff(user, return_request) or is_customer_party(user, return_request)):
         raise ReturnAccessDenied(_("You may not change this return."))

@@ -115,7 +115,12 @@ def _validated_lines(
             "order": order_line.order.number,
             "line": order_line.line_number,
         }
-        if not isinstance(line.quantity, int) or line.quantity < 1:
+        # bool is an int in Python: a JSON `true` must not pass for 1.
+        if (
+            not isinstance(line.quantity, int)
+            or isinstance(line.quantity, bool)
+            or line.quantity < 1
+        ):
             errors[f"{prefix}.quantity"] = [
                 _("%(where)s: quantity must be a whole number of at least 1.") % {"where": where}
             ]

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
 from customers.models import OrderLine
@@ -28,15 +29,31 @@ from ..selectors import claimed_quantities, line_facts, return_rules_for, tenant
 from .access import require_customer, require_customer_or_staff, require_staff
 from .errors import ReturnConflict, ReturnInvalid
 
+# One whole sentence per transition, so translations need not agree with an inserted verb.
+CONFLICT_MESSAGES = {
+    "submit": gettext_lazy("Return %(number)s cannot be submitted: its status is “%(status)s”."),
+    "provide_info": gettext_lazy(
+        "Return %(number)s is not waiting for an answer: its status is “%(status)s”."
+    ),
+    "cancel": gettext_lazy("Return %(number)s cannot be cancelled: its status is “%(status)s”."),
+    "approve": gettext_lazy("Return %(number)s cannot be approved: its status is “%(status)s”."),
+    "request_info": gettext_lazy(
+        "No question can be sent on return %(number)s: its status is “%(status)s”."
+    ),
+    "reject": gettext_lazy("Return %(number)s cannot be rejected: its status is “%(status)s”."),
+    "mark_received": gettext_lazy(
+        "Return %(number)s cannot be marked received: its status is “%(status)s”."
+    ),
+    "inspect": gettext_lazy("Return %(number)s cannot be inspected: its status is “%(status)s”."),
+    "resolve": gettext_lazy("Return %(number)s cannot be resolved: its status is “%(status)s”."),
+    "close": gettext_lazy("Return %(number)s cannot be closed: its status is “%(status)s”."),
+}
 
-def _conflict(locked: ReturnRequest, action: str) -> ReturnConflict:
+
+def _conflict(locked: ReturnRequest, transition: str) -> ReturnConflict:
     return ReturnConflict(
-        _("Return %(number)s is %(status)s; it cannot be %(action)s now.")
-        % {
-            "number": locked.number,
-            "status": locked.get_status_display().lower(),
-            "action": action,
-        }
+        str(CONFLICT_MESSAGES[transition])
+        % {"number": locked.number, "status": locked.get_status_display()}
     )
 
 
@@ -67,7 +84,6 @@ def _run(
     actor: User,
     transition: str,
     action: str,
-    label: str,
     check: Callable[[User, ReturnRequest], None],
     apply: Callable[[ReturnRequest], None],
     note: str = "",
@@ -75,14 +91,16 @@ def _run(
 ) -> ReturnRequest:
     """Lock the row, re-check state and role, transition, save, write the event."""
     with transaction.atomic():
+        # of=("self",): without it PostgreSQL also locks the joined tenant and customer rows,
+        # and every transition of the tenant would wait for every other one.
         locked = (
-            ReturnRequest.objects.select_for_update()
+            ReturnRequest.objects.select_for_update(of=("self",))
             .select_related("tenant", "customer_account")
             .get(pk=return_request.pk)
         )
         check(actor, locked)
         if not can_proceed(getattr(locked, transition)):
-            raise _conflict(locked, label)
+            raise _conflict(locked, transition)
         from_status = locked.status
         apply(locked)
         locked.save()
@@ -114,13 +132,13 @@ def return_request_submit(*, return_request: ReturnRequest, actor: User) -> Retu
     approve at once when the auto-approval rule says so."""
     with transaction.atomic():
         locked = (
-            ReturnRequest.objects.select_for_update()
+            ReturnRequest.objects.select_for_update(of=("self",))  # see _run()
             .select_related("tenant", "customer_account")
             .get(pk=return_request.pk)
         )
         require_customer(actor, locked)
         if not can_proceed(locked.submit):
-            raise _conflict(locked, _("submitted"))
+            raise _conflict(locked, "submit")
         lines = list(locked.lines.all())
         if not lines:
             raise ReturnInvalid(_("Choose at least one line to return."))
@@ -211,7 +229,6 @@ def return_request_provide_info(
         actor=actor,
         transition="provide_info",
         action="info_provided",
-        label=_("answered"),
         check=require_customer,
         apply=lambda r: r.provide_info(),
         note=answer,
@@ -226,7 +243,6 @@ def return_request_cancel(
         actor=actor,
         transition="cancel",
         action="cancelled",
-        label=_("cancelled"),
         check=require_customer_or_staff,
         apply=lambda r: r.cancel(),
         note=(note or "").strip()[:4000],
@@ -236,8 +252,8 @@ def return_request_cancel(
 # --- staff ------------------------------------------------------------------------------
 
 
-def _staff(actor: User, _return_request: ReturnRequest) -> None:
-    require_staff(actor)
+def _staff(actor: User, return_request: ReturnRequest) -> None:
+    require_staff(actor, return_request)
 
 
 def return_request_approve(
@@ -248,7 +264,6 @@ def return_request_approve(
         actor=actor,
         transition="approve",
         action="approved",
-        label=_("approved"),
         check=_staff,
         apply=lambda r: r.approve(),
         note=(note or "").strip()[:4000],
@@ -264,7 +279,6 @@ def return_request_request_info(
         actor=actor,
         transition="request_info",
         action="info_requested",
-        label=_("sent back with a question"),
         check=_staff,
         apply=lambda r: r.request_info(question=question),
         note=question,
@@ -282,7 +296,6 @@ def return_request_reject(
         actor=actor,
         transition="reject",
         action="rejected",
-        label=_("rejected"),
         check=_staff,
         apply=lambda r: r.reject(reason=reason),
         note=reason,
@@ -297,7 +310,6 @@ def return_request_mark_received(
         actor=actor,
         transition="mark_received",
         action="received",
-        label=_("received"),
         check=_staff,
         apply=lambda r: r.mark_received(),
         note=(note or "").strip()[:4000],
@@ -322,9 +334,9 @@ def return_request_inspect(
     """Record condition, disposition and accepted quantity of every line (keyed by line id)."""
     with transaction.atomic():
         locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
-        require_staff(actor)
+        require_staff(actor, locked)
         if not can_proceed(locked.inspect):
-            raise _conflict(locked, _("inspected"))
+            raise _conflict(locked, "inspect")
         lines = list(locked.lines.select_related("order_line__order").order_by("pk"))
         errors: dict[str, list[str]] = {}
         missing = [line for line in lines if line.pk not in results]
@@ -338,8 +350,11 @@ def return_request_inspect(
                 errors[f"{key}.condition"] = [_("Choose the condition.")]
             if result.disposition not in Disposition.values:
                 errors[f"{key}.disposition"] = [_("Choose the disposition.")]
-            if not isinstance(result.accepted_quantity, int) or not (
-                0 <= result.accepted_quantity <= line.quantity
+            quantity = result.accepted_quantity
+            if (
+                not isinstance(quantity, int)
+                or isinstance(quantity, bool)
+                or not (0 <= quantity <= line.quantity)
             ):
                 errors[f"{key}.accepted_quantity"] = [
                     _("Accepted quantity must be between 0 and %(max)d.") % {"max": line.quantity}
@@ -379,9 +394,9 @@ def return_request_resolve(
     """Compute the money from the snapshotted policy and record the resolution."""
     with transaction.atomic():
         locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
-        require_staff(actor)
+        require_staff(actor, locked)
         if not can_proceed(locked.resolve):
-            raise _conflict(locked, _("resolved"))
+            raise _conflict(locked, "resolve")
         if resolution not in Resolution.values:
             raise ReturnInvalid(
                 _("Choose the resolution."), fields={"resolution": [_("Choose the resolution.")]}
@@ -400,7 +415,11 @@ def return_request_resolve(
             )
         from ..policies import PolicyRules
 
-        rules = PolicyRules.from_snapshot(locked.policy_snapshot)
+        rules = (
+            PolicyRules.from_snapshot(locked.policy_snapshot)
+            if locked.policy_snapshot
+            else return_rules_for(customer_account=locked.customer_account)
+        )
         lines = list(locked.lines.order_by("pk"))
         settlement = settle(
             rules,
@@ -443,9 +462,9 @@ def return_request_close(
     with transaction.atomic():
         locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
         if actor is not None:
-            require_staff(actor)
+            require_staff(actor, locked)
         if not can_proceed(locked.close):
-            raise _conflict(locked, _("closed"))
+            raise _conflict(locked, "close")
         locked.close()
         locked.save()
         _event(locked, actor=actor, action="closed", from_status=ReturnStatus.RESOLVED, note=note)
@@ -457,7 +476,7 @@ def return_request_assign(
 ) -> ReturnRequest:
     with transaction.atomic():
         locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
-        require_staff(actor)
+        require_staff(actor, locked)
         if assignee is not None and (
             assignee.tenant_id != locked.tenant_id
             or not assignee.is_tenant_staff

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import unicodedata
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -22,7 +25,16 @@ ALLOWED = {
     "PDF": ("application/pdf", ".pdf"),
 }
 MAX_IMAGE_PIXELS = 40_000_000  # ~ 8000 × 5000; larger images are refused, not resized
-PDF_ACTIVE_CONTENT = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFile|OpenAction)\b")
+# A PDF name ends at whitespace or a delimiter; requiring one keeps bytes of binary stream data
+# (scanned images) that merely spell "/JS" from getting a document refused.
+_PDF_NAME_END = rb"(?=[\x00\t\n\x0c\r ()<>\[\]{}/%]|\Z)"
+PDF_ACTIVE_CONTENT = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFile|OpenAction)" + _PDF_NAME_END)
+# "/J#61vaScript" is the same name as "/JavaScript" (PDF 32000-1, 7.3.5).
+PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+# A stream's dictionary; object streams (PDF 1.5) are the ones with /First (and /Type /ObjStm).
+PDF_STREAM_DICTIONARY = re.compile(rb"obj\s*<<(.{0,4096}?)>>\s*stream(?:\r\n|\n|\r)", re.DOTALL)
+PDF_OBJECT_STREAM_KEY = re.compile(rb"/(ObjStm|First)" + _PDF_NAME_END)
+PDF_FLATE_ONLY = re.compile(rb"/Filter\s*(?:/FlateDecode|\[\s*/FlateDecode\s*\])" + _PDF_NAME_END)
 
 
 class UploadRejected(ApplicationError):
@@ -84,11 +96,43 @@ def _reencode_image(data: bytes, kind: str) -> bytes:
         raise UploadRejected(_("The image is damaged or not a real image.")) from exc
 
 
+def _unescape_pdf_names(data: bytes) -> bytes:
+    return PDF_NAME_ESCAPE.sub(lambda match: bytes([int(match.group(1), 16)]), data)
+
+
+def _pdf_object_streams(data: bytes) -> Iterator[bytes]:
+    """The inflated content of each object stream: objects stored there, compressed, never
+    show in the file's raw bytes."""
+    budget = 8 * settings.UPLOAD_MAX_BYTES  # bounds a compression bomb
+    view = memoryview(data)
+    for match in PDF_STREAM_DICTIONARY.finditer(data):
+        dictionary = _unescape_pdf_names(match.group(1))
+        if not PDF_OBJECT_STREAM_KEY.search(dictionary):
+            continue
+        if b"/Filter" not in dictionary:
+            continue  # stored as is: already part of the raw bytes that are checked
+        if not PDF_FLATE_ONLY.search(dictionary):
+            # An encoding we do not decode could hide anything.
+            raise UploadRejected(_("The PDF is damaged or incomplete."))
+        inflater = zlib.decompressobj()
+        try:
+            inflated = inflater.decompress(view[match.end() :], budget + 1)
+        except zlib.error as exc:
+            raise UploadRejected(_("The PDF is damaged or incomplete.")) from exc
+        if len(inflated) > budget:
+            raise UploadRejected(_("The PDF is damaged or incomplete."))
+        budget -= len(inflated)
+        yield inflated
+
+
 def _check_pdf(data: bytes) -> bytes:
     if b"%%EOF" not in data[-2048:]:
         raise UploadRejected(_("The PDF is damaged or incomplete."))
-    if PDF_ACTIVE_CONTENT.search(data):
-        raise UploadRejected(_("PDFs with scripts, actions or embedded files are not accepted."))
+    for part in itertools.chain([data], _pdf_object_streams(data)):
+        if PDF_ACTIVE_CONTENT.search(_unescape_pdf_names(part)):
+            raise UploadRejected(
+                _("PDFs with scripts, actions or embedded files are not accepted.")
+            )
     return data
 
 
