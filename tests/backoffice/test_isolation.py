@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from customers.models import CustomerAccount, Product
+from returns.models import ReturnPolicy, ReturnRequest
 from rma_portal.accounts.models import User
 from rma_portal.tenancy.models import TenantOwnedModel
 
@@ -37,6 +38,15 @@ def _url(model, view, *args):
 def populated(world_a, world_b, make_order):
     make_order(world_a.company)
     make_order(world_b.company)
+    for world in (world_a, world_b):
+        # Rows for the returns admins: the tenant's policy and a (draft) return request.
+        ReturnPolicy.unscoped.create(tenant=world.tenant)
+        ReturnRequest.unscoped.create(
+            tenant=world.tenant,
+            number=f"RMA-{world.tenant.slug}",
+            customer_account=world.company,
+            requester=world.customer,
+        )
     return world_a, world_b
 
 

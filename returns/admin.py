@@ -1,0 +1,1078 @@
+"""Back-office for returns: queues, a read-only return page whose every change is a service
+behind a button, bulk approval, staff downloads of attachments, and the policy editor."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, Q
+from django.http import Http404, HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_fsm import can_proceed
+
+from rma_portal.accounts.models import Role, User
+from rma_portal.backoffice.admin import TenantScopedAdmin, TenantScopedTabularInline
+from rma_portal.errors import ApplicationError
+from rma_portal.files.responses import stored_file_response
+
+from . import services
+from .admin_forms import (
+    AssignForm,
+    CategoryWindowFormSet,
+    CommentForm,
+    InspectionForm,
+    InspectionLineForm,
+    ResolveForm,
+)
+from .admin_forms import ReturnPolicyForm as ReturnPolicyAdminForm
+from .models import (
+    OPEN_STATUSES,
+    CategoryWindow,
+    Resolution,
+    ReturnAttachment,
+    ReturnEvent,
+    ReturnLine,
+    ReturnPolicy,
+    ReturnReason,
+    ReturnRequest,
+    ReturnStatus,
+)
+from .policies import CENT, LineSettlement, PolicyRules, settle
+from .selectors import return_rules_applied
+from .services.access import is_acting_staff
+from .services.errors import ReturnInvalid
+
+OPEN = sorted(OPEN_STATUSES)
+# Nobody works on these any more: no assignment, no buttons but messages.
+FINISHED = frozenset(
+    {ReturnStatus.DRAFT, ReturnStatus.REJECTED, ReturnStatus.CANCELLED, ReturnStatus.CLOSED}
+)
+
+# --- queues ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: str
+    condition: Callable[[User], Q]
+
+
+QUEUES: tuple[Queue, ...] = (
+    Queue("new", gettext_lazy("New (submitted)"), lambda user: Q(status=ReturnStatus.SUBMITTED)),
+    Queue(
+        "needs_info",
+        gettext_lazy("Waiting for the customer's answer"),
+        lambda user: Q(status=ReturnStatus.NEEDS_INFO),
+    ),
+    Queue(
+        "awaiting_goods",
+        gettext_lazy("Approved, awaiting goods"),
+        lambda user: Q(status=ReturnStatus.APPROVED),
+    ),
+    Queue(
+        "awaiting_inspection",
+        gettext_lazy("Received, awaiting inspection"),
+        lambda user: Q(status=ReturnStatus.RECEIVED),
+    ),
+    Queue(
+        "awaiting_resolution",
+        gettext_lazy("Inspected, awaiting resolution"),
+        lambda user: Q(status=ReturnStatus.INSPECTED),
+    ),
+    Queue(
+        "mine",
+        gettext_lazy("Mine (open)"),
+        lambda user: Q(assignee_id=user.pk, status__in=OPEN),
+    ),
+    Queue(
+        "unassigned",
+        gettext_lazy("Unassigned (open)"),
+        lambda user: Q(assignee__isnull=True, status__in=OPEN),
+    ),
+)
+QUEUES_BY_KEY = {queue.key: queue for queue in QUEUES}
+
+
+class QueueFilter(admin.SimpleListFilter):
+    title = gettext_lazy("queue")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [(queue.key, queue.label) for queue in QUEUES]
+
+    def queryset(self, request, queryset):
+        queue = QUEUES_BY_KEY.get(self.value() or "")
+        if queue is None:
+            return queryset
+        return queryset.filter(queue.condition(request.user))
+
+
+# --- timeline, lines and attachments (read-only inlines) ------------------------------------
+
+EVENT_LABELS = {
+    "created": gettext_lazy("Created"),
+    "submitted": gettext_lazy("Submitted"),
+    "auto_approved": gettext_lazy("Approved automatically"),
+    "approved": gettext_lazy("Approved"),
+    "info_requested": gettext_lazy("Information requested"),
+    "info_provided": gettext_lazy("Information provided"),
+    "rejected": gettext_lazy("Rejected"),
+    "cancelled": gettext_lazy("Cancelled"),
+    "received": gettext_lazy("Goods received"),
+    "inspected": gettext_lazy("Inspected"),
+    "resolved": gettext_lazy("Resolved"),
+    "closed": gettext_lazy("Closed"),
+    "assigned": gettext_lazy("Assigned"),
+    "comment": gettext_lazy("Message"),
+    "attachment": gettext_lazy("File added"),
+}
+STATUS_LABELS = dict(ReturnStatus.choices)
+
+
+class ReadOnlyInline(TenantScopedTabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReturnLineInline(ReadOnlyInline):
+    model = ReturnLine
+    verbose_name_plural = gettext_lazy("lines")
+    fields = readonly_fields = [
+        "order_line_display",
+        "product_display",
+        "quantity",
+        "unit_price",
+        "reason_display",
+        "customer_comment",
+        "serials_display",
+        "condition",
+        "disposition",
+        "accepted_quantity",
+        "inspection_note",
+        "refund_amount",
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("order_line__order", "order_line__product")
+            .order_by("pk")
+        )
+
+    @admin.display(description=gettext_lazy("order / line"))
+    def order_line_display(self, line: ReturnLine) -> str:
+        return f"{line.order_line.order.number}/{line.order_line.line_number}"
+
+    @admin.display(description=gettext_lazy("product"))
+    def product_display(self, line: ReturnLine) -> str:
+        return str(line.order_line.product)
+
+    @admin.display(description=gettext_lazy("reason"))
+    def reason_display(self, line: ReturnLine) -> str:
+        label = line.get_reason_display()
+        return f"{label}: {line.reason_text}" if line.reason_text else label
+
+    @admin.display(description=gettext_lazy("serial numbers"))
+    def serials_display(self, line: ReturnLine) -> str:
+        return ", ".join(line.serial_numbers or [])
+
+
+class ReturnEventInline(ReadOnlyInline):
+    """The timeline: every state change and every message, internal ones included."""
+
+    model = ReturnEvent
+    verbose_name = gettext_lazy("timeline entry")
+    verbose_name_plural = gettext_lazy("timeline")
+    ordering = ["created_at", "pk"]
+    fields = readonly_fields = [
+        "created_at",
+        "actor_display",
+        "action_display",
+        "status_change",
+        "note",
+        "visibility",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description=gettext_lazy("by"))
+    def actor_display(self, event: ReturnEvent) -> str:
+        return event.actor.get_full_name() if event.actor_id else _("System")
+
+    @admin.display(description=gettext_lazy("action"))
+    def action_display(self, event: ReturnEvent) -> str:
+        return str(EVENT_LABELS.get(event.action, event.action))
+
+    @admin.display(description=gettext_lazy("status"))
+    def status_change(self, event: ReturnEvent) -> str:
+        if event.from_status == event.to_status or not event.from_status:
+            return str(STATUS_LABELS.get(event.to_status, event.to_status))
+        before = STATUS_LABELS.get(event.from_status, event.from_status)
+        after = STATUS_LABELS.get(event.to_status, event.to_status)
+        return f"{before} → {after}"
+
+    @admin.display(description=gettext_lazy("visible to"))
+    def visibility(self, event: ReturnEvent) -> str:
+        return _("Customer and staff") if event.is_public else _("Staff only (internal)")
+
+
+class ReturnAttachmentInline(ReadOnlyInline):
+    model = ReturnAttachment
+    verbose_name_plural = gettext_lazy("attachments")
+    fields = readonly_fields = [
+        "download_link",
+        "line_display",
+        "content_type",
+        "size_display",
+        "uploaded_by",
+        "created_at",
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("uploaded_by", "line__order_line__order")
+            .order_by("created_at", "pk")
+        )
+
+    @admin.display(description=gettext_lazy("file"))
+    def download_link(self, attachment: ReturnAttachment) -> str:
+        url = reverse(
+            "admin:returns_returnrequest_attachment",
+            args=[attachment.return_request_id, attachment.pk],
+        )
+        return format_html('<a href="{}">{}</a>', url, attachment.original_name)
+
+    @admin.display(description=gettext_lazy("line"))
+    def line_display(self, attachment: ReturnAttachment) -> str:
+        if attachment.line_id is None:
+            return _("Whole return")
+        order_line = attachment.line.order_line
+        return f"{order_line.order.number}/{order_line.line_number}"
+
+    @admin.display(description=gettext_lazy("size"))
+    def size_display(self, attachment: ReturnAttachment) -> str:
+        return filesizeformat(attachment.size)
+
+
+# --- buttons --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ButtonAction:
+    """A state change behind a button: a POST with at most one text, handed to a service."""
+
+    name: str  # URL segment and the suffix of the URL name
+    transition: str  # the model's FSM method that must be able to proceed
+    label: str
+    service: Callable[[ReturnRequest, User, str], object]
+    success: str  # message with %(number)s
+    text_field: str = ""
+    text_label: str = ""
+    text_required: bool = False
+    danger: bool = False
+
+
+BUTTON_ACTIONS: tuple[ButtonAction, ...] = (
+    ButtonAction(
+        "approve",
+        "approve",
+        gettext_lazy("Approve"),
+        lambda r, actor, text: services.return_request_approve(
+            return_request=r, actor=actor, note=text
+        ),
+        gettext_lazy("Return %(number)s approved."),
+        "note",
+        gettext_lazy("Note for the customer (optional)"),
+    ),
+    ButtonAction(
+        "request-info",
+        "request_info",
+        gettext_lazy("Request information"),
+        lambda r, actor, text: services.return_request_request_info(
+            return_request=r, actor=actor, question=text
+        ),
+        gettext_lazy("Question sent; return %(number)s waits for the customer."),
+        "question",
+        gettext_lazy("Question for the customer"),
+        text_required=True,
+    ),
+    ButtonAction(
+        "reject",
+        "reject",
+        gettext_lazy("Reject"),
+        lambda r, actor, text: services.return_request_reject(
+            return_request=r, actor=actor, reason=text
+        ),
+        gettext_lazy("Return %(number)s rejected."),
+        "reason",
+        gettext_lazy("Reason (the customer sees it)"),
+        text_required=True,
+        danger=True,
+    ),
+    ButtonAction(
+        "receive",
+        "mark_received",
+        gettext_lazy("Mark received"),
+        lambda r, actor, text: services.return_request_mark_received(
+            return_request=r, actor=actor, note=text
+        ),
+        gettext_lazy("Goods of return %(number)s marked as received."),
+        "note",
+        gettext_lazy("Note (optional)"),
+    ),
+    ButtonAction(
+        "close",
+        "close",
+        gettext_lazy("Close"),
+        lambda r, actor, text: services.return_request_close(
+            return_request=r, actor=actor, note=text
+        ),
+        gettext_lazy("Return %(number)s closed."),
+        "note",
+        gettext_lazy("Note (optional)"),
+    ),
+    ButtonAction(
+        "cancel",
+        "cancel",
+        gettext_lazy("Cancel the return"),
+        lambda r, actor, text: services.return_request_cancel(
+            return_request=r, actor=actor, note=text
+        ),
+        gettext_lazy("Return %(number)s cancelled."),
+        "note",
+        gettext_lazy("Note for the customer (optional)"),
+        danger=True,
+    ),
+)
+# Transitions that need a page of their own (a form per line, amounts to confirm).
+PAGE_ACTIONS: tuple[tuple[str, str, str], ...] = (
+    ("inspect", "inspect", gettext_lazy("Inspect…")),
+    ("resolve", "resolve", gettext_lazy("Resolve…")),
+)
+LINE_ERROR_KEY = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
+
+
+@admin.register(ReturnRequest)
+class ReturnRequestAdmin(TenantScopedAdmin):
+    """Nothing on a return is edited through the form: the page is read-only for everyone
+    and every change (status, assignee, messages) is a button that calls a service."""
+
+    list_display = [
+        "number",
+        "customer_account",
+        "status",
+        "requested_value",
+        "lines_count",
+        "assignee",
+        "created_at",
+        "submitted_at",
+    ]
+    list_filter = [
+        QueueFilter,
+        "status",
+        "requested_resolution",
+        "return_method",
+        ("customer_account", admin.RelatedOnlyFieldListFilter),
+        ("assignee", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    ]
+    list_select_related = ["customer_account", "assignee"]
+    search_fields = [
+        "number",
+        "customer_account__name",
+        "customer_account__number",
+        "lines__order_line__order__number",
+    ]
+    search_help_text = gettext_lazy("RMA number, customer name or number, or order number.")
+    actions = ["approve_selected"]
+    inlines = [ReturnLineInline, ReturnAttachmentInline, ReturnEventInline]
+    fieldsets = [
+        (None, {"fields": ["number", "status", "customer_account", "requester", "assignee"]}),
+        (
+            gettext_lazy("Request"),
+            {
+                "fields": [
+                    "requested_resolution",
+                    "return_method",
+                    "pickup_date",
+                    "pickup_address",
+                    "customer_note",
+                    "requested_value",
+                    "shipping_paid_by",
+                    "auto_approved",
+                    "info_request",
+                    "rejection_reason",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Resolution"),
+            {
+                "fields": [
+                    "resolution",
+                    "accepted_value",
+                    "restocking_fee",
+                    "refund_total",
+                    "credit_note_number",
+                    "replacement_order_ref",
+                    "resolution_note",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Dates"),
+            {
+                "fields": [
+                    "created_at",
+                    "submitted_at",
+                    "approved_at",
+                    "received_at",
+                    "inspected_at",
+                    "resolved_at",
+                    "closed_at",
+                ]
+            },
+        ),
+        (gettext_lazy("Policy applied"), {"fields": ["policy_applied"]}),
+    ]
+
+    # --- permissions: the form never saves; buttons need change permission on returns ---
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for _title, options in self.fieldsets for name in options["fields"]]
+
+    def has_add_permission(self, request):
+        return False  # customers file returns in the portal
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a return is cancelled or rejected, never deleted: it is audit history
+
+    def has_transition_permission(self, request, obj=None) -> bool:
+        user = request.user
+        acting = is_acting_staff(user) if obj is None else is_acting_staff(user, obj)
+        return acting and user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    # --- list ---
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(lines_count=Count("lines", distinct=True))
+
+    @admin.display(description=gettext_lazy("lines"), ordering="lines_count")
+    def lines_count(self, obj: ReturnRequest) -> int:
+        return obj.lines_count
+
+    @admin.display(description=gettext_lazy("policy applied"))
+    def policy_applied(self, obj: ReturnRequest) -> str:
+        if not obj.policy_snapshot:
+            return _("Not submitted yet: today's policy will apply.")
+        rules = return_rules_applied(return_request=obj)
+        reasons = dict(ReturnReason.choices)
+        free = ", ".join(str(reasons.get(r, r)) for r in sorted(rules.free_shipping_reasons))
+        windows = ", ".join(f"{code}: {days}" for code, days in rules.category_windows.items())
+        items = [
+            ngettext(
+                "Return window: %(days)d day",
+                "Return window: %(days)d days",
+                rules.default_window_days,
+            )
+            % {"days": rules.default_window_days},
+            _("Category windows: %(windows)s") % {"windows": windows or "—"},
+            _("Restocking fee: %(percent)s %%") % {"percent": rules.restocking_fee_percent},
+            _("Free return shipping and no fee for: %(reasons)s") % {"reasons": free or "—"},
+        ]
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((i,) for i in items))
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "queues": self._queue_tabs(request)}
+        return super().changelist_view(request, extra_context)
+
+    def _queue_tabs(self, request) -> list[dict]:
+        """The queues above the list, with how many returns each holds (one query)."""
+        counts = (
+            super()
+            .get_queryset(request)
+            .order_by()
+            .aggregate(
+                **{
+                    queue.key: Count("pk", filter=queue.condition(request.user)) for queue in QUEUES
+                },
+                all=Count("pk"),
+            )
+        )
+        current = request.GET.get(QueueFilter.parameter_name, "")
+        tabs = [
+            {
+                "label": queue.label,
+                "count": counts[queue.key],
+                "url": f"?{QueueFilter.parameter_name}={queue.key}",
+                "selected": current == queue.key,
+            }
+            for queue in QUEUES
+        ]
+        tabs.append(
+            {"label": _("All"), "count": counts["all"], "url": "?", "selected": current == ""}
+        )
+        return tabs
+
+    @admin.action(
+        description=gettext_lazy("Approve selected submitted returns"),
+        permissions=["transition"],
+    )
+    def approve_selected(self, request, queryset):
+        approved: list[str] = []
+        skipped: list[str] = []
+        for return_request in queryset.order_by("pk"):
+            if return_request.status != ReturnStatus.SUBMITTED:
+                skipped.append(
+                    _("%(number)s: it is %(status)s, only submitted returns are approved")
+                    % {
+                        "number": return_request.number,
+                        "status": return_request.get_status_display().lower(),
+                    }
+                )
+                continue
+            try:
+                services.return_request_approve(return_request=return_request, actor=request.user)
+            except ApplicationError as exc:
+                skipped.append(f"{return_request.number}: {exc.message}")
+            else:
+                approved.append(return_request.number)
+        if approved:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d return approved: %(numbers)s.",
+                    "%(count)d returns approved: %(numbers)s.",
+                    len(approved),
+                )
+                % {"count": len(approved), "numbers": ", ".join(approved)},
+            )
+        if skipped:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)d return skipped: %(reasons)s.",
+                    "%(count)d returns skipped: %(reasons)s.",
+                    len(skipped),
+                )
+                % {"count": len(skipped), "reasons": "; ".join(skipped)},
+            )
+
+    # --- change page ---
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(self._actions_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _actions_context(self, request, obj: ReturnRequest) -> dict:
+        if not self.has_transition_permission(request, obj):
+            return {"return_actions": [], "assign_form": None, "comment_form": None}
+        buttons = []
+        for action in BUTTON_ACTIONS:
+            if can_proceed(getattr(obj, action.transition)):
+                buttons.append(
+                    {
+                        "name": action.name,
+                        "label": action.label,
+                        "url": self._url(action.name, obj.pk),
+                        "text_field": action.text_field,
+                        "text_label": action.text_label,
+                        "text_required": action.text_required,
+                        "danger": action.danger,
+                        "page": False,
+                    }
+                )
+        for name, transition, label in PAGE_ACTIONS:
+            if can_proceed(getattr(obj, transition)):
+                buttons.append(
+                    {"name": name, "label": label, "url": self._url(name, obj.pk), "page": True}
+                )
+        may_assign = obj.status not in FINISHED
+        user = request.user
+        return {
+            "return_actions": buttons,
+            "assign_form": AssignForm(return_request=obj, actor=user) if may_assign else None,
+            "assign_url": self._url("assign", obj.pk),
+            "assign_me_id": user.pk,
+            "assign_to_me": may_assign
+            and user.tenant_id == obj.tenant_id
+            and obj.assignee_id != user.pk,
+            "comment_form": CommentForm(auto_id="id_comment_%s"),
+            "comment_url": self._url("comment", obj.pk),
+        }
+
+    # --- custom views ---
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        info = self.opts.app_label, self.opts.model_name
+        urls = [
+            path(
+                f"<path:object_id>/{action.name}/",
+                wrap(require_POST(self._button_view(action))),
+                name="{}_{}_{}".format(*info, action.name.replace("-", "_")),
+            )
+            for action in BUTTON_ACTIONS
+        ]
+        urls += [
+            path(
+                "<path:object_id>/inspect/",
+                wrap(require_http_methods(["GET", "POST"])(self.inspect_view)),
+                name="{}_{}_inspect".format(*info),
+            ),
+            path(
+                "<path:object_id>/resolve/",
+                wrap(require_http_methods(["GET", "POST"])(self.resolve_view)),
+                name="{}_{}_resolve".format(*info),
+            ),
+            path(
+                "<path:object_id>/assign/",
+                wrap(require_POST(self.assign_view)),
+                name="{}_{}_assign".format(*info),
+            ),
+            path(
+                "<path:object_id>/comment/",
+                wrap(require_POST(self.comment_view)),
+                name="{}_{}_comment".format(*info),
+            ),
+            path(
+                "<path:object_id>/attachments/<int:attachment_id>/",
+                wrap(require_safe(self.attachment_view)),
+                name="{}_{}_attachment".format(*info),
+            ),
+        ]
+        return urls + super().get_urls()
+
+    def _url(self, name: str, object_id, *args) -> str:
+        info = self.opts.app_label, self.opts.model_name
+        return reverse(
+            "admin:{}_{}_{}".format(*info, name.replace("-", "_")),
+            args=[object_id, *args],
+            current_app=self.admin_site.name,
+        )
+
+    def _change_redirect(self, obj: ReturnRequest) -> HttpResponseRedirect:
+        return HttpResponseRedirect(self._url("change", obj.pk))
+
+    def _acting_on(self, request, object_id) -> ReturnRequest:
+        """The return a button acts on: the role may act (403 for any id otherwise), and the
+        object is reached only through the tenant-scoped queryset (404 when foreign)."""
+        if not self.has_transition_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        return obj
+
+    def _button_view(self, action: ButtonAction):
+        def view(request, object_id):
+            obj = self._acting_on(request, object_id)
+            text = request.POST.get(action.text_field, "") if action.text_field else ""
+            try:
+                action.service(obj, request.user, text)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, action.success % {"number": obj.number})
+            return self._change_redirect(obj)
+
+        view.__name__ = f"{action.name.replace('-', '_')}_view"
+        return view
+
+    def assign_view(self, request, object_id):
+        obj = self._acting_on(request, object_id)
+        form = AssignForm(request.POST, return_request=obj, actor=request.user)
+        if not form.is_valid():
+            messages.error(request, _("Choose an active agent or coordinator of this tenant."))
+            return self._change_redirect(obj)
+        assignee = form.cleaned_data["assignee"]
+        try:
+            services.return_request_assign(
+                return_request=obj, actor=request.user, assignee=assignee
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            if assignee is None:
+                message = _("Return %(number)s is now unassigned.") % {"number": obj.number}
+            else:
+                message = _("Return %(number)s assigned to %(name)s.") % {
+                    "number": obj.number,
+                    "name": assignee.get_full_name(),
+                }
+            messages.success(request, message)
+        return self._change_redirect(obj)
+
+    def comment_view(self, request, object_id):
+        obj = self._acting_on(request, object_id)
+        is_public = request.POST.get("visibility") == CommentForm.PUBLIC
+        try:
+            # The service owns the rules for the text (required, length).
+            services.return_request_comment(
+                return_request=obj,
+                actor=request.user,
+                note=request.POST.get("note", ""),
+                is_public=is_public,
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Public reply added; the customer sees it.")
+                if is_public
+                else _("Internal note added."),
+            )
+        return self._change_redirect(obj)
+
+    def attachment_view(self, request, object_id, attachment_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        attachment = ReturnAttachment.objects.filter(return_request=obj, pk=attachment_id).first()
+        if attachment is None:
+            raise Http404
+        return stored_file_response(
+            attachment.file,
+            filename=attachment.original_name,
+            content_type=attachment.content_type,
+        )
+
+    def _page_context(self, request, obj: ReturnRequest, title: str) -> dict:
+        return {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": obj.number,
+            "opts": self.opts,
+            "original": obj,
+            "app_label": self.opts.app_label,
+            "has_view_permission": True,
+            "change_url": self._url("change", obj.pk),
+        }
+
+    def _cannot(self, request, obj: ReturnRequest, action: str) -> HttpResponseRedirect:
+        messages.error(
+            request,
+            _("Return %(number)s is %(status)s; it cannot be %(action)s now.")
+            % {
+                "number": obj.number,
+                "status": obj.get_status_display().lower(),
+                "action": action,
+            },
+        )
+        return self._change_redirect(obj)
+
+    def inspect_view(self, request, object_id):
+        obj = self._acting_on(request, object_id)
+        if not can_proceed(obj.inspect):
+            return self._cannot(request, obj, _("inspected"))
+        lines = list(
+            obj.lines.select_related("order_line__order", "order_line__product").order_by("pk")
+        )
+        data = request.POST if request.method == "POST" else None
+        line_forms = [InspectionLineForm(data, line=line) for line in lines]
+        form = InspectionForm(data, prefix="inspection")
+        if data is not None and all([form.is_valid(), *(f.is_valid() for f in line_forms)]):
+            results = {
+                f.line.pk: services.InspectionInput(
+                    condition=f.cleaned_data["condition"],
+                    disposition=f.cleaned_data["disposition"],
+                    accepted_quantity=f.cleaned_data["accepted_quantity"],
+                    note=f.cleaned_data["note"],
+                )
+                for f in line_forms
+            }
+            try:
+                services.return_request_inspect(
+                    return_request=obj,
+                    actor=request.user,
+                    results=results,
+                    note=form.cleaned_data["note"],
+                )
+            except ReturnInvalid as exc:
+                messages.error(request, exc.message)
+                _line_errors_to_forms(exc, line_forms)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+                return self._change_redirect(obj)
+            else:
+                messages.success(
+                    request, _("Return %(number)s inspected.") % {"number": obj.number}
+                )
+                return self._change_redirect(obj)
+        context = {
+            **self._page_context(
+                request, obj, _("Inspect return %(number)s") % {"number": obj.number}
+            ),
+            "form": form,
+            "line_forms": line_forms,
+        }
+        return TemplateResponse(request, "admin/returns/returnrequest/inspect.html", context)
+
+    def resolve_view(self, request, object_id):
+        obj = self._acting_on(request, object_id)
+        if not can_proceed(obj.resolve):
+            return self._cannot(request, obj, _("resolved"))
+        lines = list(
+            obj.lines.select_related("order_line__order", "order_line__product").order_by("pk")
+        )
+        data = request.POST if request.method == "POST" else None
+        form = ResolveForm(
+            data, initial={"resolution": obj.requested_resolution or Resolution.REFUND}
+        )
+        if data is not None and form.is_valid():
+            try:
+                services.return_request_resolve(
+                    return_request=obj,
+                    actor=request.user,
+                    resolution=form.cleaned_data["resolution"],
+                    credit_note_number=form.cleaned_data["credit_note_number"],
+                    replacement_order_ref=form.cleaned_data["replacement_order_ref"],
+                    note=form.cleaned_data["note"],
+                )
+            except ReturnInvalid as exc:
+                messages.error(request, exc.message)
+                for field, errors in exc.fields.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+                return self._change_redirect(obj)
+            else:
+                messages.success(request, _("Return %(number)s resolved.") % {"number": obj.number})
+                return self._change_redirect(obj)
+        rows, settlement, rules = _settlement_preview(obj, lines)
+        context = {
+            **self._page_context(
+                request, obj, _("Resolve return %(number)s") % {"number": obj.number}
+            ),
+            "form": form,
+            "rows": rows,
+            "settlement": settlement,
+            "restocking_fee_percent": rules.restocking_fee_percent,
+        }
+        return TemplateResponse(request, "admin/returns/returnrequest/resolve.html", context)
+
+
+def _line_errors_to_forms(exc: ReturnInvalid, line_forms: list[InspectionLineForm]) -> None:
+    by_line = {f.line.pk: f for f in line_forms}
+    for key, errors in exc.fields.items():
+        match = LINE_ERROR_KEY.match(key)
+        if match and int(match.group(1)) in by_line:
+            line_form = by_line[int(match.group(1))]
+            field = match.group(2)
+            line_form.add_error(field if field in line_form.fields else None, errors)
+
+
+def _settlement_preview(obj: ReturnRequest, lines: list[ReturnLine]):
+    """The money a refund or credit note pays, from the policy snapshotted at submission;
+    the same computation the resolve service records."""
+    rules = return_rules_applied(return_request=obj)
+    settlement = settle(
+        rules,
+        [
+            LineSettlement(
+                accepted_quantity=line.accepted_quantity or 0,
+                unit_price=line.unit_price,
+                reason=line.reason,
+            )
+            for line in lines
+        ],
+    )
+    rows = []
+    for line, amount in zip(lines, settlement.line_amounts, strict=True):
+        value = (line.unit_price * (line.accepted_quantity or 0)).quantize(CENT)
+        rows.append(
+            {
+                "line": line,
+                "order_line": f"{line.order_line.order.number}/{line.order_line.line_number}",
+                "value": value,
+                "fee": value - amount,
+                "amount": amount,
+                "free_of_fee": line.reason in rules.free_shipping_reasons,
+            }
+        )
+    return rows, settlement, rules
+
+
+# --- return policy ------------------------------------------------------------------------
+
+
+def _may_configure(request) -> bool:
+    return request.user.is_superuser or request.user.role == Role.TENANT_ADMIN
+
+
+class CategoryWindowInline(TenantScopedTabularInline):
+    model = CategoryWindow
+    formset = CategoryWindowFormSet
+    fields = ["category", "days"]
+    extra = 0
+    verbose_name_plural = gettext_lazy("return windows per category")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("category")
+
+    def has_add_permission(self, request, obj=None):
+        return _may_configure(request) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return _may_configure(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return _may_configure(request) and super().has_delete_permission(request, obj)
+
+
+POLICY_LIST_FIELDS = {
+    "free_shipping_reasons": ReturnReason,
+    "allowed_reasons": ReturnReason,
+    "allowed_resolutions": Resolution,
+    "auto_approve_reasons": ReturnReason,
+}
+
+
+def _choices_display(policy: ReturnPolicy, name: str) -> str:
+    values = getattr(policy, name)
+    labels = dict(POLICY_LIST_FIELDS[name].choices)
+    if values is None:
+        if policy.customer_account_id:
+            return _("As in the tenant policy")
+        values = getattr(PolicyRules(), name)
+        shown = ", ".join(str(label) for value, label in labels.items() if value in values)
+        return _("Default: %(values)s") % {"values": shown or _("none")}
+    if not values:
+        return _("None")
+    return ", ".join(str(labels.get(value, value)) for value in values)
+
+
+@admin.register(ReturnPolicy)
+class ReturnPolicyAdmin(TenantScopedAdmin):
+    """Tenant admins edit the tenant's policy and per-customer overrides; other staff read."""
+
+    form = ReturnPolicyAdminForm
+    list_display = [
+        "__str__",
+        "default_window_days",
+        "restocking_fee_percent",
+        "auto_approve_enabled",
+        "updated_at",
+    ]
+    list_select_related = ["customer_account", "tenant"]
+    search_fields = ["customer_account__name", "customer_account__number"]
+    ordering = [F("customer_account__name").asc(nulls_first=True)]
+    filter_horizontal = ["non_returnable_categories", "non_returnable_products"]
+    inlines = [CategoryWindowInline]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (
+                None,
+                {
+                    "fields": ["tenant", "customer_account", "conditions_text"],
+                    "description": _(
+                        "The tenant policy (no customer) applies to every customer. A customer's "
+                        "override changes only what it sets: an empty field, an unset choice or "
+                        "no ticked box means “as in the tenant policy”. Category windows "
+                        "override per category; non-returnable goods of both add up."
+                    ),
+                },
+            ),
+            (
+                _("Return window"),
+                {
+                    "fields": ["default_window_days"],
+                    "description": _(
+                        "Without a value in the tenant policy the window is 14 days. The "
+                        "windows per category below override it."
+                    ),
+                },
+            ),
+            (
+                _("Fees and shipping"),
+                {"fields": ["restocking_fee_percent", "free_shipping_reasons"]},
+            ),
+            (_("Reasons and resolutions"), {"fields": ["allowed_reasons", "allowed_resolutions"]}),
+            (
+                _("Automatic approval"),
+                {
+                    "fields": [
+                        "auto_approve_enabled",
+                        "auto_approve_reasons",
+                        "auto_approve_max_value",
+                    ]
+                },
+            ),
+            (
+                _("Non-returnable goods"),
+                {"fields": ["non_returnable_categories", "non_returnable_products"]},
+            ),
+        ]
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Readers see labels instead of the stored JSON lists.
+            for _title, options in fieldsets:
+                options["fields"] = [
+                    f"{name}_display" if name in POLICY_LIST_FIELDS else name
+                    for name in options["fields"]
+                ]
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        # A policy stays with its customer (or stays the tenant's).
+        return ["customer_account"] if obj is not None else []
+
+    def has_add_permission(self, request):
+        return _may_configure(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return _may_configure(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return _may_configure(request) and super().has_delete_permission(request, obj)
+
+    @admin.display(description=gettext_lazy("reasons with free return shipping"))
+    def free_shipping_reasons_display(self, obj: ReturnPolicy) -> str:
+        return _choices_display(obj, "free_shipping_reasons")
+
+    @admin.display(description=gettext_lazy("allowed reasons"))
+    def allowed_reasons_display(self, obj: ReturnPolicy) -> str:
+        return _choices_display(obj, "allowed_reasons")
+
+    @admin.display(description=gettext_lazy("allowed resolutions"))
+    def allowed_resolutions_display(self, obj: ReturnPolicy) -> str:
+        return _choices_display(obj, "allowed_resolutions")
+
+    @admin.display(description=gettext_lazy("auto-approve reasons"))
+    def auto_approve_reasons_display(self, obj: ReturnPolicy) -> str:
+        return _choices_display(obj, "auto_approve_reasons")

@@ -1,0 +1,327 @@
+"""Forms of the returns back-office: the return policy editor and the forms behind the
+transition buttons (assign, message, inspection, resolution)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Q
+from django.forms.models import BaseInlineFormSet
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from rma_portal.accounts.models import Role, User
+
+from .models import (
+    Disposition,
+    ItemCondition,
+    Resolution,
+    ReturnLine,
+    ReturnPolicy,
+    ReturnReason,
+    ReturnRequest,
+)
+from .policies import ALL_REASONS, ALL_RESOLUTIONS, DEFAULT_FREE_SHIPPING_REASONS
+
+# --- return policy --------------------------------------------------------------------------
+
+# JSON list fields of ReturnPolicy: their choices and what the engine uses when the tenant's
+# policy leaves them empty (None).
+POLICY_LIST_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
+    "free_shipping_reasons": (ReturnReason, DEFAULT_FREE_SHIPPING_REASONS),
+    "allowed_reasons": (ReturnReason, ALL_REASONS),
+    "allowed_resolutions": (Resolution, ALL_RESOLUTIONS),
+    "auto_approve_reasons": (ReturnReason, ()),
+}
+# Without any reason or resolution no return could ever be filed.
+REQUIRED_ON_TENANT_POLICY = frozenset({"allowed_reasons", "allowed_resolutions"})
+
+INHERIT_HELP = _(
+    "On a customer's override, tick nothing to use the tenant policy's list; ticking any "
+    "box replaces that list for this customer."
+)
+
+
+class InheritableBooleanSelect(forms.NullBooleanSelect):
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [
+            ("unknown", _("Not set (tenant policy: off; override: as in the tenant policy)")),
+            ("true", _("Yes")),
+            ("false", _("No")),
+        ]
+
+
+def _choice_field(label, choices, help_text) -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        label=label,
+        choices=choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=help_text,
+    )
+
+
+class ReturnPolicyForm(forms.ModelForm):
+    """The reason and resolution lists are edited as checkboxes and stored as JSON lists.
+
+    On the tenant's policy the lists are stored as ticked (nothing ticked means "none", and
+    the allowed reasons and resolutions need at least one). On a customer's override nothing
+    ticked means "inherit" and is stored as None.
+    """
+
+    free_shipping_reasons = _choice_field(
+        _("reasons with free return shipping"),
+        ReturnReason.choices,
+        format_lazy(
+            "{} {}",
+            _(
+                "For these reasons the merchant pays the return shipping and no restocking fee "
+                "is charged."
+            ),
+            INHERIT_HELP,
+        ),
+    )
+    allowed_reasons = _choice_field(
+        _("allowed reasons"),
+        ReturnReason.choices,
+        format_lazy(
+            "{} {}",
+            _("Reasons customers may give. The tenant policy needs at least one."),
+            INHERIT_HELP,
+        ),
+    )
+    allowed_resolutions = _choice_field(
+        _("allowed resolutions"),
+        Resolution.choices,
+        format_lazy(
+            "{} {}",
+            _("Resolutions customers may ask for. The tenant policy needs at least one."),
+            INHERIT_HELP,
+        ),
+    )
+    auto_approve_reasons = _choice_field(
+        _("auto-approve reasons"),
+        ReturnReason.choices,
+        format_lazy(
+            "{} {}",
+            _("A return is approved automatically only if every line has one of these reasons."),
+            INHERIT_HELP,
+        ),
+    )
+
+    class Meta:
+        model = ReturnPolicy
+        # The admin passes its fieldsets; relation fields are left out here because their
+        # querysets are scoped to the request's tenant and cannot be built at import time.
+        fields = [*POLICY_LIST_FIELDS, "auto_approve_enabled"]
+        widgets = {"auto_approve_enabled": InheritableBooleanSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        unset = [name for name in POLICY_LIST_FIELDS if self.initial.get(name) is None]
+        if unset and self._starts_as_tenant_policy():
+            # Show what the engine applies today, so saving unchanged changes nothing.
+            for name in unset:
+                self.initial[name] = list(POLICY_LIST_FIELDS[name][1])
+
+    def _starts_as_tenant_policy(self) -> bool:
+        if self.instance.pk:
+            return self.instance.customer_account_id is None
+        # A new policy is the tenant's own only when the tenant has none yet.
+        tenant_id = self.initial.get("tenant") or self.instance.tenant_id
+        if not tenant_id and "tenant" in self.fields:
+            tenant_id = self.fields["tenant"].initial
+        policies = ReturnPolicy.unscoped.filter(customer_account__isnull=True)
+        if tenant_id:
+            return not policies.filter(tenant_id=tenant_id).exists()
+        return False
+
+    def _tenant_id(self, cleaned: dict) -> int | None:
+        tenant = cleaned.get("tenant")
+        return tenant.pk if tenant is not None else self.instance.tenant_id
+
+    def _is_tenant_policy(self, cleaned: dict) -> bool:
+        if "customer_account" in self.fields:
+            return cleaned.get("customer_account") is None
+        return self.instance.customer_account_id is None
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.has_error("customer_account") or self.has_error("tenant"):
+            return cleaned
+        tenant_id = self._tenant_id(cleaned)
+        is_tenant_policy = self._is_tenant_policy(cleaned)
+        for name, (choices, _default) in POLICY_LIST_FIELDS.items():
+            if name not in self.fields or self.has_error(name):
+                continue
+            ticked = set(cleaned.get(name) or [])
+            ordered = [value for value in choices.values if value in ticked]
+            if ordered:
+                cleaned[name] = ordered
+            elif not is_tenant_policy:
+                cleaned[name] = None  # inherit the tenant's list
+            elif name in REQUIRED_ON_TENANT_POLICY:
+                self.add_error(name, _("The tenant policy needs at least one."))
+            else:
+                cleaned[name] = []
+        if is_tenant_policy and tenant_id:
+            others = ReturnPolicy.unscoped.filter(
+                tenant_id=tenant_id, customer_account__isnull=True
+            )
+            if self.instance.pk:
+                others = others.exclude(pk=self.instance.pk)
+            if others.exists():
+                message = _(
+                    "This tenant already has its policy; choose the customer this override "
+                    "is for, or edit the tenant policy."
+                )
+                field = "customer_account" if "customer_account" in self.fields else None
+                self.add_error(field, message)
+        if not is_tenant_policy and tenant_id and "customer_account" in self.fields:
+            customer = cleaned["customer_account"]
+            others = ReturnPolicy.unscoped.filter(customer_account=customer).exclude(
+                pk=self.instance.pk
+            )
+            if customer.tenant_id != tenant_id:
+                self.add_error("customer_account", _("Choose a customer of the same tenant."))
+            elif others.exists():
+                self.add_error(
+                    "customer_account",
+                    _("This customer already has an override; edit that one instead."),
+                )
+        if tenant_id:
+            for name in ("non_returnable_categories", "non_returnable_products"):
+                chosen = cleaned.get(name)
+                if chosen is not None and any(obj.tenant_id != tenant_id for obj in chosen):
+                    self.add_error(name, _("Choose objects of the same tenant."))
+        return cleaned
+
+    def _get_validation_exclusions(self):
+        # Both constraints on the customer (one tenant policy per tenant, one override per
+        # customer) are checked in clean() with messages a tenant admin understands; Django's
+        # generic check of the conditional constraint runs the scoped manager inside an
+        # expression without a model, which the tenant condition cannot resolve.
+        return {*super()._get_validation_exclusions(), "customer_account"}
+
+
+class CategoryWindowFormSet(BaseInlineFormSet):
+    """One window per category; rows take the policy's tenant."""
+
+    def clean(self):
+        super().clean()
+        seen = set()
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or not form.cleaned_data:
+                continue
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            category = form.cleaned_data.get("category")
+            if category is None:
+                continue
+            if self.instance.tenant_id and category.tenant_id != self.instance.tenant_id:
+                form.add_error("category", _("Choose a category of the same tenant."))
+            if category.pk in seen:
+                form.add_error("category", _("This category already has a window."))
+            seen.add(category.pk)
+
+    def save_new(self, form, commit=True):
+        form.instance.tenant_id = self.instance.tenant_id
+        return super().save_new(form, commit=commit)
+
+
+# --- transition forms -----------------------------------------------------------------------
+
+
+def assignable_staff(return_request: ReturnRequest, *, actor: User):
+    """Active agents and coordinators of the return's tenant, and the acting user."""
+    return User.objects.filter(tenant_id=return_request.tenant_id, is_active=True).filter(
+        Q(role__in=[Role.AGENT, Role.COORDINATOR]) | Q(pk=actor.pk)
+    )
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        label=_("assign to"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("— nobody —"),
+    )
+
+    def __init__(self, *args, return_request: ReturnRequest, actor: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["assignee"]
+        field.queryset = assignable_staff(return_request, actor=actor).order_by(
+            "full_name", "email"
+        )
+        field.initial = return_request.assignee_id
+
+
+class CommentForm(forms.Form):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+    note = forms.CharField(label=_("message"), widget=forms.Textarea(attrs={"rows": 3}))
+    visibility = forms.ChoiceField(
+        label=_("visible to"),
+        choices=[
+            (PUBLIC, _("Public reply (the customer sees it)")),
+            (INTERNAL, _("Internal note (staff only)")),
+        ],
+        initial=INTERNAL,
+        widget=forms.RadioSelect,
+    )
+
+
+def _blank(choices) -> list[tuple[str, str]]:
+    return [("", "---------"), *choices]
+
+
+class InspectionLineForm(forms.Form):
+    condition = forms.ChoiceField(label=_("condition"), choices=_blank(ItemCondition.choices))
+    disposition = forms.ChoiceField(label=_("disposition"), choices=_blank(Disposition.choices))
+    note = forms.CharField(label=_("note"), required=False, max_length=4000)
+
+    def __init__(self, *args, line: ReturnLine, **kwargs):
+        kwargs.setdefault("prefix", f"line-{line.pk}")
+        super().__init__(*args, **kwargs)
+        self.line = line
+        self.fields["accepted_quantity"] = forms.IntegerField(
+            label=_("accepted quantity"),
+            min_value=0,
+            max_value=line.quantity,
+            initial=line.quantity,
+        )
+
+
+class InspectionForm(forms.Form):
+    note = forms.CharField(
+        label=_("note on the inspection"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ResolveForm(forms.Form):
+    resolution = forms.ChoiceField(
+        label=_("resolution"), choices=Resolution.choices, widget=forms.RadioSelect
+    )
+    credit_note_number = forms.CharField(
+        label=_("credit note number"),
+        required=False,
+        max_length=40,
+        help_text=_("Required for a credit note."),
+    )
+    replacement_order_ref = forms.CharField(
+        label=_("replacement / repair order"),
+        required=False,
+        max_length=40,
+        help_text=_("Required for a replacement or a repair."),
+    )
+    note = forms.CharField(
+        label=_("resolution note"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The customer sees this note."),
+    )
