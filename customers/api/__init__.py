@@ -1,0 +1,1 @@
+"""REST API of customer companies' orders (serializers, and the order endpoints' base)."""

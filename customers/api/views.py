@@ -1,0 +1,72 @@
+"""The order endpoints' base: which orders a user sees, filters, and their representation.
+
+Why a base and not the endpoint: each order line answers `returnable_quantity`, which needs the
+quantities held by returns. `customers` must not import `returns` (dependencies point from
+returns to customers, DESIGN.md section 3), so the concrete viewset lives in `returns.api.views`
+and contributes only `claimed_quantities()`; everything about orders stays here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+
+from customers.models import Order, OrderLine
+from customers.selectors import customer_account_for_user, orders_for_customer
+from rma_portal.api.views import TenantScopedViewSet
+
+from .serializers import OrderFilterSerializer, OrderSerializer
+
+
+def orders_visible_to(*, user) -> QuerySet[Order]:
+    """Customer users: their company's orders; tenant staff: all the tenant's orders."""
+    if user.is_tenant_staff:
+        lines = OrderLine.objects.select_related("product__category").order_by("line_number")
+        orders = Order.objects.prefetch_related(Prefetch("lines", queryset=lines))
+    else:
+        account = customer_account_for_user(user=user)
+        if account is None:
+            return Order.objects.none()
+        orders = orders_for_customer(customer_account=account)
+    return orders.select_related("customer_account").order_by("-order_date", "-number", "-pk")
+
+
+@extend_schema(tags=["orders"])
+class OrderViewSetBase(TenantScopedViewSet):
+    """Orders from the ERP: customer users see their company's, staff the tenant's."""
+
+    model = Order
+    serializer_class = OrderSerializer
+
+    def claimed_quantities(self, order_line_ids: Iterable[int]) -> dict[int, int]:
+        """{order line id: quantity held by returns}, for a whole page in one go."""
+        raise NotImplementedError(f"{type(self).__name__} must implement claimed_quantities().")
+
+    def scoped_queryset(self, *, user) -> QuerySet[Order]:
+        orders = orders_visible_to(user=user)
+        if self.action == "list":
+            filters = OrderFilterSerializer(data=self.request.query_params)
+            filters.is_valid(raise_exception=True)
+            if customer_id := filters.validated_data.get("customer"):
+                orders = orders.filter(customer_account_id=customer_id)
+            if number := filters.validated_data.get("number", "").strip():
+                orders = orders.filter(number__icontains=number)
+        return orders
+
+    @extend_schema(parameters=[OrderFilterSerializer])
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self._represent(page))
+
+    def retrieve(self, request, *args, **kwargs):
+        """An order with its lines, products and each line's returnable quantity."""
+        return Response(self._represent([self.get_object()])[0])
+
+    def _represent(self, orders: Sequence[Order]) -> list[dict]:
+        line_ids = [line.pk for order in orders for line in order.lines.all()]
+        context = self.get_serializer_context()
+        context["claimed_quantities"] = self.claimed_quantities(line_ids) if line_ids else {}
+        return OrderSerializer(orders, many=True, context=context).data

@@ -1,0 +1,1 @@
+"""REST API of return requests and of orders' returnable quantities (API v1)."""

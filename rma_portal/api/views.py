@@ -1,0 +1,153 @@
+"""The base every tenant API view inherits, and the token endpoint.
+
+`TenantScopedViewSet` is the one place where API requests get their tenant and their rows:
+the tenant comes from the authenticated user, the queryset from a selector given that user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zoneinfo
+
+from django.contrib.auth import authenticate
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
+
+from rma_portal.errors import ApplicationError
+from rma_portal.tenancy.context import no_tenant, tenant_context
+
+from .exceptions import ErrorResponseSerializer
+from .permissions import IsTenantUser, is_tenant_user
+
+
+class TenantScopedAPIMixin:
+    """Runs the view under the authenticated user's tenant, and only for tenant users.
+
+    TenantMiddleware resolves the tenant from the *session* before DRF authenticates, so a
+    token-authenticated request arrives with no tenant. After DRF's authentication the scope
+    is set again from `request.user` (no tenant at all for anyone else, so scoped managers
+    fail closed) and restored when the view returns.
+    """
+
+    permission_classes = [IsTenantUser]
+
+    def perform_authentication(self, request) -> None:
+        super().perform_authentication(request)
+        user = request.user
+        tenant = user.tenant if is_tenant_user(user) else None
+        self._tenant_scope.enter_context(
+            tenant_context(tenant) if tenant is not None else no_tenant()
+        )
+        if tenant is not None:
+            self._tenant_scope.enter_context(timezone.override(zoneinfo.ZoneInfo(tenant.timezone)))
+        request._request.tenant = tenant
+        request._request.all_tenants = False
+
+    def dispatch(self, request, *args, **kwargs):
+        self._tenant_scope = contextlib.ExitStack()
+        with self._tenant_scope:
+            return super().dispatch(request, *args, **kwargs)
+
+
+class TenantScopedViewSet(TenantScopedAPIMixin, GenericViewSet):
+    """Base of every tenant API viewset: rows come only from `scoped_queryset(user=...)`.
+
+    Subclasses name their `model` and implement `scoped_queryset` with a selector that applies
+    the tenant and the customer company. They may not set `queryset` or override
+    `get_queryset`, so the scoping cannot be forgotten; lookups of foreign ids answer 404.
+    """
+
+    model: type[Model]
+    lookup_value_converter = "int"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "queryset", None) is not None or "get_queryset" in cls.__dict__:
+            raise ImproperlyConfigured(
+                f"{cls.__name__}: implement scoped_queryset(user=...) instead of setting "
+                "queryset or overriding get_queryset."
+            )
+
+    def scoped_queryset(self, *, user) -> QuerySet:
+        raise NotImplementedError(f"{type(self).__name__} must implement scoped_queryset().")
+
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):
+            # Schema generation only inspects the model; `.none()` never reaches the database.
+            return self.model.unscoped.none()
+        return self.scoped_queryset(user=self.request.user)
+
+
+class IgnoreAcceptNegotiation(BaseContentNegotiation):
+    """For file downloads: the answer is the file whatever the client accepts (errors: JSON)."""
+
+    def select_parser(self, request, parsers):
+        return DefaultContentNegotiation().select_parser(request, parsers)
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+# --- token ----------------------------------------------------------------------------------
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class AuthTokenView(APIView):
+    """Exchange e-mail and password for the user's API token."""
+
+    # Credentials travel in the body; no session, so no CSRF token is needed.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth_token"
+
+    @extend_schema(
+        tags=["auth"],
+        operation_id="auth_token_create",
+        request=TokenRequestSerializer,
+        responses={
+            200: TokenResponseSerializer,
+            400: ErrorResponseSerializer,
+            403: ErrorResponseSerializer,
+            429: ErrorResponseSerializer,
+        },
+        auth=[],
+    )
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # RoleBackend refuses inactive users and users of an inactive tenant or company; the
+        # answer does not say which, like the login page.
+        user = authenticate(
+            request,
+            username=serializer.validated_data["email"],
+            password=serializer.validated_data["password"],
+        )
+        if user is None:
+            raise ApplicationError(
+                _("Unable to sign in with this e-mail and password."),
+                code="invalid_credentials",
+            )
+        if not is_tenant_user(user):
+            raise ApplicationError(str(IsTenantUser.message), code="forbidden")
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
