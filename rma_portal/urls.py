@@ -2,17 +2,20 @@ from django.contrib import admin
 from django.urls import include, path
 
 from customers import urls as customer_urls
+from returns import urls as returns_urls
 from rma_portal.accounts.views import home
 from rma_portal.tenancy.views import tenant_logo
 
 portal_urlpatterns = [
     *customer_urls.portal_urlpatterns,
+    *returns_urls.portal_urlpatterns,
 ]
 
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("rma_portal.accounts.urls")),
     path("portal/", include((portal_urlpatterns, "portal"))),
+    path("api/", include("rma_portal.api.urls")),
     path("backoffice/", admin.site.urls),
     path("branding/logo/", tenant_logo, name="tenant_logo"),
 ]

@@ -1,0 +1,40 @@
+"""URLs of the returns app; the portal's are mounted under /portal/ in the `portal` namespace."""
+
+from django.urls import path
+
+from .views import portal
+
+portal_urlpatterns = [
+    path("returns/", portal.return_list, name="return_list"),
+    path("returns/new/", portal.return_new, name="return_new"),
+    path("returns/<int:return_id>/", portal.return_detail, name="return_detail"),
+    path(
+        "returns/<int:return_id>/orders/",
+        portal.return_wizard_orders,
+        name="return_wizard_orders",
+    ),
+    path("returns/<int:return_id>/lines/", portal.return_wizard_lines, name="return_wizard_lines"),
+    path(
+        "returns/<int:return_id>/details/",
+        portal.return_wizard_details,
+        name="return_wizard_details",
+    ),
+    path(
+        "returns/<int:return_id>/review/",
+        portal.return_wizard_review,
+        name="return_wizard_review",
+    ),
+    path("returns/<int:return_id>/cancel/", portal.return_cancel, name="return_cancel"),
+    path(
+        "returns/<int:return_id>/provide-info/",
+        portal.return_provide_info,
+        name="return_provide_info",
+    ),
+    path("returns/<int:return_id>/messages/", portal.return_comment, name="return_comment"),
+    path("returns/<int:return_id>/attachments/", portal.return_upload, name="return_upload"),
+    path(
+        "returns/<int:return_id>/attachments/<int:attachment_id>/",
+        portal.return_attachment,
+        name="return_attachment",
+    ),
+]

@@ -1,0 +1,1 @@
+"""Server-rendered pages of the returns app (the customer portal's returns)."""

@@ -1,0 +1,790 @@
+"""Customer portal pages for returns: the list, the four-step wizard that files a return
+against delivered orders, and a return's page with its timeline, messages and files.
+
+Every return is reached through `selectors.return_request_for_user` (a foreign id is a 404);
+every change goes through a service, and a service's `ApplicationError` is shown on the page.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from functools import wraps
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST
+from django_fsm import can_proceed
+
+from customers import selectors as customer_selectors
+from customers.models import Order, OrderLine, ProductCategory
+from customers.views.access import customer_required
+from rma_portal.errors import ApplicationError
+from rma_portal.files.responses import stored_file_response
+from rma_portal.files.uploads import UploadRejected, safe_display_name
+
+from .. import selectors, services
+from ..forms import (
+    LINE_ERROR_KEY,
+    AttachmentUploadForm,
+    InfoAnswerForm,
+    ReturnDetailsForm,
+    ReturnFilesForm,
+    ReturnFilterForm,
+    ReturnLineFormSet,
+    ReturnMessageForm,
+    WizardOrdersForm,
+    add_application_error,
+)
+from ..models import ReturnLine, ReturnReason, ReturnRequest, ReturnStatus
+from ..policies import LineVerdict, PolicyRules, evaluate_line, evaluate_return
+from ..services.attachments import CLOSED_FOR_UPLOADS
+
+RETURNS_PER_PAGE = 20
+ORDERS_PER_PAGE = 20
+# Step 1 lists orders delivered in the last year; a search by number reaches older ones.
+ORDER_LOOKBACK_DAYS = 365
+# The orders chosen in step 1, per draft id, so that step 2 lists their lines.
+WIZARD_ORDERS_KEY = "return_wizard_orders"
+REMEMBERED_DRAFTS = 20
+
+EVENT_TITLES = {
+    "created": gettext_lazy("Draft started"),
+    "submitted": gettext_lazy("Return submitted"),
+    "auto_approved": gettext_lazy("Approved automatically"),
+    "approved": gettext_lazy("Approved"),
+    "info_requested": gettext_lazy("Question from our team"),
+    "info_provided": gettext_lazy("Answer sent"),
+    "rejected": gettext_lazy("Rejected"),
+    "cancelled": gettext_lazy("Cancelled"),
+    "received": gettext_lazy("Goods received"),
+    "inspected": gettext_lazy("Goods inspected"),
+    "resolved": gettext_lazy("Resolved"),
+    "closed": gettext_lazy("Closed"),
+    "comment": gettext_lazy("Message"),
+    "attachment": gettext_lazy("File added"),
+    "assigned": gettext_lazy("Assigned"),
+}
+
+
+# --- access and wizard state ------------------------------------------------------------
+
+
+def _visible_return(request, return_id: int) -> ReturnRequest:
+    return_request = selectors.return_request_for_user(user=request.user, return_id=return_id)
+    if return_request is None:
+        raise Http404
+    return return_request
+
+
+def draft_step(view):
+    """A wizard step: the draft must be visible to the user (else 404) and still a draft."""
+
+    @wraps(view)
+    @customer_required
+    def wrapper(request, return_id: int, *args, **kwargs):
+        return_request = _visible_return(request, return_id)
+        if return_request.status != ReturnStatus.DRAFT:
+            messages.info(
+                request,
+                _("Return %(number)s is %(status)s; it can no longer be edited.")
+                % {
+                    "number": return_request.number,
+                    "status": return_request.get_status_display().lower(),
+                },
+            )
+            return redirect("portal:return_detail", return_request.pk)
+        return view(request, return_request, *args, **kwargs)
+
+    return wrapper
+
+
+def _remember_orders(request, draft: ReturnRequest, order_ids: list[int]) -> None:
+    remembered = dict(request.session.get(WIZARD_ORDERS_KEY, {}))
+    remembered.pop(str(draft.pk), None)
+    remembered[str(draft.pk)] = sorted(order_ids)
+    while len(remembered) > REMEMBERED_DRAFTS:  # the oldest drafts go first
+        remembered.pop(next(iter(remembered)))
+    request.session[WIZARD_ORDERS_KEY] = remembered
+
+
+def _forget_orders(request, return_request: ReturnRequest) -> None:
+    remembered = request.session.get(WIZARD_ORDERS_KEY) or {}
+    if str(return_request.pk) in remembered:
+        remembered = dict(remembered)
+        remembered.pop(str(return_request.pk))
+        request.session[WIZARD_ORDERS_KEY] = remembered
+
+
+def _chosen_order_ids(request, draft: ReturnRequest) -> list[int]:
+    """The orders picked in step 1; on another device, the orders of the draft's lines."""
+    remembered = (request.session.get(WIZARD_ORDERS_KEY) or {}).get(str(draft.pk))
+    if remembered:
+        return [int(pk) for pk in remembered]
+    return sorted(set(draft.lines.values_list("order_line__order_id", flat=True)))
+
+
+def _int_list(values: list[str], limit: int = 50) -> list[int]:
+    result = []
+    for value in values[:limit]:
+        try:
+            result.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return result
+
+
+def _resume_url(return_request: ReturnRequest, *, line_count: int) -> str:
+    """Where "continue" takes a draft: the first step that still needs something."""
+    if not line_count:
+        name = "portal:return_wizard_lines"
+    elif not (return_request.requested_resolution and return_request.return_method):
+        name = "portal:return_wizard_details"
+    else:
+        name = "portal:return_wizard_review"
+    return reverse(name, args=[return_request.pk])
+
+
+def _left_wizard(request, return_request: ReturnRequest, error: ApplicationError):
+    """The draft changed under the user (submitted or cancelled elsewhere)."""
+    messages.error(request, error.message)
+    return redirect("portal:return_detail", return_request.pk)
+
+
+def _reason_choices(rules: PolicyRules) -> list[tuple[str, str]]:
+    return [
+        (value, label) for value, label in ReturnReason.choices if value in rules.allowed_reasons
+    ]
+
+
+# --- list -------------------------------------------------------------------------------
+
+
+@customer_required
+def return_list(request):
+    form = ReturnFilterForm(request.GET if request.GET else None)
+    if form.is_bound:
+        form.is_valid()  # invalid fields show their errors; the valid ones still filter
+    lines = ReturnLine.objects.select_related("order_line__order").order_by("pk")
+    returns = selectors.return_requests_list(
+        user=request.user, **form.selector_filters()
+    ).prefetch_related(Prefetch("lines", queryset=lines))
+    page = Paginator(returns, RETURNS_PER_PAGE).get_page(request.GET.get("page"))
+    for return_request in page.object_list:
+        request_lines = list(return_request.lines.all())
+        return_request.line_count = len(request_lines)
+        return_request.order_numbers = sorted(
+            {line.order_line.order.number for line in request_lines}
+        )
+        if return_request.status == ReturnStatus.DRAFT:
+            return_request.resume_url = _resume_url(
+                return_request, line_count=return_request.line_count
+            )
+    return render(
+        request,
+        "portal/returns/list.html",
+        {
+            "form": form,
+            "page": page,
+            "returns": page.object_list,
+            "currency": request.tenant.currency,
+        },
+    )
+
+
+# --- wizard step 1: orders --------------------------------------------------------------
+
+
+@customer_required
+def return_new(request):
+    return _orders_step(request, draft=None)
+
+
+@draft_step
+def return_wizard_orders(request, draft: ReturnRequest):
+    return _orders_step(request, draft=draft)
+
+
+def _orders_step(request, *, draft: ReturnRequest | None):
+    account = request.customer_account
+    choosable = Order.objects.filter(customer_account=account, delivery_date__isnull=False)
+    if request.method == "POST":
+        form = WizardOrdersForm(request.POST, orders=choosable)
+        if form.is_valid():
+            order_ids = [order.pk for order in form.cleaned_data["orders"]]
+            try:
+                if draft is None:
+                    draft = services.return_draft_create(
+                        customer_account=account, requester=request.user
+                    )
+            except ApplicationError as error:
+                add_application_error(form, error)
+            else:
+                _remember_orders(request, draft, order_ids)
+                return redirect("portal:return_wizard_lines", draft.pk)
+        selected_ids = _int_list(request.POST.getlist("orders"))
+    else:
+        form = WizardOrdersForm(orders=choosable)
+        if draft is not None:
+            selected_ids = _chosen_order_ids(request, draft)
+        else:
+            selected_ids = _int_list(request.GET.getlist("order"))
+
+    delivered = customer_selectors.orders_for_customer(customer_account=account).filter(
+        delivery_date__isnull=False
+    )
+    selected = list(delivered.filter(pk__in=selected_ids)) if selected_ids else []
+    query = (request.GET.get("q") or "").strip()[:40]
+    listed = delivered.exclude(pk__in=[order.pk for order in selected])
+    if query:
+        listed = listed.filter(number__icontains=query)
+    else:
+        since = selectors.tenant_today(request.tenant) - datetime.timedelta(
+            days=ORDER_LOOKBACK_DAYS
+        )
+        listed = listed.filter(delivery_date__gte=since)
+    page = Paginator(listed, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portal/returns/wizard_orders.html",
+        {
+            "draft": draft,
+            "step": 1,
+            "form": form,
+            "selected": selected,
+            "page": page,
+            "orders": page.object_list,
+            "query": query,
+            "lookback_days": ORDER_LOOKBACK_DAYS,
+        },
+    )
+
+
+# --- wizard step 2: lines ---------------------------------------------------------------
+
+
+@dataclass
+class LineRow:
+    """One order line on step 2: its form, what is left to return, and the policy preview."""
+
+    form: object
+    order_line: OrderLine | None
+    claimed: int = 0
+    returnable: int = 0
+    verdict: LineVerdict | None = None
+    attachments: list = field(default_factory=list)
+
+
+def _line_rows(formset, *, rules, today, claimed, saved_lines) -> list[LineRow]:
+    rows = []
+    fallback_reason = rules.allowed_reasons[0] if rules.allowed_reasons else ReturnReason.OTHER
+    for form in formset.forms:
+        order_line = form.order_line
+        if order_line is None:
+            rows.append(LineRow(form=form, order_line=None))
+            continue
+        saved = saved_lines.get(order_line.pk)
+        facts = selectors.line_facts(
+            order_line=order_line,
+            quantity=saved.quantity if saved else 1,
+            reason=saved.reason if saved else fallback_reason,
+            claimed_elsewhere=claimed.get(order_line.pk, 0),
+        )
+        verdict = evaluate_line(rules, facts, today=today)
+        rows.append(
+            LineRow(
+                form=form,
+                order_line=order_line,
+                claimed=claimed.get(order_line.pk, 0),
+                returnable=verdict.returnable_quantity,
+                verdict=verdict,
+                attachments=list(saved.attachments.all()) if saved else [],
+            )
+        )
+    return rows
+
+
+def _put_line_errors(formset, forms_by_input: list, error: ApplicationError) -> list[str]:
+    """Place `lines[i].field` errors on the form of the i-th line sent to the service;
+    return the errors that belong to no line."""
+    general = []
+    for key, texts in error.fields.items():
+        match = LINE_ERROR_KEY.fullmatch(key)
+        if match is None or int(match[1]) >= len(forms_by_input):
+            general.extend(texts)
+            continue
+        form = forms_by_input[int(match[1])]
+        name = match[2] if match[2] in form.fields and match[2] != "order_line" else None
+        form.add_error(name, list(texts))
+    if not error.fields:
+        general.append(error.message)
+    return general
+
+
+def _attach_uploads(request, draft: ReturnRequest, uploads: list) -> tuple[int, list[str]]:
+    stored, problems = 0, []
+    for upload, line in uploads:
+        try:
+            services.return_attachment_add(
+                return_request=draft, actor=request.user, upload=upload, line=line
+            )
+        except ApplicationError as error:
+            problems.append(
+                _("Your lines were saved, but %(name)s was not attached: %(reason)s")
+                % {"name": safe_display_name(upload.name), "reason": error.message}
+            )
+        else:
+            stored += 1
+    return stored, problems
+
+
+@draft_step
+def return_wizard_lines(request, draft: ReturnRequest):
+    order_ids = _chosen_order_ids(request, draft)
+    if not order_ids:
+        messages.info(request, _("Choose the orders you are returning goods from."))
+        return redirect("portal:return_wizard_orders", draft.pk)
+    account = draft.customer_account
+    order_lines = {
+        line.pk: line
+        for line in selectors.returnable_order_lines(customer_account=account, order_ids=order_ids)
+    }
+    saved_lines = {line.order_line_id: line for line in draft.lines.prefetch_related("attachments")}
+    rules = selectors.return_rules_for(customer_account=account)
+    form_kwargs = {"order_lines": order_lines, "reasons": _reason_choices(rules)}
+    initial = []
+    for order_line in order_lines.values():
+        saved = saved_lines.get(order_line.pk)
+        initial.append(
+            {
+                "order_line": order_line.pk,
+                "quantity": saved.quantity if saved else 0,
+                "reason": saved.reason if saved else "",
+                "reason_text": saved.reason_text if saved else "",
+                "comment": saved.customer_comment if saved else "",
+                "serial_numbers": saved.serial_numbers if saved else [],
+            }
+        )
+    step_errors: list[str] = []
+    if request.method == "POST":
+        formset = ReturnLineFormSet(
+            request.POST, request.FILES, prefix="lines", form_kwargs=form_kwargs
+        )
+        files_form = ReturnFilesForm(request.POST, request.FILES, prefix="return")
+        if formset.is_valid() and files_form.is_valid():
+            inputs, forms_by_input = [], []
+            for form in formset.forms:
+                data = form.cleaned_data
+                if data["quantity"] > 0:
+                    inputs.append(
+                        services.LineInput(
+                            order_line_id=data["order_line"],
+                            quantity=data["quantity"],
+                            reason=data["reason"],
+                            reason_text=data["reason_text"],
+                            comment=data["comment"],
+                            serial_numbers=tuple(data["serial_numbers"]),
+                        )
+                    )
+                    forms_by_input.append(form)
+            try:
+                services.return_draft_set_lines(
+                    return_request=draft, actor=request.user, lines=inputs
+                )
+            except services.ReturnInvalid as error:
+                step_errors = _put_line_errors(formset, forms_by_input, error)
+            except ApplicationError as error:
+                return _left_wizard(request, draft, error)
+            else:
+                saved = {line.order_line_id: line for line in draft.lines.all()}
+                uploads = [
+                    (upload, saved.get(form.cleaned_data["order_line"]))
+                    for form in forms_by_input
+                    for upload in form.cleaned_data["files"]
+                ]
+                uploads += [(upload, None) for upload in files_form.cleaned_data["files"]]
+                stored, problems = _attach_uploads(request, draft, uploads)
+                if stored:
+                    messages.success(
+                        request,
+                        ngettext("%(count)d file attached.", "%(count)d files attached.", stored)
+                        % {"count": stored},
+                    )
+                if problems:
+                    for problem in problems:
+                        messages.error(request, problem)
+                    return redirect("portal:return_wizard_lines", draft.pk)
+                return redirect("portal:return_wizard_details", draft.pk)
+        elif formset.non_form_errors():
+            step_errors = list(formset.non_form_errors())
+    else:
+        formset = ReturnLineFormSet(prefix="lines", initial=initial, form_kwargs=form_kwargs)
+        files_form = ReturnFilesForm(prefix="return")
+
+    claimed = selectors.claimed_quantities(order_line_ids=order_lines, exclude_return_id=draft.pk)
+    rows = _line_rows(
+        formset,
+        rules=rules,
+        today=selectors.tenant_today(request.tenant),
+        claimed=claimed,
+        saved_lines=saved_lines,
+    )
+    return_files = [a for a in draft.attachments.all() if a.line_id is None]
+    return render(
+        request,
+        "portal/returns/wizard_lines.html",
+        {
+            "draft": draft,
+            "step": 2,
+            "formset": formset,
+            "files_form": files_form,
+            "rows": rows,
+            "step_errors": step_errors,
+            "has_errors": bool(step_errors) or (formset.is_bound and not formset.is_valid()),
+            "return_files": return_files,
+            "currency": request.tenant.currency,
+        },
+    )
+
+
+# --- wizard step 3: resolution and shipping ---------------------------------------------
+
+
+@draft_step
+def return_wizard_details(request, draft: ReturnRequest):
+    if not draft.lines.exists():
+        messages.info(request, _("Choose what you are returning first."))
+        return redirect("portal:return_wizard_lines", draft.pk)
+    rules = selectors.return_rules_for(customer_account=draft.customer_account)
+    account = draft.customer_account
+    initial = {
+        "requested_resolution": draft.requested_resolution,
+        "return_method": draft.return_method,
+        "pickup_date": draft.pickup_date,
+        "pickup_address": draft.pickup_address or "\n".join(account.shipping_address_lines),
+        "customer_note": draft.customer_note,
+    }
+    form = ReturnDetailsForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        resolutions=rules.allowed_resolutions,
+    )
+    if form.is_bound and form.is_valid():
+        try:
+            services.return_draft_set_details(
+                return_request=draft, actor=request.user, **form.cleaned_data
+            )
+        except services.ReturnInvalid as error:
+            add_application_error(form, error)
+        except ApplicationError as error:
+            return _left_wizard(request, draft, error)
+        else:
+            return redirect("portal:return_wizard_review", draft.pk)
+    return render(
+        request,
+        "portal/returns/wizard_details.html",
+        {"draft": draft, "step": 3, "form": form},
+    )
+
+
+# --- wizard step 4: review and submit ---------------------------------------------------
+
+
+@draft_step
+def return_wizard_review(request, draft: ReturnRequest):
+    submit_error = ""
+    if request.method == "POST":
+        try:
+            submitted = services.return_request_submit(return_request=draft, actor=request.user)
+        except services.ReturnInvalid as error:
+            submit_error = error.message
+        except ApplicationError as error:
+            return _left_wizard(request, draft, error)
+        else:
+            _forget_orders(request, submitted)
+            if submitted.status == ReturnStatus.APPROVED:
+                text = _(
+                    "Return %(number)s was submitted and approved automatically. "
+                    "You can send the goods back now."
+                )
+            else:
+                text = _(
+                    "Return %(number)s was submitted. We will let you know as soon as it "
+                    "has been reviewed."
+                )
+            messages.success(request, text % {"number": submitted.number})
+            return redirect("portal:return_detail", submitted.pk)
+
+    detailed = selectors.return_request_detail(return_request=draft, public_only=True)
+    lines = list(detailed.lines.all())
+    claimed = selectors.claimed_quantities(
+        order_line_ids=[line.order_line_id for line in lines], exclude_return_id=draft.pk
+    )
+    rules = selectors.return_rules_for(customer_account=draft.customer_account)
+    facts = [
+        selectors.line_facts(
+            order_line=line.order_line,
+            quantity=line.quantity,
+            reason=line.reason,
+            claimed_elsewhere=claimed.get(line.order_line_id, 0),
+        )
+        for line in lines
+    ]
+    verdict = evaluate_return(
+        rules,
+        facts,
+        resolution=detailed.requested_resolution,
+        today=selectors.tenant_today(request.tenant),
+    )
+    details_missing = not (detailed.requested_resolution and detailed.return_method)
+    return render(
+        request,
+        "portal/returns/wizard_review.html",
+        {
+            "draft": detailed,
+            "step": 4,
+            "rows": list(zip(lines, verdict.lines, strict=True)),
+            "verdict": verdict,
+            "rules": rules,
+            "policy": _policy_summary(rules),
+            "details_missing": details_missing,
+            "can_submit": verdict.allowed and not details_missing,
+            "submit_error": submit_error,
+            "return_files": [a for a in detailed.attachments.all() if a.line_id is None],
+            "currency": request.tenant.currency,
+        },
+    )
+
+
+# --- detail -----------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEntry:
+    when: datetime.datetime
+    title: str
+    actor: str
+    from_label: str
+    to_label: str
+    note: str
+    is_message: bool
+
+
+def _status_label(value: str) -> str:
+    try:
+        return str(ReturnStatus(value).label)
+    except ValueError:
+        return value
+
+
+def _actor_name(actor) -> str:
+    """Customers see their colleagues by name and our staff as "Support" + first name."""
+    if actor is None:
+        return _("Automatic")
+    if actor.is_customer:
+        return actor.get_full_name()
+    first_name = actor.full_name.split(" ")[0] if actor.full_name else ""
+    if first_name:
+        return _("Support · %(name)s") % {"name": first_name}
+    return _("Support")
+
+
+def _timeline(return_request: ReturnRequest) -> list[TimelineEntry]:
+    entries = []
+    for event in return_request.events.all():
+        changed = bool(event.from_status) and event.from_status != event.to_status
+        entries.append(
+            TimelineEntry(
+                when=event.created_at,
+                title=str(EVENT_TITLES.get(event.action, event.action)),
+                actor=_actor_name(event.actor),
+                from_label=_status_label(event.from_status) if changed else "",
+                to_label=_status_label(event.to_status) if changed else "",
+                note=event.note,
+                is_message=event.action in {"comment", "info_requested", "info_provided"},
+            )
+        )
+    return entries
+
+
+def _policy_summary(rules: PolicyRules) -> dict:
+    codes = set(rules.category_windows) | set(rules.non_returnable_categories)
+    names = (
+        dict(ProductCategory.objects.filter(code__in=codes).values_list("code", "name"))
+        if codes
+        else {}
+    )
+    reason_labels = dict(ReturnReason.choices)
+    return {
+        "rules": rules,
+        "windows": sorted(
+            (names.get(code, code), days) for code, days in rules.category_windows.items()
+        ),
+        "non_returnable_categories": sorted(
+            names.get(code, code) for code in rules.non_returnable_categories
+        ),
+        "free_shipping_reasons": [
+            reason_labels[r] for r in ReturnReason.values if r in rules.free_shipping_reasons
+        ],
+    }
+
+
+def _render_detail(
+    request,
+    return_request: ReturnRequest,
+    *,
+    answer_form=None,
+    message_form=None,
+    upload_form=None,
+):
+    detailed = selectors.return_request_detail(return_request=return_request, public_only=True)
+    lines = list(detailed.lines.all())
+    is_draft = detailed.status == ReturnStatus.DRAFT
+    return render(
+        request,
+        "portal/returns/detail.html",
+        {
+            "rma": detailed,
+            "lines": lines,
+            "timeline": _timeline(detailed),
+            "attachments": list(detailed.attachments.all()),
+            "policy": _policy_summary(selectors.return_rules_applied(return_request=detailed)),
+            "is_draft": is_draft,
+            "resume_url": _resume_url(detailed, line_count=len(lines)) if is_draft else "",
+            "can_cancel": can_proceed(detailed.cancel),
+            "needs_info": detailed.status == ReturnStatus.NEEDS_INFO,
+            "accepts_files": detailed.status not in CLOSED_FOR_UPLOADS,
+            "inspected": any(line.accepted_quantity is not None for line in lines),
+            "answer_form": answer_form or InfoAnswerForm(),
+            "message_form": message_form or ReturnMessageForm(),
+            "upload_form": upload_form or AttachmentUploadForm(),
+            "currency": request.tenant.currency,
+        },
+    )
+
+
+@customer_required
+def return_detail(request, return_id: int):
+    return _render_detail(request, _visible_return(request, return_id))
+
+
+@require_POST
+@customer_required
+def return_cancel(request, return_id: int):
+    return_request = _visible_return(request, return_id)
+    was_draft = return_request.status == ReturnStatus.DRAFT
+    try:
+        services.return_request_cancel(return_request=return_request, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("portal:return_detail", return_request.pk)
+    _forget_orders(request, return_request)
+    if was_draft:
+        messages.success(
+            request,
+            _("The draft %(number)s was cancelled.") % {"number": return_request.number},
+        )
+        return redirect("portal:return_list")
+    messages.success(
+        request, _("Return %(number)s was cancelled.") % {"number": return_request.number}
+    )
+    return redirect("portal:return_detail", return_request.pk)
+
+
+@require_POST
+@customer_required
+def return_provide_info(request, return_id: int):
+    return_request = _visible_return(request, return_id)
+    form = InfoAnswerForm(request.POST)
+    if form.is_valid():
+        try:
+            services.return_request_provide_info(
+                return_request=return_request,
+                actor=request.user,
+                answer=form.cleaned_data["answer"],
+            )
+        except services.ReturnInvalid as error:
+            add_application_error(form, error)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("portal:return_detail", return_request.pk)
+        else:
+            messages.success(request, _("Thank you, your answer was sent to our team."))
+            return redirect("portal:return_detail", return_request.pk)
+    return _render_detail(request, return_request, answer_form=form)
+
+
+@require_POST
+@customer_required
+def return_comment(request, return_id: int):
+    return_request = _visible_return(request, return_id)
+    form = ReturnMessageForm(request.POST)
+    if form.is_valid():
+        try:
+            services.return_request_comment(
+                return_request=return_request,
+                actor=request.user,
+                note=form.cleaned_data["note"],
+                is_public=True,
+            )
+        except services.ReturnInvalid as error:
+            add_application_error(form, error)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("portal:return_detail", return_request.pk)
+        else:
+            messages.success(request, _("Your message was sent."))
+            return redirect("portal:return_detail", return_request.pk)
+    return _render_detail(request, return_request, message_form=form)
+
+
+@require_POST
+@customer_required
+def return_upload(request, return_id: int):
+    return_request = _visible_return(request, return_id)
+    form = AttachmentUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        stored, problems = 0, []
+        for upload in form.cleaned_data["files"]:
+            try:
+                services.return_attachment_add(
+                    return_request=return_request, actor=request.user, upload=upload
+                )
+            except (UploadRejected, services.ReturnInvalid) as error:
+                problems.append(
+                    _("%(name)s was not attached: %(reason)s")
+                    % {"name": safe_display_name(upload.name), "reason": error.message}
+                )
+            except ApplicationError as error:  # the return no longer takes files
+                messages.error(request, error.message)
+                return redirect("portal:return_detail", return_request.pk)
+            else:
+                stored += 1
+        if stored:
+            messages.success(
+                request,
+                ngettext("%(count)d file attached.", "%(count)d files attached.", stored)
+                % {"count": stored},
+            )
+        if not problems:
+            return redirect("portal:return_detail", return_request.pk)
+        for problem in problems:
+            form.add_error("files", problem)
+    return _render_detail(request, return_request, upload_form=form)
+
+
+@customer_required
+def return_attachment(request, return_id: int, attachment_id: int):
+    return_request = _visible_return(request, return_id)
+    attachment = return_request.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404
+    return stored_file_response(
+        attachment.file, filename=attachment.original_name, content_type=attachment.content_type
+    )
