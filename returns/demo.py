@@ -1,0 +1,153 @@
+"""Demo data of the returns app for `manage.py seed_demo`: the tenant's return policy and a
+handful of returns in every stage of the process, filed through the real services.
+
+The policy is found by its natural key (one per tenant); returns are only created while the
+tenant has none, so a rerun creates nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from decimal import Decimal
+
+from customers.models import CustomerMembership, OrderLine, ProductCategory
+from rma_portal.accounts.models import Role, User
+from rma_portal.tenancy.models import Tenant
+
+from . import services
+from .models import CategoryWindow, ReturnPolicy, ReturnRequest
+from .selectors import claimed_quantities, tenant_today
+
+CATEGORY_WINDOWS = {"electronics": 14, "workwear": 30, "office-supplies": 7, "machine-parts": 30}
+AUTO_APPROVE_LIMIT = {"PLN": Decimal("2000"), "EUR": Decimal("500")}
+CONDITIONS = (
+    "Goods must be returned complete, in their original packaging where possible. "
+    "Personalised goods cannot be returned. Defective goods and our mistakes are collected "
+    "free of charge; other returns carry a 10 % restocking fee."
+)
+# (stage the return is taken to, reason, resolution wanted)
+DEMO_RETURNS = (
+    ("submitted", "wrong_size", "replacement"),
+    ("submitted", "ordered_by_mistake", "credit_note"),
+    ("needs_info", "not_as_described", "refund"),
+    ("approved", "wrong_item", "replacement"),
+    ("approved", "defective", "repair"),
+    ("received", "wrong_size", "credit_note"),
+    ("inspected", "damaged_in_transport", "refund"),
+    ("resolved", "defective", "credit_note"),
+)
+
+
+def seed(*, tenant: Tenant, rng: random.Random) -> dict[str, int]:
+    created = {"return policies": _seed_policy(tenant)}
+    created["returns"] = 0 if ReturnRequest.objects.exists() else _seed_returns(tenant, rng)
+    return created
+
+
+def _seed_policy(tenant: Tenant) -> int:
+    if ReturnPolicy.objects.filter(customer_account__isnull=True).exists():
+        return 0
+    policy = ReturnPolicy.objects.create(
+        tenant=tenant,
+        default_window_days=14,
+        conditions_text=CONDITIONS,
+        restocking_fee_percent=Decimal("10"),
+        free_shipping_reasons=["damaged_in_transport", "defective", "wrong_item"],
+        auto_approve_enabled=True,
+        auto_approve_reasons=["damaged_in_transport", "defective"],
+        auto_approve_max_value=AUTO_APPROVE_LIMIT.get(tenant.currency, Decimal("1000")),
+    )
+    categories = {c.code: c for c in ProductCategory.objects.all()}
+    CategoryWindow.objects.bulk_create(
+        CategoryWindow(tenant=tenant, policy=policy, category=categories[code], days=days)
+        for code, days in CATEGORY_WINDOWS.items()
+        if code in categories
+    )
+    if "personalised" in categories:
+        policy.non_returnable_categories.add(categories["personalised"])
+    return 1
+
+
+def _seed_returns(tenant: Tenant, rng: random.Random) -> int:
+    today = tenant_today(tenant)
+    agent = User.objects.filter(tenant=tenant, role=Role.AGENT, is_active=True).first()
+    requesters = {
+        m.customer_account_id: m.user
+        for m in CustomerMembership.objects.select_related("user").order_by("user__email")
+    }
+    lines = list(
+        OrderLine.objects.filter(
+            order__delivery_date__gte=today - datetime.timedelta(days=6),
+            order__delivery_date__lte=today,
+            product__is_returnable=True,
+        )
+        .exclude(product__category__code="personalised")
+        .select_related("order", "product")
+        .order_by("order__number", "line_number")
+    )
+    if agent is None or not lines:
+        return 0
+    rng.shuffle(lines)
+    claimed = claimed_quantities(order_line_ids=[line.pk for line in lines])
+    made = 0
+    for stage, reason, resolution in DEMO_RETURNS:
+        line = next((x for x in lines if claimed[x.pk] < x.quantity), None)
+        if line is None:
+            break
+        lines.remove(line)
+        quantity = min(line.quantity - claimed[line.pk], rng.randint(1, 3))
+        requester = requesters[line.order.customer_account_id]
+        serials = (line.serial_numbers or [])[:quantity] if line.product.is_serial_tracked else ()
+        draft = services.return_request_create(
+            customer_account=line.order.customer_account,
+            requester=requester,
+            lines=[
+                services.LineInput(
+                    order_line_id=line.pk,
+                    quantity=quantity,
+                    reason=reason,
+                    comment="Demo: see the photos in the e-mail from our warehouse.",
+                    serial_numbers=serials,
+                )
+            ],
+            requested_resolution=resolution,
+            return_method="drop_off",
+        )
+        _advance(draft, stage, requester=requester, agent=agent, resolution=resolution)
+        made += 1
+    return made
+
+
+def _advance(draft, stage: str, *, requester, agent, resolution: str) -> None:
+    rma = services.return_request_submit(return_request=draft, actor=requester)
+    if stage == "submitted" or (stage == "needs_info" and rma.status != "submitted"):
+        return
+    if stage == "needs_info":
+        services.return_request_request_info(
+            return_request=rma, actor=agent, question="Could you send a photo of the label?"
+        )
+        return
+    if rma.status == "submitted":
+        rma = services.return_request_approve(return_request=rma, actor=agent)
+    if stage == "approved":
+        return
+    rma = services.return_request_mark_received(return_request=rma, actor=agent)
+    if stage == "received":
+        return
+    results = {
+        line.pk: services.InspectionInput(
+            condition="opened", disposition="restock", accepted_quantity=line.quantity
+        )
+        for line in rma.lines.all()
+    }
+    rma = services.return_request_inspect(return_request=rma, actor=agent, results=results)
+    if stage == "inspected":
+        return
+    services.return_request_resolve(
+        return_request=rma,
+        actor=agent,
+        resolution=resolution,
+        credit_note_number=f"KOR/{rma.number[-6:]}" if resolution == "credit_note" else "",
+        replacement_order_ref=f"ZAM/R/{rma.number[-6:]}" if resolution != "credit_note" else "",
+    )
