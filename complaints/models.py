@@ -10,19 +10,26 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from rma_portal.tenancy.models import TenantOwnedModel
 
 
 class ComplaintStatus(models.TextChoices):
-    NEW = "new", _("New")  # filed, nobody has taken it yet
-    OPEN = "open", _("Open")  # assigned to an agent
-    IN_PROGRESS = "in_progress", _("In progress")  # being worked on
-    AWAITING_CUSTOMER = "awaiting_customer", _("Awaiting customer")  # SLA paused
-    RESOLVED = "resolved", _("Resolved")  # answered; the customer may reopen or rate
-    CLOSED = "closed", _("Closed")  # finished
-    REJECTED = "rejected", _("Rejected")  # unfounded, with a reason
+    NEW = "new", pgettext_lazy("complaint status", "New")  # filed, nobody has taken it yet
+    OPEN = "open", pgettext_lazy("complaint status", "Open")  # assigned to an agent
+    IN_PROGRESS = "in_progress", pgettext_lazy("complaint status", "In progress")  # being worked on
+    AWAITING_CUSTOMER = (
+        "awaiting_customer",
+        pgettext_lazy("complaint status", "Awaiting customer"),
+    )  # SLA paused
+    RESOLVED = (
+        "resolved",
+        pgettext_lazy("complaint status", "Resolved"),
+    )  # answered; the customer may reopen or rate
+    CLOSED = "closed", pgettext_lazy("complaint status", "Closed")  # finished
+    REJECTED = "rejected", pgettext_lazy("complaint status", "Rejected")  # unfounded, with a reason
 
 
 OPEN_COMPLAINT_STATUSES = frozenset(
@@ -40,7 +47,7 @@ class ComplaintCategory(models.TextChoices):
     DELIVERY = "delivery", _("Delivery")
     SERVICE = "service", _("Service")
     BILLING = "billing", _("Billing")
-    OTHER = "other", _("Other")
+    OTHER = "other", pgettext_lazy("complaint category", "Other")
 
 
 class Priority(models.TextChoices):
@@ -238,19 +245,34 @@ class Complaint(ConcurrentTransitionMixin, TenantOwnedModel):
     status = FSMField(
         _("status"), default=ComplaintStatus.NEW, choices=ComplaintStatus.choices, protected=True
     )
-    resolution = models.TextField(_("resolution"), blank=True)
+    resolution = models.TextField(pgettext_lazy("complaint", "resolution"), blank=True)
     rejection_reason = models.TextField(_("rejection reason"), blank=True)
     created_at = models.DateTimeField(_("filed"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     first_response_due_at = models.DateTimeField(_("first response due"))
     resolution_due_at = models.DateTimeField(_("resolution due"))
     first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    # When each running clock turns "at risk" (sla.AT_RISK_SHARE of its business time used).
+    # The services keep them with the due times, so queues find at-risk cases in SQL.
+    first_response_at_risk_at = models.DateTimeField(
+        _("first response at risk from"), null=True, blank=True, editable=False
+    )
+    resolution_at_risk_at = models.DateTimeField(
+        _("resolution at risk from"), null=True, blank=True, editable=False
+    )
     sla_paused_at = models.DateTimeField(_("SLA paused since"), null=True, blank=True)
+    # Business time the running clocks spent paused (their due times were pushed by it).
     sla_paused_seconds = models.PositiveIntegerField(
         _("business seconds paused"), default=0, editable=False
     )
-    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
-    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # A reopened complaint gets a fresh resolution clock; empty: it runs from created_at.
+    resolution_started_at = models.DateTimeField(
+        _("resolution clock started"), null=True, blank=True, editable=False
+    )
+    resolved_at = models.DateTimeField(
+        pgettext_lazy("complaint", "resolved"), null=True, blank=True
+    )
+    closed_at = models.DateTimeField(pgettext_lazy("complaint", "closed"), null=True, blank=True)
     reopen_count = models.PositiveIntegerField(_("times reopened"), default=0)
     # Thresholds already announced by the SLA watch, so each is announced once.
     sla_warned = models.JSONField(_("SLA notices sent"), default=list, blank=True, editable=False)
@@ -270,6 +292,10 @@ class Complaint(ConcurrentTransitionMixin, TenantOwnedModel):
             ),
             models.Index(fields=["tenant", "assignee", "status"], name="complaint_assignee_idx"),
             models.Index(fields=["tenant", "resolution_due_at"], name="complaint_due_idx"),
+            models.Index(
+                fields=["tenant", "first_response_at_risk_at"], name="complaint_fr_risk_idx"
+            ),
+            models.Index(fields=["tenant", "resolution_at_risk_at"], name="complaint_res_risk_idx"),
         ]
 
     def __str__(self) -> str:
@@ -312,10 +338,16 @@ class Complaint(ConcurrentTransitionMixin, TenantOwnedModel):
         self.resolved_at = at
 
     @transition(status, source=ComplaintStatus.RESOLVED, target=ComplaintStatus.IN_PROGRESS)
-    def reopen(self, *, resolution_due_at) -> None:
+    def reopen(self, *, resolution_due_at, at: datetime.datetime | None = None) -> None:
         self.resolved_at = None
+        self.resolution = ""  # the old answer stays in the timeline's "resolved" event
         self.reopen_count += 1
         self.resolution_due_at = resolution_due_at
+        # The resolution clock starts again: earlier pauses and notices were about the old
+        # one. The first-response clock stopped when the complaint was resolved.
+        self.resolution_started_at = at or timezone.now()
+        self.sla_paused_seconds = 0
+        self.sla_warned = []
 
     @transition(status, source=ComplaintStatus.RESOLVED, target=ComplaintStatus.CLOSED)
     def close(self, *, at: datetime.datetime) -> None:

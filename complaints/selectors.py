@@ -176,7 +176,8 @@ def first_response_clock(complaint: Complaint) -> Clock:
 
 def resolution_clock(complaint: Complaint) -> Clock:
     return Clock(
-        started_at=complaint.created_at,
+        # A reopened complaint's clock runs from the reopening, with a fresh allowance.
+        started_at=complaint.resolution_started_at or complaint.created_at,
         due_at=complaint.resolution_due_at,
         stopped_at=complaint.resolved_at or complaint.closed_at,
         paused_at=complaint.sla_paused_at,
@@ -195,9 +196,13 @@ def sla_states(
 
 
 def overall_sla_state(states: dict[str, SlaState]) -> SlaState:
-    """The worst of the running clocks, for badges and queues."""
-    order = [SlaState.BREACHED, SlaState.MISSED, SlaState.AT_RISK, SlaState.ON_TRACK, SlaState.MET]
-    return min(states.values(), key=order.index)
+    """The worst of the running clocks, for badges and queues; when all have stopped, the
+    worst outcome. A first answer that came late does not hide a resolution clock at risk."""
+    running = [SlaState.BREACHED, SlaState.AT_RISK, SlaState.ON_TRACK]
+    stopped = [SlaState.MISSED, SlaState.MET]
+    candidates = [state for state in states.values() if state in running] or list(states.values())
+    order = running + stopped
+    return min(candidates, key=order.index)
 
 
 def open_complaints() -> QuerySet[Complaint]:

@@ -30,6 +30,9 @@ class BusinessCalendar:
             raise ValueError("The working day must end after it starts.")
         if not self.weekdays:
             raise ValueError("At least one working day is needed.")
+        if not set(self.weekdays) <= set(range(7)):
+            raise ValueError("Working days are numbered 0 (Monday) to 6 (Sunday).")
+        ZoneInfo(self.timezone)  # an unknown time zone fails here, not at the first due time
 
     @property
     def zone(self) -> ZoneInfo:
@@ -39,17 +42,22 @@ class BusinessCalendar:
         return day.weekday() in self.weekdays and day not in self.holidays
 
     def working_window(self, day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
-        """The day's working hours as aware datetimes (local wall time, right UTC offset)."""
+        """The day's working hours (local wall time) as UTC instants.
+
+        In UTC because Python subtracts and adds datetimes of one time zone on the wall clock:
+        a window containing a DST change (a support day from 00:00) would be an hour off.
+        """
         zone = self.zone
         return (
-            datetime.datetime.combine(day, self.day_start, tzinfo=zone),
-            datetime.datetime.combine(day, self.day_end, tzinfo=zone),
+            datetime.datetime.combine(day, self.day_start, tzinfo=zone).astimezone(datetime.UTC),
+            datetime.datetime.combine(day, self.day_end, tzinfo=zone).astimezone(datetime.UTC),
         )
 
     def _windows_from(
         self, moment: datetime.datetime
     ) -> Iterator[tuple[datetime.datetime, datetime.datetime]]:
-        """Working windows (clipped to start at `moment`) from `moment` on."""
+        """Working windows (clipped to start at `moment`) from `moment` on, in UTC."""
+        moment = moment.astimezone(datetime.UTC)
         day = moment.astimezone(self.zone).date()
         for _ in range(3700):  # ten years of calendar days: a guard against bad calendars
             if self.is_working_day(day):
@@ -68,7 +76,9 @@ def add_business_time(
         raise ValueError("start must be timezone-aware")
     remaining = max(float(seconds), 0.0)
     if remaining == 0:
-        # Zero time left is due at once, or at the next opening if outside hours.
+        # Zero time left is due at once, or at the next opening if outside hours; the closing
+        # instant counts as outside, as it does for a clock started then (16:00 + 0 = 08:00
+        # next working day, the limit of 16:00 + a moment).
         window_start, _ = next(calendar._windows_from(start))
         return window_start.astimezone(datetime.UTC)
     for window_start, window_end in calendar._windows_from(start):
@@ -142,8 +152,16 @@ def resumed_due_at(
 
 
 def at_risk_moment(
-    calendar: BusinessCalendar, *, started_at: datetime.datetime, due_at: datetime.datetime
+    calendar: BusinessCalendar,
+    *,
+    started_at: datetime.datetime,
+    due_at: datetime.datetime,
+    paused_seconds: float = 0.0,
 ) -> datetime.datetime:
-    """When a running clock becomes at risk (80 % of its business time used)."""
-    allowed = business_seconds_between(calendar, started_at, due_at)
-    return add_business_time(calendar, started_at, allowed * AT_RISK_SHARE)
+    """When a running clock becomes at risk (80 % of its business time used).
+
+    `paused_seconds`: business time the clock spent paused earlier; it is not allowed time
+    (the due time was pushed by it), so the moment moves on by as much.
+    """
+    allowed = business_seconds_between(calendar, started_at, due_at) - paused_seconds
+    return add_business_time(calendar, started_at, allowed * AT_RISK_SHARE + paused_seconds)

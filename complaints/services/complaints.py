@@ -14,7 +14,7 @@ from django_fsm import can_proceed
 from customers.models import Order, OrderLine, Product
 from rma_portal.accounts.models import Role, User
 from rma_portal.errors import ApplicationError
-from rma_portal.files.uploads import CleanUpload, clean_upload
+from rma_portal.files.uploads import CleanUpload, UploadRejected, clean_upload
 from rma_portal.tenancy.sequences import format_document_number, next_in_sequence
 
 from ..models import (
@@ -27,8 +27,21 @@ from ..models import (
     Priority,
     SatisfactionRating,
 )
-from ..selectors import business_calendar, sla_targets, support_settings
-from ..sla import add_business_time, business_seconds_between, resumed_due_at
+from ..selectors import (
+    business_calendar,
+    first_response_clock,
+    resolution_clock,
+    sla_targets,
+    support_settings,
+)
+from ..sla import (
+    BusinessCalendar,
+    Clock,
+    add_business_time,
+    at_risk_moment,
+    business_seconds_between,
+    resumed_due_at,
+)
 
 MAX_TEXT = 10_000
 MAX_FILES_PER_MESSAGE = 10
@@ -51,8 +64,16 @@ class ComplaintAccessDenied(ApplicationError):
 # --- access -----------------------------------------------------------------------------
 
 
-def _is_staff(user: User) -> bool:
-    return user.is_superuser or user.role in STAFF_ACTING_ROLES
+def _is_staff(user: User, complaint: Complaint | None = None) -> bool:
+    """An agent, coordinator or tenant admin (of the complaint's tenant, when one is given),
+    or a platform superuser."""
+    if user.is_superuser:
+        return True
+    if user.role not in STAFF_ACTING_ROLES:
+        return False
+    # The scoped manager hides other tenants' complaints, but a caller that set the wrong
+    # tenant context must not let another tenant's staff act.
+    return complaint is None or user.tenant_id == complaint.tenant_id
 
 
 def _is_customer_party(user: User, complaint: Complaint) -> bool:
@@ -64,8 +85,8 @@ def _is_customer_party(user: User, complaint: Complaint) -> bool:
     return user.pk == complaint.reporter_id or user.is_customer_admin
 
 
-def _require_staff(user: User, _complaint: Complaint | None = None) -> None:
-    if not _is_staff(user):
+def _require_staff(user: User, complaint: Complaint | None = None) -> None:
+    if not _is_staff(user, complaint):
         raise ComplaintAccessDenied(_("Only support staff may do this."))
 
 
@@ -75,11 +96,23 @@ def _require_customer(user: User, complaint: Complaint) -> None:
 
 
 def _require_party(user: User, complaint: Complaint) -> None:
-    if not (_is_staff(user) or _is_customer_party(user, complaint)):
+    if not (_is_staff(user, complaint) or _is_customer_party(user, complaint)):
         raise ComplaintAccessDenied(_("You may not change this complaint."))
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+
+def _as_id(value) -> int | None:
+    """A primary key from a form or the API; None when it is not a positive whole number
+    (the caller reports it as unknown instead of the database failing on it)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value.strip()) or None
+    return None
 
 
 def _text(value: str, *, field: str, message: str, required: bool = True) -> str:
@@ -93,11 +126,20 @@ def _text(value: str, *, field: str, message: str, required: bool = True) -> str
 
 
 def _clean_uploads(uploads: Sequence) -> list[CleanUpload]:
+    """Check every file before anything is written; errors name the form's `files` field."""
+    uploads = list(uploads or ())
     if len(uploads) > MAX_FILES_PER_MESSAGE:
-        raise ComplaintInvalid(
-            _("Attach at most %(count)d files at a time.") % {"count": MAX_FILES_PER_MESSAGE}
-        )
-    return [clean_upload(upload) for upload in uploads]  # raises before any write
+        too_many = _("Attach at most %(count)d files at a time.") % {"count": MAX_FILES_PER_MESSAGE}
+        raise ComplaintInvalid(too_many, fields={"files": [too_many]})
+    cleaned = []
+    for upload in uploads:
+        try:
+            cleaned.append(clean_upload(upload))
+        except UploadRejected as exc:
+            raise UploadRejected(
+                exc.message, code=exc.code, fields={"files": [exc.message]}
+            ) from exc
+    return cleaned
 
 
 def _store_files(complaint, message, files: list[CleanUpload], actor: User) -> None:
@@ -119,16 +161,37 @@ def _store_files(complaint, message, files: list[CleanUpload], actor: User) -> N
             raise
 
 
-def _event(complaint, *, actor, action, from_status="", note="", is_public=True):
+def _at_risk_at(calendar: BusinessCalendar, clock: Clock) -> datetime.datetime:
+    return at_risk_moment(
+        calendar,
+        started_at=clock.started_at,
+        due_at=clock.due_at,
+        paused_seconds=clock.paused_seconds,
+    )
+
+
+def _mark_at_risk_moments(complaint: Complaint, calendar: BusinessCalendar) -> None:
+    """Store when each clock turns at risk, for the SQL of the back-office queues; call it
+    whenever a due time or the paused time changes."""
+    complaint.first_response_at_risk_at = _at_risk_at(calendar, first_response_clock(complaint))
+    complaint.resolution_at_risk_at = _at_risk_at(calendar, resolution_clock(complaint))
+
+
+def _event(
+    complaint, *, actor, action, at, from_status="", to_status=None, note="", is_public=True
+):
+    # Stamped with the service's `now`, like the messages and due times it writes, so the
+    # timeline of a complaint agrees with them.
     return ComplaintEvent.objects.create(
         tenant=complaint.tenant,
         complaint=complaint,
         actor=actor,
         action=action,
         from_status=from_status,
-        to_status=complaint.status,
+        to_status=complaint.status if to_status is None else to_status,
         note=note,
         is_public=is_public,
+        created_at=at,
     )
 
 
@@ -174,6 +237,7 @@ def _run(
     action: str,
     check: Callable[[User, Complaint], None],
     apply: Callable[[Complaint], None],
+    now: datetime.datetime,
     note: str = "",
     is_public: bool = True,
 ) -> Complaint:
@@ -189,6 +253,7 @@ def _run(
             locked,
             actor=actor,
             action=action,
+            at=now,
             from_status=from_status,
             note=note,
             is_public=is_public,
@@ -231,8 +296,12 @@ def complaint_file(
         errors["description"] = [_("The description is too long.")]
     order = order_line = product = None
     if order_line_id is not None:
+        line_pk = _as_id(order_line_id)
         order_line = (
-            OrderLine.objects.filter(pk=order_line_id, order__customer_account=customer_account)
+            None
+            if line_pk is None
+            else OrderLine.objects.for_tenant(customer_account.tenant)
+            .filter(pk=line_pk, order__customer_account=customer_account)
             .select_related("order", "product")
             .first()
         )
@@ -241,7 +310,14 @@ def complaint_file(
         else:
             order, product = order_line.order, order_line.product
     if order_id is not None:
-        found = Order.objects.filter(pk=order_id, customer_account=customer_account).first()
+        order_pk = _as_id(order_id)
+        found = (
+            None
+            if order_pk is None
+            else Order.objects.for_tenant(customer_account.tenant)
+            .filter(pk=order_pk, customer_account=customer_account)
+            .first()
+        )
         if found is None:
             errors["order"] = [_("Unknown order: choose one of your company's orders.")]
         elif order is not None and order.pk != found.pk:
@@ -249,7 +325,12 @@ def complaint_file(
         else:
             order = found
     if product_id is not None and product is None:
-        product = Product.objects.filter(pk=product_id).first()
+        product_pk = _as_id(product_id)
+        product = (
+            None
+            if product_pk is None
+            else Product.objects.for_tenant(customer_account.tenant).filter(pk=product_pk).first()
+        )
         if product is None:
             errors["product"] = [_("Unknown product.")]
     if errors:
@@ -281,23 +362,33 @@ def complaint_file(
             resolution_due_at=add_business_time(calendar, now, float(resolution_hours) * 3600),
         )
         _require_customer(reporter, complaint)
+        _mark_at_risk_moments(complaint, calendar)
         complaint.save()
         _store_files(complaint, None, files, reporter)
-        _event(complaint, actor=reporter, action="filed")
+        _event(complaint, actor=reporter, action="filed", at=now)
     return complaint
 
 
 # --- staff ------------------------------------------------------------------------------
 
 
-def complaint_assign(*, complaint: Complaint, actor: User, assignee: User) -> Complaint:
+def complaint_assign(
+    *,
+    complaint: Complaint,
+    actor: User,
+    assignee: User,
+    now: datetime.datetime | None = None,
+) -> Complaint:
     """Take (agents: only for themselves) or assign (coordinators, tenant admins) a complaint.
 
-    A new complaint becomes open; an assigned one is reassigned.
+    A new complaint becomes open; an assigned one is reassigned. `complaint` is the one the
+    actor looked at: if someone else has (re)assigned it since, nothing changes and
+    ComplaintConflict says so, rather than one person's choice silently replacing another's.
     """
+    now = now or timezone.now()
     with transaction.atomic():
         locked = _lock(complaint)
-        _require_staff(actor)
+        _require_staff(actor, locked)
         if assignee.pk != actor.pk and not (actor.is_superuser or actor.role in ASSIGNING_ROLES):
             raise ComplaintAccessDenied(_("Agents may only take complaints for themselves."))
         if (
@@ -311,11 +402,17 @@ def complaint_assign(*, complaint: Complaint, actor: User, assignee: User) -> Co
             )
         if locked.status in (ComplaintStatus.CLOSED, ComplaintStatus.REJECTED):
             raise _conflict(locked, "assign")
+        if locked.assignee_id == assignee.pk and locked.status != ComplaintStatus.NEW:
+            return locked  # already so: nothing to change or record
+        if locked.assignee_id != complaint.assignee_id:
+            current = locked.assignee.get_full_name() if locked.assignee else ""
+            raise ComplaintConflict(
+                _("Complaint %(code)s has meanwhile been assigned to %(name)s.")
+                % {"code": locked.code, "name": current}
+            )
         from_status = locked.status
         if locked.status == ComplaintStatus.NEW:
             locked.assign(assignee=assignee)
-        elif locked.assignee_id == assignee.pk:
-            return locked
         else:
             locked.assignee = assignee
         locked.save()
@@ -323,6 +420,7 @@ def complaint_assign(*, complaint: Complaint, actor: User, assignee: User) -> Co
             locked,
             actor=actor,
             action="assigned",
+            at=now,
             from_status=from_status,
             note=assignee.get_full_name(),
             is_public=False,
@@ -330,7 +428,9 @@ def complaint_assign(*, complaint: Complaint, actor: User, assignee: User) -> Co
     return locked
 
 
-def complaint_start(*, complaint: Complaint, actor: User) -> Complaint:
+def complaint_start(
+    *, complaint: Complaint, actor: User, now: datetime.datetime | None = None
+) -> Complaint:
     return _run(
         complaint,
         actor=actor,
@@ -338,6 +438,7 @@ def complaint_start(*, complaint: Complaint, actor: User) -> Complaint:
         action="started",
         check=_require_staff,
         apply=lambda c: c.start(),
+        now=now or timezone.now(),
     )
 
 
@@ -348,6 +449,9 @@ def complaint_wait_for_customer(
     question = _text(question, field="question", message="", required=False)
     now = now or timezone.now()
     with transaction.atomic():
+        # Staff only, checked before the question is posted as a reply (which customers may
+        # also write). A question is a public reply: on an open complaint it starts the work.
+        _require_staff(actor, _lock(complaint))
         if question:
             complaint_reply(complaint=complaint, actor=actor, body=question, now=now)
         return _run(
@@ -357,6 +461,7 @@ def complaint_wait_for_customer(
             action="awaiting_customer",
             check=_require_staff,
             apply=lambda c: c.wait_for_customer(at=now),
+            now=now,
         )
 
 
@@ -380,6 +485,7 @@ def complaint_resolve(
         action="resolved",
         check=_require_staff,
         apply=apply,
+        now=now,
         note=resolution,
     )
 
@@ -396,6 +502,7 @@ def complaint_reject(
         action="rejected",
         check=_require_staff,
         apply=lambda c: c.reject(reason=reason, at=now),
+        now=now,
         note=reason,
     )
 
@@ -408,12 +515,12 @@ def complaint_close(
     with transaction.atomic():
         locked = _lock(complaint)
         if actor is not None:
-            _require_staff(actor)
+            _require_staff(actor, locked)
         if not can_proceed(locked.close):
             raise _conflict(locked, "close")
         locked.close(at=now)
         locked.save()
-        _event(locked, actor=actor, action="closed", from_status=ComplaintStatus.RESOLVED)
+        _event(locked, actor=actor, action="closed", at=now, from_status=ComplaintStatus.RESOLVED)
     return locked
 
 
@@ -441,21 +548,36 @@ def complaint_reply(
     with transaction.atomic():
         locked = _lock(complaint)
         _require_party(actor, locked)
-        staff = _is_staff(actor) and not actor.is_customer
-        if not staff:
-            is_internal = False
+        staff = _is_staff(actor, locked) and not actor.is_customer
+        if is_internal and not staff:
+            raise ComplaintAccessDenied(_("Only support staff may write internal notes."))
         if locked.status in (ComplaintStatus.CLOSED, ComplaintStatus.REJECTED) or (
             not staff and locked.status == ComplaintStatus.RESOLVED
         ):
             raise _conflict(locked, "reply")
         from_status = locked.status
+        assigned_by_reply = False
         if staff and not is_internal:
             if locked.status == ComplaintStatus.NEW:
                 locked.assign(assignee=locked.assignee or actor)
+                assigned_by_reply = True
             if locked.status == ComplaintStatus.OPEN:
                 locked.start()
             if locked.first_responded_at is None:
-                locked.first_responded_at = now
+                if locked.status == ComplaintStatus.AWAITING_CUSTOMER and locked.sla_paused_at:
+                    # The clock was paused: it is judged against its due time pushed by the
+                    # pause so far, as if the customer had just answered.
+                    calendar = business_calendar(locked.tenant)
+                    locked.first_response_due_at = resumed_due_at(
+                        calendar,
+                        due_at=locked.first_response_due_at,
+                        paused_at=locked.sla_paused_at,
+                        resumed_at=now,
+                    )
+                    locked.first_responded_at = now
+                    _mark_at_risk_moments(locked, calendar)
+                else:
+                    locked.first_responded_at = now
         elif not staff and locked.status == ComplaintStatus.AWAITING_CUSTOMER:
             calendar = business_calendar(locked.tenant)
             paused_at = locked.sla_paused_at or now
@@ -473,7 +595,11 @@ def complaint_reply(
                 ),
                 paused_seconds=int(business_seconds_between(calendar, paused_at, now)),
             )
-        locked.save()
+            _mark_at_risk_moments(locked, calendar)
+        if not is_internal:
+            # An internal note leaves the complaint row alone: a changed `updated_at` would
+            # tell the customer that something happened behind the scenes.
+            locked.save()
         message = ComplaintMessage.objects.create(
             tenant=locked.tenant,
             complaint=locked,
@@ -483,11 +609,24 @@ def complaint_reply(
             created_at=now,
         )
         _store_files(locked, message, files, actor)
+        if assigned_by_reply:
+            _event(
+                locked,
+                actor=actor,
+                action="assigned",
+                at=now,
+                from_status=from_status,
+                to_status=ComplaintStatus.OPEN,
+                note=locked.assignee.get_full_name(),
+                is_public=False,
+            )
+            from_status = ComplaintStatus.OPEN
         if locked.status != from_status:
             _event(
                 locked,
                 actor=actor,
                 action="customer_replied" if not staff else "started",
+                at=now,
                 from_status=from_status,
             )
     return message
@@ -518,8 +657,10 @@ def complaint_reopen(
         )
         calendar = business_calendar(locked.tenant)
         locked.reopen(
-            resolution_due_at=add_business_time(calendar, now, float(resolution_hours) * 3600)
+            resolution_due_at=add_business_time(calendar, now, float(resolution_hours) * 3600),
+            at=now,
         )
+        _mark_at_risk_moments(locked, calendar)
         locked.save()
         ComplaintMessage.objects.create(
             tenant=locked.tenant, complaint=locked, author=actor, body=reason, created_at=now
@@ -528,6 +669,7 @@ def complaint_reopen(
             locked,
             actor=actor,
             action="reopened",
+            at=now,
             from_status=ComplaintStatus.RESOLVED,
             note=reason,
         )
@@ -535,7 +677,12 @@ def complaint_reopen(
 
 
 def complaint_rate(
-    *, complaint: Complaint, actor: User, score: int, comment: str = ""
+    *,
+    complaint: Complaint,
+    actor: User,
+    score: int,
+    comment: str = "",
+    now: datetime.datetime | None = None,
 ) -> SatisfactionRating:
     """One rating (1–5) per complaint, after resolution; rating a resolved complaint closes it."""
     if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
@@ -543,6 +690,7 @@ def complaint_rate(
             _("Choose a rating from 1 to 5."), fields={"score": [_("Choose 1 to 5.")]}
         )
     comment = _text(comment, field="comment", message="", required=False)
+    now = now or timezone.now()
     with transaction.atomic():
         locked = _lock(complaint)
         _require_customer(actor, locked)
@@ -561,27 +709,49 @@ def complaint_rate(
                 )
         except IntegrityError as exc:
             raise ComplaintConflict(_("This complaint has already been rated.")) from exc
-        _event(locked, actor=actor, action="rated", from_status=locked.status, note=str(score))
+        _event(
+            locked, actor=actor, action="rated", at=now, from_status=locked.status, note=str(score)
+        )
         if locked.status == ComplaintStatus.RESOLVED:
-            locked.close(at=timezone.now())
+            locked.close(at=now)
             locked.save()
-            _event(locked, actor=None, action="closed", from_status=ComplaintStatus.RESOLVED)
+            _event(
+                locked, actor=None, action="closed", at=now, from_status=ComplaintStatus.RESOLVED
+            )
     return rating
 
 
-def complaint_link_return(*, complaint: Complaint, actor: User, return_request) -> Complaint:
-    """Link a return filed because of this complaint (same company)."""
+def complaint_link_return(
+    *,
+    complaint: Complaint,
+    actor: User,
+    return_request,
+    now: datetime.datetime | None = None,
+) -> Complaint:
+    """Link a return filed because of this complaint: one of the same company, and for a
+    customer user (not a customer admin) one they may see, i.e. their own."""
+    now = now or timezone.now()
     with transaction.atomic():
         locked = _lock(complaint)
         _require_party(actor, locked)
-        if return_request.customer_account_id != locked.customer_account_id:
-            raise ComplaintInvalid(_("The return belongs to another customer."))
+        if return_request.customer_account_id != locked.customer_account_id or (
+            actor.is_customer
+            and not actor.is_customer_admin
+            and return_request.requester_id != actor.pk
+        ):
+            message = _("The return belongs to another customer.")
+            raise ComplaintInvalid(message, fields={"return_request": [message]})
+        if actor.is_customer and locked.return_request_id not in (None, return_request.pk):
+            # Customers link once; staff may correct a wrong link.
+            message = _("This complaint is already linked to another return.")
+            raise ComplaintConflict(message, fields={"return_request": [message]})
         locked.return_request = return_request
         locked.save(update_fields=["return_request", "updated_at"])
         _event(
             locked,
             actor=actor,
             action="return_linked",
+            at=now,
             from_status=locked.status,
             note=return_request.number,
         )
