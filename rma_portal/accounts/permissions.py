@@ -17,12 +17,20 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("customers", "*"): VIEW,
         ("returns", "returnpolicy"): VIEW,  # policies are the tenant admin's
         ("returns", "*"): EDIT,
+        ("complaints", "slapolicy"): VIEW,  # contractual targets: the tenant admin's
+        ("complaints", "supportsettings"): VIEW,  # the SLA calendar: the tenant admin's
+        ("complaints", "holiday"): VIEW,
+        ("complaints", "cannedresponse"): VIEW,  # the team's wording: coordinators keep it
         ("complaints", "*"): EDIT,
     },
     Role.COORDINATOR: {
         ("customers", "*"): VIEW,
         ("returns", "returnpolicy"): VIEW,
         ("returns", "*"): EDIT,
+        ("complaints", "slapolicy"): VIEW,
+        ("complaints", "supportsettings"): VIEW,
+        ("complaints", "holiday"): VIEW,
+        ("complaints", "cannedresponse"): EDIT,  # retired by unticking "active", not deleted
         ("complaints", "*"): EDIT,
     },
     Role.MANAGER: {

@@ -1,11 +1,13 @@
 """Back-office: staff of tenant A never see, reach or pick tenant B's objects."""
 
+import datetime
 import re
 
 import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from complaints.models import CannedResponse, Complaint, Holiday, SlaPolicy, SupportSettings
 from customers.models import CustomerAccount, Product
 from returns.models import ReturnPolicy, ReturnRequest
 from rma_portal.accounts.models import User
@@ -47,6 +49,24 @@ def populated(world_a, world_b, make_order):
             customer_account=world.company,
             requester=world.customer,
         )
+        # Rows for the complaints admins: a complaint and the tenant's SLA configuration.
+        Complaint.unscoped.create(
+            tenant=world.tenant,
+            code=f"CMP-{world.tenant.slug}",
+            customer_account=world.company,
+            reporter=world.customer,
+            category="delivery",
+            subject="Late",
+            description="Late delivery.",
+            first_response_due_at=datetime.datetime(2026, 11, 2, 12, tzinfo=datetime.UTC),
+            resolution_due_at=datetime.datetime(2026, 11, 6, 12, tzinfo=datetime.UTC),
+        )
+        SlaPolicy.unscoped.create(
+            tenant=world.tenant, priority="normal", first_response_hours=8, resolution_hours=40
+        )
+        SupportSettings.unscoped.create(tenant=world.tenant)
+        Holiday.unscoped.create(tenant=world.tenant, date=datetime.date(2026, 12, 25), name="Xmas")
+        CannedResponse.unscoped.create(tenant=world.tenant, title="Thanks", body="Thank you.")
     return world_a, world_b
 
 

@@ -1,0 +1,949 @@
+"""Back-office for complaints: SLA queues, a read-only complaint page with its thread and
+timeline whose every change is a service behind a button, bulk assignment, and the editors of
+the tenant's SLA policies, support calendar, holidays and canned responses."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, Q
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.dates import WEEKDAYS
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
+from django.views.decorators.http import require_POST, require_safe
+from django_fsm import can_proceed
+
+from rma_portal.accounts.models import User
+from rma_portal.backoffice.admin import TenantScopedAdmin
+from rma_portal.errors import ApplicationError
+from rma_portal.files.responses import stored_file_response
+
+from . import services
+from .admin_forms import (
+    AssignForm,
+    CannedPickForm,
+    CannedResponseForm,
+    HolidayForm,
+    ReplyForm,
+    SlaPolicyForm,
+    SupportSettingsForm,
+    may_assign_others,
+)
+from .models import (
+    OPEN_COMPLAINT_STATUSES,
+    CannedResponse,
+    Complaint,
+    ComplaintAttachment,
+    ComplaintStatus,
+    Holiday,
+    SlaPolicy,
+    SupportSettings,
+)
+from .selectors import (
+    DEFAULT_SLA_HOURS,
+    business_calendar,
+    canned_responses,
+    complaint_thread,
+    overall_sla_state,
+    sla_states,
+)
+from .services.complaints import CONFLICT_MESSAGES, STAFF_ACTING_ROLES
+from .sla import BusinessCalendar, SlaState
+
+OPEN = sorted(OPEN_COMPLAINT_STATUSES)
+# The SLA clocks run in these statuses (awaiting the customer pauses them).
+RUNNING = [ComplaintStatus.NEW, ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS]
+# Nobody works on these any more: no assignment, no replies, no buttons.
+FINISHED = frozenset({ComplaintStatus.CLOSED, ComplaintStatus.REJECTED})
+
+# --- queues -----------------------------------------------------------------------------
+
+
+def _running_clock() -> Q:
+    return Q(status__in=RUNNING, sla_paused_at__isnull=True)
+
+
+def sla_breached(now: datetime.datetime) -> Q:
+    """The running clock (first response until given, then resolution) is past its due time."""
+    return _running_clock() & (
+        Q(first_responded_at__isnull=True, first_response_due_at__lte=now)
+        | Q(first_responded_at__isnull=False, resolution_due_at__lte=now)
+    )
+
+
+def sla_at_risk(now: datetime.datetime) -> Q:
+    """The running clock has used most of its time (see sla.AT_RISK_SHARE) but is not due."""
+    return _running_clock() & (
+        Q(
+            first_responded_at__isnull=True,
+            first_response_at_risk_at__lte=now,
+            first_response_due_at__gt=now,
+        )
+        | Q(
+            first_responded_at__isnull=False,
+            resolution_at_risk_at__lte=now,
+            resolution_due_at__gt=now,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: str
+    condition: Callable[[User, datetime.datetime], Q]
+
+
+QUEUES: tuple[Queue, ...] = (
+    Queue(
+        "unassigned",
+        gettext_lazy("Unassigned (new)"),
+        lambda user, now: Q(status=ComplaintStatus.NEW),
+    ),
+    Queue(
+        "mine",
+        gettext_lazy("Mine (open)"),
+        lambda user, now: Q(assignee_id=user.pk, status__in=OPEN),
+    ),
+    Queue("at_risk", gettext_lazy("SLA at risk"), lambda user, now: sla_at_risk(now)),
+    Queue("breached", gettext_lazy("SLA breached"), lambda user, now: sla_breached(now)),
+    Queue(
+        "awaiting_customer",
+        gettext_lazy("Awaiting customer"),
+        lambda user, now: Q(status=ComplaintStatus.AWAITING_CUSTOMER),
+    ),
+)
+QUEUES_BY_KEY = {queue.key: queue for queue in QUEUES}
+
+
+class QueueFilter(admin.SimpleListFilter):
+    title = gettext_lazy("queue")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [(queue.key, queue.label) for queue in QUEUES]
+
+    def queryset(self, request, queryset):
+        queue = QUEUES_BY_KEY.get(self.value() or "")
+        if queue is None:
+            return queryset
+        return queryset.filter(queue.condition(request.user, timezone.now()))
+
+
+# --- SLA badges ---------------------------------------------------------------------------
+
+SLA_LABELS = {
+    SlaState.ON_TRACK: gettext_lazy("On track"),
+    SlaState.AT_RISK: gettext_lazy("At risk"),
+    SlaState.BREACHED: gettext_lazy("Breached"),
+    SlaState.MET: gettext_lazy("Met"),
+    SlaState.MISSED: gettext_lazy("Missed"),
+}
+
+
+def sla_badge(state: SlaState, *, paused: bool = False) -> str:
+    label = str(SLA_LABELS[state])
+    if paused:
+        label = _("%(state)s (paused)") % {"state": label}
+    return format_html('<span class="sla-badge sla-{}">{}</span>', state.value, label)
+
+
+class RequestCalendars:
+    """Business calendars per tenant, built once per request (two queries per tenant)."""
+
+    def __init__(self, request):
+        self.request_tenant = request.tenant
+        self.by_tenant: dict[int, BusinessCalendar] = {}
+
+    def for_complaint(self, complaint: Complaint) -> BusinessCalendar:
+        calendar = self.by_tenant.get(complaint.tenant_id)
+        if calendar is None:
+            tenant = self.request_tenant
+            if tenant is None or tenant.pk != complaint.tenant_id:
+                tenant = complaint.tenant
+            calendar = self.by_tenant[complaint.tenant_id] = business_calendar(tenant)
+        return calendar
+
+
+# --- buttons ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ButtonAction:
+    """A state change behind a button: a POST with at most one text, handed to a service."""
+
+    name: str  # URL segment and the suffix of the URL name
+    transition: str  # the model's FSM method that must be able to proceed
+    label: str
+    service: Callable[[Complaint, User, str], object]
+    success: str  # message with %(code)s
+    text_field: str = ""
+    text_label: str = ""
+    text_required: bool = False
+    danger: bool = False
+
+
+BUTTON_ACTIONS: tuple[ButtonAction, ...] = (
+    ButtonAction(
+        "start",
+        "start",
+        gettext_lazy("Start work"),
+        lambda c, actor, text: services.complaint_start(complaint=c, actor=actor),
+        gettext_lazy("Work on complaint %(code)s started."),
+    ),
+    ButtonAction(
+        "wait",
+        "wait_for_customer",
+        gettext_lazy("Wait for the customer"),
+        lambda c, actor, text: services.complaint_wait_for_customer(
+            complaint=c, actor=actor, question=text
+        ),
+        gettext_lazy("Complaint %(code)s waits for the customer; its SLA clocks are paused."),
+        "question",
+        gettext_lazy("Question for the customer (optional)"),
+    ),
+    ButtonAction(
+        "resolve",
+        "resolve",
+        gettext_lazy("Resolve"),
+        lambda c, actor, text: services.complaint_resolve(
+            complaint=c, actor=actor, resolution=text
+        ),
+        gettext_lazy("Complaint %(code)s resolved."),
+        "resolution",
+        gettext_lazy("Resolution (the customer sees it)"),
+        text_required=True,
+    ),
+    ButtonAction(
+        "reject",
+        "reject",
+        gettext_lazy("Reject"),
+        lambda c, actor, text: services.complaint_reject(complaint=c, actor=actor, reason=text),
+        gettext_lazy("Complaint %(code)s rejected."),
+        "reason",
+        gettext_lazy("Reason (the customer sees it)"),
+        text_required=True,
+        danger=True,
+    ),
+    ButtonAction(
+        "close",
+        "close",
+        gettext_lazy("Close"),
+        lambda c, actor, text: services.complaint_close(complaint=c, actor=actor),
+        gettext_lazy("Complaint %(code)s closed."),
+    ),
+)
+
+EVENT_LABELS = {
+    "filed": gettext_lazy("Filed"),
+    "assigned": gettext_lazy("Assigned"),
+    "started": gettext_lazy("Work started"),
+    "awaiting_customer": gettext_lazy("Waiting for the customer"),
+    "customer_replied": gettext_lazy("Customer replied"),
+    "resolved": gettext_lazy("Resolved"),
+    "rejected": gettext_lazy("Rejected"),
+    "closed": gettext_lazy("Closed"),
+    "reopened": gettext_lazy("Reopened by the customer"),
+    "rated": gettext_lazy("Rated"),
+    "return_linked": gettext_lazy("Return linked"),
+}
+STATUS_LABELS = dict(ComplaintStatus.choices)
+
+
+def _status_change(event) -> str:
+    if event.from_status == event.to_status or not event.from_status:
+        return str(STATUS_LABELS.get(event.to_status, event.to_status))
+    before = STATUS_LABELS.get(event.from_status, event.from_status)
+    after = STATUS_LABELS.get(event.to_status, event.to_status)
+    return f"{before} → {after}"
+
+
+def _duration(seconds: float) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": rest // 60}
+
+
+def _draft_key(complaint: Complaint) -> str:
+    return f"complaint-reply-draft-{complaint.pk}"
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(TenantScopedAdmin):
+    """Nothing on a complaint is edited through the form: the page is read-only for everyone
+    and every change (status, assignee, messages) is a button that calls a service."""
+
+    list_display = [
+        "code",
+        "subject",
+        "customer_account",
+        "priority",
+        "status",
+        "first_response_due_at",
+        "resolution_due_at",
+        "assignee",
+    ]
+    list_display_links = ["code"]
+    list_filter = [
+        QueueFilter,
+        "status",
+        "priority",
+        "category",
+        ("customer_account", admin.RelatedOnlyFieldListFilter),
+        ("assignee", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    ]
+    list_select_related = ["customer_account", "assignee"]
+    search_fields = ["code", "subject", "customer_account__name", "customer_account__number"]
+    search_help_text = gettext_lazy("Complaint number, subject, or customer name or number.")
+    actions = ["assign_selected"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "code",
+                    "status",
+                    "customer_account",
+                    "reporter",
+                    "assignee",
+                    "category",
+                    "priority",
+                    "created_at",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Complaint"),
+            {
+                "fields": [
+                    "subject",
+                    "description",
+                    "order",
+                    "order_line",
+                    "product",
+                    "return_request",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Outcome"),
+            {
+                "fields": [
+                    "resolution",
+                    "rejection_reason",
+                    "resolved_at",
+                    "closed_at",
+                    "reopen_count",
+                    "rating_display",
+                ]
+            },
+        ),
+    ]
+
+    # --- permissions: the form never saves; buttons need change permission on complaints ---
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for _title, options in self.fieldsets for name in options["fields"]]
+
+    def has_add_permission(self, request):
+        return False  # customers file complaints in the portal
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a complaint is rejected or closed, never deleted: it is audit history
+
+    def has_transition_permission(self, request, obj=None) -> bool:
+        """Agents, coordinators and tenant admins (of the complaint's tenant) and platform
+        superusers act on complaints; managers only read."""
+        user = request.user
+        if user.is_superuser:
+            acting = True
+        else:
+            acting = user.role in STAFF_ACTING_ROLES and (
+                obj is None or user.tenant_id == obj.tenant_id
+            )
+        return acting and user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    # --- list ---
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        # The badge needs the tenant's calendar: built once for the page, not per row.
+        calendars = RequestCalendars(request)
+        now = timezone.now()
+
+        @admin.display(description=gettext_lazy("SLA"))
+        def sla(complaint: Complaint) -> str:
+            states = sla_states(complaint, calendars.for_complaint(complaint), now=now)
+            return sla_badge(
+                overall_sla_state(states),
+                paused=complaint.status == ComplaintStatus.AWAITING_CUSTOMER,
+            )
+
+        columns.insert(columns.index("status") + 1, sla)
+        return columns
+
+    def get_list_select_related(self, request):
+        related = list(super().get_list_select_related(request))
+        if request.tenant is None:
+            related.append("tenant")  # the tenant column and each tenant's calendar
+        return related
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "queues": self._queue_tabs(request)}
+        return super().changelist_view(request, extra_context)
+
+    def _queue_tabs(self, request) -> list[dict]:
+        """The queues above the list, with how many complaints each holds (one query)."""
+        now = timezone.now()
+        counts = (
+            super()
+            .get_queryset(request)
+            .order_by()
+            .aggregate(
+                **{
+                    queue.key: Count("pk", filter=queue.condition(request.user, now))
+                    for queue in QUEUES
+                },
+                all=Count("pk"),
+            )
+        )
+        current = request.GET.get(QueueFilter.parameter_name, "")
+        tabs = [
+            {
+                "key": queue.key,
+                "label": queue.label,
+                "count": counts[queue.key],
+                "url": f"?{QueueFilter.parameter_name}={queue.key}",
+                "selected": current == queue.key,
+            }
+            for queue in QUEUES
+        ]
+        tabs.append(
+            {
+                "key": "all",
+                "label": _("All"),
+                "count": counts["all"],
+                "url": "?",
+                "selected": current == "",
+            }
+        )
+        return tabs
+
+    # --- bulk assignment ---
+
+    @admin.action(
+        description=gettext_lazy("Assign selected complaints…"), permissions=["transition"]
+    )
+    def assign_selected(self, request, queryset):
+        complaints = list(queryset.select_related("assignee").order_by("pk"))
+        form = AssignForm(
+            request.POST if "apply" in request.POST else None,
+            tenant_ids={complaint.tenant_id for complaint in complaints},
+            actor=request.user,
+        )
+        if form.is_bound and form.is_valid():
+            self._assign_all(request, complaints, form.cleaned_data["assignee"])
+            return None  # back to the list
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Assign complaints"),
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "complaints": complaints,
+            "form": form,
+            "action_name": "assign_selected",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/complaints/complaint/bulk_assign.html", context)
+
+    def _assign_all(self, request, complaints: list[Complaint], assignee: User) -> None:
+        assigned: list[str] = []
+        skipped: list[str] = []
+        for complaint in complaints:
+            if complaint.status in FINISHED:
+                skipped.append(
+                    _("%(code)s: it is %(status)s")
+                    % {"code": complaint.code, "status": complaint.get_status_display().lower()}
+                )
+                continue
+            if complaint.assignee_id == assignee.pk:
+                skipped.append(
+                    _("%(code)s: already assigned to %(name)s")
+                    % {"code": complaint.code, "name": assignee.get_full_name()}
+                )
+                continue
+            try:
+                services.complaint_assign(
+                    complaint=complaint, actor=request.user, assignee=assignee
+                )
+            except ApplicationError as exc:
+                skipped.append(f"{complaint.code}: {exc.message}")
+            else:
+                assigned.append(complaint.code)
+        if assigned:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d complaint assigned to %(name)s: %(codes)s.",
+                    "%(count)d complaints assigned to %(name)s: %(codes)s.",
+                    len(assigned),
+                )
+                % {
+                    "count": len(assigned),
+                    "name": assignee.get_full_name(),
+                    "codes": ", ".join(assigned),
+                },
+            )
+        if skipped:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)d complaint skipped: %(reasons)s.",
+                    "%(count)d complaints skipped: %(reasons)s.",
+                    len(skipped),
+                )
+                % {"count": len(skipped), "reasons": "; ".join(skipped)},
+            )
+
+    # --- change page ---
+
+    @admin.display(description=gettext_lazy("customer rating"))
+    def rating_display(self, obj: Complaint) -> str:
+        rating = getattr(obj, "rating", None)
+        if rating is None:
+            return _("Not rated")
+        if rating.comment:
+            return _("%(score)d of 5: %(comment)s") % {
+                "score": rating.score,
+                "comment": rating.comment,
+            }
+        return _("%(score)d of 5") % {"score": rating.score}
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(self._detail_context(request, obj))
+            context.update(self._actions_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _detail_context(self, request, obj: Complaint) -> dict:
+        thread = complaint_thread(complaint=obj, for_customer=False)
+        calendar = RequestCalendars(request).for_complaint(thread)
+        states = sla_states(thread, calendar, now=timezone.now())
+        paused = thread.sla_paused_at is not None
+        clocks = [
+            {
+                "label": _("First response"),
+                "due_at": thread.first_response_due_at,
+                "stopped_at": thread.first_responded_at,
+                "stopped_label": _("given"),
+                "badge": sla_badge(states["first_response"], paused=paused),
+            },
+            {
+                "label": _("Resolution"),
+                "due_at": thread.resolution_due_at,
+                "stopped_at": thread.resolved_at or thread.closed_at,
+                "stopped_label": pgettext("complaint", "resolved")
+                if thread.resolved_at
+                else pgettext("complaint", "closed"),
+                "badge": sla_badge(states["resolution"], paused=paused),
+            },
+        ]
+        thread_messages = [
+            {
+                "pk": message.pk,
+                "author": message.author.get_full_name(),
+                "from_customer": message.author.is_customer,
+                "is_internal": message.is_internal,
+                "created_at": message.created_at,
+                "body": message.body,
+                "attachments": [self._attachment_row(a) for a in message.attachments.all()],
+            }
+            for message in thread.messages.all()
+        ]
+        timeline = [
+            {
+                "created_at": event.created_at,
+                "actor": event.actor.get_full_name() if event.actor_id else _("System"),
+                "action": str(EVENT_LABELS.get(event.action, event.action)),
+                "status": _status_change(event),
+                "note": event.note,
+                "is_public": event.is_public,
+            }
+            for event in thread.events.all()
+        ]
+        return {
+            "sla_clocks": clocks,
+            "sla_paused_at": thread.sla_paused_at,
+            "sla_paused_time": _duration(thread.sla_paused_seconds)
+            if thread.sla_paused_seconds
+            else "",
+            "filed_attachments": [
+                self._attachment_row(a) for a in thread.visible_attachments if a.message_id is None
+            ],
+            "thread_messages": thread_messages,
+            "timeline": timeline,
+        }
+
+    def _attachment_row(self, attachment: ComplaintAttachment) -> dict:
+        return {
+            "name": attachment.original_name,
+            "size": attachment.size,
+            "url": self._url("attachment", attachment.complaint_id, attachment.pk),
+        }
+
+    def _actions_context(self, request, obj: Complaint) -> dict:
+        if not self.has_transition_permission(request, obj):
+            return {"complaint_actions": [], "assign_form": None, "reply_form": None}
+        user = request.user
+        buttons = [
+            {
+                "name": action.name,
+                "label": action.label,
+                "url": self._url(action.name, obj.pk),
+                "text_field": action.text_field,
+                "text_label": action.text_label,
+                "text_required": action.text_required,
+                "danger": action.danger,
+            }
+            for action in BUTTON_ACTIONS
+            if can_proceed(getattr(obj, action.transition))
+        ]
+        workable = obj.status not in FINISHED
+        context = {
+            "complaint_actions": buttons,
+            "take_url": self._url("take", obj.pk)
+            if workable and user.tenant_id == obj.tenant_id and obj.assignee_id != user.pk
+            else "",
+            "assign_form": AssignForm(
+                tenant_ids=[obj.tenant_id],
+                actor=user,
+                initial_assignee=obj.assignee_id,
+                auto_id="id_assign_%s",
+            )
+            if workable and may_assign_others(user)
+            else None,
+            "assign_url": self._url("assign", obj.pk),
+            "reply_form": None,
+        }
+        if workable:
+            context.update(self._reply_context(request, obj))
+        return context
+
+    def _reply_context(self, request, obj: Complaint) -> dict:
+        canned = list(canned_responses(language=obj.reporter.preferred_language))
+        texts = {
+            str(response.pk): services.canned_response_render(
+                canned=response, complaint=obj, agent=request.user
+            )
+            for response in canned
+        }
+        initial = request.session.pop(_draft_key(obj), None) or {}
+        chosen = request.GET.get("canned", "")
+        if chosen in texts:
+            # Without JavaScript the picker reloads the page with the text filled in.
+            initial = {**initial, "body": texts[chosen]}
+        return {
+            "reply_form": ReplyForm(initial=initial, auto_id="id_reply_%s"),
+            "reply_url": self._url("reply", obj.pk),
+            "canned_form": CannedPickForm(
+                initial={"canned": chosen if chosen in texts else ""},
+                choices=[(str(response.pk), response.title) for response in canned],
+                auto_id="id_canned_%s",
+            )
+            if canned
+            else None,
+            "canned_texts": texts,
+            # The picker reloads the page: keep the way back to the filtered list.
+            "changelist_filters": request.GET.get("_changelist_filters", ""),
+        }
+
+    # --- custom views ---
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        info = self.opts.app_label, self.opts.model_name
+        urls = [
+            path(
+                f"<path:object_id>/{action.name}/",
+                wrap(require_POST(self._button_view(action))),
+                name="{}_{}_{}".format(*info, action.name),
+            )
+            for action in BUTTON_ACTIONS
+        ]
+        urls += [
+            path(
+                "<path:object_id>/take/",
+                wrap(require_POST(self.take_view)),
+                name="{}_{}_take".format(*info),
+            ),
+            path(
+                "<path:object_id>/assign/",
+                wrap(require_POST(self.assign_view)),
+                name="{}_{}_assign".format(*info),
+            ),
+            path(
+                "<path:object_id>/reply/",
+                wrap(require_POST(self.reply_view)),
+                name="{}_{}_reply".format(*info),
+            ),
+            path(
+                "<path:object_id>/attachments/<int:attachment_id>/",
+                wrap(require_safe(self.attachment_view)),
+                name="{}_{}_attachment".format(*info),
+            ),
+        ]
+        return urls + super().get_urls()
+
+    def _url(self, name: str, object_id, *args) -> str:
+        info = self.opts.app_label, self.opts.model_name
+        return reverse(
+            "admin:{}_{}_{}".format(*info, name),
+            args=[object_id, *args],
+            current_app=self.admin_site.name,
+        )
+
+    def _change_redirect(self, obj: Complaint) -> HttpResponseRedirect:
+        return HttpResponseRedirect(self._url("change", obj.pk))
+
+    def _acting_on(self, request, object_id) -> Complaint:
+        """The complaint a button acts on: the role may act (403 for any id otherwise), and
+        the object is reached only through the tenant-scoped queryset (404 when foreign)."""
+        if not self.has_transition_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_transition_permission(request, obj):
+            raise Http404
+        return obj
+
+    def _button_view(self, action: ButtonAction):
+        def view(request, object_id):
+            obj = self._acting_on(request, object_id)
+            if not can_proceed(getattr(obj, action.transition)):
+                # Only the buttons the page offers: e.g. "wait" with a question would
+                # otherwise take and start a new complaint on the way.
+                messages.error(
+                    request,
+                    str(CONFLICT_MESSAGES[action.transition])
+                    % {"code": obj.code, "status": obj.get_status_display()},
+                )
+                return self._change_redirect(obj)
+            text = request.POST.get(action.text_field, "") if action.text_field else ""
+            try:
+                action.service(obj, request.user, text)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, action.success % {"code": obj.code})
+            return self._change_redirect(obj)
+
+        view.__name__ = f"{action.name}_view"
+        return view
+
+    def take_view(self, request, object_id):
+        obj = self._acting_on(request, object_id)
+        if obj.assignee_id == request.user.pk and obj.status not in FINISHED:
+            messages.info(request, _("Complaint %(code)s is already yours.") % {"code": obj.code})
+            return self._change_redirect(obj)
+        try:
+            services.complaint_assign(complaint=obj, actor=request.user, assignee=request.user)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("You took complaint %(code)s.") % {"code": obj.code})
+        return self._change_redirect(obj)
+
+    def assign_view(self, request, object_id):
+        obj = self._acting_on(request, object_id)
+        form = AssignForm(request.POST, tenant_ids=[obj.tenant_id], actor=request.user)
+        if not form.is_valid():
+            messages.error(request, _("Choose an active agent or coordinator of this tenant."))
+            return self._change_redirect(obj)
+        assignee = form.cleaned_data["assignee"]
+        try:
+            services.complaint_assign(complaint=obj, actor=request.user, assignee=assignee)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Complaint %(code)s assigned to %(name)s.")
+                % {"code": obj.code, "name": assignee.get_full_name()},
+            )
+        return self._change_redirect(obj)
+
+    def reply_view(self, request, object_id):
+        obj = self._acting_on(request, object_id)
+        form = ReplyForm(request.POST)
+        form.is_valid()  # every field is optional: the service judges the text
+        body = form.cleaned_data.get("body", "")
+        is_internal = bool(form.cleaned_data.get("is_internal"))
+        try:
+            services.complaint_reply(
+                complaint=obj,
+                actor=request.user,
+                body=body,
+                is_internal=is_internal,
+                uploads=request.FILES.getlist("files"),
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            if body.strip():
+                # Keep what was typed for the next page; files must be chosen again.
+                request.session[_draft_key(obj)] = {"body": body, "is_internal": is_internal}
+        else:
+            messages.success(
+                request,
+                _("Internal note added to complaint %(code)s.") % {"code": obj.code}
+                if is_internal
+                else _("Reply on complaint %(code)s sent to the customer.") % {"code": obj.code},
+            )
+        return self._change_redirect(obj)
+
+    def attachment_view(self, request, object_id, attachment_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        attachment = ComplaintAttachment.objects.filter(complaint=obj, pk=attachment_id).first()
+        if attachment is None:
+            raise Http404
+        return stored_file_response(
+            attachment.file,
+            filename=attachment.original_name,
+            content_type=attachment.content_type,
+        )
+
+
+# --- tenant configuration -----------------------------------------------------------------
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(TenantScopedAdmin):
+    """Targets per priority: the tenant's, and overrides from customers' contracts. Tenant
+    admins edit them; other staff read (accounts.permissions)."""
+
+    form = SlaPolicyForm
+    list_display = [
+        "customer_display",
+        "priority",
+        "first_response_hours",
+        "resolution_hours",
+    ]
+    list_filter = ["priority", ("customer_account", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["customer_account"]
+    search_fields = ["customer_account__name", "customer_account__number"]
+    ordering = [F("customer_account__name").asc(nulls_first=True), "priority"]
+
+    def get_fieldsets(self, request, obj=None):
+        defaults = ", ".join(
+            _("%(priority)s %(first)s h / %(resolution)s h")
+            % {"priority": priority.label, "first": first, "resolution": resolution}
+            for priority, (first, resolution) in DEFAULT_SLA_HOURS.items()
+        )
+        return [
+            (
+                None,
+                {
+                    "fields": [
+                        "tenant",
+                        "customer_account",
+                        "priority",
+                        "first_response_hours",
+                        "resolution_hours",
+                    ],
+                    "description": _(
+                        "Times are business hours of the support calendar (support settings "
+                        "and holidays). A customer's targets override the tenant's for that "
+                        "priority; without either these apply: %(defaults)s. Changes apply "
+                        "to complaints filed afterwards."
+                    )
+                    % {"defaults": defaults},
+                },
+            )
+        ]
+
+    @admin.display(description=gettext_lazy("applies to"), ordering="customer_account__name")
+    def customer_display(self, obj: SlaPolicy) -> str:
+        if obj.customer_account_id is None:
+            return _("All customers (tenant targets)")
+        return str(obj.customer_account)
+
+
+WEEKDAY_NAMES = dict(WEEKDAYS)
+
+
+@admin.register(SupportSettings)
+class SupportSettingsAdmin(TenantScopedAdmin):
+    """The support calendar SLA clocks count in, and case time limits; one per tenant."""
+
+    form = SupportSettingsForm
+    list_display = [
+        "__str__",
+        "day_start",
+        "day_end",
+        "weekdays_display",
+        "reopen_window_days",
+        "auto_close_days",
+    ]
+    list_select_related = ["tenant"]
+    fieldsets = [
+        (
+            gettext_lazy("Working time"),
+            {
+                "fields": ["tenant", "day_start", "day_end", "working_weekdays"],
+                "description": gettext_lazy(
+                    "SLA clocks run only in working time; holidays are listed separately. "
+                    "Without settings the working time is Monday to Friday, 8:00 to 16:00."
+                ),
+            },
+        ),
+        (gettext_lazy("Time limits"), {"fields": ["reopen_window_days", "auto_close_days"]}),
+    ]
+
+    def has_add_permission(self, request):
+        if not super().has_add_permission(request):
+            return False
+        # One row per tenant: once it exists, it is edited.
+        return request.tenant is None or not SupportSettings.objects.exists()
+
+    @admin.display(description=gettext_lazy("working weekdays"))
+    def weekdays_display(self, obj: SupportSettings) -> str:
+        return ", ".join(str(WEEKDAY_NAMES[day]) for day in sorted(obj.working_weekdays or []))
+
+
+@admin.register(Holiday)
+class HolidayAdmin(TenantScopedAdmin):
+    """Days without support: SLA clocks do not run."""
+
+    form = HolidayForm
+    list_display = ["date", "name"]
+    search_fields = ["name"]
+    date_hierarchy = "date"
+    fields = ["tenant", "date", "name"]
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(TenantScopedAdmin):
+    """Reusable replies agents pick in the reply form; coordinators and tenant admins edit."""
+
+    form = CannedResponseForm
+    list_display = ["title", "language", "is_active"]
+    list_filter = ["language", "is_active"]
+    search_fields = ["title", "body"]
+    fields = ["tenant", "title", "language", "body", "is_active"]

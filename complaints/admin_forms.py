@@ -1,0 +1,238 @@
+"""Forms of the complaints back-office: behind the complaint buttons (assign, reply, canned
+response picker) and the editors of SLA policies, support calendar and canned responses."""
+
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Q
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext_lazy as _
+
+from rma_portal.accounts.models import Role, User
+
+from .models import CannedResponse, Holiday, SlaPolicy, SupportSettings
+from .services.complaints import ASSIGNING_ROLES
+
+# Whom a complaint can be assigned to (complaint_assign accepts tenant admins too, but they
+# are not the people who work the queues).
+ASSIGNABLE_ROLES = (Role.AGENT, Role.COORDINATOR)
+
+
+def may_assign_others(user: User) -> bool:
+    """Coordinators and tenant admins assign; agents only take complaints for themselves."""
+    return user.is_superuser or user.role in ASSIGNING_ROLES
+
+
+def assignable_staff(*, tenant_ids, actor: User):
+    """The active agents and coordinators of the given tenants, and the acting user; an agent
+    is offered only themselves."""
+    if not may_assign_others(actor):
+        return User.objects.filter(pk=actor.pk, tenant_id__in=tenant_ids, is_active=True)
+    return (
+        User.objects.filter(tenant_id__in=tenant_ids, is_active=True)
+        .filter(Q(role__in=ASSIGNABLE_ROLES) | Q(pk=actor.pk))
+        .order_by("full_name", "email")
+    )
+
+
+class AssignForm(forms.Form):
+    """Whom to assign one complaint (the Assign button) or many (the bulk action) to."""
+
+    assignee = forms.ModelChoiceField(
+        label=_("assign to"), queryset=User.objects.none(), empty_label=None
+    )
+
+    def __init__(self, *args, tenant_ids, actor: User, initial_assignee=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["assignee"]
+        field.queryset = assignable_staff(tenant_ids=tenant_ids, actor=actor)
+        field.label_from_instance = lambda user: user.get_full_name()
+        if initial_assignee is not None:
+            field.initial = initial_assignee
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class ReplyForm(forms.Form):
+    """The text is checked by complaint_reply (required, length); files by the upload rules."""
+
+    body = forms.CharField(
+        label=_("message"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    is_internal = forms.BooleanField(
+        label=_("internal note (staff only, the customer never sees it)"), required=False
+    )
+    files = forms.FileField(
+        label=_("files"),
+        required=False,
+        widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,.pdf"}),
+        help_text=_("Photos (JPEG, PNG, WebP) or PDF documents."),
+    )
+
+
+class CannedPickForm(forms.Form):
+    """Picks a canned response to fill into the reply: a GET of the complaint page."""
+
+    canned = forms.ChoiceField(label=_("canned response"), required=False)
+
+    def __init__(self, *args, choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["canned"].choices = [("", _("— choose a canned response —")), *choices]
+
+
+# --- tenant configuration ---------------------------------------------------------------
+
+
+def _tenant_id(form: forms.ModelForm, cleaned: dict) -> int | None:
+    tenant = cleaned.get("tenant")
+    return tenant.pk if tenant is not None else form.instance.tenant_id
+
+
+class SlaPolicyForm(forms.ModelForm):
+    class Meta:
+        model = SlaPolicy
+        fields = [
+            "tenant",
+            "customer_account",
+            "priority",
+            "first_response_hours",
+            "resolution_hours",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        first = cleaned.get("first_response_hours")
+        resolution = cleaned.get("resolution_hours")
+        if first is not None and resolution is not None and resolution < first:
+            self.add_error(
+                "resolution_hours",
+                _("The resolution time cannot be shorter than the first response time."),
+            )
+        tenant_id = _tenant_id(self, cleaned)
+        priority = cleaned.get("priority")
+        if tenant_id is None or not priority or self.has_error("customer_account"):
+            return cleaned
+        customer = cleaned.get("customer_account")
+        if customer is not None and customer.tenant_id != tenant_id:
+            self.add_error("customer_account", _("Choose a customer of the same tenant."))
+            return cleaned
+        others = SlaPolicy.unscoped.filter(
+            tenant_id=tenant_id, priority=priority, customer_account=customer
+        ).exclude(pk=self.instance.pk)
+        if others.exists():
+            if customer is None:
+                message = _("The tenant already has targets for this priority; edit them instead.")
+            else:
+                message = _(
+                    "This customer already has targets for this priority; edit them instead."
+                )
+            self.add_error("priority", message)
+        return cleaned
+
+    def _get_validation_exclusions(self):
+        # Both uniqueness rules are checked in clean() with messages a tenant admin
+        # understands; Django's generic check of the conditional one runs the scoped manager
+        # inside an expression without a model, which the tenant condition cannot resolve.
+        return {*super()._get_validation_exclusions(), "customer_account"}
+
+
+class SupportSettingsForm(forms.ModelForm):
+    working_weekdays = forms.TypedMultipleChoiceField(
+        label=_("working weekdays"),
+        choices=sorted(WEEKDAYS.items()),
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one working day.")},
+    )
+
+    class Meta:
+        model = SupportSettings
+        fields = [
+            "tenant",
+            "day_start",
+            "day_end",
+            "working_weekdays",
+            "reopen_window_days",
+            "auto_close_days",
+        ]
+        help_texts = {
+            "day_start": _("In the tenant's time zone, e.g. 08:00."),
+            "day_end": _("In the tenant's time zone, e.g. 16:00."),
+        }
+
+    def clean_working_weekdays(self) -> list[int]:
+        return sorted(set(self.cleaned_data["working_weekdays"]))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("day_start"), cleaned.get("day_end")
+        if start is not None and end is not None and end <= start:
+            self.add_error("day_end", _("The working day must end after it starts."))
+        tenant_id = _tenant_id(self, cleaned)
+        if (
+            tenant_id is not None
+            and SupportSettings.unscoped.filter(tenant_id=tenant_id)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            self.add_error(None, _("The tenant already has its support settings; edit those."))
+        return cleaned
+
+    def _get_validation_exclusions(self):
+        # One row per tenant is checked in clean() with a readable message.
+        return {*super()._get_validation_exclusions(), "tenant"}
+
+
+class HolidayForm(forms.ModelForm):
+    class Meta:
+        model = Holiday
+        fields = ["tenant", "date", "name"]
+
+    def clean(self):
+        cleaned = super().clean()
+        tenant_id, date = _tenant_id(self, cleaned), cleaned.get("date")
+        if (
+            tenant_id is not None
+            and date is not None
+            and Holiday.unscoped.filter(tenant_id=tenant_id, date=date)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            self.add_error("date", _("This day is already a holiday."))
+        return cleaned
+
+
+PLACEHOLDER_HELP = _(
+    "Placeholders filled in when an agent picks the response: {customer_name} (the customer "
+    "company), {contact_name} (who filed the complaint), {complaint_code}, {agent_name} (the "
+    "agent replying) and {subject}. Anything else in braces stays as written."
+)
+
+
+class CannedResponseForm(forms.ModelForm):
+    class Meta:
+        model = CannedResponse
+        fields = ["tenant", "title", "language", "body", "is_active"]
+        help_texts = {
+            "body": PLACEHOLDER_HELP,
+            "language": _("Offered for complaints in this language; empty means every language."),
+            "is_active": _("Inactive responses are not offered to agents."),
+        }
+        widgets = {"body": forms.Textarea(attrs={"rows": 8, "cols": 80})}
+
+    def clean(self):
+        cleaned = super().clean()
+        tenant_id, title = _tenant_id(self, cleaned), cleaned.get("title")
+        if (
+            tenant_id is not None
+            and title
+            and CannedResponse.unscoped.filter(tenant_id=tenant_id, title=title)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            self.add_error("title", _("A canned response with this title already exists."))
+        return cleaned
