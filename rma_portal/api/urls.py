@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from complaints.api.views import ComplaintViewSet
 from returns.api.views import OrderViewSet, ReturnRequestViewSet
 
 from .exceptions import api_not_found
@@ -18,6 +19,7 @@ app_name = "api"
 router = SimpleRouter(use_regex_path=False)
 router.register("orders", OrderViewSet, basename="order")
 router.register("returns", ReturnRequestViewSet, basename="return")
+router.register("complaints", ComplaintViewSet, basename="complaint")
 
 v1_urlpatterns = [
     path("auth/token/", AuthTokenView.as_view(), name="auth-token"),
