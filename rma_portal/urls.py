@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from complaints import urls as complaints_urls
 from customers import urls as customer_urls
 from returns import urls as returns_urls
 from rma_portal.accounts.views import home
@@ -9,6 +10,7 @@ from rma_portal.tenancy.views import tenant_logo
 portal_urlpatterns = [
     *customer_urls.portal_urlpatterns,
     *returns_urls.portal_urlpatterns,
+    *complaints_urls.portal_urlpatterns,
 ]
 
 urlpatterns = [

@@ -22,6 +22,9 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
+from complaints import services as complaint_services
+from complaints.models import Complaint
+from complaints.selectors import complaint_for_user
 from customers import selectors as customer_selectors
 from customers.models import Order, OrderLine, ProductCategory
 from customers.views.access import customer_required
@@ -52,6 +55,9 @@ ORDERS_PER_PAGE = 20
 ORDER_LOOKBACK_DAYS = 365
 # The orders chosen in step 1, per draft id, so that step 2 lists their lines.
 WIZARD_ORDERS_KEY = "return_wizard_orders"
+# A return started from a complaint's page ("Start a return for this order"): the complaint id
+# per draft id, so that submitting the draft links the return to the complaint.
+WIZARD_COMPLAINTS_KEY = "return_wizard_complaints"
 REMEMBERED_DRAFTS = 20
 
 EVENT_TITLES = {
@@ -120,6 +126,66 @@ def _forget_orders(request, return_request: ReturnRequest) -> None:
         remembered = dict(remembered)
         remembered.pop(str(return_request.pk))
         request.session[WIZARD_ORDERS_KEY] = remembered
+
+
+def _complaint_to_link(request) -> Complaint | None:
+    """The complaint a new return is started from (`?complaint=<id>`), if the user sees it."""
+    raw = (request.POST.get("complaint") or request.GET.get("complaint") or "").strip()
+    if not raw.isdigit():
+        return None
+    return complaint_for_user(user=request.user, complaint_id=int(raw))
+
+
+def _remember_complaint(request, draft: ReturnRequest, complaint: Complaint) -> None:
+    remembered = dict(request.session.get(WIZARD_COMPLAINTS_KEY, {}))
+    remembered.pop(str(draft.pk), None)
+    remembered[str(draft.pk)] = complaint.pk
+    while len(remembered) > REMEMBERED_DRAFTS:  # the oldest drafts go first
+        remembered.pop(next(iter(remembered)))
+    request.session[WIZARD_COMPLAINTS_KEY] = remembered
+
+
+def _forget_complaint(request, return_request: ReturnRequest) -> int | None:
+    """Drop the complaint remembered for a draft; return its id."""
+    remembered = request.session.get(WIZARD_COMPLAINTS_KEY) or {}
+    if str(return_request.pk) not in remembered:
+        return None
+    remembered = dict(remembered)
+    complaint_id = remembered.pop(str(return_request.pk))
+    request.session[WIZARD_COMPLAINTS_KEY] = remembered
+    return complaint_id
+
+
+def _link_to_complaint(request, submitted: ReturnRequest, complaint_id: int) -> None:
+    """Link a submitted return to the complaint it was started from. The return stays
+    submitted either way; a failed link is reported, never dropped silently."""
+    complaint = complaint_for_user(user=request.user, complaint_id=complaint_id)
+    if complaint is None:
+        messages.warning(
+            request,
+            _(
+                "Return %(number)s could not be linked to the complaint it was started from: "
+                "the complaint is no longer available to you."
+            )
+            % {"number": submitted.number},
+        )
+        return
+    try:
+        complaint_services.complaint_link_return(
+            complaint=complaint, actor=request.user, return_request=submitted
+        )
+    except ApplicationError as error:
+        messages.warning(
+            request,
+            _("Return %(number)s could not be linked to complaint %(code)s: %(reason)s")
+            % {"number": submitted.number, "code": complaint.code, "reason": error.message},
+        )
+    else:
+        messages.info(
+            request,
+            _("Return %(number)s is linked to complaint %(code)s.")
+            % {"number": submitted.number, "code": complaint.code},
+        )
 
 
 def _chosen_order_ids(request, draft: ReturnRequest) -> list[int]:
@@ -213,6 +279,7 @@ def return_wizard_orders(request, draft: ReturnRequest):
 
 def _orders_step(request, *, draft: ReturnRequest | None):
     account = request.customer_account
+    complaint = _complaint_to_link(request) if draft is None else None
     choosable = Order.objects.filter(customer_account=account, delivery_date__isnull=False)
     if request.method == "POST":
         form = WizardOrdersForm(request.POST, orders=choosable)
@@ -227,6 +294,8 @@ def _orders_step(request, *, draft: ReturnRequest | None):
                 add_application_error(form, error)
             else:
                 _remember_orders(request, draft, order_ids)
+                if complaint is not None:
+                    _remember_complaint(request, draft, complaint)
                 return redirect("portal:return_wizard_lines", draft.pk)
         selected_ids = _int_list(request.POST.getlist("orders"))
     else:
@@ -262,6 +331,7 @@ def _orders_step(request, *, draft: ReturnRequest | None):
             "orders": page.object_list,
             "query": query,
             "lookback_days": ORDER_LOOKBACK_DAYS,
+            "complaint": complaint,
         },
     )
 
@@ -508,6 +578,7 @@ def return_wizard_review(request, draft: ReturnRequest):
             return _left_wizard(request, draft, error)
         else:
             _forget_orders(request, submitted)
+            complaint_id = _forget_complaint(request, submitted)
             if submitted.status == ReturnStatus.APPROVED:
                 text = _(
                     "Return %(number)s was submitted and approved automatically. "
@@ -519,6 +590,8 @@ def return_wizard_review(request, draft: ReturnRequest):
                     "has been reviewed."
                 )
             messages.success(request, text % {"number": submitted.number})
+            if complaint_id is not None:
+                _link_to_complaint(request, submitted, complaint_id)
             return redirect("portal:return_detail", submitted.pk)
 
     detailed = selectors.return_request_detail(return_request=draft, public_only=True)
@@ -685,6 +758,7 @@ def return_cancel(request, return_id: int):
         messages.error(request, error.message)
         return redirect("portal:return_detail", return_request.pk)
     _forget_orders(request, return_request)
+    _forget_complaint(request, return_request)
     if was_draft:
         messages.success(
             request,

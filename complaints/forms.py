@@ -1,0 +1,259 @@
+"""Forms of the customer portal's complaint pages: list filters, filing, replies, reopening
+and the rating.
+
+Forms check types and shapes; the services decide what is allowed (their `ApplicationError`
+is put back on the form by `add_application_error`, shared with the returns pages).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Order, OrderLine
+from returns.forms import IsoDateInput, MultipleFileField, add_application_error
+
+from .models import ComplaintCategory, ComplaintStatus, Priority
+from .services.complaints import MAX_FILES_PER_MESSAGE, MAX_TEXT
+
+__all__ = [
+    "ComplaintFileForm",
+    "ComplaintFilterForm",
+    "ComplaintRatingForm",
+    "ComplaintReopenForm",
+    "ComplaintReplyForm",
+    "add_application_error",
+]
+
+# The order select lists the company's most recent orders; an older one is reached through
+# `?order=<id>` (it is then added to the choices).
+ORDER_CHOICES_LIMIT = 100
+
+PRIORITY_HINTS = {
+    Priority.LOW: _("A question or a small problem that can wait."),
+    Priority.NORMAL: _("Most complaints: something is wrong and should be put right."),
+    Priority.HIGH: _("The problem disrupts your work or your deliveries."),
+    Priority.URGENT: _("Your work has stopped, for example a production line is down."),
+}
+
+RATING_CHOICES = [
+    (1, _("Very poor")),
+    (2, _("Poor")),
+    (3, _("Fair")),
+    (4, _("Good")),
+    (5, _("Excellent")),
+]
+
+
+def _as_int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- list -------------------------------------------------------------------------------
+
+
+class ComplaintFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any status")), *ComplaintStatus.choices],
+    )
+    category = forms.ChoiceField(
+        label=_("Category"),
+        required=False,
+        choices=[("", _("Any category")), *ComplaintCategory.choices],
+    )
+    priority = forms.ChoiceField(
+        label=_("Priority"),
+        required=False,
+        choices=[("", _("Any priority")), *Priority.choices],
+    )
+    created_from = forms.DateField(label=_("Filed from"), required=False, widget=IsoDateInput)
+    created_to = forms.DateField(label=_("Filed to"), required=False, widget=IsoDateInput)
+    q = forms.CharField(label=_("Number or subject"), required=False, max_length=100)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("created_from"), cleaned.get("created_to")
+        if start and end and start > end:
+            self.add_error("created_to", _("The end date is before the start date."))
+        return cleaned
+
+    def selector_filters(self) -> dict:
+        """Keyword arguments for `complaints_list`, from the fields that are valid."""
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "status": data.get("status") or "",
+            "category": data.get("category") or "",
+            "priority": data.get("priority") or "",
+            "created_from": data.get("created_from"),
+            "created_to": data.get("created_to"),
+            "search": data.get("q") or "",
+        }
+
+
+# --- filing -----------------------------------------------------------------------------
+
+
+class ComplaintFileForm(forms.Form):
+    """A new complaint. The order line select lists the lines of the chosen order only: without
+    JavaScript the customer picks the order and asks for its lines ("Show the order's lines")."""
+
+    category = forms.ChoiceField(
+        label=_("What is the complaint about?"),
+        choices=[("", _("Choose a category")), *ComplaintCategory.choices],
+        error_messages={"required": _("Choose a category.")},
+    )
+    priority = forms.ChoiceField(
+        label=_("How urgent is it?"),
+        choices=Priority.choices,
+        initial=Priority.NORMAL,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose a priority.")},
+    )
+    order = forms.TypedChoiceField(
+        label=_("Order"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text=_("Optional: the order the complaint is about."),
+        error_messages={"invalid_choice": _("Choose one of your company's orders.")},
+    )
+    order_line = forms.TypedChoiceField(
+        label=_("Order line"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text=_("Optional: the product of the order the complaint is about."),
+        error_messages={"invalid_choice": _("Choose a line of the chosen order.")},
+    )
+    subject = forms.CharField(
+        label=_("Subject"),
+        max_length=200,
+        error_messages={"required": _("Give the complaint a subject.")},
+    )
+    description = forms.CharField(
+        label=_("Describe the problem"),
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={"required": _("Describe the problem.")},
+    )
+    files = MultipleFileField(
+        label=_("Photos or documents"),
+        max_files=MAX_FILES_PER_MESSAGE,
+        help_text=_("Optional. JPEG, PNG, WebP or PDF."),
+    )
+
+    def __init__(self, *args, customer_account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.customer_account = customer_account
+        raw_order = (
+            self.data.get(self.add_prefix("order")) if self.is_bound else self.initial.get("order")
+        )
+        company_orders = Order.objects.filter(customer_account=customer_account)
+        recent = list(company_orders.order_by("-order_date", "-pk")[:ORDER_CHOICES_LIMIT])
+        chosen_id = _as_int(raw_order)
+        self.chosen_order = next((order for order in recent if order.pk == chosen_id), None)
+        if self.chosen_order is None and chosen_id is not None:
+            self.chosen_order = company_orders.filter(pk=chosen_id).first()
+            if self.chosen_order is not None:
+                recent.insert(0, self.chosen_order)
+        self.fields["order"].choices = [
+            ("", _("No particular order")),
+            *((order.pk, self._order_label(order)) for order in recent),
+        ]
+        self.order_lines: list[OrderLine] = []
+        if self.chosen_order is not None:
+            self.order_lines = list(
+                OrderLine.objects.filter(order=self.chosen_order)
+                .select_related("product")
+                .order_by("line_number")
+            )
+        else:
+            self.fields["order_line"].error_messages["invalid_choice"] = _(
+                "Choose the order first, then one of its lines."
+            )
+        self.fields["order_line"].choices = [
+            ("", _("The whole order")),
+            *((line.pk, self._line_label(line)) for line in self.order_lines),
+        ]
+
+    @staticmethod
+    def _order_label(order: Order) -> str:
+        return f"{order.number} · {date_format(order.order_date, 'SHORT_DATE_FORMAT')}"
+
+    @staticmethod
+    def _line_label(line: OrderLine) -> str:
+        return f"{line.line_number}. {line.product.name} ({line.product.sku}) × {line.quantity}"
+
+    def priority_options(self) -> list[tuple]:
+        """The priority radios with what each priority means."""
+        return [(radio, PRIORITY_HINTS.get(radio.data["value"], "")) for radio in self["priority"]]
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "category": data["category"],
+            "priority": data["priority"],
+            "subject": data["subject"],
+            "description": data["description"],
+            "order_id": data["order"],
+            "order_line_id": data["order_line"],
+            "uploads": data["files"],
+        }
+
+
+# --- detail page ------------------------------------------------------------------------
+
+
+class ComplaintReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your message"),
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": _("Write a message.")},
+    )
+    files = MultipleFileField(
+        label=_("Photos or documents"),
+        max_files=MAX_FILES_PER_MESSAGE,
+        help_text=_("Optional. JPEG, PNG, WebP or PDF."),
+    )
+
+
+class ComplaintReopenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What is still wrong?"),
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Say why the complaint is not resolved.")},
+    )
+
+
+class ComplaintRatingForm(forms.Form):
+    score = forms.TypedChoiceField(
+        label=_("Your rating"),
+        coerce=int,
+        choices=RATING_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose a rating from 1 to 5."),
+            "invalid_choice": _("Choose a rating from 1 to 5."),
+        },
+    )
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def score_options(self) -> list[tuple]:
+        """The score radios with their stars, for the star rating."""
+        return [
+            (radio, "★" * radio.data["value"] + "☆" * (5 - radio.data["value"]))
+            for radio in self["score"]
+        ]

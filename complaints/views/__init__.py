@@ -1,0 +1,1 @@
+"""Server-rendered pages of the complaints app (the customer portal's complaints)."""
