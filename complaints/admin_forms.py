@@ -9,6 +9,7 @@ from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
 from rma_portal.accounts.models import Role, User
+from rma_portal.forms import MultipleFileField
 
 from .models import CannedResponse, Holiday, SlaPolicy, SupportSettings
 from .services.complaints import ASSIGNING_ROLES
@@ -51,10 +52,6 @@ class AssignForm(forms.Form):
             field.initial = initial_assignee
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
 class ReplyForm(forms.Form):
     """The text is checked by complaint_reply (required, length); files by the upload rules."""
 
@@ -66,11 +63,8 @@ class ReplyForm(forms.Form):
     is_internal = forms.BooleanField(
         label=_("internal note (staff only, the customer never sees it)"), required=False
     )
-    files = forms.FileField(
-        label=_("files"),
-        required=False,
-        widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,.pdf"}),
-        help_text=_("Photos (JPEG, PNG, WebP) or PDF documents."),
+    files = MultipleFileField(
+        label=_("files"), help_text=_("Photos (JPEG, PNG, WebP) or PDF documents.")
     )
 
 

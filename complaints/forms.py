@@ -2,7 +2,7 @@
 and the rating.
 
 Forms check types and shapes; the services decide what is allowed (their `ApplicationError`
-is put back on the form by `add_application_error`, shared with the returns pages).
+is put back on the form by `rma_portal.forms.add_application_error`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Order, OrderLine
-from returns.forms import IsoDateInput, MultipleFileField, add_application_error
+from rma_portal.forms import IsoDateInput, MultipleFileField, add_application_error
 
 from .models import ComplaintCategory, ComplaintStatus, Priority
 from .services.complaints import MAX_FILES_PER_MESSAGE, MAX_TEXT

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from customers import selectors, services
 from rma_portal.accounts.models import Role
 from rma_portal.errors import ApplicationError
+from rma_portal.forms import add_application_error
 
 from .access import customer_admin_required, customer_required
 
@@ -69,7 +70,7 @@ def team(request):
                 **form.cleaned_data,
             )
         except ApplicationError as error:
-            form.add_error("email" if "email" in error.fields else None, error.message)
+            add_application_error(form, error)
         else:
             messages.success(
                 request,
