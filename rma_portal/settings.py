@@ -7,6 +7,7 @@ file email); production differs only through environment variables (see docs/ope
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     # platform
     "rma_portal.tenancy",
     "rma_portal.accounts",
+    "rma_portal.notifications",
     # domain
     "customers",
     "returns",
@@ -170,6 +172,8 @@ else:
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="RMA Portal <no-reply@rma-portal.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Links in e-mails are absolute: they are rendered by workers, outside any request.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # Celery: eager in-process in embedded mode, Redis broker otherwise.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -186,6 +190,23 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    # Rows whose enqueue was lost (broker down, worker killed) are sent by the sweep.
+    "sweep-outbox": {"task": "notifications.sweep_outbox_task", "schedule": 60.0},
+    # SLA "at risk" / "breached" notices: at most five minutes late, each sent once.
+    "scan-sla": {"task": "complaints.scan_sla_task", "schedule": 300.0},
+    # Resolved cases left alone for the tenant's auto-close days (in CELERY_TIMEZONE, at night).
+    "auto-close-complaints": {
+        "task": "complaints.auto_close_complaints_task",
+        "schedule": crontab(hour=3, minute=15),
+    },
+    "auto-close-returns": {
+        "task": "returns.auto_close_returns_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
+}
+# Webhook endpoints on private or loopback addresses are refused unless this is on.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
 
 # REST API v1 (docs/api.md): token or session auth, one error shape, pagination everywhere.
 REST_FRAMEWORK = {
@@ -229,6 +250,8 @@ SPECTACULAR_SETTINGS = {
 # docs/operations.md lists each one and why it is set.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Health checks (load balancer, container) call /healthz over plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
@@ -261,6 +284,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # WeasyPrint logs every layout step at INFO; only its problems matter here.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 

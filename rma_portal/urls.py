@@ -5,6 +5,7 @@ from complaints import urls as complaints_urls
 from customers import urls as customer_urls
 from returns import urls as returns_urls
 from rma_portal.accounts.views import home
+from rma_portal.health import healthz
 from rma_portal.tenancy.views import tenant_logo
 
 portal_urlpatterns = [
@@ -20,6 +21,7 @@ urlpatterns = [
     path("api/", include("rma_portal.api.urls")),
     path("backoffice/", admin.site.urls),
     path("branding/logo/", tenant_logo, name="tenant_logo"),
+    path("healthz", healthz),
 ]
 
 handler403 = "rma_portal.views.permission_denied"

@@ -71,6 +71,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         blank=True,
         help_text=_("Language of pages and e-mails; empty means the tenant's default."),
     )
+    wants_status_emails = models.BooleanField(
+        _("status e-mails"),
+        default=True,
+        help_text=_(
+            "E-mails about every status change. Essential ones (questions to answer, "
+            "decisions, password links) are always sent."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(
         _("back-office access"),

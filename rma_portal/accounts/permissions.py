@@ -22,6 +22,7 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("complaints", "holiday"): VIEW,
         ("complaints", "cannedresponse"): VIEW,  # the team's wording: coordinators keep it
         ("complaints", "*"): EDIT,
+        ("notifications", "*"): VIEW,  # e-mails and webhooks sent; endpoints: tenant admin
     },
     Role.COORDINATOR: {
         ("customers", "*"): VIEW,
@@ -32,6 +33,7 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("complaints", "holiday"): VIEW,
         ("complaints", "cannedresponse"): EDIT,  # retired by unticking "active", not deleted
         ("complaints", "*"): EDIT,
+        ("notifications", "*"): VIEW,
     },
     Role.MANAGER: {
         ("accounts", "user"): VIEW,
@@ -39,6 +41,7 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("returns", "*"): VIEW,
         ("complaints", "*"): VIEW,
         ("analytics", "*"): VIEW,
+        ("notifications", "*"): VIEW,
     },
     Role.TENANT_ADMIN: {
         ("accounts", "user"): ALL,
@@ -46,6 +49,7 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("returns", "*"): ALL,
         ("complaints", "*"): ALL,
         ("analytics", "*"): ALL,
+        ("notifications", "*"): ALL,  # endpoints, and "retry" on failed rows
     },
 }
 

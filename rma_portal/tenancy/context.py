@@ -77,3 +77,18 @@ def no_tenant() -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+@contextlib.contextmanager
+def task_tenant_context(tenant_id: int) -> Iterator[Tenant]:
+    """A Celery task's tenant, loaded from its id and cleared afterwards, so a reused worker
+    process never carries one tenant into the next task."""
+    from .models import Tenant
+
+    token = _current.set(None)
+    try:
+        tenant = Tenant.objects.get(pk=tenant_id)
+        _current.set(tenant)
+        yield tenant
+    finally:
+        _current.reset(token)

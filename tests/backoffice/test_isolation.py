@@ -11,6 +11,7 @@ from complaints.models import CannedResponse, Complaint, Holiday, SlaPolicy, Sup
 from customers.models import CustomerAccount, Product
 from returns.models import ReturnPolicy, ReturnRequest
 from rma_portal.accounts.models import User
+from rma_portal.notifications.models import Notification, WebhookDelivery, WebhookEndpoint
 from rma_portal.tenancy.models import TenantOwnedModel
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +68,24 @@ def populated(world_a, world_b, make_order):
         SupportSettings.unscoped.create(tenant=world.tenant)
         Holiday.unscoped.create(tenant=world.tenant, date=datetime.date(2026, 12, 25), name="Xmas")
         CannedResponse.unscoped.create(tenant=world.tenant, title="Thanks", body="Thank you.")
+        # Rows for the outbox admins: a webhook endpoint, a delivery to it, an e-mail.
+        endpoint = WebhookEndpoint.unscoped.create(
+            tenant=world.tenant, url="https://hooks.example.com/rma", secret="s"
+        )
+        WebhookDelivery.unscoped.create(
+            tenant=world.tenant,
+            endpoint=endpoint,
+            event="return.closed",
+            idempotency_key="k",
+            payload={},
+        )
+        Notification.unscoped.create(
+            tenant=world.tenant,
+            event="return.closed",
+            idempotency_key="k",
+            email=world.customer.email,
+            language="en",
+        )
     return world_a, world_b
 
 

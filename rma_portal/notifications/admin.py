@@ -1,0 +1,253 @@
+"""Back-office for the outbox: the tenant's webhook endpoints, and read-only logs of webhook
+deliveries and e-mails with a "retry" action for rows that failed for good."""
+
+from __future__ import annotations
+
+import secrets
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.text import Truncator
+from django.utils.translation import gettext, gettext_lazy, ngettext
+
+from rma_portal.backoffice.admin import TenantScopedAdmin
+
+from . import services, webhooks
+from .models import DeliveryStatus, Notification, WebhookDelivery, WebhookEndpoint
+
+# The events the domain services publish to webhooks: every public timeline event of a
+# return (returns/services/transitions.py) and of a complaint (complaints/services/). Kept
+# here as names, not imported, because the platform does not import the domain apps;
+# tests/notifications/test_outbox_admin.py fails when a service gains an action not listed.
+WEBHOOK_EVENTS: tuple[tuple[str, str], ...] = (
+    ("return.submitted", gettext_lazy("Return submitted")),
+    ("return.auto_approved", gettext_lazy("Return approved automatically")),
+    ("return.approved", gettext_lazy("Return approved")),
+    ("return.info_requested", gettext_lazy("Return: question to the customer")),
+    ("return.info_provided", gettext_lazy("Return: customer answered")),
+    ("return.rejected", gettext_lazy("Return rejected")),
+    ("return.cancelled", gettext_lazy("Return cancelled")),
+    ("return.received", gettext_lazy("Return received")),
+    ("return.inspected", gettext_lazy("Return inspected")),
+    ("return.resolved", gettext_lazy("Return resolved")),
+    ("return.closed", gettext_lazy("Return closed")),
+    ("return.comment", gettext_lazy("Return: public comment")),
+    ("complaint.filed", gettext_lazy("Complaint filed")),
+    ("complaint.started", gettext_lazy("Complaint: work started")),
+    ("complaint.awaiting_customer", gettext_lazy("Complaint awaiting the customer")),
+    ("complaint.customer_replied", gettext_lazy("Complaint: customer replied")),
+    ("complaint.resolved", gettext_lazy("Complaint resolved")),
+    ("complaint.rejected", gettext_lazy("Complaint rejected")),
+    ("complaint.closed", gettext_lazy("Complaint closed")),
+    ("complaint.reopened", gettext_lazy("Complaint reopened")),
+    ("complaint.rated", gettext_lazy("Complaint rated")),
+    ("complaint.return_linked", gettext_lazy("Complaint linked to a return")),
+)
+
+
+def _https_by_default(db_field, **kwargs):
+    # Django 6 assumes https for addresses typed without a scheme; so do we, already.
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(
+        label=gettext_lazy("URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=gettext_lazy("Where the signed POST requests go; http:// or https:// only."),
+    )
+    event_types = forms.MultipleChoiceField(
+        label=gettext_lazy("Events"),
+        choices=WEBHOOK_EVENTS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("None ticked: every event."),
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["tenant", "url", "event_types", "is_active"]
+        # The admin's read-only variants of this form build the field from the model.
+        formfield_callback = _https_by_default
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        webhooks.check_url(url)  # its ValidationError becomes the field's error
+        return url
+
+
+class _ReadOnlyOutboxAdmin(TenantScopedAdmin):
+    """Rows are written by services and workers; staff read them and retry failed ones."""
+
+    actions = ["retry_failed"]
+    list_filter = ["status", "event"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the delivery history is what support looks at when a partner asks
+
+    def has_retry_permission(self, request) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description=gettext_lazy("Retry the selected failed rows"), permissions=["retry"])
+    def retry_failed(self, request, queryset) -> None:
+        failed = list(queryset.filter(status=DeliveryStatus.FAILED))
+        for row in failed:
+            services.outbox_retry(row=row)
+        skipped = queryset.count() - len(failed)
+        if failed:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d row will be sent again.",
+                    "%(count)d rows will be sent again.",
+                    len(failed),
+                )
+                % {"count": len(failed)},
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d row was left alone: only failed rows are retried.",
+                    "%(count)d rows were left alone: only failed rows are retried.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
+
+    @admin.display(description=gettext_lazy("last error"))
+    def last_error_short(self, row) -> str:
+        return Truncator(row.last_error).chars(80)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(TenantScopedAdmin):
+    form = WebhookEndpointForm
+    list_display = ["url", "is_active", "events_display", "deliveries_link", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(delivery_count=Count("deliveries"))
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["tenant", "url", "event_types", "is_active"]
+        if self.has_change_permission(request, obj):
+            return ["tenant", "url", "event_types", "is_active", "secret"]
+        # Viewers see the chosen events as a list, and never the secret that signs calls.
+        return ["url", "events_display", "is_active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        if self.has_change_permission(request, obj):
+            return ["secret"]
+        return ["url", "events_display", "is_active"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            # Generated, never typed: a guessable secret would let anyone forge our calls.
+            obj.secret = secrets.token_urlsafe(32)
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(
+            request,
+            gettext_lazy(
+                "The endpoint was added. Its signing secret is on its page: give it to the "
+                "receiving system so it can check the X-Signature header."
+            ),
+            messages.INFO,
+        )
+        return super().response_add(request, obj, post_url_continue)
+
+    @admin.display(description=gettext_lazy("events"))
+    def events_display(self, obj: WebhookEndpoint) -> str:
+        if not obj.event_types:
+            return gettext("every event")
+        return ", ".join(obj.event_types)
+
+    @admin.display(description=gettext_lazy("deliveries"))
+    def deliveries_link(self, obj: WebhookEndpoint):
+        url = reverse("admin:notifications_webhookdelivery_changelist")
+        query = urlencode({"endpoint__id__exact": obj.pk})
+        return format_html('<a href="{}?{}">{}</a>', url, query, obj.delivery_count)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(_ReadOnlyOutboxAdmin):
+    list_display = [
+        "created_at",
+        "event",
+        "endpoint",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error_short",
+        "next_attempt_at",
+        "sent_at",
+    ]
+    list_filter = ["status", "event", ("endpoint", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["endpoint"]
+    search_fields = ["idempotency_key", "endpoint__url"]
+    fields = readonly_fields = [
+        "endpoint",
+        "event",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "next_attempt_at",
+        "created_at",
+        "sent_at",
+        "idempotency_key",
+        "payload",
+    ]
+
+
+@admin.register(Notification)
+class NotificationAdmin(_ReadOnlyOutboxAdmin):
+    list_display = [
+        "created_at",
+        "event",
+        "email",
+        "status",
+        "attempts",
+        "last_error_short",
+        "sent_at",
+    ]
+    search_fields = ["email", "idempotency_key"]
+    fields = readonly_fields = [
+        "event",
+        "recipient",
+        "email",
+        "language",
+        "is_essential",
+        "status",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "created_at",
+        "sent_at",
+        "idempotency_key",
+        "context",
+    ]

@@ -1,0 +1,126 @@
+"""Outbox rows: e-mails to send and webhook calls to make, with their delivery state."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from rma_portal.tenancy.models import TenantOwnedModel
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")  # waiting for a worker (or for its next attempt)
+    SENT = "sent", _("Sent")  # delivered
+    FAILED = "failed", _("Failed")  # gave up after the last attempt; can be retried by hand
+    SKIPPED = "skipped", _("Skipped")  # nothing to send (recipient opted out, no address)
+
+
+class OutboxRow(TenantOwnedModel):
+    event = models.CharField(_("event"), max_length=60)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Notification(OutboxRow):
+    """One e-mail to one person about one event."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    email = models.EmailField(_("e-mail address"))
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    context = models.JSONField(_("context"), default=dict, blank=True)
+    is_essential = models.BooleanField(
+        _("essential"),
+        default=True,
+        help_text=_("Essential e-mails are sent even to users who switched e-mails off."),
+    )
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"], name="notification_idempotency_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "status", "next_attempt_at"], name="notification_due_idx"
+            ),
+            models.Index(fields=["status", "next_attempt_at"], name="notification_sweep_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.email}"
+
+
+class WebhookEndpoint(TenantOwnedModel):
+    """Where a tenant's integration receives signed events."""
+
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(
+        _("signing secret"), max_length=200, help_text=_("Used for the X-Signature HMAC.")
+    )
+    event_types = models.JSONField(
+        _("event types"), default=list, blank=True, help_text=_("Empty means every event.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["url"]
+        indexes = [models.Index(fields=["tenant", "is_active"], name="webhook_endpoint_active_idx")]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def wants(self, event: str) -> bool:
+        return self.is_active and (not self.event_types or event in self.event_types)
+
+
+class WebhookDelivery(OutboxRow):
+    """One signed POST of one event to one endpoint."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    payload = models.JSONField(_("payload"))
+    last_status_code = models.PositiveIntegerField(_("last HTTP status"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"], name="webhook_delivery_idempotency_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "next_attempt_at"], name="webhook_due_idx"),
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_sweep_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id}"

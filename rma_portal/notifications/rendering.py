@@ -1,0 +1,27 @@
+"""E-mails from Django templates, in the recipient's language, with the tenant's branding.
+
+An event `return.approved` uses templates/emails/return.approved/{subject.txt,body.txt,body.html}.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.template.loader import render_to_string
+from django.utils import translation
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def render_email(*, event: str, language: str, context: dict) -> RenderedEmail:
+    folder = f"emails/{event}"
+    with translation.override(language):
+        subject = render_to_string(f"{folder}/subject.txt", context)
+        text = render_to_string(f"{folder}/body.txt", context)
+        html = render_to_string(f"{folder}/body.html", context)
+    return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
