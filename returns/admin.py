@@ -26,7 +26,7 @@ from rma_portal.backoffice.admin import TenantScopedAdmin, TenantScopedTabularIn
 from rma_portal.errors import ApplicationError
 from rma_portal.files.responses import stored_file_response
 
-from . import services
+from . import labels, services
 from .admin_forms import (
     AssignForm,
     CategoryWindowFormSet,
@@ -460,6 +460,7 @@ class ReturnRequestAdmin(TenantScopedAdmin):
             },
         ),
         (gettext_lazy("Policy applied"), {"fields": ["policy_applied"]}),
+        (gettext_lazy("Return label"), {"fields": ["label_download"]}),
     ]
 
     # --- permissions: the form never saves; buttons need change permission on returns ---
@@ -512,6 +513,19 @@ class ReturnRequestAdmin(TenantScopedAdmin):
         return format_html(
             "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((i,) for i in items))
         )
+
+    @admin.display(description=gettext_lazy("return label"))
+    def label_download(self, obj: ReturnRequest) -> str:
+        if not labels.label_available(obj):
+            return _("Available once the return is approved.")
+        link = format_html(
+            '<a href="{}" id="return-label-download">{}</a>',
+            self._url("label", obj.pk),
+            _("Download return label (PDF)"),
+        )
+        if obj.label_rendered_at is None:
+            return format_html("{} ({})", link, _("rendered on first download"))
+        return link
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "queues": self._queue_tabs(request)}
@@ -672,6 +686,11 @@ class ReturnRequestAdmin(TenantScopedAdmin):
                 wrap(require_safe(self.attachment_view)),
                 name="{}_{}_attachment".format(*info),
             ),
+            path(
+                "<path:object_id>/label/",
+                wrap(require_safe(self.label_view)),
+                name="{}_{}_label".format(*info),
+            ),
         ]
         return urls + super().get_urls()
 
@@ -770,6 +789,19 @@ class ReturnRequestAdmin(TenantScopedAdmin):
             attachment.file,
             filename=attachment.original_name,
             content_type=attachment.content_type,
+        )
+
+    def label_view(self, request, object_id):
+        """The return label PDF, through the same tenant-scoped lookup as the page."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not labels.label_available(obj):
+            raise Http404
+        return stored_file_response(
+            labels.return_label_file(return_request=obj),
+            filename=labels.label_filename(obj),
+            content_type="application/pdf",
         )
 
     def _page_context(self, request, obj: ReturnRequest, title: str) -> dict:

@@ -191,6 +191,12 @@ class CategoryWindow(TenantOwnedModel):
         return f"{self.category}: {self.days}"
 
 
+def return_label_upload_to(instance, filename: str) -> str:
+    from rma_portal.tenancy.storage import tenant_media_path
+
+    return tenant_media_path(instance.tenant_id, "labels", "label.pdf")
+
+
 class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel):
     number = models.CharField(_("RMA number"), max_length=32)
     customer_account = models.ForeignKey(
@@ -252,6 +258,19 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel):
     inspected_at = models.DateTimeField(_("inspected"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The return label + packing slip PDF, rendered by a worker once the return is approved
+    # (returns.labels); empty until then, and re-rendered on download if the file is gone.
+    label_file = models.FileField(
+        _("return label"),
+        upload_to=return_label_upload_to,
+        max_length=255,
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    label_rendered_at = models.DateTimeField(
+        _("return label rendered"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("return request")

@@ -32,6 +32,7 @@ portal_urlpatterns = [
     ),
     path("returns/<int:return_id>/messages/", portal.return_comment, name="return_comment"),
     path("returns/<int:return_id>/attachments/", portal.return_upload, name="return_upload"),
+    path("returns/<int:return_id>/label/", portal.return_label, name="return_label"),
     path(
         "returns/<int:return_id>/attachments/<int:attachment_id>/",
         portal.return_attachment,

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from customers.api.views import OrderViewSetBase
 from customers.selectors import customer_account_for_user
-from returns import selectors, services
+from returns import labels, selectors, services
 from returns.models import ReturnAttachment, ReturnLine, ReturnRequest
 from rma_portal.api.views import IgnoreAcceptNegotiation, TenantScopedViewSet
 from rma_portal.files.responses import stored_file_response
@@ -287,4 +287,32 @@ class ReturnRequestViewSet(TenantScopedViewSet):
             attachment.file,
             filename=attachment.original_name,
             content_type=attachment.content_type,
+        )
+
+    @extend_schema(
+        summary="Download the return label",
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The return label and packing slip (PDF, as a download).",
+            )
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="label",
+        url_name="label",
+        content_negotiation_class=IgnoreAcceptNegotiation,
+    )
+    def label(self, request, pk=None):
+        """Approved returns and later (not rejected or cancelled ones); other returns answer
+        404. A label the worker has not rendered yet is rendered for this request."""
+        return_request = self.get_object()  # the visibility check comes first
+        if not labels.label_available(return_request):
+            raise Http404
+        return stored_file_response(
+            labels.return_label_file(return_request=return_request),
+            filename=labels.label_filename(return_request),
+            content_type="application/pdf",
         )

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_fsm import can_proceed
 
 from complaints import services as complaint_services
@@ -32,7 +32,7 @@ from rma_portal.errors import ApplicationError
 from rma_portal.files.responses import stored_file_response
 from rma_portal.files.uploads import UploadRejected, safe_display_name
 
-from .. import selectors, services
+from .. import labels, selectors, services
 from ..forms import (
     LINE_ERROR_KEY,
     AttachmentUploadForm,
@@ -733,6 +733,7 @@ def _render_detail(
             "can_cancel": can_proceed(detailed.cancel),
             "needs_info": detailed.status == ReturnStatus.NEEDS_INFO,
             "accepts_files": detailed.status not in CLOSED_FOR_UPLOADS,
+            "has_label": labels.label_available(detailed),
             "inspected": any(line.accepted_quantity is not None for line in lines),
             "answer_form": answer_form or InfoAnswerForm(),
             "message_form": message_form or ReturnMessageForm(),
@@ -861,4 +862,18 @@ def return_attachment(request, return_id: int, attachment_id: int):
         raise Http404
     return stored_file_response(
         attachment.file, filename=attachment.original_name, content_type=attachment.content_type
+    )
+
+
+@require_safe
+@customer_required
+def return_label(request, return_id: int):
+    """The return label + packing slip PDF; rendered now if the worker has not (yet)."""
+    return_request = _visible_return(request, return_id)
+    if not labels.label_available(return_request):
+        raise Http404
+    return stored_file_response(
+        labels.return_label_file(return_request=return_request),
+        filename=labels.label_filename(return_request),
+        content_type="application/pdf",
     )

@@ -1,0 +1,157 @@
+"""The return label + packing slip PDF: queued for a worker when a return is approved, stored
+under the tenant's media folder, and rendered again on download when the file is missing."""
+
+from __future__ import annotations
+
+import logging
+import re
+import zoneinfo
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models.fields.files import FieldFile
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from rma_portal.documents.pdf import code128_svg, html_to_pdf, qr_svg
+from rma_portal.errors import ApplicationError
+
+from .models import ReturnLine, ReturnRequest, ReturnStatus, return_label_upload_to
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE = "documents/return_label.html"
+DEFAULT_BRAND_COLOUR = "#1f4e79"
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+# Goods may be on their way or already back: the label stays downloadable for the record.
+LABEL_STATUSES = frozenset(
+    {
+        ReturnStatus.APPROVED,
+        ReturnStatus.RECEIVED,
+        ReturnStatus.INSPECTED,
+        ReturnStatus.RESOLVED,
+        ReturnStatus.CLOSED,
+    }
+)
+
+
+class LabelUnavailable(ApplicationError):
+    """The return is not (or no longer) approved: there is no label to render (HTTP 409)."""
+
+    code = "conflict"
+
+
+def label_available(return_request: ReturnRequest) -> bool:
+    return return_request.status in LABEL_STATUSES
+
+
+def label_filename(return_request: ReturnRequest) -> str:
+    return f"{return_request.number}-return-label.pdf"
+
+
+def request_label(return_request: ReturnRequest) -> None:
+    """After the caller's commit, have a worker render the label (at once in embedded mode).
+
+    A broker that is down loses only the head start: the download renders a missing label.
+    """
+    return_id, tenant_id = return_request.pk, return_request.tenant_id
+
+    def enqueue() -> None:
+        from .tasks import render_return_label_task
+
+        try:
+            render_return_label_task.apply_async(args=[return_id, tenant_id])
+        except Exception:  # broker down (or, when eager, the render failed): render on download
+            logger.warning(
+                "return label not rendered ahead; it will be rendered on download",
+                extra={"return_id": return_id, "tenant_id": tenant_id},
+                exc_info=True,
+            )
+
+    transaction.on_commit(enqueue)
+
+
+def portal_url(return_request: ReturnRequest) -> str:
+    site = getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return site + reverse("portal:return_detail", args=[return_request.pk])
+
+
+def return_label_lines(*, return_request: ReturnRequest) -> list[ReturnLine]:
+    return list(
+        ReturnLine.objects.for_tenant(return_request.tenant)
+        .filter(return_request_id=return_request.pk)
+        .select_related("order_line__order", "order_line__product")
+        .order_by("pk")
+    )
+
+
+def return_label_html(*, return_request: ReturnRequest, lines: list[ReturnLine]) -> str:
+    """The label's HTML in the requester's language and the tenant's time zone."""
+    tenant = return_request.tenant
+    url = portal_url(return_request)
+    context = {
+        "rma": return_request,
+        "tenant": tenant,
+        # It goes into the stylesheet, where autoescaping does not protect: hex or default.
+        "brand_colour": tenant.brand_colour
+        if HEX_COLOUR.fullmatch(tenant.brand_colour or "")
+        else DEFAULT_BRAND_COLOUR,
+        "customer": return_request.customer_account,
+        "ship_from": return_request.customer_account.shipping_address_lines,
+        "ship_to": tenant.return_address_lines,
+        "lines": lines,
+        "total_quantity": sum(line.quantity for line in lines),
+        "barcode": code128_svg(return_request.number),
+        "barcode_small": code128_svg(return_request.number, height="10mm", module=0.25),
+        "qr_code": qr_svg(url),
+        "portal_url": url,
+        "rendered_at": timezone.now(),
+    }
+    with (
+        translation.override(return_request.requester.preferred_language),
+        timezone.override(zoneinfo.ZoneInfo(tenant.timezone)),
+    ):
+        return render_to_string(TEMPLATE, context)
+
+
+def return_label_render(*, return_request: ReturnRequest) -> ReturnRequest:
+    """Render the label, store it as `tenants/<tenant>/labels/<uuid>.pdf`, point the return
+    at it and remove the file it replaces (after commit, so a rollback keeps it)."""
+    if not label_available(return_request):
+        raise LabelUnavailable(
+            _("Return %(number)s has no return label until it is approved.")
+            % {"number": return_request.number}
+        )
+    lines = return_label_lines(return_request=return_request)
+    pdf = html_to_pdf(return_label_html(return_request=return_request, lines=lines))
+    field = ReturnRequest._meta.get_field("label_file")
+    name = field.storage.save(return_label_upload_to(return_request, "label.pdf"), ContentFile(pdf))
+    rendered_at = timezone.now()
+    rows = ReturnRequest.objects.for_tenant(return_request.tenant)
+    with transaction.atomic():
+        # The lock orders concurrent renders (a worker and a download): each replaces the
+        # file the other stored, so no file is left behind without a row pointing at it.
+        previous = (
+            rows.select_for_update().values_list("label_file", flat=True).get(pk=return_request.pk)
+        )
+        rows.filter(pk=return_request.pk).update(label_file=name, label_rendered_at=rendered_at)
+        if previous and previous != name:
+            transaction.on_commit(lambda: field.storage.delete(previous))
+    return_request.label_file = name
+    return_request.label_rendered_at = rendered_at
+    logger.info(
+        "return label rendered",
+        extra={"return_id": return_request.pk, "tenant_id": return_request.tenant_id},
+    )
+    return return_request
+
+
+def return_label_file(*, return_request: ReturnRequest) -> FieldFile:
+    """The stored label, rendered now if it never was or its file is gone."""
+    label = return_request.label_file
+    if not label or not label.storage.exists(label.name):
+        return_request = return_label_render(return_request=return_request)
+    return return_request.label_file
