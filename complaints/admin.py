@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 from django_fsm import can_proceed
 
@@ -216,7 +216,7 @@ BUTTON_ACTIONS: tuple[ButtonAction, ...] = (
     ButtonAction(
         "resolve",
         "resolve",
-        gettext_lazy("Resolve"),
+        pgettext_lazy("complaint action", "Resolve"),
         lambda c, actor, text: services.complaint_resolve(
             complaint=c, actor=actor, resolution=text
         ),
@@ -251,9 +251,9 @@ EVENT_LABELS = {
     "started": gettext_lazy("Work started"),
     "awaiting_customer": gettext_lazy("Waiting for the customer"),
     "customer_replied": gettext_lazy("Customer replied"),
-    "resolved": gettext_lazy("Resolved"),
-    "rejected": gettext_lazy("Rejected"),
-    "closed": gettext_lazy("Closed"),
+    "resolved": pgettext_lazy("complaint status", "Resolved"),
+    "rejected": pgettext_lazy("complaint status", "Rejected"),
+    "closed": pgettext_lazy("complaint status", "Closed"),
     "reopened": gettext_lazy("Reopened by the customer"),
     "rated": gettext_lazy("Rated"),
     "return_linked": gettext_lazy("Return linked"),
@@ -528,11 +528,11 @@ class ComplaintAdmin(TenantScopedAdmin):
         if rating is None:
             return _("Not rated")
         if rating.comment:
-            return _("%(score)d of 5: %(comment)s") % {
+            return _("%(score)s of 5: %(comment)s") % {
                 "score": rating.score,
                 "comment": rating.comment,
             }
-        return _("%(score)d of 5") % {"score": rating.score}
+        return _("%(score)s of 5") % {"score": rating.score}
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
@@ -554,7 +554,7 @@ class ComplaintAdmin(TenantScopedAdmin):
                 "badge": sla_badge(states["first_response"], paused=paused),
             },
             {
-                "label": _("Resolution"),
+                "label": pgettext("complaint", "Resolution"),
                 "due_at": thread.resolution_due_at,
                 "stopped_at": thread.resolved_at or thread.closed_at,
                 "stopped_label": pgettext("complaint", "resolved")

@@ -7,4 +7,5 @@ portal_urlpatterns = [
     path("orders/<int:order_id>/", portal.order_detail, name="order_detail"),
     path("team/", portal.team, name="team"),
     path("team/<int:user_id>/active/", portal.team_member_set_active, name="team_set_active"),
+    path("profile/", portal.profile, name="profile"),
 ]

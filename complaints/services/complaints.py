@@ -17,6 +17,7 @@ from rma_portal.errors import ApplicationError
 from rma_portal.files.uploads import CleanUpload, UploadRejected, clean_upload
 from rma_portal.tenancy.sequences import format_document_number, next_in_sequence
 
+from ..emails import send_complaint_reply_email
 from ..models import (
     Complaint,
     ComplaintAttachment,
@@ -27,6 +28,7 @@ from ..models import (
     Priority,
     SatisfactionRating,
 )
+from ..notifications import on_complaint_event
 from ..selectors import (
     business_calendar,
     first_response_clock,
@@ -182,7 +184,7 @@ def _event(
 ):
     # Stamped with the service's `now`, like the messages and due times it writes, so the
     # timeline of a complaint agrees with them.
-    return ComplaintEvent.objects.create(
+    event = ComplaintEvent.objects.create(
         tenant=complaint.tenant,
         complaint=complaint,
         actor=actor,
@@ -193,6 +195,9 @@ def _event(
         is_public=is_public,
         created_at=at,
     )
+    # E-mails and webhooks go through the outbox in this same transaction.
+    on_complaint_event(event)
+    return event
 
 
 # One whole sentence per action, so translations need not agree with an inserted word.
@@ -609,6 +614,8 @@ def complaint_reply(
             created_at=now,
         )
         _store_files(locked, message, files, actor)
+        if staff and not is_internal:  # internal notes never reach the customer
+            send_complaint_reply_email(message)
         if assigned_by_reply:
             _event(
                 locked,

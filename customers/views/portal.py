@@ -1,4 +1,5 @@
-"""Customer portal pages: the company's home with its orders, an order, and the team."""
+"""Customer portal pages: the company's home with its orders, an order, the team, and the
+signed-in user's e-mail settings."""
 
 from __future__ import annotations
 
@@ -103,3 +104,37 @@ def team_member_set_active(request, user_id: int):
         )
         messages.success(request, text % {"email": membership.user.email})
     return redirect("portal:team")
+
+
+class EmailSettingsForm(forms.Form):
+    wants_status_emails = forms.BooleanField(
+        label=gettext_lazy("Send me e-mails about every status change"),
+        required=False,
+        help_text=gettext_lazy(
+            "Confirmations, goods received and new messages. Decisions, questions we need you "
+            "to answer and password links are always sent."
+        ),
+    )
+
+
+@customer_required
+def profile(request):
+    """The signed-in user's own e-mail settings: nobody else's can be changed here."""
+    user = request.user
+    # Bound on every POST: an unticked box sends nothing, and an empty POST still means "off".
+    form = EmailSettingsForm(
+        request.POST if request.method == "POST" else None,
+        initial={"wants_status_emails": user.wants_status_emails},
+    )
+    if request.method == "POST" and form.is_valid():
+        # One preference of the user's own row: no rules beyond the form, so no service.
+        user.wants_status_emails = form.cleaned_data["wants_status_emails"]
+        user.save(update_fields=["wants_status_emails"])
+        messages.success(
+            request,
+            _("You will receive e-mails about every status change.")
+            if user.wants_status_emails
+            else _("You will receive only essential e-mails: decisions and questions."),
+        )
+        return redirect("portal:profile")
+    return render(request, "portal/profile.html", {"form": form})

@@ -24,6 +24,7 @@ from ..models import (
     ReturnStatus,
     ShippingPaidBy,
 )
+from ..notifications import on_return_event
 from ..policies import LineSettlement, evaluate_return, settle
 from ..selectors import claimed_quantities, line_facts, return_rules_for, tenant_today
 from .access import require_customer, require_customer_or_staff, require_staff
@@ -66,7 +67,7 @@ def _event(
     note: str = "",
     is_public: bool = True,
 ) -> ReturnEvent:
-    return ReturnEvent.objects.create(
+    event = ReturnEvent.objects.create(
         tenant=locked.tenant,
         return_request=locked,
         actor=actor,
@@ -76,6 +77,9 @@ def _event(
         note=note,
         is_public=is_public,
     )
+    # E-mails, webhooks and documents go through the outbox in this same transaction.
+    on_return_event(event)
+    return event
 
 
 def _run(

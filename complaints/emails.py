@@ -1,0 +1,190 @@
+"""E-mails about complaints: to the reporter on customer-visible events and staff replies, to
+the assignee on assignment, plus the context of the SLA watch's notices to staff.
+
+Queued through the outbox in the service's transaction; templates/emails/complaint.<kind>/
+render them in the recipient's language at delivery, so the context holds JSON only.
+Internal notes and internal events never produce a customer e-mail.
+"""
+
+from __future__ import annotations
+
+import datetime
+from zoneinfo import ZoneInfo
+
+from django.urls import reverse
+from django.utils import timezone
+
+from returns.emails import portal_url, staff_first_name
+from rma_portal.notifications.models import DeliveryStatus, Notification
+from rma_portal.notifications.services import notification_enqueue
+
+from .models import Complaint, ComplaintEvent, ComplaintMessage
+from .selectors import support_settings
+
+# Events the SLA watch enqueues itself (context: sla_email_context()).
+SLA_AT_RISK_EVENT = "complaint.sla_at_risk"  # to the assignee
+SLA_BREACHED_EVENT = "complaint.sla_breached"  # to the tenant's coordinators
+
+
+def _local(complaint: Complaint, moment: datetime.datetime | None) -> str:
+    """A moment as the tenant's wall-clock time, e.g. "2026-11-17 09:00" (the same in every
+    language, so it can be stored once for any recipient)."""
+    if moment is None:
+        return ""
+    zone = ZoneInfo(complaint.tenant.timezone)
+    return timezone.localtime(moment, zone).strftime("%Y-%m-%d %H:%M")
+
+
+def complaint_email_context(complaint: Complaint) -> dict:
+    """What every e-mail to the reporter shows; JSON only (the outbox stores it)."""
+    return {
+        "complaint_id": complaint.pk,
+        "code": complaint.code,
+        "subject": complaint.subject,
+        "customer_name": complaint.customer_account.name,
+        "url": portal_url(reverse("portal:complaint_detail", args=[complaint.pk])),
+        "settings_url": portal_url(reverse("portal:profile")),
+    }
+
+
+def staff_email_context(complaint: Complaint) -> dict:
+    """What every e-mail to staff shows: the case as the back-office sees it."""
+    return {
+        "complaint_id": complaint.pk,
+        "code": complaint.code,
+        "subject": complaint.subject,
+        "customer_name": complaint.customer_account.name,
+        "status": complaint.status,
+        "priority": complaint.priority,
+        "first_response_due_at": _local(complaint, complaint.first_response_due_at),
+        "resolution_due_at": _local(complaint, complaint.resolution_due_at),
+        "time_zone": complaint.tenant.timezone,
+        "assignee_name": complaint.assignee.get_full_name() if complaint.assignee else "",
+        "url": portal_url(reverse("admin:complaints_complaint_change", args=[complaint.pk])),
+    }
+
+
+def sla_email_context(complaint: Complaint, *, clock: str, due_at: datetime.datetime) -> dict:
+    """Context of `complaint.sla_at_risk` / `complaint.sla_breached`; `clock` is
+    "first_response" or "resolution", `due_at` when that clock is (was) due."""
+    return {
+        **staff_email_context(complaint),
+        "clock": clock,
+        "due_at": _local(complaint, due_at),
+        "due_at_iso": due_at.isoformat(),
+    }
+
+
+def _to_reporter(complaint: Complaint, *, event: str, context: dict, key: str, essential: bool):
+    notification_enqueue(
+        tenant=complaint.tenant,
+        event=event,
+        recipient=complaint.reporter,
+        context=context,
+        key=key,
+        essential=essential,
+    )
+
+
+def _question_asked_with(event: ComplaintEvent) -> ComplaintMessage | None:
+    """The public question posted in the same service call that started waiting for the
+    customer (complaint_wait_for_customer stamps both with the same moment)."""
+    return (
+        ComplaintMessage.objects.for_tenant(event.complaint.tenant)
+        .filter(
+            complaint_id=event.complaint_id,
+            author_id=event.actor_id,
+            is_internal=False,
+            created_at=event.created_at,
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
+def _withdraw_reply_email(message: ComplaintMessage, recipient) -> None:
+    """The question travels in the "awaiting your answer" e-mail: the customer should not
+    get it twice. The reply's row was queued in this same transaction and is not sent yet
+    (delivery runs after commit and sends pending rows only)."""
+    Notification.objects.for_tenant(message.tenant).filter(
+        recipient=recipient,
+        # notification_enqueue's key: ours plus the recipient.
+        idempotency_key=f"complaint-message:{message.pk}:{recipient.pk}",
+        status=DeliveryStatus.PENDING,
+    ).update(status=DeliveryStatus.SKIPPED, last_error="sent within complaint.awaiting_customer")
+
+
+def send_complaint_emails(event: ComplaintEvent) -> None:
+    """Queue the e-mails `event` causes: the reporter's for public events, the assignee's
+    for an assignment by someone else."""
+    complaint = event.complaint
+    key = f"complaint-event:{event.pk}"
+    action = event.action
+    if action == "assigned":
+        assignee = complaint.assignee
+        if assignee is not None and assignee.pk != event.actor_id:
+            context = staff_email_context(complaint)
+            context["assigned_by"] = event.actor.get_full_name() if event.actor else ""
+            notification_enqueue(
+                tenant=complaint.tenant,
+                event="complaint.assigned",
+                recipient=assignee,
+                context=context,
+                key=key,
+                essential=True,
+            )
+        return
+    if not event.is_public:
+        return
+    context = complaint_email_context(complaint)
+    if action == "filed":
+        _to_reporter(complaint, event="complaint.filed", context=context, key=key, essential=False)
+    elif action == "awaiting_customer":
+        question = _question_asked_with(event)
+        context["question"] = question.body if question else ""
+        _to_reporter(
+            complaint,
+            event="complaint.awaiting_customer",
+            context=context,
+            key=key,
+            essential=True,
+        )
+        if question is not None:
+            _withdraw_reply_email(question, complaint.reporter)
+    elif action == "resolved":
+        context.update(
+            resolution=event.note,
+            rate_url=context["url"] + "#rate",
+            reopen_window_days=support_settings(complaint.tenant).reopen_window_days,
+        )
+        _to_reporter(
+            complaint, event="complaint.resolved", context=context, key=key, essential=True
+        )
+    elif action == "rejected":
+        context["reason"] = event.note
+        _to_reporter(
+            complaint, event="complaint.rejected", context=context, key=key, essential=True
+        )
+
+
+def send_complaint_reply_email(message: ComplaintMessage) -> None:
+    """Queue the reporter's e-mail about a staff reply; internal notes send nothing."""
+    if message.is_internal:
+        return
+    complaint = message.complaint
+    if message.author_id == complaint.reporter_id:
+        return
+    context = complaint_email_context(complaint)
+    context.update(
+        body=message.body,
+        author_name=staff_first_name(message.author),
+        # The files themselves stay behind the portal's permission checks.
+        attachment_count=message.attachments.count(),
+    )
+    _to_reporter(
+        complaint,
+        event="complaint.reply",
+        context=context,
+        key=f"complaint-message:{message.pk}",
+        essential=False,
+    )

@@ -1,0 +1,115 @@
+"""Status e-mails to the customer who filed a return, one per customer-visible timeline event.
+
+Queued through the outbox in the service's transaction; templates/emails/return.<kind>/ render
+them in the recipient's language at delivery, so the context holds JSON only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.urls import reverse
+
+from rma_portal.notifications.services import notification_enqueue
+
+from .models import ReturnEvent, ReturnRequest
+
+
+@dataclass(frozen=True)
+class StatusEmail:
+    event: str  # the template folder under templates/emails/
+    # Decisions and questions are sent even to users who switched status e-mails off.
+    essential: bool
+
+
+# Timeline action → the e-mail it sends to the requester. Actions not listed (drafts,
+# the customer's own answer or cancellation, inspection, closing) send nothing.
+STATUS_EMAILS = {
+    "submitted": StatusEmail("return.submitted", essential=False),
+    "approved": StatusEmail("return.approved", essential=True),
+    "auto_approved": StatusEmail("return.approved", essential=True),
+    "info_requested": StatusEmail("return.info_requested", essential=True),
+    "rejected": StatusEmail("return.rejected", essential=True),
+    "received": StatusEmail("return.received", essential=False),
+    "resolved": StatusEmail("return.resolved", essential=True),
+    "comment": StatusEmail("return.message", essential=False),
+}
+
+
+def portal_url(path: str) -> str:
+    """An absolute link for an e-mail: workers render them outside any request."""
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def staff_first_name(user) -> str:
+    """Customers know our staff as "Support · <first name>", as in the portal's timeline."""
+    if user is None or not user.full_name:
+        return ""
+    return user.full_name.split(" ")[0]
+
+
+def _money(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def return_email_context(return_request: ReturnRequest) -> dict:
+    """What every return e-mail shows; JSON only (the outbox stores it)."""
+    return {
+        "return_id": return_request.pk,
+        "number": return_request.number,
+        "customer_name": return_request.customer_account.name,
+        "url": portal_url(reverse("portal:return_detail", args=[return_request.pk])),
+        "settings_url": portal_url(reverse("portal:profile")),
+    }
+
+
+def _context_for(event: ReturnEvent, rma: ReturnRequest) -> dict:
+    context = return_email_context(rma)
+    action = event.action
+    if action in ("approved", "auto_approved"):
+        context.update(
+            automatic=action == "auto_approved",
+            # The automatic note is a fixed sentence in the system's language: the template
+            # says it in the recipient's instead.
+            note="" if action == "auto_approved" else event.note,
+            return_method=rma.return_method,
+            shipping_paid_by=rma.shipping_paid_by,
+        )
+    elif action == "resolved":
+        context.update(
+            resolution=rma.resolution,
+            accepted_value=_money(rma.accepted_value),
+            restocking_fee=_money(rma.restocking_fee),
+            refund_total=_money(rma.refund_total),
+            currency=rma.tenant.currency,
+            credit_note_number=rma.credit_note_number,
+            replacement_order_ref=rma.replacement_order_ref,
+            note=rma.resolution_note,
+        )
+    else:
+        # The question, the reason, the staff message, or the warehouse's note: all public.
+        context["note"] = event.note
+        if action == "comment":
+            context["author_name"] = staff_first_name(event.actor)
+    return context
+
+
+def send_status_emails(event: ReturnEvent) -> None:
+    """Queue the requester's e-mail about `event`, if it is one the customer hears about."""
+    if not event.is_public:  # internal notes and assignments never leave the back-office
+        return
+    email = STATUS_EMAILS.get(event.action)
+    if email is None:
+        return
+    if event.action == "comment" and (event.actor is None or event.actor.is_customer):
+        return  # only staff messages are news to the customer; they wrote their own
+    rma = event.return_request
+    notification_enqueue(
+        tenant=rma.tenant,
+        event=email.event,
+        recipient=rma.requester,
+        context=_context_for(event, rma),
+        key=f"return-event:{event.pk}",
+        essential=email.essential,
+    )
