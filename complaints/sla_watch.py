@@ -1,0 +1,183 @@
+"""The SLA watch: announces each running clock's "at risk" and "breached" moments once, and
+closes resolved complaints the customer left alone (both run from complaints/tasks.py).
+
+Thresholds already announced are kept in `Complaint.sla_warned` ("first_response:at_risk",
+"resolution:breached", …); a reopened complaint starts with an empty list (Complaint.reopen).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from rma_portal.accounts.models import Role, User
+from rma_portal.errors import ApplicationError
+from rma_portal.notifications.services import notification_enqueue
+from rma_portal.tenancy.models import Tenant
+
+from .emails import SLA_AT_RISK_EVENT, SLA_BREACHED_EVENT, sla_email_context
+from .models import Complaint, ComplaintEvent, ComplaintStatus
+from .selectors import support_settings
+from .services import complaint_close
+
+logger = logging.getLogger(__name__)
+
+# The clocks run in these statuses, unless paused (awaiting the customer pauses them).
+RUNNING_STATUSES = (ComplaintStatus.NEW, ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS)
+AT_RISK = "at_risk"
+BREACHED = "breached"
+CLOCK_FIELDS = (
+    "first_responded_at",
+    "first_response_at_risk_at",
+    "first_response_due_at",
+    "resolution_at_risk_at",
+    "resolution_due_at",
+    "sla_warned",
+)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    clock: str  # "first_response" or "resolution"
+    level: str  # AT_RISK or BREACHED
+    due_at: datetime.datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.clock}:{self.level}"
+
+
+def _crossed(complaint: Complaint, now: datetime.datetime) -> list[Threshold]:
+    """The worst crossed threshold of each running clock (a breach makes "at risk" moot)."""
+    clocks = [("resolution", complaint.resolution_at_risk_at, complaint.resolution_due_at)]
+    if complaint.first_responded_at is None:
+        clocks.insert(
+            0,
+            (
+                "first_response",
+                complaint.first_response_at_risk_at,
+                complaint.first_response_due_at,
+            ),
+        )
+    crossed = []
+    for clock, at_risk_at, due_at in clocks:
+        if due_at <= now:
+            crossed.append(Threshold(clock, BREACHED, due_at))
+        elif at_risk_at is not None and at_risk_at <= now:
+            crossed.append(Threshold(clock, AT_RISK, due_at))
+    return crossed
+
+
+def _running(tenant: Tenant):
+    return Complaint.objects.for_tenant(tenant).filter(
+        status__in=RUNNING_STATUSES, sla_paused_at__isnull=True
+    )
+
+
+def _coordinators(tenant: Tenant) -> list[User]:
+    return list(User.objects.filter(tenant=tenant, role=Role.COORDINATOR, is_active=True))
+
+
+def sla_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
+    """Announce every threshold the tenant's running complaints crossed since the last scan;
+    returns how many were announced. Safe to run twice at once: each complaint is handled
+    under its row lock, and a threshold already in `sla_warned` is never announced again."""
+    now = now or timezone.now()
+    first_response_crossed = Q(first_responded_at__isnull=True) & (
+        Q(first_response_at_risk_at__lte=now) | Q(first_response_due_at__lte=now)
+    )
+    resolution_crossed = Q(resolution_at_risk_at__lte=now) | Q(resolution_due_at__lte=now)
+    candidates = (
+        _running(tenant)
+        .filter(first_response_crossed | resolution_crossed)
+        .only("status", *CLOCK_FIELDS)  # status: read by ConcurrentTransitionMixin
+        .order_by("pk")
+    )
+    coordinators = None
+    announced = 0
+    for candidate in candidates:
+        # `sla_warned` is compared here rather than in SQL: JSON containment is not available
+        # on SQLite (the embedded mode), and the candidates are open cases past 80 % anyway.
+        if all(t.key in candidate.sla_warned for t in _crossed(candidate, now)):
+            continue
+        with transaction.atomic():
+            complaint = (
+                _running(tenant)
+                .select_for_update(of=("self",))
+                .select_related("tenant", "customer_account", "assignee")
+                .filter(pk=candidate.pk)
+                .first()
+            )
+            if complaint is None:  # resolved or paused since the candidates were read
+                continue
+            # Re-read under the lock: a parallel scan may have announced some meanwhile.
+            new = [t for t in _crossed(complaint, now) if t.key not in complaint.sla_warned]
+            if not new:
+                continue
+            if coordinators is None and any(t.level == BREACHED for t in new):
+                coordinators = _coordinators(tenant)
+            for threshold in new:
+                _announce(complaint, threshold, now=now, coordinators=coordinators or [])
+            complaint.sla_warned = [*complaint.sla_warned, *(t.key for t in new)]
+            # update_fields without updated_at: a notice is not a change the customer sees.
+            complaint.save(update_fields=["sla_warned"])
+            announced += len(new)
+    return announced
+
+
+def _announce(
+    complaint: Complaint, threshold: Threshold, *, now: datetime.datetime, coordinators
+) -> None:
+    if threshold.level == AT_RISK:
+        event, recipients = SLA_AT_RISK_EVENT, [complaint.assignee] if complaint.assignee else []
+    else:
+        event, recipients = SLA_BREACHED_EVENT, coordinators
+    context = sla_email_context(complaint, clock=threshold.clock, due_at=threshold.due_at)
+    # The reopen count is in the key: a reopened complaint's fresh clock is announced anew.
+    key = f"complaint-sla:{complaint.pk}:{complaint.reopen_count}:{threshold.key}"
+    for recipient in recipients:
+        notification_enqueue(
+            tenant=complaint.tenant,
+            event=event,
+            recipient=recipient,
+            context=context,
+            key=key,
+            essential=True,
+        )
+    ComplaintEvent.objects.create(
+        tenant=complaint.tenant,
+        complaint=complaint,
+        actor=None,
+        action=f"sla_{threshold.level}",
+        from_status=complaint.status,
+        to_status=complaint.status,
+        note=threshold.clock,
+        is_public=False,  # staff business: the customer is not told about our deadlines
+        created_at=now,
+    )
+
+
+def complaints_auto_close(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
+    """Close the tenant's complaints resolved more than SupportSettings.auto_close_days ago
+    (the customer neither reopened nor rated them); returns how many were closed."""
+    now = now or timezone.now()
+    days = support_settings(tenant).auto_close_days
+    cutoff = now - datetime.timedelta(days=days)
+    due = Complaint.objects.for_tenant(tenant).filter(
+        status=ComplaintStatus.RESOLVED, resolved_at__lte=cutoff
+    )
+    closed = 0
+    for complaint in due.order_by("pk"):
+        try:
+            complaint_close(complaint=complaint, actor=None, now=now)
+        except ApplicationError:
+            # Reopened or closed by someone between the query and the lock: not ours now.
+            logger.info("auto-close skipped", extra={"complaint_id": complaint.pk})
+            continue
+        closed += 1
+    return closed
