@@ -13,7 +13,22 @@ STAMP := $(VENV)/.installed
 # PostgreSQL, Redis or SMTP server: those variables are removed for its commands.
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u EMAIL_URL -u CELERY_TASK_ALWAYS_EAGER
 
-.PHONY: run test lint format worker beat messages bench install
+.PHONY: run test lint format worker beat messages bench install system-packages
+
+# WeasyPrint (PDF labels) needs Pango; libharfbuzz-subset0 makes font subsetting 3-4x faster.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+
+system-packages:
+	@missing=""; for package in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q 'install ok installed' \
+			|| missing="$$missing $$package"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "Install these system packages for PDF labels:$$missing"; exit 0; fi; \
+	if [ "$$(id -u)" -eq 0 ]; then apt-get update -q && apt-get install -y -q$$missing; \
+	else echo "Missing system packages (PDF labels will be slow or fail):$$missing"; \
+		echo "Install them with: sudo apt-get install$$missing"; fi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +39,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) system-packages
 	$(EMBEDDED) $(BIN)/python manage.py migrate --noinput
 	$(EMBEDDED) $(BIN)/python manage.py seed_demo
 	$(EMBEDDED) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(BIN)/pytest $(ARGS)
 
 lint: $(STAMP)
