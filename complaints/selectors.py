@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from customers.selectors import cases_visible_to
 from rma_portal.accounts.models import User
 
 from .models import (
@@ -36,18 +37,7 @@ DEFAULT_SLA_HOURS = {
 
 def complaints_visible_to(*, user: User) -> QuerySet[Complaint]:
     """Staff see the tenant's complaints, customer admins their company's, users their own."""
-    queryset = Complaint.objects.all()
-    if user.is_superuser or user.is_tenant_staff:
-        return queryset
-    if not user.is_customer:
-        return queryset.none()
-    membership = getattr(user, "customer_membership", None)
-    if membership is None:
-        return queryset.none()
-    queryset = queryset.filter(customer_account_id=membership.customer_account_id)
-    if not user.is_customer_admin:
-        queryset = queryset.filter(reporter=user)
-    return queryset
+    return cases_visible_to(Complaint.objects.all(), user=user, owner_field="reporter")
 
 
 def complaint_for_user(*, user: User, complaint_id: int) -> Complaint | None:

@@ -41,3 +41,19 @@ def colleagues_of(*, customer_account: CustomerAccount):
         .select_related("user")
         .order_by("user__full_name", "user__email")
     )
+
+
+def cases_visible_to(queryset: QuerySet, *, user, owner_field: str) -> QuerySet:
+    """The one visibility rule of customer cases (returns, complaints): staff see the tenant's,
+    customer admins their company's, customer users only those they filed (`owner_field`)."""
+    if user.is_superuser or user.is_tenant_staff:
+        return queryset
+    if not user.is_customer:
+        return queryset.none()
+    membership = getattr(user, "customer_membership", None)
+    if membership is None:
+        return queryset.none()
+    queryset = queryset.filter(customer_account_id=membership.customer_account_id)
+    if not user.is_customer_admin:
+        queryset = queryset.filter(**{owner_field: user})
+    return queryset

@@ -9,6 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from customers.models import CustomerAccount, OrderLine
+from customers.selectors import cases_visible_to
 from rma_portal.accounts.models import User
 
 from .models import (
@@ -27,18 +28,7 @@ from .policies import LineFacts, PolicyLayer, PolicyRules, effective_rules
 
 def return_requests_visible_to(*, user: User) -> QuerySet[ReturnRequest]:
     """Staff see the tenant's returns, customer admins their company's, customer users their own."""
-    queryset = ReturnRequest.objects.all()
-    if user.is_superuser or user.is_tenant_staff:
-        return queryset
-    if not user.is_customer:
-        return queryset.none()
-    membership = getattr(user, "customer_membership", None)
-    if membership is None:
-        return queryset.none()
-    queryset = queryset.filter(customer_account_id=membership.customer_account_id)
-    if not user.is_customer_admin:
-        queryset = queryset.filter(requester=user)
-    return queryset
+    return cases_visible_to(ReturnRequest.objects.all(), user=user, owner_field="requester")
 
 
 def return_request_for_user(*, user: User, return_id: int) -> ReturnRequest | None:
