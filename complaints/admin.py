@@ -10,24 +10,20 @@ from dataclasses import dataclass
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q
-from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
 from rma_portal.accounts.models import User
+from rma_portal.backoffice.actions import ButtonAction, TransitionButtonsMixin
 from rma_portal.backoffice.admin import TenantScopedAdmin
 from rma_portal.errors import ApplicationError
-from rma_portal.files.responses import stored_file_response
 
 from . import services
 from .admin_forms import (
@@ -179,22 +175,7 @@ class RequestCalendars:
 # --- buttons ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ButtonAction:
-    """A state change behind a button: a POST with at most one text, handed to a service."""
-
-    name: str  # URL segment and the suffix of the URL name
-    transition: str  # the model's FSM method that must be able to proceed
-    label: str
-    service: Callable[[Complaint, User, str], object]
-    success: str  # message with %(code)s
-    text_field: str = ""
-    text_label: str = ""
-    text_required: bool = False
-    danger: bool = False
-
-
-BUTTON_ACTIONS: tuple[ButtonAction, ...] = (
+BUTTON_ACTIONS: tuple[ButtonAction[Complaint], ...] = (
     ButtonAction(
         "start",
         "start",
@@ -279,10 +260,13 @@ def _draft_key(complaint: Complaint) -> str:
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(TenantScopedAdmin):
+class ComplaintAdmin(TransitionButtonsMixin, TenantScopedAdmin):
     """Nothing on a complaint is edited through the form: the page is read-only for everyone
     and every change (status, assignee, messages) is a button that calls a service."""
 
+    button_actions = BUTTON_ACTIONS
+    attachment_model = ComplaintAttachment
+    attachment_parent_field = "complaint"
     list_display = [
         "code",
         "subject",
@@ -376,6 +360,22 @@ class ComplaintAdmin(TenantScopedAdmin):
                 obj is None or user.tenant_id == obj.tenant_id
             )
         return acting and user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    def may_act_on(self, request, obj: Complaint) -> bool:
+        return self.has_transition_permission(request, obj)
+
+    def transition_conflict(self, obj: Complaint, action: ButtonAction) -> str:
+        if can_proceed(getattr(obj, action.transition)):
+            return ""
+        # Only the buttons the page offers: e.g. "wait" with a question would otherwise take
+        # and start a new complaint on the way.
+        return str(CONFLICT_MESSAGES[action.transition]) % {
+            "code": obj.code,
+            "status": obj.get_status_display(),
+        }
+
+    def transition_message_params(self, obj: Complaint) -> dict[str, object]:
+        return {"code": obj.code}
 
     # --- list ---
 
@@ -610,19 +610,7 @@ class ComplaintAdmin(TenantScopedAdmin):
         if not self.has_transition_permission(request, obj):
             return {"complaint_actions": [], "assign_form": None, "reply_form": None}
         user = request.user
-        buttons = [
-            {
-                "name": action.name,
-                "label": action.label,
-                "url": self._url(action.name, obj.pk),
-                "text_field": action.text_field,
-                "text_label": action.text_label,
-                "text_required": action.text_required,
-                "danger": action.danger,
-            }
-            for action in BUTTON_ACTIONS
-            if can_proceed(getattr(obj, action.transition))
-        ]
+        buttons = self.transition_buttons(obj)
         workable = obj.status not in FINISHED
         context = {
             "complaint_actions": buttons,
@@ -675,84 +663,12 @@ class ComplaintAdmin(TenantScopedAdmin):
     # --- custom views ---
 
     def get_urls(self):
-        wrap = self.admin_site.admin_view
-        info = self.opts.app_label, self.opts.model_name
         urls = [
-            path(
-                f"<path:object_id>/{action.name}/",
-                wrap(require_POST(self._button_view(action))),
-                name="{}_{}_{}".format(*info, action.name),
-            )
-            for action in BUTTON_ACTIONS
-        ]
-        urls += [
-            path(
-                "<path:object_id>/take/",
-                wrap(require_POST(self.take_view)),
-                name="{}_{}_take".format(*info),
-            ),
-            path(
-                "<path:object_id>/assign/",
-                wrap(require_POST(self.assign_view)),
-                name="{}_{}_assign".format(*info),
-            ),
-            path(
-                "<path:object_id>/reply/",
-                wrap(require_POST(self.reply_view)),
-                name="{}_{}_reply".format(*info),
-            ),
-            path(
-                "<path:object_id>/attachments/<int:attachment_id>/",
-                wrap(require_safe(self.attachment_view)),
-                name="{}_{}_attachment".format(*info),
-            ),
+            self.object_path("take", require_POST(self.take_view)),
+            self.object_path("assign", require_POST(self.assign_view)),
+            self.object_path("reply", require_POST(self.reply_view)),
         ]
         return urls + super().get_urls()
-
-    def _url(self, name: str, object_id, *args) -> str:
-        info = self.opts.app_label, self.opts.model_name
-        return reverse(
-            "admin:{}_{}_{}".format(*info, name),
-            args=[object_id, *args],
-            current_app=self.admin_site.name,
-        )
-
-    def _change_redirect(self, obj: Complaint) -> HttpResponseRedirect:
-        return HttpResponseRedirect(self._url("change", obj.pk))
-
-    def _acting_on(self, request, object_id) -> Complaint:
-        """The complaint a button acts on: the role may act (403 for any id otherwise), and
-        the object is reached only through the tenant-scoped queryset (404 when foreign)."""
-        if not self.has_transition_permission(request):
-            raise PermissionDenied
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None or not self.has_transition_permission(request, obj):
-            raise Http404
-        return obj
-
-    def _button_view(self, action: ButtonAction):
-        def view(request, object_id):
-            obj = self._acting_on(request, object_id)
-            if not can_proceed(getattr(obj, action.transition)):
-                # Only the buttons the page offers: e.g. "wait" with a question would
-                # otherwise take and start a new complaint on the way.
-                messages.error(
-                    request,
-                    str(CONFLICT_MESSAGES[action.transition])
-                    % {"code": obj.code, "status": obj.get_status_display()},
-                )
-                return self._change_redirect(obj)
-            text = request.POST.get(action.text_field, "") if action.text_field else ""
-            try:
-                action.service(obj, request.user, text)
-            except ApplicationError as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, action.success % {"code": obj.code})
-            return self._change_redirect(obj)
-
-        view.__name__ = f"{action.name}_view"
-        return view
 
     def take_view(self, request, object_id):
         obj = self._acting_on(request, object_id)
@@ -813,21 +729,6 @@ class ComplaintAdmin(TenantScopedAdmin):
                 else _("Reply on complaint %(code)s sent to the customer.") % {"code": obj.code},
             )
         return self._change_redirect(obj)
-
-    def attachment_view(self, request, object_id, attachment_id):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            raise Http404
-        attachment = ComplaintAttachment.objects.filter(complaint=obj, pk=attachment_id).first()
-        if attachment is None:
-            raise Http404
-        return stored_file_response(
-            attachment.file,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
 
 
 # --- tenant configuration -----------------------------------------------------------------

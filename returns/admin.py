@@ -8,13 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -22,9 +20,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_fsm import can_proceed
 
 from rma_portal.accounts.models import Role, User
+from rma_portal.backoffice.actions import ButtonAction, StoredFile, TransitionButtonsMixin
 from rma_portal.backoffice.admin import TenantScopedAdmin, TenantScopedTabularInline
 from rma_portal.errors import ApplicationError
-from rma_portal.files.responses import stored_file_response
 
 from . import labels, services
 from .admin_forms import (
@@ -283,22 +281,7 @@ class ReturnAttachmentInline(ReadOnlyInline):
 # --- buttons --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ButtonAction:
-    """A state change behind a button: a POST with at most one text, handed to a service."""
-
-    name: str  # URL segment and the suffix of the URL name
-    transition: str  # the model's FSM method that must be able to proceed
-    label: str
-    service: Callable[[ReturnRequest, User, str], object]
-    success: str  # message with %(number)s
-    text_field: str = ""
-    text_label: str = ""
-    text_required: bool = False
-    danger: bool = False
-
-
-BUTTON_ACTIONS: tuple[ButtonAction, ...] = (
+BUTTON_ACTIONS: tuple[ButtonAction[ReturnRequest], ...] = (
     ButtonAction(
         "approve",
         "approve",
@@ -379,10 +362,13 @@ LINE_ERROR_KEY = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
 
 
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(TenantScopedAdmin):
+class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
     """Nothing on a return is edited through the form: the page is read-only for everyone
     and every change (status, assignee, messages) is a button that calls a service."""
 
+    button_actions = BUTTON_ACTIONS
+    attachment_model = ReturnAttachment
+    attachment_parent_field = "return_request"
     list_display = [
         "number",
         "customer_account",
@@ -481,6 +467,9 @@ class ReturnRequestAdmin(TenantScopedAdmin):
         user = request.user
         acting = is_acting_staff(user) if obj is None else is_acting_staff(user, obj)
         return acting and user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    def transition_message_params(self, obj: ReturnRequest) -> dict[str, object]:
+        return {"number": obj.number}
 
     # --- list ---
 
@@ -613,21 +602,7 @@ class ReturnRequestAdmin(TenantScopedAdmin):
     def _actions_context(self, request, obj: ReturnRequest) -> dict:
         if not self.has_transition_permission(request, obj):
             return {"return_actions": [], "assign_form": None, "comment_form": None}
-        buttons = []
-        for action in BUTTON_ACTIONS:
-            if can_proceed(getattr(obj, action.transition)):
-                buttons.append(
-                    {
-                        "name": action.name,
-                        "label": action.label,
-                        "url": self._url(action.name, obj.pk),
-                        "text_field": action.text_field,
-                        "text_label": action.text_label,
-                        "text_required": action.text_required,
-                        "danger": action.danger,
-                        "page": False,
-                    }
-                )
+        buttons = self.transition_buttons(obj)
         for name, transition, label in PAGE_ACTIONS:
             if can_proceed(getattr(obj, transition)):
                 buttons.append(
@@ -650,85 +625,14 @@ class ReturnRequestAdmin(TenantScopedAdmin):
     # --- custom views ---
 
     def get_urls(self):
-        wrap = self.admin_site.admin_view
-        info = self.opts.app_label, self.opts.model_name
         urls = [
-            path(
-                f"<path:object_id>/{action.name}/",
-                wrap(require_POST(self._button_view(action))),
-                name="{}_{}_{}".format(*info, action.name.replace("-", "_")),
-            )
-            for action in BUTTON_ACTIONS
-        ]
-        urls += [
-            path(
-                "<path:object_id>/inspect/",
-                wrap(require_http_methods(["GET", "POST"])(self.inspect_view)),
-                name="{}_{}_inspect".format(*info),
-            ),
-            path(
-                "<path:object_id>/resolve/",
-                wrap(require_http_methods(["GET", "POST"])(self.resolve_view)),
-                name="{}_{}_resolve".format(*info),
-            ),
-            path(
-                "<path:object_id>/assign/",
-                wrap(require_POST(self.assign_view)),
-                name="{}_{}_assign".format(*info),
-            ),
-            path(
-                "<path:object_id>/comment/",
-                wrap(require_POST(self.comment_view)),
-                name="{}_{}_comment".format(*info),
-            ),
-            path(
-                "<path:object_id>/attachments/<int:attachment_id>/",
-                wrap(require_safe(self.attachment_view)),
-                name="{}_{}_attachment".format(*info),
-            ),
-            path(
-                "<path:object_id>/label/",
-                wrap(require_safe(self.label_view)),
-                name="{}_{}_label".format(*info),
-            ),
+            self.object_path("inspect", require_http_methods(["GET", "POST"])(self.inspect_view)),
+            self.object_path("resolve", require_http_methods(["GET", "POST"])(self.resolve_view)),
+            self.object_path("assign", require_POST(self.assign_view)),
+            self.object_path("comment", require_POST(self.comment_view)),
+            self.object_path("label", require_safe(self.label_view)),
         ]
         return urls + super().get_urls()
-
-    def _url(self, name: str, object_id, *args) -> str:
-        info = self.opts.app_label, self.opts.model_name
-        return reverse(
-            "admin:{}_{}_{}".format(*info, name.replace("-", "_")),
-            args=[object_id, *args],
-            current_app=self.admin_site.name,
-        )
-
-    def _change_redirect(self, obj: ReturnRequest) -> HttpResponseRedirect:
-        return HttpResponseRedirect(self._url("change", obj.pk))
-
-    def _acting_on(self, request, object_id) -> ReturnRequest:
-        """The return a button acts on: the role may act (403 for any id otherwise), and the
-        object is reached only through the tenant-scoped queryset (404 when foreign)."""
-        if not self.has_transition_permission(request):
-            raise PermissionDenied
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            raise Http404
-        return obj
-
-    def _button_view(self, action: ButtonAction):
-        def view(request, object_id):
-            obj = self._acting_on(request, object_id)
-            text = request.POST.get(action.text_field, "") if action.text_field else ""
-            try:
-                action.service(obj, request.user, text)
-            except ApplicationError as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, action.success % {"number": obj.number})
-            return self._change_redirect(obj)
-
-        view.__name__ = f"{action.name.replace('-', '_')}_view"
-        return view
 
     def assign_view(self, request, object_id):
         obj = self._acting_on(request, object_id)
@@ -776,33 +680,19 @@ class ReturnRequestAdmin(TenantScopedAdmin):
             )
         return self._change_redirect(obj)
 
-    def attachment_view(self, request, object_id, attachment_id):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            raise Http404
-        attachment = ReturnAttachment.objects.filter(return_request=obj, pk=attachment_id).first()
-        if attachment is None:
-            raise Http404
-        return stored_file_response(
-            attachment.file,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
-
     def label_view(self, request, object_id):
         """The return label PDF, through the same tenant-scoped lookup as the page."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None or not labels.label_available(obj):
-            raise Http404
-        return stored_file_response(
-            labels.return_label_file(return_request=obj),
-            filename=labels.label_filename(obj),
-            content_type="application/pdf",
-        )
+
+        def locate(obj: ReturnRequest) -> StoredFile | None:
+            if not labels.label_available(obj):
+                return None
+            return StoredFile(
+                labels.return_label_file(return_request=obj),
+                labels.label_filename(obj),
+                "application/pdf",
+            )
+
+        return self.stored_file_view(request, object_id, locate)
 
     def _page_context(self, request, obj: ReturnRequest, title: str) -> dict:
         return {

@@ -1,0 +1,196 @@
+"""State-change buttons on a back-office change page, and staff downloads of stored files.
+
+A domain admin declares its buttons as `ButtonAction`s and mixes `TransitionButtonsMixin`
+into its ModelAdmin: the mixin adds one POST-only URL per button (named
+``<app>_<model>_<action>``), reaches the object only through the tenant-scoped queryset
+(404 when foreign or unknown), refuses roles that may not act (403), calls the action's
+service and reports an `ApplicationError` as an error message. It also builds the buttons
+the change page shows and serves the object's attachments. Platform code: no domain imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from django.contrib import messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_POST, require_safe
+from django_fsm import can_proceed
+
+from rma_portal.errors import ApplicationError
+from rma_portal.files.responses import stored_file_response
+
+ModelT = TypeVar("ModelT", bound=Model)
+
+
+@dataclass(frozen=True)
+class ButtonAction(Generic[ModelT]):
+    """A state change behind a button: a POST with at most one text, handed to a service."""
+
+    name: str  # URL segment and (hyphens as underscores) the suffix of the URL name
+    transition: str  # the model's FSM method that must be able to proceed
+    label: str
+    service: Callable[[ModelT, Any, str], object]  # (object, actor, text)
+    success: str  # message formatted with the admin's transition_message_params
+    text_field: str = ""
+    text_label: str = ""
+    text_required: bool = False
+    danger: bool = False
+
+
+class StoredFile(NamedTuple):
+    file: Any  # a FieldFile
+    filename: str
+    content_type: str
+
+
+class TransitionButtonsMixin:
+    """For a ModelAdmin whose changes are buttons calling services (see the module docstring).
+
+    Subclasses set `button_actions`, implement `has_transition_permission` and
+    `transition_message_params`, and may set `attachment_model` (with `file`,
+    `original_name` and `content_type`) and `attachment_parent_field` for the attachment
+    download URL ``<app>_<model>_attachment``.
+    """
+
+    button_actions: tuple[ButtonAction, ...] = ()
+    attachment_model: type[Model] | None = None
+    attachment_parent_field = ""
+
+    def has_transition_permission(self, request, obj=None) -> bool:
+        raise NotImplementedError
+
+    def transition_message_params(self, obj) -> dict[str, object]:
+        """The values a button's success message is formatted with."""
+        raise NotImplementedError
+
+    def may_act_on(self, request, obj) -> bool:
+        """A further check on the object itself; False answers 404 like a foreign object."""
+        return True
+
+    def transition_conflict(self, obj, action: ButtonAction) -> str:
+        """A message refusing the button before its service runs, or "" to call it."""
+        return ""
+
+    # --- URLs ---
+
+    def get_urls(self):
+        urls = [
+            self.object_path(action.name, require_POST(self._button_view(action)))
+            for action in self.button_actions
+        ]
+        if self.attachment_model is not None:
+            urls.append(
+                self.object_path(
+                    "attachments/<int:attachment_id>",
+                    require_safe(self.attachment_view),
+                    name="attachment",
+                )
+            )
+        return urls + super().get_urls()
+
+    def object_path(self, segment: str, view, name: str = "") -> URLPattern:
+        """``<object_id>/<segment>/`` behind the admin site's login, named like `_url`."""
+        return path(
+            f"<path:object_id>/{segment}/",
+            self.admin_site.admin_view(view),
+            name=self._url_name(name or segment),
+        )
+
+    def _url_name(self, name: str) -> str:
+        info = self.opts.app_label, self.opts.model_name
+        return "{}_{}_{}".format(*info, name.replace("-", "_"))
+
+    def _url(self, name: str, object_id, *args) -> str:
+        return reverse(
+            f"admin:{self._url_name(name)}",
+            args=[object_id, *args],
+            current_app=self.admin_site.name,
+        )
+
+    def _change_redirect(self, obj) -> HttpResponseRedirect:
+        return HttpResponseRedirect(self._url("change", obj.pk))
+
+    # --- views ---
+
+    def _acting_on(self, request, object_id):
+        """The object a button acts on: the role may act (403 for any id otherwise), and the
+        object is reached only through the tenant-scoped queryset (404 when foreign)."""
+        if not self.has_transition_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.may_act_on(request, obj):
+            raise Http404
+        return obj
+
+    def _button_view(self, action: ButtonAction):
+        def view(request, object_id):
+            obj = self._acting_on(request, object_id)
+            conflict = self.transition_conflict(obj, action)
+            if conflict:
+                messages.error(request, conflict)
+                return self._change_redirect(obj)
+            text = request.POST.get(action.text_field, "") if action.text_field else ""
+            try:
+                action.service(obj, request.user, text)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, action.success % self.transition_message_params(obj))
+            return self._change_redirect(obj)
+
+        view.__name__ = f"{action.name.replace('-', '_')}_view"
+        return view
+
+    def stored_file_view(
+        self, request, object_id, locate: Callable[[Any], StoredFile | None]
+    ) -> HttpResponse:
+        """A file of the object for staff who may view it; `locate` finds it on the object
+        (None: 404). The object comes through the tenant-scoped queryset (404 when foreign)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        found = locate(obj)
+        if found is None:
+            raise Http404
+        return stored_file_response(
+            found.file, filename=found.filename, content_type=found.content_type
+        )
+
+    def attachment_view(self, request, object_id, attachment_id):
+        def locate(obj) -> StoredFile | None:
+            attachment = self.attachment_model.objects.filter(
+                **{self.attachment_parent_field: obj, "pk": attachment_id}
+            ).first()
+            if attachment is None:
+                return None
+            return StoredFile(attachment.file, attachment.original_name, attachment.content_type)
+
+        return self.stored_file_view(request, object_id, locate)
+
+    # --- change page ---
+
+    def transition_buttons(self, obj) -> list[dict]:
+        """The buttons whose transition can proceed now, as the template renders them."""
+        return [
+            {
+                "name": action.name,
+                "label": action.label,
+                "url": self._url(action.name, obj.pk),
+                "text_field": action.text_field,
+                "text_label": action.text_label,
+                "text_required": action.text_required,
+                "danger": action.danger,
+                "page": False,
+            }
+            for action in self.button_actions
+            if can_proceed(getattr(obj, action.transition))
+        ]
