@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from rma_portal.files.models import StoredUpload
 from rma_portal.tenancy.models import TenantOwnedModel
 
 
@@ -399,7 +400,7 @@ def complaint_attachment_upload_to(instance, filename: str) -> str:
     return tenant_media_path(instance.tenant_id, "complaints", filename)
 
 
-class ComplaintAttachment(TenantOwnedModel):
+class ComplaintAttachment(StoredUpload):
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="attachments")
     message = models.ForeignKey(
         ComplaintMessage,
@@ -410,24 +411,11 @@ class ComplaintAttachment(TenantOwnedModel):
         help_text=_("Files of an internal note are internal too."),
     )
     file = models.FileField(_("file"), upload_to=complaint_attachment_upload_to, max_length=255)
-    original_name = models.CharField(_("original name"), max_length=255)
-    content_type = models.CharField(_("type"), max_length=50)
-    size = models.PositiveIntegerField(_("size"))
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
 
-    class Meta:
-        verbose_name = _("attachment")
-        verbose_name_plural = _("attachments")
-        ordering = ["created_at", "pk"]
+    class Meta(StoredUpload.Meta):
         indexes = [
             models.Index(fields=["tenant", "complaint"], name="complaint_attachment_idx"),
         ]
-
-    def __str__(self) -> str:
-        return self.original_name
 
 
 class ComplaintEvent(TenantOwnedModel):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from rma_portal.files.models import StoredUpload
 from rma_portal.tenancy.models import TenantOwnedModel
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -444,7 +445,7 @@ def return_attachment_upload_to(instance, filename: str) -> str:
     return tenant_media_path(instance.tenant_id, "returns", filename)
 
 
-class ReturnAttachment(TenantOwnedModel):
+class ReturnAttachment(StoredUpload):
     return_request = models.ForeignKey(
         ReturnRequest, on_delete=models.CASCADE, related_name="attachments"
     )
@@ -457,21 +458,8 @@ class ReturnAttachment(TenantOwnedModel):
         verbose_name=_("line"),
     )
     file = models.FileField(_("file"), upload_to=return_attachment_upload_to, max_length=255)
-    original_name = models.CharField(_("original name"), max_length=255)
-    content_type = models.CharField(_("type"), max_length=50)
-    size = models.PositiveIntegerField(_("size"))
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
 
-    class Meta:
-        verbose_name = _("attachment")
-        verbose_name_plural = _("attachments")
-        ordering = ["created_at", "pk"]
+    class Meta(StoredUpload.Meta):
         indexes = [
             models.Index(fields=["tenant", "return_request"], name="return_attachment_idx"),
         ]
-
-    def __str__(self) -> str:
-        return self.original_name

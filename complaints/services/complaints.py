@@ -146,21 +146,9 @@ def _clean_uploads(uploads: Sequence) -> list[CleanUpload]:
 
 def _store_files(complaint, message, files: list[CleanUpload], actor: User) -> None:
     for clean in files:
-        attachment = ComplaintAttachment(
-            tenant=complaint.tenant,
-            complaint=complaint,
-            message=message,
-            original_name=clean.original_name,
-            content_type=clean.content_type,
-            size=clean.size,
-            uploaded_by=actor,
+        ComplaintAttachment.store(
+            clean, uploaded_by=actor, tenant=complaint.tenant, complaint=complaint, message=message
         )
-        attachment.file.save(clean.content.name, clean.content, save=False)
-        try:
-            attachment.save()
-        except Exception:
-            attachment.file.delete(save=False)
-            raise
 
 
 def _at_risk_at(calendar: BusinessCalendar, clock: Clock) -> datetime.datetime:

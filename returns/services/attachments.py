@@ -40,19 +40,14 @@ def return_attachment_add(
                 _("A return can have at most %(count)d files.")
                 % {"count": MAX_ATTACHMENTS_PER_RETURN}
             )
-        attachment = ReturnAttachment(
+        # The event is part of the row: if it fails, the file is deleted again too.
+        attachment = ReturnAttachment.store(
+            clean,
+            uploaded_by=actor,
             tenant=locked.tenant,
             return_request=locked,
             line=line,
-            original_name=clean.original_name,
-            content_type=clean.content_type,
-            size=clean.size,
-            uploaded_by=actor,
-        )
-        attachment.file.save(clean.content.name, clean.content, save=False)
-        try:  # a failed row must not leave its file behind
-            attachment.save()
-            ReturnEvent.objects.create(
+            then=lambda _row: ReturnEvent.objects.create(
                 tenant=locked.tenant,
                 return_request=locked,
                 actor=actor,
@@ -60,8 +55,6 @@ def return_attachment_add(
                 from_status=locked.status,
                 to_status=locked.status,
                 note=clean.original_name,
-            )
-        except Exception:
-            attachment.file.delete(save=False)
-            raise
+            ),
+        )
     return attachment
