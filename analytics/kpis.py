@@ -1,0 +1,646 @@
+"""KPI definitions: read-only selectors computing each figure live from the source tables.
+
+Every query names its tenant (`.objects.for_tenant(tenant)`); formulas and period rules are
+written down in docs/kpis.md. Money is Decimal, rates are fractions 0..1 (None: nothing to
+divide by), durations are hours.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Avg, Count, DecimalField, F, Q, Sum
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils.translation import gettext_lazy as _
+
+from complaints.models import (
+    OPEN_COMPLAINT_STATUSES,
+    Complaint,
+    ComplaintMessage,
+    SatisfactionRating,
+)
+from complaints.selectors import business_calendar
+from complaints.sla import business_seconds_between
+from customers.models import OrderLine
+from returns.models import (
+    OPEN_STATUSES,
+    Disposition,
+    Resolution,
+    ReturnEvent,
+    ReturnLine,
+    ReturnRequest,
+    ReturnStatus,
+)
+
+from .periods import DurationStats, Period, duration_stats, ratio
+
+ZERO = Decimal("0.00")
+MONEY_OUT = DecimalField(max_digits=16, decimal_places=2)
+# Returns that never became a return of goods: they count in no return-rate numerator.
+NOT_RETURNED = (ReturnStatus.DRAFT, ReturnStatus.CANCELLED, ReturnStatus.REJECTED)
+RESOLVED_RETURN = (ReturnStatus.RESOLVED, ReturnStatus.CLOSED)
+REJECTED = "rejected"  # the fifth "resolution" of the returns-by-resolution KPI
+
+# Age buckets of open cases, in whole days since the case was filed: (key, label, min, max).
+AGE_BUCKETS = (
+    ("0_2", _("0–2 days"), 0, 2),
+    ("3_7", _("3–7 days"), 3, 7),
+    ("8_14", _("8–14 days"), 8, 14),
+    ("15_30", _("15–30 days"), 15, 30),
+    ("over_30", _("over 30 days"), 31, None),
+)
+
+
+@dataclass(frozen=True)
+class KpiFilters:
+    """Optional narrowing; a filter that does not apply to a KPI's table is documented."""
+
+    customer_account_id: int | None = None
+    category_id: int | None = None
+    product_id: int | None = None
+    reason: str | None = None
+
+
+NO_FILTERS = KpiFilters()
+
+
+def _period(tenant, start: datetime.date, end: datetime.date) -> Period:
+    return Period(start=start, end=end, timezone=tenant.timezone)
+
+
+def _money(value) -> Decimal:
+    return Decimal(value if value is not None else ZERO).quantize(ZERO)
+
+
+def _line_value(quantity: str = "quantity"):
+    return Sum(F(quantity) * F("unit_price"), output_field=MONEY_OUT)
+
+
+# --- base querysets -------------------------------------------------------------------------
+
+
+def delivered_lines(*, tenant, start, end, filters: KpiFilters = NO_FILTERS):
+    """Order lines whose order was delivered in the period (the return-rate denominator).
+
+    `reason` does not apply: a delivery has no return reason.
+    """
+    lines = OrderLine.objects.for_tenant(tenant).filter(
+        order__delivery_date__gte=start, order__delivery_date__lte=end
+    )
+    if filters.customer_account_id:
+        lines = lines.filter(order__customer_account_id=filters.customer_account_id)
+    if filters.category_id:
+        lines = lines.filter(product__category_id=filters.category_id)
+    if filters.product_id:
+        lines = lines.filter(product_id=filters.product_id)
+    return lines
+
+
+def _filtered_return_lines(tenant, filters: KpiFilters):
+    lines = ReturnLine.objects.for_tenant(tenant)
+    if filters.customer_account_id:
+        lines = lines.filter(return_request__customer_account_id=filters.customer_account_id)
+    if filters.category_id:
+        lines = lines.filter(order_line__product__category_id=filters.category_id)
+    if filters.product_id:
+        lines = lines.filter(order_line__product_id=filters.product_id)
+    if filters.reason:
+        lines = lines.filter(reason=filters.reason)
+    return lines
+
+
+def returned_lines(*, tenant, start, end, filters: KpiFilters = NO_FILTERS):
+    """Return lines of returns submitted in the period and not draft, cancelled or rejected."""
+    period = _period(tenant, start, end)
+    return (
+        _filtered_return_lines(tenant, filters)
+        .filter(**period.instant_filter("return_request__submitted_at"))
+        .exclude(return_request__status__in=NOT_RETURNED)
+    )
+
+
+def _return_requests(tenant, filters: KpiFilters):
+    """Return requests of the tenant; line filters keep requests with at least one such line."""
+    requests = ReturnRequest.objects.for_tenant(tenant)
+    if filters.customer_account_id:
+        requests = requests.filter(customer_account_id=filters.customer_account_id)
+    if filters.category_id or filters.product_id or filters.reason:
+        # A subquery, not a join: a join would repeat a request once per matching line.
+        line_filters = KpiFilters(
+            category_id=filters.category_id, product_id=filters.product_id, reason=filters.reason
+        )
+        requests = requests.filter(
+            pk__in=_filtered_return_lines(tenant, line_filters).values("return_request_id")
+        )
+    return requests
+
+
+def _complaints(tenant, filters: KpiFilters):
+    """Complaints of the tenant; category/product filters use the complaint's product,
+    `reason` does not apply."""
+    complaints = Complaint.objects.for_tenant(tenant)
+    if filters.customer_account_id:
+        complaints = complaints.filter(customer_account_id=filters.customer_account_id)
+    if filters.category_id:
+        complaints = complaints.filter(product__category_id=filters.category_id)
+    if filters.product_id:
+        complaints = complaints.filter(product_id=filters.product_id)
+    return complaints
+
+
+# --- return rate ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReturnRate:
+    delivered_quantity: int
+    returned_quantity: int
+    delivered_value: Decimal
+    returned_value: Decimal
+
+    @property
+    def by_quantity(self) -> float | None:
+        return ratio(self.returned_quantity, self.delivered_quantity)
+
+    @property
+    def by_value(self) -> float | None:
+        return ratio(self.returned_value, self.delivered_value)
+
+
+RATE_GROUPS = {
+    # group: (delivered order line column, returned return line column)
+    "category": ("product__category_id", "order_line__product__category_id"),
+    "product": ("product_id", "order_line__product_id"),
+    "customer_account": ("order__customer_account_id", "return_request__customer_account_id"),
+}
+
+
+def return_rate(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> ReturnRate:
+    delivered = delivered_lines(tenant=tenant, start=start, end=end, filters=filters).aggregate(
+        units=Sum("quantity"), value=_line_value()
+    )
+    returned = returned_lines(tenant=tenant, start=start, end=end, filters=filters).aggregate(
+        units=Sum("quantity"), value=_line_value()
+    )
+    return ReturnRate(
+        delivered_quantity=delivered["units"] or 0,
+        returned_quantity=returned["units"] or 0,
+        delivered_value=_money(delivered["value"]),
+        returned_value=_money(returned["value"]),
+    )
+
+
+def return_rate_by(
+    *, tenant, start, end, group: str, filters: KpiFilters = NO_FILTERS
+) -> dict[int, ReturnRate]:
+    """Return rate per category, product or customer account (key: its id).
+
+    A key appears when it had deliveries or returns in the period.
+    """
+    delivered_key, returned_key = RATE_GROUPS[group]
+    delivered = {
+        row[delivered_key]: row
+        for row in delivered_lines(tenant=tenant, start=start, end=end, filters=filters)
+        .values(delivered_key)
+        .annotate(units=Sum("quantity"), value=_line_value())
+        .order_by()
+    }
+    returned = {
+        row[returned_key]: row
+        for row in returned_lines(tenant=tenant, start=start, end=end, filters=filters)
+        .values(returned_key)
+        .annotate(units=Sum("quantity"), value=_line_value())
+        .order_by()
+    }
+    empty = {"units": 0, "value": ZERO}
+    return {
+        key: ReturnRate(
+            delivered_quantity=delivered.get(key, empty)["units"] or 0,
+            returned_quantity=returned.get(key, empty)["units"] or 0,
+            delivered_value=_money(delivered.get(key, empty)["value"]),
+            returned_value=_money(returned.get(key, empty)["value"]),
+        )
+        for key in delivered.keys() | returned.keys()
+    }
+
+
+# --- return reasons -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReasonFigure:
+    lines: int  # return lines giving the reason
+    quantity: int
+    share: float | None  # of all return lines in the period
+
+
+def return_reasons(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> dict[str, ReasonFigure]:
+    rows = list(
+        returned_lines(tenant=tenant, start=start, end=end, filters=filters)
+        .values("reason")
+        .annotate(lines=Count("id"), units=Sum("quantity"))
+        .order_by()
+    )
+    total = sum(row["lines"] for row in rows)
+    return {
+        row["reason"]: ReasonFigure(
+            lines=row["lines"], quantity=row["units"], share=ratio(row["lines"], total)
+        )
+        for row in rows
+    }
+
+
+def return_reasons_by_month(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> dict[datetime.date, dict[str, int]]:
+    """Return lines per reason per month of submission (month key: its first day, local)."""
+    period = _period(tenant, start, end)
+    rows = (
+        returned_lines(tenant=tenant, start=start, end=end, filters=filters)
+        .annotate(month=TruncMonth("return_request__submitted_at", tzinfo=period.zone))
+        .values("month", "reason")
+        .annotate(lines=Count("id"))
+        .order_by()
+    )
+    trend: dict[datetime.date, dict[str, int]] = {}
+    for row in rows:  # one row per (month, reason), not per return line
+        month = row["month"]
+        month = month.astimezone(period.zone).date() if hasattr(month, "hour") else month
+        trend.setdefault(month, {})[row["reason"]] = row["lines"]
+    return dict(sorted(trend.items()))
+
+
+# --- resolution, disposition, money ----------------------------------------------------------
+
+
+def returns_by_resolution(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> dict[str, int]:
+    """Returns resolved in the period per resolution, plus "rejected": returns rejected in
+    the period (the moment of the `rejected` timeline event)."""
+    period = _period(tenant, start, end)
+    requests = _return_requests(tenant, filters)
+    counts = dict.fromkeys(Resolution.values, 0)
+    for row in (
+        requests.filter(status__in=RESOLVED_RETURN, **period.instant_filter("resolved_at"))
+        .values("resolution")
+        .annotate(count=Count("id"))
+        .order_by()
+    ):
+        counts[row["resolution"]] = row["count"]
+    rejections = ReturnEvent.objects.for_tenant(tenant).filter(
+        to_status=ReturnStatus.REJECTED, **period.instant_filter("created_at")
+    )
+    counts[REJECTED] = requests.filter(
+        status=ReturnStatus.REJECTED, pk__in=rejections.values("return_request_id")
+    ).count()
+    return counts
+
+
+def _resolved_lines(tenant, start, end, filters: KpiFilters):
+    period = _period(tenant, start, end)
+    return _filtered_return_lines(tenant, filters).filter(
+        return_request__status__in=RESOLVED_RETURN,
+        **period.instant_filter("return_request__resolved_at"),
+    )
+
+
+@dataclass(frozen=True)
+class DispositionFigure:
+    lines: int
+    accepted_quantity: int
+    value: Decimal  # accepted quantity × unit price
+
+
+def returns_by_disposition(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> dict[str, DispositionFigure]:
+    """Lines of returns resolved in the period, per disposition set at inspection."""
+    figures = {
+        choice: DispositionFigure(lines=0, accepted_quantity=0, value=ZERO)
+        for choice in Disposition.values
+    }
+    for row in (
+        _resolved_lines(tenant, start, end, filters)
+        .exclude(disposition="")
+        .values("disposition")
+        .annotate(
+            lines=Count("id"),
+            accepted=Coalesce(Sum("accepted_quantity"), 0),
+            value=_line_value("accepted_quantity"),
+        )
+        .order_by()
+    ):
+        figures[row["disposition"]] = DispositionFigure(
+            lines=row["lines"], accepted_quantity=row["accepted"], value=_money(row["value"])
+        )
+    return figures
+
+
+@dataclass(frozen=True)
+class ReturnMoney:
+    refunded: Decimal
+    credited: Decimal
+    restocking_fees: Decimal
+    restocked_value: Decimal
+    scrapped_value: Decimal
+
+
+def return_money(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> ReturnMoney:
+    """Money of returns resolved in the period (resolved_at)."""
+    period = _period(tenant, start, end)
+    totals = (
+        _return_requests(tenant, filters)
+        .filter(status__in=RESOLVED_RETURN, **period.instant_filter("resolved_at"))
+        .aggregate(
+            refunded=Sum("refund_total", filter=Q(resolution=Resolution.REFUND)),
+            credited=Sum("refund_total", filter=Q(resolution=Resolution.CREDIT_NOTE)),
+            fees=Sum("restocking_fee"),
+        )
+    )
+    goods = _resolved_lines(tenant, start, end, filters).aggregate(
+        restocked=Sum(
+            F("accepted_quantity") * F("unit_price"),
+            filter=Q(disposition=Disposition.RESTOCK),
+            output_field=MONEY_OUT,
+        ),
+        scrapped=Sum(
+            F("accepted_quantity") * F("unit_price"),
+            filter=Q(disposition=Disposition.SCRAP),
+            output_field=MONEY_OUT,
+        ),
+    )
+    return ReturnMoney(
+        refunded=_money(totals["refunded"]),
+        credited=_money(totals["credited"]),
+        restocking_fees=_money(totals["fees"]),
+        restocked_value=_money(goods["restocked"]),
+        scrapped_value=_money(goods["scrapped"]),
+    )
+
+
+# --- return cycle times ---------------------------------------------------------------------
+
+RETURN_STAGES = {
+    "submitted_to_approved": ("submitted_at", "approved_at"),
+    "approved_to_received": ("approved_at", "received_at"),
+    "received_to_resolved": ("received_at", "resolved_at"),
+    "submitted_to_resolved": ("submitted_at", "resolved_at"),
+}
+
+
+def return_cycle_times(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> dict[str, DurationStats]:
+    """Calendar hours between status timestamps; a return counts in a stage when the stage's
+    later timestamp falls in the period.
+
+    Percentiles are computed in Python over `values_list` of the two timestamps of the
+    filtered returns (portable to SQLite; same interpolation as percentile_cont).
+    """
+    period = _period(tenant, start, end)
+    requests = _return_requests(tenant, filters)
+    stats = {}
+    for stage, (begin, finish) in RETURN_STAGES.items():
+        pairs = requests.filter(
+            **{f"{begin}__isnull": False}, **period.instant_filter(finish)
+        ).values_list(begin, finish)
+        stats[stage] = duration_stats([(b - a).total_seconds() / 3600 for a, b in pairs])
+    return stats
+
+
+# --- complaints -----------------------------------------------------------------------------
+
+
+def complaint_volume(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> dict[str, dict[str, int]]:
+    """Complaints filed in the period (created_at), by category and by priority."""
+    period = _period(tenant, start, end)
+    filed = _complaints(tenant, filters).filter(**period.instant_filter("created_at"))
+    return {
+        "category": {
+            row["category"]: row["count"]
+            for row in filed.values("category").annotate(count=Count("id")).order_by()
+        },
+        "priority": {
+            row["priority"]: row["count"]
+            for row in filed.values("priority").annotate(count=Count("id")).order_by()
+        },
+    }
+
+
+def complaint_response_times(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> dict[str, DurationStats]:
+    """Business hours (tenant calendar) to first response and to resolution.
+
+    First response: created_at → first_responded_at, for first responses in the period.
+    Resolution: resolution clock start (resolution_started_at after a reopen, else
+    created_at) → resolved_at, minus the business time the clock spent paused, for
+    resolutions in the period. Computed in Python over `values_list` of the needed columns.
+    """
+    period = _period(tenant, start, end)
+    calendar = business_calendar(tenant)
+    complaints = _complaints(tenant, filters)
+    first = complaints.filter(**period.instant_filter("first_responded_at")).values_list(
+        "created_at", "first_responded_at"
+    )
+    resolved = complaints.filter(**period.instant_filter("resolved_at")).values_list(
+        "created_at", "resolution_started_at", "resolved_at", "sla_paused_seconds"
+    )
+    return {
+        "first_response": duration_stats(
+            [business_seconds_between(calendar, a, b) / 3600 for a, b in first]
+        ),
+        "resolution": duration_stats(
+            [
+                max(business_seconds_between(calendar, restart or created, done) - paused, 0) / 3600
+                for created, restart, done, paused in resolved
+            ]
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class SlaCompliance:
+    met: int
+    missed: int
+
+    @property
+    def rate(self) -> float | None:
+        return ratio(self.met, self.met + self.missed)
+
+
+def complaint_sla_compliance(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> dict[str, SlaCompliance]:
+    """Clocks that stopped in the period: met when they stopped at or before their due time."""
+    period = _period(tenant, start, end)
+    complaints = _complaints(tenant, filters)
+    first = complaints.filter(**period.instant_filter("first_responded_at")).aggregate(
+        met=Count("id", filter=Q(first_responded_at__lte=F("first_response_due_at"))),
+        missed=Count("id", filter=Q(first_responded_at__gt=F("first_response_due_at"))),
+    )
+    resolution = complaints.filter(**period.instant_filter("resolved_at")).aggregate(
+        met=Count("id", filter=Q(resolved_at__lte=F("resolution_due_at"))),
+        missed=Count("id", filter=Q(resolved_at__gt=F("resolution_due_at"))),
+    )
+    return {
+        "first_response": SlaCompliance(met=first["met"], missed=first["missed"]),
+        "resolution": SlaCompliance(met=resolution["met"], missed=resolution["missed"]),
+    }
+
+
+@dataclass(frozen=True)
+class ResolutionQuality:
+    resolved: int
+    reopened: int
+    first_contact: int
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return ratio(self.reopened, self.resolved)
+
+    @property
+    def first_contact_resolution_rate(self) -> float | None:
+        return ratio(self.first_contact, self.resolved)
+
+
+def complaint_resolution_quality(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> ResolutionQuality:
+    """Over complaints resolved in the period (resolved_at): reopened ones (reopen_count > 0)
+    and those resolved with exactly one public message from staff."""
+    period = _period(tenant, start, end)
+    resolved = _complaints(tenant, filters).filter(**period.instant_filter("resolved_at"))
+    counts = resolved.aggregate(
+        resolved=Count("id"), reopened=Count("id", filter=Q(reopen_count__gt=0))
+    )
+    first_contact = (
+        ComplaintMessage.objects.for_tenant(tenant)
+        .filter(complaint__in=resolved.values("pk"), is_internal=False, author__is_staff=True)
+        .values("complaint_id")
+        .annotate(replies=Count("id"))
+        .filter(replies=1)
+        .count()
+    )
+    return ResolutionQuality(
+        resolved=counts["resolved"], reopened=counts["reopened"], first_contact=first_contact
+    )
+
+
+@dataclass(frozen=True)
+class Backlog:
+    open_cases: int
+    age_buckets: dict[str, int] = field(default_factory=dict)  # AGE_BUCKETS key → cases
+
+
+def _backlog(cases, filed_field: str, as_of: datetime.datetime) -> Backlog:
+    cases = cases.filter(**{f"{filed_field}__lt": as_of})
+    aggregates = {}
+    for key, _label, low, high in AGE_BUCKETS:
+        # Age in whole days: filed in (as_of − (high+1) d, as_of − low d].
+        condition = Q(**{f"{filed_field}__lte": as_of - datetime.timedelta(days=low)})
+        if high is not None:
+            condition &= Q(**{f"{filed_field}__gt": as_of - datetime.timedelta(days=high + 1)})
+        aggregates[key] = Count("id", filter=condition)
+    counts = cases.aggregate(total=Count("id"), **aggregates)
+    return Backlog(
+        open_cases=counts.pop("total"), age_buckets={key: counts[key] for key, *_ in AGE_BUCKETS}
+    )
+
+
+def backlog(*, tenant, end, filters: KpiFilters = NO_FILTERS) -> dict[str, Backlog]:
+    """Cases open now (current status) that were filed by the end of `end`; age measured at
+    the end of `end`. Returns age from submitted_at, complaints from created_at."""
+    as_of = _period(tenant, end, end).ends_before
+    returns = _return_requests(tenant, filters).filter(status__in=OPEN_STATUSES)
+    complaints = _complaints(tenant, filters).filter(status__in=OPEN_COMPLAINT_STATUSES)
+    return {
+        "returns": _backlog(returns, "submitted_at", as_of),
+        "complaints": _backlog(complaints, "created_at", as_of),
+    }
+
+
+# --- satisfaction ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Csat:
+    ratings: int
+    average: float | None
+    satisfied_share: float | None  # ratings of 4 or 5
+
+
+def _csat(row) -> Csat:
+    return Csat(
+        ratings=row["ratings"],
+        average=float(row["average"]) if row["average"] is not None else None,
+        satisfied_share=ratio(row["satisfied"], row["ratings"]),
+    )
+
+
+CSAT_GROUPS = {
+    "agent": "complaint__assignee_id",
+    "customer_account": "complaint__customer_account_id",
+}
+_CSAT_AGGREGATES = {
+    "ratings": Count("id"),
+    "average": Avg("score"),
+    "satisfied": Count("id", filter=Q(score__gte=4)),
+}
+
+
+def _ratings(tenant, start, end, filters: KpiFilters):
+    period = _period(tenant, start, end)
+    return SatisfactionRating.objects.for_tenant(tenant).filter(
+        complaint__in=_complaints(tenant, filters).values("pk"),
+        **period.instant_filter("created_at"),
+    )
+
+
+def csat(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> Csat:
+    """Ratings given in the period (created_at)."""
+    return _csat(_ratings(tenant, start, end, filters).aggregate(**_CSAT_AGGREGATES))
+
+
+def csat_by(
+    *, tenant, start, end, group: str, filters: KpiFilters = NO_FILTERS
+) -> dict[int | None, Csat]:
+    """CSAT per agent (the complaint's assignee; None: unassigned) or per customer account."""
+    column = CSAT_GROUPS[group]
+    return {
+        row[column]: _csat(row)
+        for row in _ratings(tenant, start, end, filters)
+        .values(column)
+        .annotate(**_CSAT_AGGREGATES)
+        .order_by()
+    }
+
+
+__all__ = [
+    "AGE_BUCKETS",
+    "Backlog",
+    "Csat",
+    "KpiFilters",
+    "backlog",
+    "complaint_resolution_quality",
+    "complaint_response_times",
+    "complaint_sla_compliance",
+    "complaint_volume",
+    "csat",
+    "csat_by",
+    "return_cycle_times",
+    "return_money",
+    "return_rate",
+    "return_rate_by",
+    "return_reasons",
+    "return_reasons_by_month",
+    "returns_by_disposition",
+    "returns_by_resolution",
+]
