@@ -15,6 +15,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from rma_portal.files.models import StoredUpload
 from rma_portal.tenancy.models import TenantOwnedModel
+from rma_portal.tenancy.timeline import TimelineEvent
 
 
 class ComplaintStatus(models.TextChoices):
@@ -418,35 +419,17 @@ class ComplaintAttachment(StoredUpload):
         ]
 
 
-class ComplaintEvent(TenantOwnedModel):
+class ComplaintEvent(TimelineEvent):
     """One row of a complaint's timeline: every state change, assignment and SLA notice."""
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
-    action = models.CharField(_("action"), max_length=30)
-    from_status = models.CharField(_("from"), max_length=20, blank=True)
-    to_status = models.CharField(_("to"), max_length=20, blank=True)
-    note = models.TextField(_("note"), blank=True)
-    is_public = models.BooleanField(_("visible to the customer"), default=True)
-    created_at = models.DateTimeField(_("when"), default=timezone.now)
 
-    class Meta:
+    class Meta(TimelineEvent.Meta):
         verbose_name = _("complaint event")
         verbose_name_plural = _("complaint events")
-        ordering = ["created_at", "pk"]
         indexes = [
             models.Index(fields=["tenant", "complaint", "created_at"], name="complaint_event_idx"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.action} {self.from_status}→{self.to_status}"
 
 
 class SatisfactionRating(TenantOwnedModel):

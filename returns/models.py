@@ -13,6 +13,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from rma_portal.files.models import StoredUpload
 from rma_portal.tenancy.models import TenantOwnedModel
+from rma_portal.tenancy.timeline import TimelineEvent
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -403,40 +404,21 @@ class ReturnLine(TenantOwnedModel):
         return self.unit_price * self.quantity
 
 
-class ReturnEvent(TenantOwnedModel):
+class ReturnEvent(TimelineEvent):
     """One row of a return's timeline: every state change and every message."""
 
     return_request = models.ForeignKey(
         ReturnRequest, on_delete=models.CASCADE, related_name="events"
     )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by"),
-        help_text=_("Empty when the system acted (policy, schedule)."),
-    )
-    action = models.CharField(_("action"), max_length=30)
-    from_status = models.CharField(_("from"), max_length=20, blank=True)
-    to_status = models.CharField(_("to"), max_length=20, blank=True)
-    note = models.TextField(_("note"), blank=True)
-    is_public = models.BooleanField(_("visible to the customer"), default=True)
-    created_at = models.DateTimeField(_("when"), default=timezone.now)
 
-    class Meta:
+    class Meta(TimelineEvent.Meta):
         verbose_name = _("return event")
         verbose_name_plural = _("return events")
-        ordering = ["created_at", "pk"]
         indexes = [
             models.Index(
                 fields=["tenant", "return_request", "created_at"], name="return_event_idx"
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.action} {self.from_status}→{self.to_status}"
 
 
 def return_attachment_upload_to(instance, filename: str) -> str:
