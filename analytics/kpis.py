@@ -226,6 +226,18 @@ def return_rate_by(
     }
 
 
+def returns_count(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> int:
+    """Return requests submitted in the period and not draft, cancelled or rejected (with
+    line filters: those with at least one matching line)."""
+    period = _period(tenant, start, end)
+    return (
+        _return_requests(tenant, filters)
+        .filter(**period.instant_filter("submitted_at"))
+        .exclude(status__in=NOT_RETURNED)
+        .count()
+    )
+
+
 # --- return reasons -------------------------------------------------------------------------
 
 
@@ -455,15 +467,22 @@ def complaint_response_times(
     )
     return {
         "first_response": duration_stats(
-            [business_seconds_between(calendar, a, b) / 3600 for a, b in first]
+            [complaint_first_response_hours(calendar, a, b) for a, b in first]
         ),
         "resolution": duration_stats(
-            [
-                max(business_seconds_between(calendar, restart or created, done) - paused, 0) / 3600
-                for created, restart, done, paused in resolved
-            ]
+            [complaint_resolution_hours(calendar, *row) for row in resolved]
         ),
     }
+
+
+def complaint_first_response_hours(calendar, created, responded) -> float:
+    return business_seconds_between(calendar, created, responded) / 3600
+
+
+def complaint_resolution_hours(calendar, created, restarted, resolved, paused_seconds) -> float:
+    """Business hours of the resolution clock: from its (re)start, less the paused time."""
+    seconds = business_seconds_between(calendar, restarted or created, resolved) - paused_seconds
+    return max(seconds, 0) / 3600
 
 
 @dataclass(frozen=True)
@@ -643,4 +662,5 @@ __all__ = [
     "return_reasons_by_month",
     "returns_by_disposition",
     "returns_by_resolution",
+    "returns_count",
 ]

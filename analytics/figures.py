@@ -1,0 +1,394 @@
+"""The dashboard's KPI figures, read from the rollups (analytics.rollup_reader) in the shapes
+analytics.kpis computes live; where no stored slice answers a filter combination exactly,
+the figure is computed live by analytics.kpis over the same period and filters."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from returns.models import Disposition, Resolution
+
+from . import kpis
+from .histograms import Durations
+from .kpis import (
+    REJECTED,
+    RETURN_STAGES,
+    Csat,
+    DispositionFigure,
+    ReasonFigure,
+    ResolutionQuality,
+    ReturnMoney,
+    ReturnRate,
+    SlaCompliance,
+)
+from .periods import DurationStats, ratio
+from .rollup_reader import RollupReader
+
+ZERO = Decimal("0.00")
+RATE_MEASURES = ("delivered_quantity", "delivered_value", "returned_quantity", "returned_value")
+RATE_GROUP_LETTER = {"category": "g", "product": "p", "customer_account": "c"}
+RATE_GROUP_COLUMN = {
+    "category": "category_id",
+    "product": "product_id",
+    "customer_account": "customer_account_id",
+}
+
+
+def _money(value) -> Decimal:
+    return Decimal(value or 0).quantize(ZERO)
+
+
+def _live(reader: RollupReader) -> dict:
+    return {
+        "tenant": reader.tenant,
+        "start": reader.start,
+        "end": reader.end,
+        "filters": reader.filters,
+    }
+
+
+# --- returns --------------------------------------------------------------------------------
+
+
+def return_rate(reader: RollupReader) -> ReturnRate:
+    returned = reader.total("returns", ("returned_quantity", "returned_value"))
+    delivered = reader.total(
+        "returns", ("delivered_quantity", "delivered_value"), reason_applies=False
+    )
+    return ReturnRate(
+        delivered_quantity=int(delivered["delivered_quantity"]),
+        returned_quantity=int(returned["returned_quantity"]),
+        delivered_value=_money(delivered["delivered_value"]),
+        returned_value=_money(returned["returned_value"]),
+    )
+
+
+def return_rate_by(reader: RollupReader, group: str) -> dict[int, ReturnRate]:
+    """Per category, product or customer account (key: its id), like kpis.return_rate_by."""
+    letter, column = RATE_GROUP_LETTER[group], RATE_GROUP_COLUMN[group]
+    returned = reader.sums("returns", ("returned_quantity", "returned_value"), group=letter)
+    delivered = reader.sums(
+        "returns", ("delivered_quantity", "delivered_value"), group=letter, reason_applies=False
+    )
+    columns = reader_group_columns(letter)
+    index = columns.index(column)
+
+    def by_id(sums):
+        merged: dict[int, dict] = {}
+        for key, values in sums.items():
+            target = merged.setdefault(key[index], dict.fromkeys(values, 0))
+            for name, value in values.items():
+                target[name] += value
+        return merged
+
+    returned, delivered = by_id(returned), by_id(delivered)
+    empty = dict.fromkeys(RATE_MEASURES, 0)
+    rates = {}
+    for key in returned.keys() | delivered.keys():
+        r, d = returned.get(key, empty), delivered.get(key, empty)
+        if not (r.get("returned_quantity") or d.get("delivered_quantity")):
+            continue
+        rates[key] = ReturnRate(
+            delivered_quantity=int(d.get("delivered_quantity", 0)),
+            returned_quantity=int(r.get("returned_quantity", 0)),
+            delivered_value=_money(d.get("delivered_value")),
+            returned_value=_money(r.get("returned_value")),
+        )
+    return rates
+
+
+def reader_group_columns(letter: str) -> tuple[str, ...]:
+    from .slices import RETURN_SLICES, normalise
+
+    return RETURN_SLICES.columns(normalise(letter))
+
+
+def returns_count(reader: RollupReader) -> int:
+    total = reader.total("returns", ("returns",), exact=True)
+    if total is None:
+        return kpis.returns_count(**_live(reader))
+    return int(total["returns"])
+
+
+def return_reasons(reader: RollupReader) -> dict[str, ReasonFigure]:
+    sums = reader.sums("returns", ("returned_lines", "returned_quantity"), group="r")
+    total = sum(values["returned_lines"] for values in sums.values())
+    return {
+        key[0]: ReasonFigure(
+            lines=int(values["returned_lines"]),
+            quantity=int(values["returned_quantity"]),
+            share=ratio(values["returned_lines"], total),
+        )
+        for key, values in sums.items()
+        if values["returned_lines"]
+    }
+
+
+def returns_by_resolution(reader: RollupReader) -> dict[str, int]:
+    measures = (*(f"resolved_{value}" for value in Resolution.values), "rejected")
+    total = reader.total("returns", measures, exact=True)
+    if total is None:
+        return kpis.returns_by_resolution(**_live(reader))
+    counts = {value: int(total[f"resolved_{value}"]) for value in Resolution.values}
+    counts[REJECTED] = int(total["rejected"])
+    return counts
+
+
+def returns_by_disposition(reader: RollupReader) -> dict[str, DispositionFigure]:
+    measures = tuple(
+        f"{value}_{part}" for value in Disposition.values for part in ("lines", "quantity", "value")
+    )
+    total = reader.total("returns", measures)
+    return {
+        value: DispositionFigure(
+            lines=int(total[f"{value}_lines"]),
+            accepted_quantity=int(total[f"{value}_quantity"]),
+            value=_money(total[f"{value}_value"]),
+        )
+        for value in Disposition.values
+    }
+
+
+def return_money(reader: RollupReader) -> ReturnMoney:
+    total = reader.total(
+        "returns", ("refunded_value", "credited_value", "restocking_fees"), exact=True
+    )
+    goods = reader.total("returns", ("restock_value", "scrap_value"))
+    if total is None:
+        return kpis.return_money(**_live(reader))
+    return ReturnMoney(
+        refunded=_money(total["refunded_value"]),
+        credited=_money(total["credited_value"]),
+        restocking_fees=_money(total["restocking_fees"]),
+        restocked_value=_money(goods["restock_value"]),
+        scrapped_value=_money(goods["scrap_value"]),
+    )
+
+
+@dataclass(frozen=True)
+class SlowCase:
+    pk: int
+    number: str
+    hours: float
+
+
+def return_cycle_times(reader: RollupReader) -> tuple[dict[str, DurationStats], list[SlowCase]]:
+    """Per stage: count, average (exact), median and p90 (from the histogram); and the
+    slowest returns resolved in the period (submitted → resolved)."""
+    stats, slowest = {}, []
+    for stage in RETURN_STAGES:
+        details = reader.details(
+            "returns", stage, count_measure=f"{stage}_count", hours_measure=f"{stage}_hours"
+        )
+        if details is None:
+            return kpis.return_cycle_times(**_live(reader)), live_slowest_returns(reader)
+        durations, cases = details
+        stats[stage] = durations.stats()
+        if stage == "submitted_to_resolved":
+            slowest = [SlowCase(pk=c[1], number=c[2], hours=c[0]) for c in cases]
+    return stats, slowest
+
+
+def live_slowest_returns(reader: RollupReader, limit: int = 10) -> list[SlowCase]:
+    from .kpis import RESOLVED_RETURN, _period, _return_requests
+
+    period = _period(reader.tenant, reader.start, reader.end)
+    rows = (
+        _return_requests(reader.tenant, reader.filters)
+        .filter(
+            status__in=RESOLVED_RETURN,
+            submitted_at__isnull=False,
+            **period.instant_filter("resolved_at"),
+        )
+        .values_list("pk", "number", "submitted_at", "resolved_at")
+    )
+    cases = [
+        SlowCase(pk=pk, number=number, hours=round((b - a).total_seconds() / 3600, 2))
+        for pk, number, a, b in rows
+    ]
+    return sorted(cases, key=lambda case: (-case.hours, case.pk))[:limit]
+
+
+# --- complaints -----------------------------------------------------------------------------
+
+
+def complaint_volume(reader: RollupReader) -> dict[str, dict[str, int]]:
+    sums = reader.sums("complaints", ("filed",), group="k")
+    volume: dict[str, dict[str, int]] = {"category": {}, "priority": {}}
+    for (category, priority), values in sums.items():
+        if not values["filed"]:
+            continue
+        volume["category"][category] = volume["category"].get(category, 0) + values["filed"]
+        volume["priority"][priority] = volume["priority"].get(priority, 0) + values["filed"]
+    return volume
+
+
+def complaints_filed(reader: RollupReader) -> int:
+    return int(reader.total("complaints", ("filed",))["filed"])
+
+
+def complaint_sla_compliance(reader: RollupReader) -> dict[str, SlaCompliance]:
+    total = reader.total(
+        "complaints",
+        ("first_response_met", "first_response_missed", "resolution_met", "resolution_missed"),
+    )
+    return {
+        "first_response": SlaCompliance(
+            met=int(total["first_response_met"]), missed=int(total["first_response_missed"])
+        ),
+        "resolution": SlaCompliance(
+            met=int(total["resolution_met"]), missed=int(total["resolution_missed"])
+        ),
+    }
+
+
+def complaint_response_times(
+    reader: RollupReader,
+) -> tuple[dict[str, DurationStats], list[SlowCase]]:
+    stats, slowest = {}, []
+    for stage, count, hours in (
+        ("first_response", "first_responses", "first_response_hours"),
+        ("resolution", "resolved", "resolution_hours"),
+    ):
+        details = reader.details("complaints", stage, count_measure=count, hours_measure=hours)
+        if details is None:
+            return kpis.complaint_response_times(**_live(reader)), []
+        durations, cases = details
+        stats[stage] = durations.stats()
+        if stage == "resolution":
+            slowest = [SlowCase(pk=c[1], number=c[2], hours=c[0]) for c in cases]
+    return stats, slowest
+
+
+def complaint_resolution_quality(reader: RollupReader) -> ResolutionQuality:
+    total = reader.total("complaints", ("resolved", "reopened", "first_contact"))
+    return ResolutionQuality(
+        resolved=int(total["resolved"]),
+        reopened=int(total["reopened"]),
+        first_contact=int(total["first_contact"]),
+    )
+
+
+def _csat(values: dict) -> Csat:
+    return Csat(
+        ratings=int(values["ratings"]),
+        average=values["score_total"] / values["ratings"] if values["ratings"] else None,
+        satisfied_share=ratio(values["satisfied"], values["ratings"]),
+    )
+
+
+CSAT_MEASURES = ("ratings", "score_total", "satisfied")
+
+
+def csat(reader: RollupReader) -> Csat:
+    return _csat(reader.total("complaints", CSAT_MEASURES))
+
+
+def csat_by(reader: RollupReader, group: str) -> dict[int | None, Csat]:
+    """Per agent (None: unassigned) or per customer account, like kpis.csat_by."""
+    letter = {"agent": "a", "customer_account": "c"}[group]
+    sums = reader.sums("complaints", CSAT_MEASURES, group=letter)
+    figures = {}
+    for (key,), values in sums.items():
+        if values["ratings"]:
+            figures[(key or None) if group == "agent" else key] = _csat(values)
+    return figures
+
+
+# --- trend ----------------------------------------------------------------------------------
+
+TREND_RETURN_MEASURES = ("returned_lines", "returned_quantity", "returned_value")
+TREND_COMPLAINT_MEASURES = (
+    "filed",
+    "first_response_met",
+    "first_response_missed",
+    "resolution_met",
+    "resolution_missed",
+    *CSAT_MEASURES,
+)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    bucket: datetime.date
+    returns: int
+    returned_quantity: int
+    delivered_quantity: int
+    complaints: int
+    first_response_sla: float | None
+    resolution_sla: float | None
+    csat: float | None
+
+    @property
+    def return_rate(self) -> float | None:
+        return ratio(self.returned_quantity, self.delivered_quantity)
+
+
+def trend_granularity(start: datetime.date, end: datetime.date) -> str:
+    return "day" if (end - start).days < 62 else "month"
+
+
+def trend(reader: RollupReader) -> list[TrendPoint]:
+    by = trend_granularity(reader.start, reader.end)
+    returned = reader.sums("returns", TREND_RETURN_MEASURES, by=by)
+    delivered = reader.sums("returns", ("delivered_quantity",), by=by, reason_applies=False)
+    requests = reader.sums("returns", ("returns",), by=by, exact=True)
+    complaints = reader.sums("complaints", TREND_COMPLAINT_MEASURES, by=by)
+    buckets = []
+    day = reader.start if by == "day" else reader.start.replace(day=1)
+    while day <= reader.end:
+        buckets.append(day)
+        day = (
+            day + datetime.timedelta(days=1)
+            if by == "day"
+            else (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+        )
+    points = []
+    for bucket in buckets:
+        r = returned.get((bucket,), {})
+        c = complaints.get((bucket,), {})
+        count = (requests or {}).get((bucket,), {}).get("returns")
+        points.append(
+            TrendPoint(
+                bucket=bucket,
+                returns=int(count if count is not None else 0),
+                returned_quantity=int(r.get("returned_quantity", 0)),
+                delivered_quantity=int(delivered.get((bucket,), {}).get("delivered_quantity", 0)),
+                complaints=int(c.get("filed", 0)),
+                first_response_sla=ratio(
+                    c.get("first_response_met", 0),
+                    c.get("first_response_met", 0) + c.get("first_response_missed", 0),
+                ),
+                resolution_sla=ratio(
+                    c.get("resolution_met", 0),
+                    c.get("resolution_met", 0) + c.get("resolution_missed", 0),
+                ),
+                csat=c["score_total"] / c["ratings"] if c.get("ratings") else None,
+            )
+        )
+    return points
+
+
+__all__ = [
+    "Durations",
+    "SlowCase",
+    "TrendPoint",
+    "complaint_resolution_quality",
+    "complaint_response_times",
+    "complaint_sla_compliance",
+    "complaint_volume",
+    "complaints_filed",
+    "csat",
+    "csat_by",
+    "return_cycle_times",
+    "return_money",
+    "return_rate",
+    "return_rate_by",
+    "return_reasons",
+    "returns_by_disposition",
+    "returns_by_resolution",
+    "returns_count",
+    "trend",
+]

@@ -1,0 +1,204 @@
+"""Reading KPI figures for a period from the rollups: whole past months from month rows, the
+other past days from day rows, today from the source tables (the same cell builder, in
+memory). A fixed number of queries per figure, whatever the number of returns.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import F, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from .histograms import Durations, keep_slowest, merge_histograms
+from .kpis import NO_FILTERS, KpiFilters
+from .models import ComplaintRollup, ReturnRollup, RollupDay, Span
+from .periods import Period
+from .rollups import Cells, complaint_cells, month_end, month_start, return_cells
+from .slices import COMPLAINT_SLICES, RETURN_SLICES, filter_columns, filter_letters, normalise
+
+KINDS = {
+    "returns": (ReturnRollup, RETURN_SLICES, return_cells),
+    "complaints": (ComplaintRollup, COMPLAINT_SLICES, complaint_cells),
+}
+
+
+class RollupReader:
+    """Figures of one tenant over start..end (local days), narrowed by `filters`."""
+
+    def __init__(
+        self,
+        *,
+        tenant,
+        start: datetime.date,
+        end: datetime.date,
+        filters: KpiFilters = NO_FILTERS,
+        now: datetime.datetime | None = None,
+    ):
+        self.tenant = tenant
+        self.start, self.end = start, end
+        self.filters = filters
+        now = now or timezone.now()
+        self.today = timezone.localtime(now, Period(start, end, tenant.timezone).zone).date()
+        self.past_end = min(end, self.today - datetime.timedelta(days=1))
+        self.has_past = start <= self.past_end
+        self.has_today = start <= self.today <= end
+        self._live: dict[str, Cells] = {}
+
+    # --- what the period covers ---------------------------------------------------------
+
+    def whole_months(self) -> list[datetime.date]:
+        """First days of the months wholly inside start..past_end (they have month rows)."""
+        months = []
+        month = month_start(self.start)
+        if month < self.start:
+            month = month_end(month) + datetime.timedelta(days=1)
+        while self.has_past and month_end(month) <= self.past_end:
+            months.append(month)
+            month = month_end(month) + datetime.timedelta(days=1)
+        return months
+
+    def missing_days(self) -> int:
+        """Past days of the period whose rollups were never built."""
+        if not self.has_past:
+            return 0
+        built = (
+            RollupDay.objects.for_tenant(self.tenant)
+            .filter(day__gte=self.start, day__lte=self.past_end)
+            .count()
+        )
+        return (self.past_end - self.start).days + 1 - built
+
+    def _span_condition(self, slice_name: str, slices, *, by_day: bool) -> Q:
+        months = [] if by_day or slice_name not in slices.compact else self.whole_months()
+        if not months:
+            return Q(span=Span.DAY, day__gte=self.start, day__lte=self.past_end)
+        condition = Q(span=Span.MONTH, day__in=months)
+        first, last = months[0], month_end(months[-1])
+        if self.start < first:
+            condition |= Q(span=Span.DAY, day__gte=self.start, day__lt=first)
+        if last < self.past_end:
+            condition |= Q(span=Span.DAY, day__gt=last, day__lte=self.past_end)
+        return condition
+
+    def _live_cells(self, kind: str) -> Cells:
+        if kind not in self._live:
+            build = KINDS[kind][2]
+            self._live[kind] = build(tenant=self.tenant, start=self.today, end=self.today)
+        return self._live[kind]
+
+    def _letters_and_columns(self, kind: str, *, reason_applies: bool):
+        applies = reason_applies and kind == "returns"
+        return (
+            filter_letters(self.filters, reason_applies=applies),
+            filter_columns(self.filters, reason_applies=applies),
+        )
+
+    # --- sums ---------------------------------------------------------------------------
+
+    def sums(
+        self,
+        kind: str,
+        measures: tuple[str, ...],
+        *,
+        group: str = "",
+        by: str | None = None,
+        exact: bool = False,
+        reason_applies: bool = True,
+    ) -> dict[tuple, dict[str, float | int | Decimal]] | None:
+        """{(period bucket?, group column values…): {measure: sum}}; None when no stored
+        slice can answer exactly (the caller computes the figure live).
+
+        `by` = "month" or "day" puts the bucket's first day first in the key.
+        """
+        model, slices, _build = KINDS[kind]
+        letters, columns = self._letters_and_columns(kind, reason_applies=reason_applies)
+        slice_name = slices.pick(letters + group, exact=exact)
+        if slice_name is None:
+            return None
+        group_columns = slices.columns(normalise(group)) if group else ()
+        totals: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(measures, 0))
+        if self.has_past:
+            rows = model.objects.for_tenant(self.tenant).filter(
+                self._span_condition(slice_name, slices, by_day=by == "day"),
+                slice=slice_name,
+                **columns,
+            )
+            keys = list(group_columns)
+            if by == "month":
+                rows = rows.annotate(bucket=TruncMonth("day"))
+                keys.insert(0, "bucket")
+            elif by == "day":
+                rows = rows.annotate(bucket=F("day"))
+                keys.insert(0, "bucket")
+            for row in rows.values(*keys).annotate(**{f"s_{m}": Sum(m) for m in measures}):
+                key = tuple(_as_date(row[k]) if k == "bucket" else row[k] for k in keys)
+                for m in measures:
+                    totals[key][m] += row[f"s_{m}"] or 0
+        if self.has_today:
+            for (day, name, values), cell in self._live_cells(kind).cells.items():
+                if name != slice_name:
+                    continue
+                dims = dict(zip(slices.columns(name), values, strict=True))
+                if any(dims.get(c) != v for c, v in columns.items()):
+                    continue
+                key = tuple(dims[c] for c in group_columns)
+                if by == "month":
+                    key = (month_start(day), *key)
+                elif by == "day":
+                    key = (day, *key)
+                for m in measures:
+                    totals[key][m] += cell.measures.get(m, 0)
+        return dict(totals)
+
+    def total(self, kind: str, measures: tuple[str, ...], **options) -> dict | None:
+        sums = self.sums(kind, measures, **options)
+        if sums is None:
+            return None
+        return sums.get((), dict.fromkeys(measures, 0))
+
+    # --- durations and slowest cases ------------------------------------------------------
+
+    def details(self, kind: str, stage: str, *, count_measure: str, hours_measure: str):
+        """(Durations, slowest cases) of a stage over the period; None when the filters have
+        no detail slice (the caller computes them live)."""
+        model, slices, _build = KINDS[kind]
+        letters, columns = self._letters_and_columns(kind, reason_applies=True)
+        slice_name = slices.pick(letters, exact=kind == "returns", detail=True)
+        if slice_name is None:
+            return None
+        histogram: dict[str, int] = {}
+        slowest: list[list] = []
+        count, hours = 0, 0.0
+        if self.has_past:
+            rows = model.objects.for_tenant(self.tenant).filter(
+                self._span_condition(slice_name, slices, by_day=False),
+                slice=slice_name,
+                **columns,
+            )
+            for durations, cases, n, h in rows.values_list(
+                "durations", "slowest", count_measure, hours_measure
+            ):
+                merge_histograms(histogram, durations.get(stage, {}))
+                slowest = keep_slowest([*slowest, *cases.get(stage, [])])
+                count += n
+                hours += h
+        if self.has_today:
+            for (_day, name, values), cell in self._live_cells(kind).cells.items():
+                if name != slice_name:
+                    continue
+                dims = dict(zip(slices.columns(name), values, strict=True))
+                if any(dims.get(c) != v for c, v in columns.items()):
+                    continue
+                merge_histograms(histogram, cell.durations.get(stage, {}))
+                slowest = keep_slowest([*slowest, *cell.slowest.get(stage, [])])
+                count += cell.measures.get(count_measure, 0)
+                hours += cell.measures.get(hours_measure, 0)
+        return Durations(count=count, hours=hours, histogram=histogram), slowest
+
+
+def _as_date(value) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value

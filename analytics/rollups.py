@@ -1,0 +1,638 @@
+"""Building the daily KPI rollups from the source tables: the nightly run (yesterday, days
+whose cases changed since, days never built), rebuilds of a date range, and today's cells
+computed in memory for the dashboard. Rebuilding a day replaces its rows (idempotent).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, F, Max, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from complaints.models import Complaint, ComplaintMessage, SatisfactionRating
+from complaints.selectors import business_calendar
+from customers.models import Order, OrderLine
+from returns.models import Disposition, Resolution, ReturnEvent, ReturnLine, ReturnRequest
+
+from .histograms import add_to_histogram, keep_slowest, merge_histograms
+from .kpis import (
+    MONEY_OUT,
+    NOT_RETURNED,
+    RESOLVED_RETURN,
+    RETURN_STAGES,
+    complaint_first_response_hours,
+    complaint_resolution_hours,
+)
+from .models import ComplaintRollup, ReturnRollup, RollupDay, Span
+from .periods import Period
+from .slices import COMPLAINT_SLICES, RETURN_SLICES, SliceSet
+
+logger = logging.getLogger(__name__)
+
+# How far back the nightly run fills days that were never built (a new tenant, a missed
+# night); older history is rebuilt on demand with `manage.py rebuild_kpis`.
+CATCH_UP_DAYS = 400
+MEASURE_TYPES = ("PositiveIntegerField", "DecimalField", "FloatField")
+RETURN_MEASURES = tuple(
+    f.name for f in ReturnRollup._meta.concrete_fields if f.get_internal_type() in MEASURE_TYPES
+)
+COMPLAINT_MEASURES = tuple(
+    f.name for f in ComplaintRollup._meta.concrete_fields if f.get_internal_type() in MEASURE_TYPES
+)
+RESOLUTION_MEASURE = {value: f"resolved_{value}" for value in Resolution.values}
+MONEY_MEASURE = {Resolution.REFUND: "refunded_value", Resolution.CREDIT_NOTE: "credited_value"}
+
+
+@dataclass
+class Cell:
+    measures: dict[str, float | int | Decimal] = field(default_factory=lambda: defaultdict(int))
+    durations: dict[str, dict[str, int]] = field(default_factory=dict)
+    slowest: dict[str, list[list]] = field(default_factory=dict)
+
+    def add(self, measures: dict) -> None:
+        for name, value in measures.items():
+            self.measures[name] += value
+
+    def add_duration(self, stage: str, hours: float, case: list | None = None) -> None:
+        add_to_histogram(self.durations.setdefault(stage, {}), hours)
+        if case is not None:
+            self.slowest[stage] = keep_slowest([*self.slowest.get(stage, []), case])
+
+    def merge(self, other: Cell) -> None:
+        self.add(other.measures)
+        for stage, histogram in other.durations.items():
+            merge_histograms(self.durations.setdefault(stage, {}), histogram)
+        for stage, cases in other.slowest.items():
+            self.slowest[stage] = keep_slowest([*self.slowest.get(stage, []), *cases])
+
+
+# (day, slice, values of the slice's columns) → cell
+CellKey = tuple[datetime.date, str, tuple]
+
+
+class Cells:
+    """The rollup cells of a range of days, as they are being added up."""
+
+    def __init__(self, slices: SliceSet):
+        self.slices = slices
+        self.cells: dict[CellKey, Cell] = {}
+
+    def _cell(self, day, slice_name: str, dims: dict) -> Cell:
+        key = (day, slice_name, tuple(dims[c] for c in self.slices.columns(slice_name)))
+        cell = self.cells.get(key)
+        if cell is None:
+            cell = self.cells[key] = Cell()
+        return cell
+
+    def add(self, day, dims: dict, measures: dict, *, slices: Iterable[str] | None = None):
+        """One fact (a line, a delivery, a complaint): added to its cell in each slice."""
+        for slice_name in self.slices.stored if slices is None else slices:
+            self._cell(day, slice_name, dims).add(measures)
+
+    def add_duration(self, day, dims: dict, stage: str, hours: float, case: list) -> None:
+        for slice_name in self.slices.detail:
+            self._cell(day, slice_name, dims).add_duration(stage, hours, case)
+
+    def touch(self, day, touched: list[dict], measures: dict, duration=None) -> None:
+        """A return request's figures: once in every cell its lines touch (touch slices)."""
+        for slice_name in self.slices.touch:
+            columns = self.slices.columns(slice_name)
+            seen = set()
+            for dims in touched:
+                values = tuple(dims[c] for c in columns)
+                if values in seen:
+                    continue
+                seen.add(values)
+                cell = self._cell(day, slice_name, dims)
+                cell.add(measures)
+                if duration is not None and slice_name in self.slices.detail:
+                    cell.add_duration(*duration)
+
+
+def _local_day(moment: datetime.datetime | None, zone) -> datetime.date | None:
+    return None if moment is None else timezone.localtime(moment, zone).date()
+
+
+def _hours_between(start: datetime.datetime, end: datetime.datetime) -> float:
+    return (end - start).total_seconds() / 3600
+
+
+# --- returns --------------------------------------------------------------------------------
+
+
+def return_cells(*, tenant, start: datetime.date, end: datetime.date) -> Cells:
+    """Every return figure of the days start..end, in cells of every stored slice."""
+    period = Period(start=start, end=end, timezone=tenant.timezone)
+    zone = period.zone
+    cells = Cells(RETURN_SLICES)
+
+    deliveries = (
+        OrderLine.objects.for_tenant(tenant)
+        .filter(order__delivery_date__gte=start, order__delivery_date__lte=end)
+        .values(
+            "order__delivery_date",
+            "order__customer_account_id",
+            "product__category_id",
+            "product_id",
+        )
+        .annotate(
+            units=Sum("quantity"),
+            value=Sum(F("quantity") * F("unit_price"), output_field=MONEY_OUT),
+        )
+        .order_by()
+    )
+    for row in deliveries:
+        cells.add(
+            row["order__delivery_date"],
+            {
+                "customer_account_id": row["order__customer_account_id"],
+                "category_id": row["product__category_id"],
+                "product_id": row["product_id"],
+                "reason": "",
+            },
+            # A delivery has no reason: in reason slices it sits in the "" cell, which no
+            # reason filter selects (delivered figures are read with the reason dropped).
+            {"delivered_quantity": row["units"], "delivered_value": row["value"]},
+        )
+
+    returned = (
+        ReturnLine.objects.for_tenant(tenant)
+        .filter(**period.instant_filter("return_request__submitted_at"))
+        .exclude(return_request__status__in=NOT_RETURNED)
+        .values_list(
+            "return_request__submitted_at",
+            "return_request__customer_account_id",
+            "order_line__product__category_id",
+            "order_line__product_id",
+            "reason",
+            "quantity",
+            "unit_price",
+        )
+    )
+    for submitted, customer, category, product, reason, quantity, price in returned.iterator(
+        chunk_size=5000
+    ):
+        cells.add(
+            _local_day(submitted, zone),
+            {
+                "customer_account_id": customer,
+                "category_id": category,
+                "product_id": product,
+                "reason": reason,
+            },
+            {
+                "returned_lines": 1,
+                "returned_quantity": quantity,
+                "returned_value": price * quantity,
+            },
+        )
+
+    _add_return_requests(cells, tenant, period)
+    return cells
+
+
+def _add_return_requests(cells: Cells, tenant, period: Period) -> None:
+    """Figures of whole requests (counts, money, cycle times) and of their resolved lines."""
+    zone = period.zone
+    in_period = Q()
+    for column in ("submitted_at", "approved_at", "received_at", "resolved_at"):
+        in_period |= Q(**period.instant_filter(column))
+    requests = ReturnRequest.objects.for_tenant(tenant).filter(in_period)
+    rejections = ReturnEvent.objects.for_tenant(tenant).filter(
+        to_status="rejected",
+        return_request__status="rejected",
+        **period.instant_filter("created_at"),
+    )
+    rejected = list(
+        rejections.values_list(
+            "return_request_id", "created_at", "return_request__customer_account_id"
+        )
+    )
+    lines: dict[int, list[dict]] = defaultdict(list)
+    line_rows = (
+        ReturnLine.objects.for_tenant(tenant)
+        .filter(
+            Q(return_request__in=requests.values("pk"))
+            | Q(return_request__in=rejections.values("return_request_id"))
+        )
+        .values_list(
+            "return_request_id",
+            "order_line__product__category_id",
+            "order_line__product_id",
+            "reason",
+            "disposition",
+            "accepted_quantity",
+            "unit_price",
+        )
+    )
+    for request_id, category, product, reason, disposition, accepted, price in line_rows.iterator(
+        chunk_size=5000
+    ):
+        lines[request_id].append(
+            {
+                "category_id": category,
+                "product_id": product,
+                "reason": reason,
+                "disposition": disposition,
+                "accepted": accepted or 0,
+                "price": price,
+            }
+        )
+
+    fields = (
+        "pk",
+        "number",
+        "customer_account_id",
+        "status",
+        "resolution",
+        "submitted_at",
+        "approved_at",
+        "received_at",
+        "resolved_at",
+        "refund_total",
+        "restocking_fee",
+    )
+    for row in requests.values(*fields).iterator(chunk_size=5000):
+        touched = [
+            {**line, "customer_account_id": row["customer_account_id"]}
+            for line in lines.get(row["pk"], [])
+        ]
+        if not touched:
+            continue
+        case = row["number"]
+        submitted_day = _local_day(row["submitted_at"], zone)
+        if (
+            submitted_day
+            and period.start <= submitted_day <= period.end
+            and row["status"] not in NOT_RETURNED
+        ):
+            cells.touch(submitted_day, touched, {"returns": 1})
+        for stage, (begin, finish) in RETURN_STAGES.items():
+            finished = _local_day(row[finish], zone)
+            if row[begin] is None or finished is None:
+                continue
+            if not period.start <= finished <= period.end:
+                continue
+            hours = _hours_between(row[begin], row[finish])
+            cells.touch(
+                finished,
+                touched,
+                {f"{stage}_count": 1, f"{stage}_hours": hours},
+                duration=(stage, hours, [round(hours, 2), row["pk"], case]),
+            )
+        resolved_day = _local_day(row["resolved_at"], zone)
+        if (
+            resolved_day
+            and period.start <= resolved_day <= period.end
+            and row["status"] in RESOLVED_RETURN
+        ):
+            _add_resolution(cells, resolved_day, row, touched)
+    for request_id, moment, customer in rejected:
+        touched = [{**line, "customer_account_id": customer} for line in lines.get(request_id, [])]
+        if touched:
+            cells.touch(_local_day(moment, zone), touched, {"rejected": 1})
+
+
+def _add_resolution(cells: Cells, day, row: dict, touched: list[dict]) -> None:
+    measures = {}
+    if row["resolution"] in RESOLUTION_MEASURE:
+        measures[RESOLUTION_MEASURE[row["resolution"]]] = 1
+    if row["resolution"] in MONEY_MEASURE:
+        measures[MONEY_MEASURE[row["resolution"]]] = row["refund_total"] or Decimal("0")
+    measures["restocking_fees"] = row["restocking_fee"] or Decimal("0")
+    cells.touch(day, touched, measures)
+    for line in touched:
+        if line["disposition"] not in Disposition.values:
+            continue
+        prefix = line["disposition"]
+        cells.add(
+            day,
+            line,
+            {
+                f"{prefix}_lines": 1,
+                f"{prefix}_quantity": line["accepted"],
+                f"{prefix}_value": line["accepted"] * line["price"],
+            },
+        )
+
+
+# --- complaints -----------------------------------------------------------------------------
+
+
+def complaint_cells(*, tenant, start: datetime.date, end: datetime.date) -> Cells:
+    period = Period(start=start, end=end, timezone=tenant.timezone)
+    zone = period.zone
+    calendar = business_calendar(tenant)
+    cells = Cells(COMPLAINT_SLICES)
+    complaints = Complaint.objects.for_tenant(tenant).filter(
+        Q(**period.instant_filter("created_at"))
+        | Q(**period.instant_filter("first_responded_at"))
+        | Q(**period.instant_filter("resolved_at"))
+    )
+    resolved_here = Complaint.objects.for_tenant(tenant).filter(
+        **period.instant_filter("resolved_at")
+    )
+    staff_replies = dict(
+        ComplaintMessage.objects.for_tenant(tenant)
+        .filter(complaint__in=resolved_here.values("pk"), is_internal=False, author__is_staff=True)
+        .values("complaint_id")
+        .annotate(replies=Count("id"))
+        .values_list("complaint_id", "replies")
+    )
+    rows = complaints.values(
+        "pk",
+        "code",
+        "customer_account_id",
+        "product_id",
+        "product__category_id",
+        "assignee_id",
+        "category",
+        "priority",
+        "created_at",
+        "first_responded_at",
+        "first_response_due_at",
+        "resolved_at",
+        "resolution_due_at",
+        "resolution_started_at",
+        "sla_paused_seconds",
+        "reopen_count",
+    )
+    for row in rows.iterator(chunk_size=5000):
+        dims = _complaint_dims(row)
+        case = row["code"]
+        filed = _local_day(row["created_at"], zone)
+        if period.start <= filed <= period.end:
+            cells.add(filed, dims, {"filed": 1})
+        responded = _local_day(row["first_responded_at"], zone)
+        if responded and period.start <= responded <= period.end:
+            hours = complaint_first_response_hours(
+                calendar, row["created_at"], row["first_responded_at"]
+            )
+            met = row["first_responded_at"] <= row["first_response_due_at"]
+            cells.add(
+                responded,
+                dims,
+                {
+                    "first_responses": 1,
+                    "first_response_hours": hours,
+                    "first_response_met": int(met),
+                    "first_response_missed": int(not met),
+                },
+            )
+            cells.add_duration(
+                responded, dims, "first_response", hours, [round(hours, 2), row["pk"], case]
+            )
+        resolved = _local_day(row["resolved_at"], zone)
+        if resolved and period.start <= resolved <= period.end:
+            hours = complaint_resolution_hours(
+                calendar,
+                row["created_at"],
+                row["resolution_started_at"],
+                row["resolved_at"],
+                row["sla_paused_seconds"],
+            )
+            met = row["resolved_at"] <= row["resolution_due_at"]
+            cells.add(
+                resolved,
+                dims,
+                {
+                    "resolved": 1,
+                    "resolution_hours": hours,
+                    "resolution_met": int(met),
+                    "resolution_missed": int(not met),
+                    "reopened": int(row["reopen_count"] > 0),
+                    "first_contact": int(staff_replies.get(row["pk"]) == 1),
+                },
+            )
+            cells.add_duration(
+                resolved, dims, "resolution", hours, [round(hours, 2), row["pk"], case]
+            )
+    ratings = (
+        SatisfactionRating.objects.for_tenant(tenant)
+        .filter(**period.instant_filter("created_at"))
+        .values(
+            "created_at",
+            "score",
+            "complaint__customer_account_id",
+            "complaint__product_id",
+            "complaint__product__category_id",
+            "complaint__assignee_id",
+            "complaint__category",
+            "complaint__priority",
+        )
+    )
+    for row in ratings.iterator(chunk_size=5000):
+        dims = _complaint_dims({key.removeprefix("complaint__"): v for key, v in row.items()})
+        cells.add(
+            _local_day(row["created_at"], zone),
+            dims,
+            {"ratings": 1, "score_total": row["score"], "satisfied": int(row["score"] >= 4)},
+        )
+    return cells
+
+
+def _complaint_dims(row: dict) -> dict:
+    return {
+        "agent_id": row["assignee_id"] or 0,
+        "customer_account_id": row["customer_account_id"],
+        "category_id": row["product__category_id"] or 0,
+        "product_id": row["product_id"] or 0,
+        "complaint_category": row["category"],
+        "priority": row["priority"],
+    }
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _rows(model, tenant, cells: Cells, span: str = Span.DAY) -> list:
+    columns = cells.slices.all_columns
+    made = []
+    for (day, slice_name, values), cell in cells.cells.items():
+        dims = dict(zip(cells.slices.columns(slice_name), values, strict=True))
+        made.append(
+            model(
+                tenant=tenant,
+                span=span,
+                day=day,
+                slice=slice_name,
+                **{c: dims.get(c, "" if c in _TEXT_COLUMNS else 0) for c in columns},
+                **dict(cell.measures),
+                durations=cell.durations,
+                slowest=cell.slowest,
+            )
+        )
+    return made
+
+
+_TEXT_COLUMNS = {"reason", "complaint_category", "priority"}
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    days: int
+    return_rows: int
+    complaint_rows: int
+    months: int
+
+
+def kpi_rollups_rebuild(
+    *, tenant, start: datetime.date, end: datetime.date, now: datetime.datetime | None = None
+) -> RebuildResult:
+    """Replace the rollup rows of start..end (days before today only) and of every whole
+    past month they fall in. One transaction: readers see the old rows or the new ones."""
+    now = now or timezone.now()
+    yesterday = timezone.localtime(now, Period(start, start, tenant.timezone).zone).date()
+    yesterday -= datetime.timedelta(days=1)
+    end = min(end, yesterday)
+    if end < start:
+        return RebuildResult(days=0, return_rows=0, complaint_rows=0, months=0)
+    returns = return_cells(tenant=tenant, start=start, end=end)
+    complaints = complaint_cells(tenant=tenant, start=start, end=end)
+    days = [start + datetime.timedelta(days=n) for n in range((end - start).days + 1)]
+    with transaction.atomic():
+        for model, cells in ((ReturnRollup, returns), (ComplaintRollup, complaints)):
+            model.objects.for_tenant(tenant).filter(
+                span=Span.DAY, day__gte=start, day__lte=end
+            ).delete()
+            model.objects.bulk_create(_rows(model, tenant, cells), batch_size=2000)
+        RollupDay.objects.for_tenant(tenant).filter(day__gte=start, day__lte=end).delete()
+        RollupDay.objects.bulk_create(
+            [RollupDay(tenant=tenant, day=day, built_at=now) for day in days], batch_size=2000
+        )
+        months = _compact_months(tenant, start, end, yesterday)
+    logger.info(
+        "kpi rollups rebuilt",
+        extra={"tenant": tenant.pk, "start": start.isoformat(), "end": end.isoformat()},
+    )
+    return RebuildResult(
+        days=len(days),
+        return_rows=len(returns.cells),
+        complaint_rows=len(complaints.cells),
+        months=months,
+    )
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def month_end(day: datetime.date) -> datetime.date:
+    following = (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return following - datetime.timedelta(days=1)
+
+
+def _compact_months(tenant, start, end, yesterday) -> int:
+    """Month rows of every month of start..end that is over by `yesterday`."""
+    compacted = 0
+    month = month_start(start)
+    while month <= end:
+        last = month_end(month)
+        if last <= yesterday:
+            for model, slices, measures in (
+                (ReturnRollup, RETURN_SLICES, RETURN_MEASURES),
+                (ComplaintRollup, COMPLAINT_SLICES, COMPLAINT_MEASURES),
+            ):
+                _compact_month(model, slices, measures, tenant, month, last)
+            compacted += 1
+        month = last + datetime.timedelta(days=1)
+    return compacted
+
+
+def _compact_month(model, slices: SliceSet, measures, tenant, first, last) -> None:
+    rows = model.objects.for_tenant(tenant)
+    rows.filter(span=Span.MONTH, day=first).delete()
+    days = rows.filter(
+        span=Span.DAY, day__gte=first, day__lte=last, slice__in=sorted(slices.compact)
+    )
+    columns = slices.all_columns
+    sums = days.values("slice", *columns).annotate(
+        **{f"sum_{m}": Coalesce(Sum(m), 0, output_field=model._meta.get_field(m)) for m in measures}
+    )
+    cells: dict[tuple, Cell] = {}
+    for row in sums.order_by():
+        cell = Cell()
+        cell.add({m: row[f"sum_{m}"] for m in measures})
+        cells[(row["slice"], *(row[c] for c in columns))] = cell
+    detail = days.filter(slice__in=sorted(slices.detail & slices.compact))
+    for row in detail.values("slice", *columns, "durations", "slowest").iterator(chunk_size=5000):
+        key = (row["slice"], *(row[c] for c in columns))
+        cells[key].merge(Cell(durations=row["durations"], slowest=row["slowest"]))
+    model.objects.bulk_create(
+        [
+            model(
+                tenant=tenant,
+                span=Span.MONTH,
+                day=first,
+                slice=key[0],
+                **dict(zip(columns, key[1:], strict=True)),
+                **dict(cell.measures),
+                durations=cell.durations,
+                slowest=cell.slowest,
+            )
+            for key, cell in cells.items()
+        ],
+        batch_size=2000,
+    )
+
+
+# --- the nightly run ------------------------------------------------------------------------
+
+
+def days_to_rebuild(*, tenant, now: datetime.datetime | None = None) -> list[datetime.date]:
+    """Yesterday, every day of the last CATCH_UP_DAYS never built, and the days whose
+    figures changed since the last run (a return rejected today leaves its submission day;
+    an order imported late brings its delivery day)."""
+    now = now or timezone.now()
+    zone = Period(datetime.date.min, datetime.date.min, tenant.timezone).zone
+    today = timezone.localtime(now, zone).date()
+    yesterday = today - datetime.timedelta(days=1)
+    first = today - datetime.timedelta(days=CATCH_UP_DAYS)
+    built = set(
+        RollupDay.objects.for_tenant(tenant)
+        .filter(day__gte=first, day__lte=yesterday)
+        .values_list("day", flat=True)
+    )
+    days = {first + datetime.timedelta(days=n) for n in range(CATCH_UP_DAYS)} - built
+    days.add(yesterday)
+    watermark = RollupDay.objects.for_tenant(tenant).aggregate(last=Max("built_at"))["last"]
+    if watermark is not None:
+        stamps = ReturnRequest.objects.for_tenant(tenant).filter(updated_at__gt=watermark)
+        for row in stamps.values_list("submitted_at", "approved_at", "received_at", "resolved_at"):
+            days.update(_local_day(moment, zone) for moment in row if moment)
+        changed = Complaint.objects.for_tenant(tenant).filter(updated_at__gt=watermark)
+        for row in changed.values_list("created_at", "first_responded_at", "resolved_at"):
+            days.update(_local_day(moment, zone) for moment in row if moment)
+        days.update(
+            Order.objects.for_tenant(tenant)
+            .filter(imported_at__gt=watermark, delivery_date__isnull=False)
+            .values_list("delivery_date", flat=True)
+        )
+    return sorted(day for day in days if day <= yesterday)
+
+
+def contiguous_ranges(days: list[datetime.date]) -> list[tuple[datetime.date, datetime.date]]:
+    ranges: list[list[datetime.date]] = []
+    for day in sorted(days):
+        if ranges and day == ranges[-1][1] + datetime.timedelta(days=1):
+            ranges[-1][1] = day
+        else:
+            ranges.append([day, day])
+    return [(a, b) for a, b in ranges]
+
+
+def kpi_rollups_nightly(*, tenant, now: datetime.datetime | None = None) -> int:
+    """The nightly run for one tenant; returns the number of days rebuilt."""
+    now = now or timezone.now()
+    rebuilt = 0
+    for start, end in contiguous_ranges(days_to_rebuild(tenant=tenant, now=now)):
+        rebuilt += kpi_rollups_rebuild(tenant=tenant, start=start, end=end, now=now).days
+    return rebuilt

@@ -1,0 +1,107 @@
+"""Which dimension slices the rollups keep, and which slice answers a question.
+
+A slice is named by the letters of its dimensions in alphabetical order ("" = the tenant's
+total). Line figures and complaint figures add up across any cells, so any slice that holds
+the dimensions asked for answers them; a return *request* is counted once in every cell its
+lines touch, so request figures add up only within a slice that holds exactly the asked
+dimensions (otherwise the dashboard computes them live, see docs/kpis.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .kpis import KpiFilters
+
+
+@dataclass(frozen=True)
+class SliceSet:
+    dims: dict[str, tuple[str, ...]]  # letter → columns of the rollup table
+    stored: tuple[str, ...]
+    touch: frozenset[str]  # slices holding request figures (returns)
+    detail: frozenset[str]  # slices holding histograms and slowest cases
+    compact: frozenset[str]  # slices also kept as whole-month rows
+
+    def columns(self, slice_name: str) -> tuple[str, ...]:
+        return tuple(column for letter in slice_name for column in self.dims[letter])
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        return tuple(column for columns in self.dims.values() for column in columns)
+
+    def pick(self, needed: str, *, exact: bool = False, detail: bool = False) -> str | None:
+        """The smallest stored slice holding the letters `needed` (exactly, if asked)."""
+        wanted = normalise(needed)
+        candidates = [
+            name
+            for name in self.stored
+            if set(wanted) <= set(name)
+            and (not exact or name == wanted)
+            and (not detail or name in self.detail)
+        ]
+        if not candidates:
+            return None
+        # Fewest dimensions first; a month-compacted slice before one kept only by day.
+        return min(candidates, key=lambda name: (len(name), name not in self.compact))
+
+
+def normalise(letters: str) -> str:
+    """A product implies its category: the "p" cells are the "gp" cells."""
+    letters = set(letters)
+    if "p" in letters:
+        letters.add("g")
+    return "".join(sorted(letters))
+
+
+RETURN_SLICES = SliceSet(
+    dims={
+        "c": ("customer_account_id",),
+        "g": ("category_id",),
+        "p": ("product_id",),
+        "r": ("reason",),
+    },
+    stored=("", "c", "g", "gp", "r", "gr", "cgpr"),
+    touch=frozenset({"", "c", "g", "gp", "r", "gr"}),
+    detail=frozenset({"", "c", "g", "r", "gr"}),
+    compact=frozenset({"", "c", "g", "gp", "r", "gr"}),
+)
+
+COMPLAINT_SLICES = SliceSet(
+    dims={
+        "a": ("agent_id",),
+        "c": ("customer_account_id",),
+        "g": ("category_id",),
+        "k": ("complaint_category", "priority"),
+        "p": ("product_id",),
+    },
+    stored=("", "a", "c", "g", "k", "gp", "acgkp"),
+    touch=frozenset(),
+    detail=frozenset({"", "a", "c", "g", "k", "acgkp"}),
+    compact=frozenset({"", "a", "c", "g", "k", "gp"}),
+)
+
+
+def filter_letters(filters: KpiFilters, *, reason_applies: bool = True) -> str:
+    letters = ""
+    if filters.customer_account_id:
+        letters += "c"
+    if filters.category_id:
+        letters += "g"
+    if filters.product_id:
+        letters += "p"
+    if filters.reason and reason_applies:
+        letters += "r"
+    return letters
+
+
+def filter_columns(filters: KpiFilters, *, reason_applies: bool = True) -> dict[str, object]:
+    columns: dict[str, object] = {}
+    if filters.customer_account_id:
+        columns["customer_account_id"] = filters.customer_account_id
+    if filters.category_id:
+        columns["category_id"] = filters.category_id
+    if filters.product_id:
+        columns["product_id"] = filters.product_id
+    if filters.reason and reason_applies:
+        columns["reason"] = filters.reason
+    return columns

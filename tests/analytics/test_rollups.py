@@ -1,0 +1,170 @@
+"""Rollups: a rebuild replaces a day's rows (idempotent), and figures read from the rollups
+agree with the live computation (analytics.kpis) over the same period and filters."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from analytics import figures, kpis
+from analytics.kpis import KpiFilters
+from analytics.models import ComplaintRollup, ReturnRollup, RollupDay, Span
+from analytics.rollup_reader import RollupReader
+from analytics.rollups import days_to_rebuild, kpi_rollups_nightly, kpi_rollups_rebuild
+from returns.models import ReturnRequest
+
+from .dataset import END, START, at
+
+# The day after the period, at noon: every day of the period is in the past.
+AFTER = at(12, 1, 12)
+# Half a bucket: the largest error of a median or p90 read from the histogram (see
+# analytics.histograms) for durations under a week.
+HISTOGRAM_TOLERANCE = 0.5
+
+
+def rows(model, tenant):
+    return sorted(
+        model.unscoped.filter(tenant=tenant)
+        .exclude(span="")
+        .values_list("span", "day", "slice", *[f.name for f in model._meta.concrete_fields][7:]),
+        key=repr,
+    )
+
+
+def filter_sets(d):
+    return [
+        KpiFilters(),
+        KpiFilters(customer_account_id=d.c1.pk),
+        KpiFilters(customer_account_id=d.c2.pk),
+        KpiFilters(category_id=d.electronics.pk),
+        KpiFilters(product_id=d.p1.pk),
+        KpiFilters(reason="defective"),
+        KpiFilters(category_id=d.electronics.pk, reason="defective"),
+        KpiFilters(customer_account_id=d.c1.pk, reason="wrong_size"),  # no exact slice: live
+    ]
+
+
+def assert_stats_close(rolled, live):
+    assert rolled.count == live.count
+    if live.count == 0:
+        assert rolled.average is None and rolled.median is None
+        return
+    assert rolled.average == pytest.approx(live.average)
+    assert rolled.median == pytest.approx(live.median, abs=HISTOGRAM_TOLERANCE)
+    assert rolled.p90 == pytest.approx(live.p90, abs=HISTOGRAM_TOLERANCE)
+
+
+def assert_agree(reader: RollupReader, tenant, start, end, filters: KpiFilters):
+    live = {"tenant": tenant, "start": start, "end": end, "filters": filters}
+    assert figures.return_rate(reader) == kpis.return_rate(**live)
+    assert figures.returns_count(reader) == kpis.returns_count(**live)
+    assert figures.return_reasons(reader) == kpis.return_reasons(**live)
+    assert figures.returns_by_resolution(reader) == kpis.returns_by_resolution(**live)
+    assert figures.returns_by_disposition(reader) == kpis.returns_by_disposition(**live)
+    assert figures.return_money(reader) == kpis.return_money(**live)
+    for group in ("category", "product", "customer_account"):
+        live_rates = {
+            key: rate
+            for key, rate in kpis.return_rate_by(**live, group=group).items()
+            if rate.returned_quantity or rate.delivered_quantity
+        }
+        assert figures.return_rate_by(reader, group) == live_rates, group
+    stages, _slowest = figures.return_cycle_times(reader)
+    for stage, stats in kpis.return_cycle_times(**live).items():
+        assert_stats_close(stages[stage], stats)
+    assert figures.complaint_volume(reader) == kpis.complaint_volume(**live)
+    assert figures.complaint_sla_compliance(reader) == kpis.complaint_sla_compliance(**live)
+    assert figures.complaint_resolution_quality(reader) == kpis.complaint_resolution_quality(**live)
+    times, _slowest = figures.complaint_response_times(reader)
+    for stage, stats in kpis.complaint_response_times(**live).items():
+        assert_stats_close(times[stage], stats)
+    assert figures.csat(reader) == kpis.csat(**live)
+    for group in ("agent", "customer_account"):
+        assert figures.csat_by(reader, group) == kpis.csat_by(**live, group=group)
+
+
+@pytest.mark.django_db
+def test_rollups_agree_with_the_live_figures_for_every_filter(dataset):
+    d = dataset
+    for tenant in (d.ta, d.tb):
+        kpi_rollups_rebuild(tenant=tenant, start=START, end=END, now=AFTER)
+    for filters in filter_sets(d):
+        reader = RollupReader(tenant=d.ta, start=START, end=END, filters=filters, now=AFTER)
+        assert_agree(reader, d.ta, START, END, filters)
+    reader = RollupReader(tenant=d.tb, start=START, end=END, now=AFTER)
+    assert_agree(reader, d.tb, START, END, KpiFilters())
+
+
+@pytest.mark.django_db
+def test_today_is_computed_live_and_added_to_the_rolled_up_days(dataset):
+    # given: days up to 19 Nov rolled up; "now" is 20 Nov, 18:00 (R3 is submitted that day)
+    d = dataset
+    now = at(11, 20, 18)
+    kpi_rollups_rebuild(tenant=d.ta, start=START, end=END, now=now)
+    assert not RollupDay.unscoped.filter(tenant=d.ta, day__gte=datetime.date(2026, 11, 20))
+    # when / then: a period ending today still agrees with the live figures
+    end = datetime.date(2026, 11, 20)
+    for filters in filter_sets(d):
+        reader = RollupReader(tenant=d.ta, start=START, end=end, filters=filters, now=now)
+        assert_agree(reader, d.ta, START, end, filters)
+    reader = RollupReader(tenant=d.ta, start=START, end=end, now=now)
+    assert figures.returns_count(reader) == 3  # R1, R2 and R3 (today, live)
+
+
+@pytest.mark.django_db
+def test_rebuilding_a_range_replaces_its_rows(dataset):
+    d = dataset
+    kpi_rollups_rebuild(tenant=d.ta, start=START, end=END, now=AFTER)
+    first = rows(ReturnRollup, d.ta), rows(ComplaintRollup, d.ta)
+    assert first[0] and first[1]
+    assert ReturnRollup.unscoped.filter(tenant=d.ta, span=Span.MONTH).exists()
+
+    kpi_rollups_rebuild(tenant=d.ta, start=START, end=END, now=AFTER)
+    kpi_rollups_rebuild(
+        tenant=d.ta, start=datetime.date(2026, 10, 14), end=datetime.date(2026, 11, 3), now=AFTER
+    )
+    assert (rows(ReturnRollup, d.ta), rows(ComplaintRollup, d.ta)) == first
+    assert RollupDay.unscoped.filter(tenant=d.ta).count() == 61  # 1 Oct – 30 Nov
+    # Tenant B's rows are its own, and untouched by A's rebuild.
+    assert not ReturnRollup.unscoped.filter(tenant=d.tb).exists()
+
+
+@pytest.mark.django_db
+def test_a_change_to_a_past_case_is_rebuilt_by_the_next_nightly_run(dataset):
+    # given: everything rolled up; then R3 (submitted 20 Nov) is cancelled on 1 Dec
+    d = dataset
+    kpi_rollups_rebuild(tenant=d.ta, start=START, end=END, now=AFTER)
+    ReturnRequest.unscoped.filter(tenant=d.ta, number="R3").update(
+        status="cancelled", updated_at=at(12, 1, 13)
+    )
+    # when: the night after
+    night = at(12, 2, 2)
+    assert datetime.date(2026, 11, 20) in days_to_rebuild(tenant=d.ta, now=night)
+    kpi_rollups_nightly(tenant=d.ta, now=night)
+    # then: the rollups no longer count R3 as returned goods
+    reader = RollupReader(tenant=d.ta, start=START, end=END, now=night)
+    assert figures.returns_count(reader) == 2
+    assert figures.return_rate(reader) == kpis.return_rate(tenant=d.ta, start=START, end=END)
+
+
+@pytest.mark.django_db
+def test_rebuild_kpis_command(dataset, capsys):
+    d = dataset
+    call_command(
+        "rebuild_kpis", "--tenant", d.ta.slug, "--from", "2026-10-01", "--to", "2026-11-30"
+    )
+    assert "61 days" in capsys.readouterr().out
+    assert RollupDay.unscoped.filter(tenant=d.ta).count() == 61
+    with pytest.raises(CommandError, match="before"):
+        call_command(
+            "rebuild_kpis", "--tenant", d.ta.slug, "--from", "2026-11-30", "--to", "2026-10-01"
+        )
+    with pytest.raises(CommandError, match="No tenant"):
+        call_command(
+            "rebuild_kpis", "--tenant", "nope", "--from", "2026-10-01", "--to", "2026-10-02"
+        )
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("rebuild_kpis", "--tenant", d.ta.slug, "--from", "1.10.2026", "--to", "x")
