@@ -204,6 +204,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "returns.auto_close_returns_task",
         "schedule": crontab(hour=3, minute=30),
     },
+    # KPI rollups of yesterday (each tenant's own calendar day) and of days that changed.
+    "kpi-rollups": {
+        "task": "analytics.nightly_rollups_task",
+        "schedule": crontab(hour=1, minute=30),
+    },
+    # After the night's rollups: last month's PDF report to managers and tenant admins.
+    "monthly-kpi-reports": {
+        "task": "analytics.monthly_reports_task",
+        "schedule": crontab(day_of_month=1, hour=6, minute=0),
+    },
 }
 # Webhook endpoints on private or loopback addresses are refused unless this is on.
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)

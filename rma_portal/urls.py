@@ -18,6 +18,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("rma_portal.accounts.urls")),
     path("portal/", include((portal_urlpatterns, "portal"))),
+    path("dashboard/", include("analytics.urls")),
     path("api/", include("rma_portal.api.urls")),
     path("backoffice/", admin.site.urls),
     path("branding/logo/", tenant_logo, name="tenant_logo"),

@@ -52,6 +52,10 @@ class Notification(OutboxRow):
         default=True,
         help_text=_("Essential e-mails are sent even to users who switched e-mails off."),
     )
+    # A stored file (its storage name, under the tenant's media folder) sent with the e-mail,
+    # such as the monthly KPI report; read at delivery, so a retry sends the same file.
+    attachment = models.CharField(_("attachment"), max_length=255, blank=True)
+    attachment_name = models.CharField(_("attachment file name"), max_length=120, blank=True)
 
     class Meta:
         verbose_name = _("notification")

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime
 import logging
+import mimetypes
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
@@ -59,6 +61,8 @@ def notification_enqueue(
     context: dict,
     key: str,
     essential: bool = True,
+    attachment: str = "",
+    attachment_name: str = "",
 ) -> Notification | None:
     """Queue one e-mail in the caller's transaction; the same key never queues it twice.
 
@@ -79,6 +83,8 @@ def notification_enqueue(
             "language": recipient.preferred_language,
             "context": context,
             "is_essential": essential,
+            "attachment": attachment,
+            "attachment_name": attachment_name,
         },
     )
     if created:
@@ -162,6 +168,13 @@ def notification_deliver(*, notification_id: int, now: datetime.datetime | None 
                 headers={"X-RMA-Notification": row.idempotency_key},
             )
             message.attach_alternative(email.html, "text/html")
+            if row.attachment:
+                with default_storage.open(row.attachment, "rb") as attached:
+                    message.attach(
+                        row.attachment_name or "attachment",
+                        attached.read(),
+                        mimetypes.guess_type(row.attachment_name)[0] or "application/octet-stream",
+                    )
             message.send()
         except Exception as error:  # SMTP down, template bug: record and retry
             logger.warning("notification delivery failed", extra={"id": row.pk}, exc_info=True)

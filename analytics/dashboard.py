@@ -1,0 +1,855 @@
+"""What the manager dashboard asks for and shows: the period (presets or custom dates), the
+comparison period, the filters checked against the tenant's own rows, and every tile, chart
+and table, read through analytics.figures."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from complaints.models import ComplaintCategory, Priority
+from customers.models import CustomerAccount, Product, ProductCategory
+from returns.models import Disposition, Resolution, ReturnReason
+from returns.selectors import tenant_today
+from rma_portal.accounts.models import STAFF_ROLES, User
+
+from . import figures, kpis
+from .kpis import REJECTED, KpiFilters
+from .periods import ratio
+from .rollup_reader import RollupReader
+from .rollups import month_end, month_start
+
+MAX_PERIOD_DAYS = 3 * 366
+TOP = 10
+
+PRESETS = {
+    "7d": gettext_lazy("Last 7 days"),
+    "30d": gettext_lazy("Last 30 days"),
+    "90d": gettext_lazy("Last 90 days"),
+    "12m": gettext_lazy("Last 12 months"),
+    "this_month": gettext_lazy("This month"),
+    "last_month": gettext_lazy("Last month"),
+    "this_year": gettext_lazy("This year"),
+    "custom": gettext_lazy("Custom"),
+}
+DEFAULT_PRESET = "12m"
+
+
+class DashboardInputError(ValueError):
+    """The dashboard's query string asks for something impossible; the message says what."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def preset_range(preset: str, today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    if preset == "7d":
+        return today - datetime.timedelta(days=6), today
+    if preset == "30d":
+        return today - datetime.timedelta(days=29), today
+    if preset == "90d":
+        return today - datetime.timedelta(days=89), today
+    if preset == "this_month":
+        return month_start(today), today
+    if preset == "last_month":
+        last = month_start(today) - datetime.timedelta(days=1)
+        return month_start(last), last
+    if preset == "this_year":
+        return today.replace(month=1, day=1), today
+    # 12 months: the current month and the eleven before it.
+    first = month_start(today)
+    for _month in range(11):
+        first = month_start(first - datetime.timedelta(days=1))
+    return first, today
+
+
+@dataclass(frozen=True)
+class DashboardQuery:
+    preset: str
+    start: datetime.date
+    end: datetime.date
+    filters: KpiFilters
+    today: datetime.date
+
+    @property
+    def previous(self) -> tuple[datetime.date, datetime.date]:
+        """The period of the same length just before, for comparison."""
+        length = (self.end - self.start).days + 1
+        end = self.start - datetime.timedelta(days=1)
+        return end - datetime.timedelta(days=length - 1), end
+
+    def params(self, **changes) -> dict[str, str]:
+        """The query string of this view (with changes), for links and exports."""
+        values = {
+            "period": self.preset,
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "customer": self.filters.customer_account_id or "",
+            "category": self.filters.category_id or "",
+            "product": self.filters.product_id or "",
+            "reason": self.filters.reason or "",
+        }
+        values.update(changes)
+        return {key: str(value) for key, value in values.items() if value not in ("", None)}
+
+    def url(self, name: str, **changes) -> str:
+        return f"{reverse(name)}?{urlencode(self.params(**changes))}"
+
+
+def _date(value: str, name: str, errors: dict) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        errors[name] = _("Enter the date as YYYY-MM-DD.")
+        return None
+
+
+def _id(value: str, name: str, model, tenant, errors: dict, label: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or not model.objects.for_tenant(tenant).filter(pk=int(value)).exists():
+        errors[name] = _("Choose a %(what)s from the list.") % {"what": label}
+        return None
+    return int(value)
+
+
+def parse_query(params, *, tenant) -> DashboardQuery:
+    """The dashboard's query string, checked; DashboardInputError lists every problem."""
+    today = tenant_today(tenant)
+    errors: dict[str, str] = {}
+    preset = params.get("period") or (
+        "custom" if params.get("from") or params.get("to") else DEFAULT_PRESET
+    )
+    if preset not in PRESETS:
+        errors["period"] = _("Choose a period from the list.")
+        preset = DEFAULT_PRESET
+    if preset == "custom":
+        start = _date(params.get("from", ""), "from", errors)
+        end = _date(params.get("to", ""), "to", errors)
+        if start and end:
+            if end < start:
+                errors["to"] = _("The end date must not be before the start date.")
+            elif end > today:
+                errors["to"] = _("The end date cannot be in the future.")
+            elif (end - start).days + 1 > MAX_PERIOD_DAYS:
+                errors["from"] = _("Choose a period of at most three years.")
+    else:
+        start, end = preset_range(preset, today)
+    reason = params.get("reason", "")
+    if reason and reason not in ReturnReason.values:
+        errors["reason"] = _("Choose a reason from the list.")
+    filters = KpiFilters(
+        customer_account_id=_id(
+            params.get("customer", ""), "customer", CustomerAccount, tenant, errors, _("customer")
+        ),
+        category_id=_id(
+            params.get("category", ""), "category", ProductCategory, tenant, errors, _("category")
+        ),
+        product_id=_id(params.get("product", ""), "product", Product, tenant, errors, _("product")),
+        reason=reason or None,
+    )
+    if errors:
+        raise DashboardInputError(errors)
+    return DashboardQuery(preset=preset, start=start, end=end, filters=filters, today=today)
+
+
+# --- what the page shows --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tile:
+    key: str
+    label: str
+    value: object
+    previous: object
+    kind: str  # "count", "rate", "money", "hours", "score"
+    better: str = "up"  # which way is good: "up", "down"
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        if self.kind == "rate":
+            return float(self.value) - float(self.previous)  # percentage points
+        if not self.previous:
+            return None
+        return (float(self.value) - float(self.previous)) / float(self.previous)
+
+    @property
+    def trend(self) -> str:
+        change = self.change
+        if change is None or abs(change) < 1e-9:
+            return "flat"
+        good = (change > 0) == (self.better == "up")
+        return "good" if good else "bad"
+
+
+@dataclass
+class Table:
+    """A table of the page, also exported as CSV under its key; rows are display values."""
+
+    key: str
+    title: str
+    header: list[str]
+    rows: list[list] = field(default_factory=list)
+    links: list[str | None] = field(default_factory=list)  # drill-down per row
+    kinds: list[str] = field(default_factory=list)  # per column: text, count, rate, money, hours
+
+
+def _tile_figures(reader: RollupReader) -> dict:
+    rate = figures.return_rate(reader)
+    money = figures.return_money(reader)
+    cycle, _slowest = figures.return_cycle_times(reader)
+    sla = figures.complaint_sla_compliance(reader)
+    times, _slow = figures.complaint_response_times(reader)
+    quality = figures.complaint_resolution_quality(reader)
+    satisfaction = figures.csat(reader)
+    return {
+        "return_rate_quantity": rate.by_quantity,
+        "return_rate_value": rate.by_value,
+        "returns": figures.returns_count(reader),
+        "returned_value": rate.returned_value,
+        "refunded": money.refunded + money.credited,
+        "restocking_fees": money.restocking_fees,
+        "resolution_median": cycle["submitted_to_resolved"].median,
+        "complaints": figures.complaints_filed(reader),
+        "first_response_sla": sla["first_response"].rate,
+        "resolution_sla": sla["resolution"].rate,
+        "first_response_median": times["first_response"].median,
+        "reopen_rate": quality.reopen_rate,
+        "first_contact_rate": quality.first_contact_resolution_rate,
+        "csat": satisfaction.average,
+        "csat_satisfied": satisfaction.satisfied_share,
+    }
+
+
+TILES = (
+    # key, label, kind, which way is better
+    ("returns", gettext_lazy("Returns"), "count", "down"),
+    ("return_rate_quantity", gettext_lazy("Return rate (quantity)"), "rate", "down"),
+    ("return_rate_value", gettext_lazy("Return rate (value)"), "rate", "down"),
+    ("returned_value", gettext_lazy("Returned value"), "money", "down"),
+    ("refunded", gettext_lazy("Refunded and credited"), "money", "down"),
+    ("restocking_fees", gettext_lazy("Restocking fees collected"), "money", "up"),
+    ("resolution_median", gettext_lazy("Submitted → resolved (median)"), "hours", "down"),
+    ("complaints", gettext_lazy("Complaints filed"), "count", "down"),
+    ("first_response_sla", gettext_lazy("First response within SLA"), "rate", "up"),
+    ("resolution_sla", gettext_lazy("Resolved within SLA"), "rate", "up"),
+    ("first_response_median", gettext_lazy("First response (median)"), "bhours", "down"),
+    ("reopen_rate", gettext_lazy("Reopen rate"), "rate", "down"),
+    ("first_contact_rate", gettext_lazy("First-contact resolution"), "rate", "up"),
+    ("csat", gettext_lazy("CSAT (average of 1–5)"), "score", "up"),
+    ("csat_satisfied", gettext_lazy("Ratings of 4–5"), "rate", "up"),
+)
+
+
+@dataclass
+class Dashboard:
+    query: DashboardQuery
+    tiles: list[Tile]
+    trend: list[figures.TrendPoint]
+    trend_by: str
+    tables: dict[str, Table]
+    missing_days: int
+    backlog: dict[str, kpis.Backlog]
+    money: kpis.ReturnMoney
+    cycle_times: dict
+    complaint_times: dict
+
+
+def build_dashboard(query: DashboardQuery, *, tenant, now=None) -> Dashboard:
+    reader = RollupReader(
+        tenant=tenant, start=query.start, end=query.end, filters=query.filters, now=now
+    )
+    previous_start, previous_end = query.previous
+    previous_reader = RollupReader(
+        tenant=tenant, start=previous_start, end=previous_end, filters=query.filters, now=now
+    )
+    current, previous = _tile_figures(reader), _tile_figures(previous_reader)
+    tiles = [
+        Tile(key, str(label), current[key], previous[key], kind, better)
+        for key, label, kind, better in TILES
+    ]
+    names = _Names(tenant)
+    cycle, slow_returns = figures.return_cycle_times(reader)
+    times, slow_complaints = figures.complaint_response_times(reader)
+    tables = {}
+    for table in (
+        _reasons_table(reader, query),
+        _category_table(reader, query, names),
+        _resolution_table(reader, query),
+        _disposition_table(reader),
+        _cycle_table(cycle, times),
+        _sla_table(reader),
+        _complaint_volume_table(reader, query),
+        _csat_agent_table(reader, names),
+        _csat_customer_table(reader, names),
+        _top_products_table(reader, query, names),
+        _top_customers_table(reader, query, names),
+        _slowest_table(slow_returns, slow_complaints),
+    ):
+        tables[table.key] = table
+    points = figures.trend(reader)
+    tables["trend"] = _trend_table(points, query)
+    return Dashboard(
+        query=query,
+        tiles=tiles,
+        trend=points,
+        trend_by=figures.trend_granularity(query.start, query.end),
+        tables=tables,
+        missing_days=reader.missing_days(),
+        backlog=kpis.backlog(tenant=tenant, end=query.today, filters=query.filters),
+        money=figures.return_money(reader),
+        cycle_times=cycle,
+        complaint_times=times,
+    )
+
+
+class _Names:
+    """Display names of the ids in the figures: one query per kind, only ids asked for."""
+
+    def __init__(self, tenant):
+        self.tenant = tenant
+        self._cache: dict[str, dict[int, str]] = {}
+
+    def load(self, kind: str, ids) -> dict[int, str]:
+        ids = {i for i in ids if i}
+        if kind == "product":
+            rows = Product.objects.for_tenant(self.tenant).filter(pk__in=ids)
+            found = {p.pk: f"{p.sku} · {p.name}" for p in rows.only("pk", "sku", "name")}
+        elif kind == "category":
+            found = dict(
+                ProductCategory.objects.for_tenant(self.tenant)
+                .filter(pk__in=ids)
+                .values_list("pk", "name")
+            )
+        elif kind == "customer":
+            found = dict(
+                CustomerAccount.objects.for_tenant(self.tenant)
+                .filter(pk__in=ids)
+                .values_list("pk", "name")
+            )
+        else:  # agent
+            found = {
+                u.pk: u.get_full_name()
+                for u in User.objects.filter(tenant=self.tenant, pk__in=ids).only(
+                    "pk", "full_name", "email"
+                )
+            }
+        self._cache.setdefault(kind, {}).update(found)
+        return found
+
+
+def _reasons_table(reader, query: DashboardQuery) -> Table:
+    reasons = figures.return_reasons(reader)
+    labels = dict(ReturnReason.choices)
+    table = Table(
+        "reasons",
+        _("Return reasons"),
+        [_("Reason"), _("Lines"), _("Quantity"), _("Share")],
+        kinds=["text", "count", "count", "rate"],
+    )
+    for reason, figure in sorted(reasons.items(), key=lambda item: (-item[1].lines, item[0])):
+        table.rows.append(
+            [str(labels.get(reason, reason)), figure.lines, figure.quantity, figure.share]
+        )
+        table.links.append(query.url("dashboard:returns", reason=reason))
+    return table
+
+
+def _category_table(reader, query: DashboardQuery, names: _Names) -> Table:
+    rates = figures.return_rate_by(reader, "category")
+    found = names.load("category", rates)
+    table = Table(
+        "categories",
+        _("Return rate by category"),
+        [_("Category"), _("Delivered"), _("Returned"), _("Rate (quantity)"), _("Rate (value)")],
+        kinds=["text", "count", "count", "rate", "rate"],
+    )
+    ordered = sorted(rates.items(), key=lambda item: (-(item[1].by_quantity or 0), item[0]))
+    for category_id, rate in ordered:
+        table.rows.append(
+            [
+                found.get(category_id, "—"),
+                rate.delivered_quantity,
+                rate.returned_quantity,
+                rate.by_quantity,
+                rate.by_value,
+            ]
+        )
+        table.links.append(query.url("dashboard:returns", category=category_id))
+    return table
+
+
+def _resolution_table(reader, query: DashboardQuery) -> Table:
+    counts = figures.returns_by_resolution(reader)
+    labels = {**dict(Resolution.choices), REJECTED: _("Rejected")}
+    table = Table(
+        "resolutions",
+        _("Returns by resolution"),
+        [_("Resolution"), _("Returns")],
+        kinds=["text", "count"],
+    )
+    for key, count in counts.items():
+        table.rows.append([str(labels[key]), count])
+        table.links.append(query.url("dashboard:returns", resolution=key))
+    return table
+
+
+def _disposition_table(reader) -> Table:
+    dispositions = figures.returns_by_disposition(reader)
+    labels = dict(Disposition.choices)
+    table = Table(
+        "dispositions",
+        _("Returned goods by disposition"),
+        [_("Disposition"), _("Lines"), _("Accepted quantity"), _("Value")],
+        kinds=["text", "count", "count", "money"],
+    )
+    for key, figure in dispositions.items():
+        table.rows.append([str(labels[key]), figure.lines, figure.accepted_quantity, figure.value])
+        table.links.append(None)
+    return table
+
+
+def _cycle_table(cycle, times) -> Table:
+    labels = {
+        "submitted_to_approved": _("Return: submitted → approved"),
+        "approved_to_received": _("Return: approved → received"),
+        "received_to_resolved": _("Return: received → resolved"),
+        "submitted_to_resolved": _("Return: submitted → resolved"),
+        "first_response": _("Complaint: first response (business hours)"),
+        "resolution": _("Complaint: resolution (business hours)"),
+    }
+    table = Table(
+        "times",
+        _("Time to resolution (hours)"),
+        [_("Stage"), _("Cases"), _("Average"), _("Median"), _("90th percentile")],
+        kinds=["text", "count", "hours", "hours", "hours"],
+    )
+    for key, stats in [*cycle.items(), *times.items()]:
+        table.rows.append([labels[key], stats.count, stats.average, stats.median, stats.p90])
+        table.links.append(None)
+    return table
+
+
+def _sla_table(reader) -> Table:
+    sla = figures.complaint_sla_compliance(reader)
+    table = Table(
+        "sla",
+        _("SLA compliance"),
+        [_("Clock"), _("Within SLA"), _("Late"), _("Compliance")],
+        kinds=["text", "count", "count", "rate"],
+    )
+    for key, label in (("first_response", _("First response")), ("resolution", _("Resolution"))):
+        figure = sla[key]
+        table.rows.append([label, figure.met, figure.missed, figure.rate])
+        table.links.append(None)
+    return table
+
+
+def _complaint_volume_table(reader, query: DashboardQuery) -> Table:
+    volume = figures.complaint_volume(reader)
+    table = Table(
+        "complaint_volume",
+        _("Complaints by category and priority"),
+        [_("Category or priority"), _("Complaints")],
+        kinds=["text", "count"],
+    )
+    for key, label in ComplaintCategory.choices:
+        if volume["category"].get(key):
+            table.rows.append([str(label), volume["category"][key]])
+            table.links.append(query.url("dashboard:complaints", complaint_category=key))
+    for key, label in Priority.choices:
+        if volume["priority"].get(key):
+            table.rows.append(
+                [_("Priority: %(priority)s") % {"priority": label}, volume["priority"][key]]
+            )
+            table.links.append(query.url("dashboard:complaints", priority=key))
+    return table
+
+
+def _csat_agent_table(reader, names: _Names) -> Table:
+    by_agent = figures.csat_by(reader, "agent")
+    found = names.load("agent", by_agent)
+    table = Table(
+        "csat_agents",
+        _("Satisfaction per agent"),
+        [_("Agent"), _("Ratings"), _("Average"), _("Ratings of 4–5")],
+        kinds=["text", "count", "score", "rate"],
+    )
+    ordered = sorted(by_agent.items(), key=lambda item: (-(item[1].average or 0), item[0] or 0))
+    for agent_id, figure in ordered:
+        label = found.get(agent_id, _("Unassigned")) if agent_id else _("Unassigned")
+        table.rows.append([label, figure.ratings, figure.average, figure.satisfied_share])
+        table.links.append(None)
+    return table
+
+
+def _csat_customer_table(reader, names: _Names) -> Table:
+    by_customer = figures.csat_by(reader, "customer_account")
+    found = names.load("customer", by_customer)
+    table = Table(
+        "csat_customers",
+        _("Satisfaction per customer"),
+        [_("Customer"), _("Ratings"), _("Average"), _("Ratings of 4–5")],
+        kinds=["text", "count", "score", "rate"],
+    )
+    ordered = sorted(by_customer.items(), key=lambda item: (-item[1].ratings, item[0]))
+    for customer_id, figure in ordered[:TOP]:
+        table.rows.append(
+            [found.get(customer_id, "—"), figure.ratings, figure.average, figure.satisfied_share]
+        )
+        table.links.append(None)
+    return table
+
+
+def _top_products_table(reader, query: DashboardQuery, names: _Names) -> Table:
+    rates = figures.return_rate_by(reader, "product")
+    top = sorted(
+        ((key, rate) for key, rate in rates.items() if rate.returned_quantity),
+        key=lambda item: (-item[1].returned_quantity, item[0]),
+    )[:TOP]
+    found = names.load("product", [key for key, _rate in top])
+    table = Table(
+        "top_products",
+        _("Most returned products"),
+        [_("Product"), _("Returned"), _("Returned value"), _("Delivered"), _("Rate (quantity)")],
+        kinds=["text", "count", "money", "count", "rate"],
+    )
+    for product_id, rate in top:
+        table.rows.append(
+            [
+                found.get(product_id, "—"),
+                rate.returned_quantity,
+                rate.returned_value,
+                rate.delivered_quantity,
+                rate.by_quantity,
+            ]
+        )
+        table.links.append(query.url("dashboard:returns", product=product_id))
+    return table
+
+
+def _top_customers_table(reader, query: DashboardQuery, names: _Names) -> Table:
+    rates = figures.return_rate_by(reader, "customer_account")
+    top = sorted(
+        ((key, rate) for key, rate in rates.items() if rate.returned_quantity),
+        key=lambda item: (-(item[1].by_quantity or 0), -item[1].returned_quantity, item[0]),
+    )[:TOP]
+    found = names.load("customer", [key for key, _rate in top])
+    table = Table(
+        "top_customers",
+        _("Customers with the highest return rate"),
+        [_("Customer"), _("Delivered"), _("Returned"), _("Rate (quantity)"), _("Rate (value)")],
+        kinds=["text", "count", "count", "rate", "rate"],
+    )
+    for customer_id, rate in top:
+        table.rows.append(
+            [
+                found.get(customer_id, "—"),
+                rate.delivered_quantity,
+                rate.returned_quantity,
+                rate.by_quantity,
+                rate.by_value,
+            ]
+        )
+        table.links.append(query.url("dashboard:returns", customer=customer_id))
+    return table
+
+
+def _slowest_table(returns, complaints) -> Table:
+    table = Table(
+        "slowest",
+        _("Slowest cases resolved in the period"),
+        [_("Case"), _("Kind"), _("Hours")],
+        kinds=["text", "text", "hours"],
+    )
+    for case in returns:
+        table.rows.append([case.number, _("Return (submitted → resolved)"), case.hours])
+        table.links.append(reverse("admin:returns_returnrequest_change", args=[case.pk]))
+    for case in complaints:
+        table.rows.append([case.number, _("Complaint (business hours)"), case.hours])
+        table.links.append(reverse("admin:complaints_complaint_change", args=[case.pk]))
+    return table
+
+
+def _trend_table(points, query: DashboardQuery) -> Table:
+    by_day = figures.trend_granularity(query.start, query.end) == "day"
+    table = Table(
+        "trend",
+        _("Trend"),
+        [
+            _("Day") if by_day else _("Month"),
+            _("Returns"),
+            _("Returned quantity"),
+            _("Return rate (quantity)"),
+            _("Complaints filed"),
+            _("First response within SLA"),
+            _("Resolved within SLA"),
+            _("CSAT"),
+        ],
+        kinds=["text", "count", "count", "rate", "count", "rate", "rate", "score"],
+    )
+    for point in points:
+        if by_day:
+            start = end = point.bucket
+        else:
+            start, end = max(point.bucket, query.start), min(month_end(point.bucket), query.end)
+        table.rows.append(
+            [
+                point.bucket.isoformat() if by_day else point.bucket.strftime("%Y-%m"),
+                point.returns,
+                point.returned_quantity,
+                point.return_rate,
+                point.complaints,
+                point.first_response_sla,
+                point.resolution_sla,
+                point.csat,
+            ]
+        )
+        table.links.append(
+            query.url(
+                "dashboard:returns",
+                period="custom",
+                **{"from": start.isoformat(), "to": end.isoformat()},
+            )
+        )
+    return table
+
+
+# --- an agent's own figures ------------------------------------------------------------------
+
+
+@dataclass
+class AgentView:
+    open_returns: dict[str, int]
+    open_complaints: int
+    at_risk: int
+    breached: int
+    resolved: int
+    first_response_sla: float | None
+    resolution_sla: float | None
+    csat: kpis.Csat | None
+
+    @property
+    def open_returns_total(self) -> int:
+        return sum(self.open_returns.values())
+
+    @property
+    def open_returns_labelled(self) -> list[tuple[str, int]]:
+        from returns.models import ReturnStatus
+
+        labels = dict(ReturnStatus.choices)
+        return [(str(labels[s]), n) for s, n in sorted(self.open_returns.items())]
+
+
+def build_agent_view(query: DashboardQuery, *, tenant, user, now=None) -> AgentView:
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from complaints.admin import sla_at_risk, sla_breached
+    from complaints.models import OPEN_COMPLAINT_STATUSES, Complaint
+    from returns.models import OPEN_STATUSES, ReturnRequest
+
+    now = now or timezone.now()
+    returns = dict(
+        ReturnRequest.objects.for_tenant(tenant)
+        .filter(assignee=user, status__in=OPEN_STATUSES)
+        .values("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    mine = Complaint.objects.for_tenant(tenant).filter(
+        assignee=user, status__in=OPEN_COMPLAINT_STATUSES
+    )
+    counts = mine.aggregate(
+        open=Count("id"),
+        at_risk=Count("id", filter=sla_at_risk(now)),
+        breached=Count("id", filter=sla_breached(now)),
+    )
+    reader = RollupReader(tenant=tenant, start=query.start, end=query.end, now=now)
+    sums = reader.sums(
+        "complaints",
+        (
+            "resolved",
+            "first_response_met",
+            "first_response_missed",
+            "resolution_met",
+            "resolution_missed",
+            *figures.CSAT_MEASURES,
+        ),
+        group="a",
+    )
+    own = sums.get((user.pk,), {})
+    return AgentView(
+        open_returns=returns,
+        open_complaints=counts["open"],
+        at_risk=counts["at_risk"],
+        breached=counts["breached"],
+        resolved=int(own.get("resolved", 0)),
+        first_response_sla=ratio(
+            own.get("first_response_met", 0),
+            own.get("first_response_met", 0) + own.get("first_response_missed", 0),
+        ),
+        resolution_sla=ratio(
+            own.get("resolution_met", 0),
+            own.get("resolution_met", 0) + own.get("resolution_missed", 0),
+        ),
+        csat=figures._csat(own) if own.get("ratings") else None,
+    )
+
+
+def is_manager(user) -> bool:
+    from rma_portal.accounts.models import Role
+
+    return user.is_superuser or user.role in (Role.MANAGER, Role.TENANT_ADMIN)
+
+
+def is_dashboard_user(user) -> bool:
+    return user.is_superuser or user.role in STAFF_ROLES
+
+
+# --- charts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart of the page: drawn by the vendored chart library from `spec` (JSON), with the
+    table `table` below it as its accessible fallback and CSV export."""
+
+    key: str
+    title: str
+    table: str
+    spec: dict
+
+
+def _percent(value) -> float | None:
+    return None if value is None else round(value * 100, 2)
+
+
+def charts(board: Dashboard) -> list[Chart]:
+    trend = board.tables["trend"]
+    labels = [row[0] for row in trend.rows]
+    points = board.trend
+    reasons, categories = board.tables["reasons"], board.tables["categories"]
+    resolutions = board.tables["resolutions"]
+    return [
+        Chart(
+            "trend",
+            _("Returns and complaints"),
+            "trend",
+            {
+                "type": "line",
+                "labels": labels,
+                "format": "count",
+                "links": trend.links,
+                "datasets": [
+                    {"label": _("Returns"), "data": [p.returns for p in points]},
+                    {"label": _("Complaints filed"), "data": [p.complaints for p in points]},
+                ],
+            },
+        ),
+        Chart(
+            "return_rate",
+            _("Return rate (quantity)"),
+            "trend",
+            {
+                "type": "line",
+                "labels": labels,
+                "format": "percent",
+                "links": trend.links,
+                "datasets": [
+                    {
+                        "label": _("Return rate (quantity)"),
+                        "data": [_percent(p.return_rate) for p in points],
+                    },
+                ],
+            },
+        ),
+        Chart(
+            "reasons",
+            _("Return reasons"),
+            "reasons",
+            {
+                "type": "bar",
+                "horizontal": True,
+                "format": "count",
+                "links": reasons.links,
+                "labels": [row[0] for row in reasons.rows],
+                "datasets": [{"label": _("Lines"), "data": [row[1] for row in reasons.rows]}],
+            },
+        ),
+        Chart(
+            "categories",
+            _("Return rate by category"),
+            "categories",
+            {
+                "type": "bar",
+                "format": "percent",
+                "links": categories.links,
+                "labels": [row[0] for row in categories.rows],
+                "datasets": [
+                    {
+                        "label": _("Rate (quantity)"),
+                        "data": [_percent(row[3]) for row in categories.rows],
+                    }
+                ],
+            },
+        ),
+        Chart(
+            "resolutions",
+            _("Returns by resolution"),
+            "resolutions",
+            {
+                "type": "bar",
+                "format": "count",
+                "links": resolutions.links,
+                "labels": [row[0] for row in resolutions.rows],
+                "datasets": [{"label": _("Returns"), "data": [row[1] for row in resolutions.rows]}],
+            },
+        ),
+        Chart(
+            "sla",
+            _("SLA compliance"),
+            "trend",
+            {
+                "type": "line",
+                "labels": labels,
+                "format": "percent",
+                "links": trend.links,
+                "datasets": [
+                    {
+                        "label": _("First response within SLA"),
+                        "data": [_percent(p.first_response_sla) for p in points],
+                    },
+                    {
+                        "label": _("Resolved within SLA"),
+                        "data": [_percent(p.resolution_sla) for p in points],
+                    },
+                ],
+            },
+        ),
+        Chart(
+            "csat",
+            _("Satisfaction (CSAT)"),
+            "trend",
+            {
+                "type": "line",
+                "labels": labels,
+                "format": "score",
+                "links": trend.links,
+                "datasets": [
+                    {
+                        "label": _("CSAT (average of 1–5)"),
+                        "data": [None if p.csat is None else round(p.csat, 2) for p in points],
+                    }
+                ],
+            },
+        ),
+    ]

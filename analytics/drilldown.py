@@ -1,0 +1,215 @@
+"""The lists behind the dashboard's figures: the returns and complaints a chart bar, a table
+row or a tile counts, with the same period and filters, for the page and the CSV export."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.utils.translation import gettext as _
+
+from complaints.models import ComplaintCategory, Priority
+from customers.models import CustomerAccount
+from returns.models import Resolution, ReturnLine
+from rma_portal.accounts.models import User
+
+from .dashboard import DashboardInputError, DashboardQuery
+from .kpis import NOT_RETURNED, REJECTED, RESOLVED_RETURN, _complaints, _period, _return_requests
+
+RESOLUTION_CHOICES = {*Resolution.values, REJECTED}
+
+
+def return_list_basis(params) -> str:
+    """ "" (returns submitted in the period) or the resolution asked for; checked."""
+    resolution = params.get("resolution", "")
+    if resolution and resolution not in RESOLUTION_CHOICES:
+        raise DashboardInputError({"resolution": _("Choose a resolution from the list.")})
+    return resolution
+
+
+def returns_for_query(query: DashboardQuery, *, tenant, resolution: str = "") -> QuerySet:
+    """Returns counted by the dashboard's return figures: submitted in the period and not
+    draft, cancelled or rejected; with `resolution`, those resolved (or rejected) in it."""
+    period = _period(tenant, query.start, query.end)
+    requests = _return_requests(tenant, query.filters)
+    if resolution == REJECTED:
+        from returns.models import ReturnEvent
+
+        rejected = ReturnEvent.objects.for_tenant(tenant).filter(
+            to_status="rejected", **period.instant_filter("created_at")
+        )
+        requests = requests.filter(status="rejected", pk__in=rejected.values("return_request_id"))
+    elif resolution:
+        requests = requests.filter(
+            status__in=RESOLVED_RETURN,
+            resolution=resolution,
+            **period.instant_filter("resolved_at"),
+        )
+    else:
+        requests = requests.filter(**period.instant_filter("submitted_at")).exclude(
+            status__in=NOT_RETURNED
+        )
+    return requests.order_by("-submitted_at", "-pk")
+
+
+def returns_page_rows(requests: QuerySet) -> QuerySet:
+    """What a page of the list shows: the company, and the lines with their products."""
+    return requests.select_related("customer_account").prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=ReturnLine.objects.select_related("order_line__product").order_by("pk"),
+        )
+    )
+
+
+RETURN_EXPORT_HEADER = (
+    "RMA",
+    "status",
+    "customer_number",
+    "customer",
+    "submitted_at",
+    "resolved_at",
+    "resolution",
+    "refund_total",
+    "restocking_fee",
+    "sku",
+    "product",
+    "category",
+    "quantity",
+    "reason",
+    "reason_text",
+    "unit_price",
+    "line_value",
+    "accepted_quantity",
+    "disposition",
+)
+
+
+def return_export_rows(requests: QuerySet, *, tenant):
+    """One row per return line, streamed from the database in chunks."""
+    lines = (
+        ReturnLine.objects.for_tenant(tenant)
+        .filter(return_request__in=requests.values("pk"))
+        .order_by("-return_request__submitted_at", "return_request_id", "pk")
+        .values_list(
+            "return_request__number",
+            "return_request__status",
+            "return_request__customer_account__number",
+            "return_request__customer_account__name",
+            "return_request__submitted_at",
+            "return_request__resolved_at",
+            "return_request__resolution",
+            "return_request__refund_total",
+            "return_request__restocking_fee",
+            "order_line__product__sku",
+            "order_line__product__name",
+            "order_line__product__category__name",
+            "quantity",
+            "reason",
+            "reason_text",
+            "unit_price",
+            "accepted_quantity",
+            "disposition",
+        )
+    )
+    for row in lines.iterator(chunk_size=2000):
+        *head, quantity, reason, reason_text, price, accepted, disposition = row
+        yield [*head, quantity, reason, reason_text, price, price * quantity, accepted,
+               disposition]  # fmt: skip
+
+
+# --- complaints -----------------------------------------------------------------------------
+
+
+def complaint_list_narrowing(params, *, tenant) -> dict:
+    """Extra narrowing a complaint drill-down may ask for, checked."""
+    narrowing, errors = {}, {}
+    category = params.get("complaint_category", "")
+    if category:
+        if category in ComplaintCategory.values:
+            narrowing["category"] = category
+        else:
+            errors["complaint_category"] = _("Choose a complaint category from the list.")
+    priority = params.get("priority", "")
+    if priority:
+        if priority in Priority.values:
+            narrowing["priority"] = priority
+        else:
+            errors["priority"] = _("Choose a priority from the list.")
+    agent = params.get("agent", "")
+    if agent:
+        if agent.isdigit() and User.objects.filter(tenant=tenant, pk=int(agent)).exists():
+            narrowing["assignee_id"] = int(agent)
+        else:
+            errors["agent"] = _("Choose an agent from the list.")
+    if errors:
+        raise DashboardInputError(errors)
+    return narrowing
+
+
+def complaints_for_query(query: DashboardQuery, *, tenant, narrowing: dict) -> QuerySet:
+    """Complaints filed in the period, with the dashboard's filters (reason does not apply)."""
+    period = _period(tenant, query.start, query.end)
+    return (
+        _complaints(tenant, query.filters)
+        .filter(**period.instant_filter("created_at"), **narrowing)
+        .order_by("-created_at", "-pk")
+    )
+
+
+def complaints_page_rows(complaints: QuerySet) -> QuerySet:
+    return complaints.select_related("customer_account", "assignee", "product").annotate(
+        message_count=Count("messages")
+    )
+
+
+COMPLAINT_EXPORT_HEADER = (
+    "complaint",
+    "status",
+    "category",
+    "priority",
+    "customer_number",
+    "customer",
+    "sku",
+    "product",
+    "subject",
+    "assignee",
+    "created_at",
+    "first_responded_at",
+    "first_response_due_at",
+    "resolved_at",
+    "resolution_due_at",
+    "reopen_count",
+)
+
+
+def complaint_export_rows(complaints: QuerySet):
+    rows = complaints.values_list(
+        "code",
+        "status",
+        "category",
+        "priority",
+        "customer_account__number",
+        "customer_account__name",
+        "product__sku",
+        "product__name",
+        "subject",
+        "assignee__email",
+        "created_at",
+        "first_responded_at",
+        "first_response_due_at",
+        "resolved_at",
+        "resolution_due_at",
+        "reopen_count",
+    )
+    yield from rows.iterator(chunk_size=2000)
+
+
+def customer_name(tenant, customer_id: int | None) -> str:
+    if not customer_id:
+        return ""
+    return (
+        CustomerAccount.objects.for_tenant(tenant)
+        .filter(pk=customer_id)
+        .values_list("name", flat=True)
+        .first()
+        or ""
+    )

@@ -1,0 +1,71 @@
+"""Formatting KPI figures for pages and documents: rates as percentages, money with the
+tenant's currency, durations in hours or days, changes against the previous period."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+def format_kpi(value, kind: str, currency: str = "") -> str:
+    if value is None or value == "":
+        return "—"
+    if kind == "text":
+        return str(value)
+    if kind == "rate":
+        return f"{number_format(round(float(value) * 100, 1), 1)} %"
+    if kind == "money":
+        amount = number_format(Decimal(value), 2, force_grouping=True)
+        return f"{amount} {currency}".strip()
+    if kind in ("hours", "bhours"):
+        hours = float(value)
+        if hours >= 48:
+            return _("%(days)s d") % {"days": number_format(round(hours / 24, 1), 1)}
+        return _("%(hours)s h") % {"hours": number_format(round(hours, 1), 1)}
+    if kind == "score":
+        return number_format(round(float(value), 2), 2)
+    return number_format(value, 0, force_grouping=True)
+
+
+@register.simple_tag
+def kpi(value, kind: str, currency: str = "") -> str:
+    """`{% kpi value "rate" %}`: the figure as people read it (localised digits)."""
+    return format_kpi(value, kind, currency)
+
+
+@register.simple_tag
+def kpi_change(tile) -> str:
+    """The change of a tile against the previous period: points for rates, else percent."""
+    change = tile.change
+    if change is None:
+        return "—"
+    sign = "+" if change > 0 else "−" if change < 0 else "±"
+    if tile.kind == "rate":
+        return _("%(sign)s%(points)s pp") % {
+            "sign": sign,
+            "points": number_format(round(abs(change) * 100, 1), 1),
+        }
+    return f"{sign}{number_format(round(abs(change) * 100, 1), 1)} %"
+
+
+@register.filter
+def at_index(items, index):
+    """`items[index]`, or None past the end (a table's column kinds, its row links)."""
+    try:
+        return items[index]
+    except (IndexError, TypeError):
+        return None
+
+
+@register.filter
+def dict_get(mapping, key):
+    """`mapping[key]` in a template, None when missing."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None

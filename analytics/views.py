@@ -1,0 +1,310 @@
+"""The KPI dashboard pages: the manager dashboard, an agent's own figures, the drill-down
+lists, CSV exports and the monthly report PDF. Staff of the signed-in tenant only."""
+
+from __future__ import annotations
+
+import datetime
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from complaints.models import ComplaintCategory, Priority
+from customers.models import CustomerAccount, Product, ProductCategory
+from returns.models import Resolution, ReturnReason
+from rma_portal.accounts.models import User
+from rma_portal.errors import ApplicationError
+
+from . import reports
+from .csv_export import csv_response, default_separator, separator_from
+from .dashboard import (
+    PRESETS,
+    DashboardInputError,
+    build_agent_view,
+    build_dashboard,
+    charts,
+    is_dashboard_user,
+    is_manager,
+    parse_query,
+)
+from .drilldown import (
+    COMPLAINT_EXPORT_HEADER,
+    RETURN_EXPORT_HEADER,
+    complaint_export_rows,
+    complaint_list_narrowing,
+    complaints_for_query,
+    complaints_page_rows,
+    return_export_rows,
+    return_list_basis,
+    returns_for_query,
+    returns_page_rows,
+)
+from .kpis import AGE_BUCKETS
+
+PAGE_SIZE = 50
+RESOLUTION_LABELS = {**dict(Resolution.choices), "rejected": _lazy("Rejected")}
+# The dashboard's tables below the charts, in page order (charts show the others).
+TABLE_ORDER = (
+    "top_products",
+    "top_customers",
+    "slowest",
+    "times",
+    "dispositions",
+    "sla",
+    "complaint_volume",
+    "csat_agents",
+    "csat_customers",
+)
+
+
+def _narrowing_labels(narrowing: dict) -> list[str]:
+    labels = []
+    if "category" in narrowing:
+        labels.append(str(dict(ComplaintCategory.choices)[narrowing["category"]]))
+    if "priority" in narrowing:
+        priority = dict(Priority.choices)[narrowing["priority"]]
+        labels.append(_("Priority: %(priority)s") % {"priority": priority})
+    if "assignee_id" in narrowing:
+        agent = User.objects.filter(pk=narrowing["assignee_id"]).first()
+        labels.append(_("Agent: %(agent)s") % {"agent": agent.get_full_name()})
+    return labels
+
+
+def _query_context(params: dict) -> dict:
+    """The current period and filters: for the form, links and export URLs."""
+    return {"current": params, "params_query": urlencode(params)}
+
+
+def _staff_of_tenant(view):
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_dashboard_user(request.user):
+            raise PermissionDenied(_("The dashboard is for the merchant's staff."))
+        if request.tenant is None:
+            raise PermissionDenied(_("Switch to a tenant in the back-office header first."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def manager_required(view):
+    @wraps(view)
+    @_staff_of_tenant
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not is_manager(request.user):
+            raise PermissionDenied(_("Only managers and tenant admins may see this."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _options(tenant) -> dict:
+    return {
+        "currency": tenant.currency,
+        "is_manager": True,
+        "presets": [(key, str(label)) for key, label in PRESETS.items()],
+        "customers": CustomerAccount.objects.for_tenant(tenant)
+        .order_by("name")
+        .values_list("pk", "name"),
+        "categories": ProductCategory.objects.for_tenant(tenant)
+        .order_by("name")
+        .values_list("pk", "name"),
+        "products": Product.objects.for_tenant(tenant)
+        .order_by("sku")
+        .values_list("pk", "sku", "name"),
+        "reasons": ReturnReason.choices,
+    }
+
+
+def _input_error(request, template: str, error: DashboardInputError, extra=None) -> HttpResponse:
+    context = {
+        "errors": error.errors,
+        "current": request.GET.dict(),
+        **_options(request.tenant),
+        **(extra or {}),
+    }
+    return render(request, template, context, status=400)
+
+
+@_staff_of_tenant
+def dashboard(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant
+    if not is_manager(request.user):
+        return _agent_dashboard(request)
+    try:
+        query = parse_query(request.GET, tenant=tenant)
+    except DashboardInputError as error:
+        return _input_error(request, "dashboard/dashboard.html", error)
+    board = build_dashboard(query, tenant=tenant)
+    return render(
+        request,
+        "dashboard/dashboard.html",
+        {
+            "board": board,
+            "charts": charts(board),
+            "query": query,
+            **_query_context(query.params()),
+            "table_order": TABLE_ORDER,
+            "age_buckets": [(key, label) for key, label, *_bounds in AGE_BUCKETS],
+            "report_months": reports.downloadable_months(tenant=tenant),
+            "separator": default_separator(),
+            **_options(tenant),
+        },
+    )
+
+
+def _agent_dashboard(request: HttpRequest) -> HttpResponse:
+    try:
+        # An agent's view takes a period, not the managers' filters.
+        period = {key: request.GET[key] for key in ("period", "from", "to") if request.GET.get(key)}
+        query = parse_query(period or {"period": "30d"}, tenant=request.tenant)
+    except DashboardInputError as error:
+        return _input_error(request, "dashboard/agent.html", error)
+    view = build_agent_view(query, tenant=request.tenant, user=request.user)
+    presets = [(k, str(v)) for k, v in PRESETS.items() if k != "custom"]
+    return render(
+        request, "dashboard/agent.html", {"view": view, "query": query, "presets": presets}
+    )
+
+
+@manager_required
+def returns_list(request: HttpRequest) -> HttpResponse:
+    try:
+        query = parse_query(request.GET, tenant=request.tenant)
+        resolution = return_list_basis(request.GET)
+    except DashboardInputError as error:
+        return _input_error(request, "dashboard/returns.html", error)
+    requests = returns_for_query(query, tenant=request.tenant, resolution=resolution)
+    page = Paginator(returns_page_rows(requests), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dashboard/returns.html",
+        {
+            "query": query,
+            **_query_context(query.params(resolution=resolution)),
+            "resolution": resolution,
+            "resolution_label": RESOLUTION_LABELS.get(resolution, ""),
+            "resolution_hidden": {"resolution": resolution},
+            "page": page,
+            "separator": default_separator(),
+            **_options(request.tenant),
+        },
+    )
+
+
+@manager_required
+def complaints_list(request: HttpRequest) -> HttpResponse:
+    try:
+        query = parse_query(request.GET, tenant=request.tenant)
+        narrowing = complaint_list_narrowing(request.GET, tenant=request.tenant)
+    except DashboardInputError as error:
+        return _input_error(request, "dashboard/complaints.html", error)
+    complaints = complaints_for_query(query, tenant=request.tenant, narrowing=narrowing)
+    page = Paginator(complaints_page_rows(complaints), PAGE_SIZE).get_page(request.GET.get("page"))
+    extra = {
+        "complaint_category": request.GET.get("complaint_category", ""),
+        "priority": request.GET.get("priority", ""),
+        "agent": request.GET.get("agent", ""),
+    }
+    return render(
+        request,
+        "dashboard/complaints.html",
+        {
+            "query": query,
+            **_query_context(query.params(**extra)),
+            "page": page,
+            "narrowing_hidden": extra,
+            "narrowing_labels": _narrowing_labels(narrowing),
+            "separator": default_separator(),
+            **_options(request.tenant),
+        },
+    )
+
+
+def _export_inputs(request):
+    try:
+        separator = separator_from(request, default=default_separator())
+        query = parse_query(request.GET, tenant=request.tenant)
+    except ApplicationError as error:
+        return None, None, HttpResponse(str(error), status=400, content_type="text/plain")
+    except DashboardInputError as error:
+        return None, None, HttpResponse(str(error), status=400, content_type="text/plain")
+    return query, separator, None
+
+
+@manager_required
+def export_table(request: HttpRequest, key: str) -> HttpResponse:
+    query, separator, refusal = _export_inputs(request)
+    if refusal:
+        return refusal
+    board = build_dashboard(query, tenant=request.tenant)
+    table = board.tables.get(key)
+    if table is None:
+        raise Http404(_("There is no such table on the dashboard."))
+    return csv_response(
+        filename=f"{key}-{query.start}-{query.end}.csv",
+        header=table.header,
+        rows=iter(table.rows),
+        separator=separator,
+    )
+
+
+@manager_required
+def export_returns(request: HttpRequest) -> HttpResponse:
+    query, separator, refusal = _export_inputs(request)
+    if refusal:
+        return refusal
+    try:
+        resolution = return_list_basis(request.GET)
+    except DashboardInputError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain")
+    requests = returns_for_query(query, tenant=request.tenant, resolution=resolution)
+    return csv_response(
+        filename=f"returns-{query.start}-{query.end}.csv",
+        header=list(RETURN_EXPORT_HEADER),
+        rows=return_export_rows(requests, tenant=request.tenant),
+        separator=separator,
+    )
+
+
+@manager_required
+def export_complaints(request: HttpRequest) -> HttpResponse:
+    query, separator, refusal = _export_inputs(request)
+    if refusal:
+        return refusal
+    try:
+        narrowing = complaint_list_narrowing(request.GET, tenant=request.tenant)
+    except DashboardInputError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain")
+    complaints = complaints_for_query(query, tenant=request.tenant, narrowing=narrowing)
+    return csv_response(
+        filename=f"complaints-{query.start}-{query.end}.csv",
+        header=list(COMPLAINT_EXPORT_HEADER),
+        rows=complaint_export_rows(complaints),
+        separator=separator,
+    )
+
+
+@manager_required
+def monthly_report(request: HttpRequest, year: int, month: int) -> HttpResponse:
+    try:
+        first = datetime.date(year, month, 1)
+    except ValueError as error:
+        raise Http404(_("There is no such month.")) from error
+    if not reports.is_past_month(tenant=request.tenant, month=first):
+        raise Http404(_("Reports exist for past months only."))
+    report = reports.monthly_report_get_or_render(tenant=request.tenant, month=first)
+    return FileResponse(
+        report.file.open("rb"),
+        as_attachment=True,
+        filename=reports.report_filename(request.tenant, first),
+        content_type="application/pdf",
+    )

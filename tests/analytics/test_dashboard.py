@@ -1,0 +1,272 @@
+"""The manager dashboard over HTTP: figures from the rollups, drill-down, role access, tenant
+isolation, bad input and a query count that does not grow with the number of returns."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from html import unescape
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from analytics.rollups import kpi_rollups_rebuild
+from returns.models import ReturnLine, ReturnRequest
+from returns.selectors import tenant_today
+
+from .dataset import END, START, at, make_return
+
+pytestmark = pytest.mark.django_db
+
+PERIOD = "period=custom&from=2026-10-01&to=2026-11-30"
+URLS = (
+    "/dashboard/returns/?" + PERIOD,
+    "/dashboard/complaints/?" + PERIOD,
+    "/dashboard/export/returns.csv?" + PERIOD,
+    "/dashboard/export/complaints.csv?" + PERIOD,
+    "/dashboard/export/reasons.csv?" + PERIOD,
+    "/dashboard/reports/2026-11.pdf",
+)
+
+
+@pytest.fixture
+def rolled_up(dataset):
+    for tenant in (dataset.ta, dataset.tb):
+        kpi_rollups_rebuild(tenant=tenant, start=START, end=END)
+    return dataset
+
+
+def tile(html: str, label: str) -> str:
+    """The value shown in the tile labelled `label`."""
+    match = re.search(
+        rf'<span class="tile-label">{re.escape(label)}</span>\s*'
+        r'<strong class="tile-value">([^<]*)</strong>',
+        html,
+    )
+    assert match, f"no tile {label!r}"
+    return unescape(match.group(1)).strip()
+
+
+def test_manager_sees_the_period_read_from_the_rollups(client, rolled_up):
+    d = rolled_up
+    client.force_login(d.a.manager)
+    response = client.get("/dashboard/?" + PERIOD)
+    assert response.status_code == 200
+    html = response.content.decode()
+    # R1, R2, R3 (R4 rejected, R5 a draft, R6 after the period): see tests/analytics/dataset.py
+    assert tile(html, "Returns") == "3"
+    assert tile(html, "Return rate (quantity)") == "22.5 %"  # 9 / 40
+    assert tile(html, "Returned value") == "450.00 PLN"
+    assert tile(html, "Refunded and credited") == "370.00 PLN"  # 270 refund + 100 credit
+    assert tile(html, "Complaints filed") == "5"  # K1–K5
+    assert tile(html, "CSAT (average of 1–5)") == "3.67"  # (5 + 2 + 4) / 3
+    assert "has not been rolled up yet" not in html
+    # Every chart has its table, and the chart library comes from our own static files.
+    for key in ("trend", "return_rate", "reasons", "categories", "resolutions", "sla", "csat"):
+        assert f'id="chart-{key}"' in html
+        assert f'id="spec-{key}"' in html
+    assert "/static/vendor/chartjs/chart.umd.min.js" in html
+    assert "cdn" not in html.lower()
+
+
+def test_days_not_rolled_up_are_announced(client, dataset):
+    client.force_login(dataset.a.manager)
+    html = client.get("/dashboard/?" + PERIOD).content.decode()
+    assert "61 past days of this period have not been rolled up yet" in html
+
+
+def test_drill_down_from_a_reason_to_its_returns_and_export(client, rolled_up):
+    d = rolled_up
+    client.force_login(d.a.manager)
+    html = client.get("/dashboard/?" + PERIOD).content.decode()
+    # The "Wrong size" row of the reasons table links to the list of those returns.
+    link = re.search(r'<a href="([^"]+)">Wrong size or dimensions</a>', html)
+    assert link, "no drill-down link on the reason"
+    url = unescape(link.group(1))
+    assert "reason=wrong_size" in url
+    listing = client.get(url)
+    assert listing.status_code == 200
+    page = listing.content.decode()
+    assert ">R1<" in page  # R1 has a wrong-size line
+    assert ">R2<" not in page and ">R3<" not in page
+    # Its CSV export lists R1's lines only.
+    export = client.get(url.replace("/dashboard/returns/", "/dashboard/export/returns.csv"))
+    body = b"".join(export.streaming_content).decode("utf-8-sig")
+    numbers = {line.split(",")[0] for line in body.splitlines()[1:]}
+    assert numbers == {"R1"}
+
+
+def test_drill_down_by_resolution_and_complaint_priority(client, rolled_up):
+    d = rolled_up
+    client.force_login(d.a.manager)
+    refunds = client.get(f"/dashboard/returns/?{PERIOD}&resolution=refund").content.decode()
+    assert ">R1<" in refunds and ">R2<" not in refunds
+    rejected = client.get(f"/dashboard/returns/?{PERIOD}&resolution=rejected").content.decode()
+    assert ">R4<" in rejected and ">R1<" not in rejected
+    high = client.get(f"/dashboard/complaints/?{PERIOD}&priority=high").content.decode()
+    assert ">K1<" in high and ">K2<" not in high
+
+
+@pytest.mark.parametrize("role", ["customer", "customer_admin"])
+def test_customers_cannot_reach_the_dashboard(client, rolled_up, role):
+    d = rolled_up
+    client.force_login(getattr(d.a, role))
+    assert client.get("/dashboard/?" + PERIOD).status_code == 403
+    for url in URLS:
+        assert client.get(url).status_code == 403, url
+
+
+@pytest.mark.parametrize("role", ["agent", "coordinator"])
+def test_agents_see_their_own_figures_only(client, rolled_up, role):
+    d = rolled_up
+    user = getattr(d.a, role)
+    client.force_login(user)
+    response = client.get("/dashboard/?" + PERIOD)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "My figures" in html and "KPI dashboard" not in html
+    assert "Refunded and credited" not in html
+    for url in URLS:
+        assert client.get(url).status_code == 403, url
+
+
+def test_agent_view_counts_the_agents_own_queue(client, rolled_up):
+    d = rolled_up
+    client.force_login(d.a.agent)
+    html = client.get("/dashboard/?period=12m").content.decode()
+    # K4 (in progress) is the agent's only open complaint; K1 and K2 were resolved by them.
+    assert tile(html, "Open complaints assigned to me") == "1"
+    assert tile(html, "Complaints I resolved") == "2"
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get("/dashboard/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_another_tenants_figures_never_appear(client, rolled_up):
+    d = rolled_up
+    client.force_login(d.b.manager)
+    html = client.get("/dashboard/?" + PERIOD).content.decode()
+    # Tenant B: one return of 10 × 2.00 (wrong item), one complaint, one rating of 1.
+    assert tile(html, "Returns") == "1"
+    assert tile(html, "Returned value") == "20.00 PLN"
+    assert tile(html, "Complaints filed") == "1"
+    assert tile(html, "CSAT (average of 1–5)") == "1.00"
+    assert ">Defective / quality issue</a>" not in html  # A's reasons (a table row link)
+    assert ">Wrong item shipped</a>" in html
+    assert d.a.company.name not in html
+    refunds = client.get(f"/dashboard/returns/?{PERIOD}").content.decode()
+    assert "RB1" in refunds and ">R1<" not in refunds
+
+
+@pytest.mark.parametrize("param", ["customer", "category", "product"])
+def test_another_tenants_ids_are_refused_and_reveal_nothing(client, rolled_up, param):
+    d = rolled_up
+    foreign = {"customer": d.b.company, "category": d.b_category, "product": None}[param]
+    if foreign is None:
+        foreign = ReturnLine.unscoped.filter(tenant=d.tb).first().order_line.product
+    client.force_login(d.a.manager)
+    for url in ("/dashboard/", "/dashboard/returns/", "/dashboard/complaints/"):
+        response = client.get(f"{url}?{PERIOD}&{param}={foreign.pk}")
+        assert response.status_code == 400, url
+        html = response.content.decode()
+        assert "from the list" in html
+        assert str(foreign.name) not in html
+    export = client.get(f"/dashboard/export/returns.csv?{PERIOD}&{param}={foreign.pk}")
+    assert export.status_code == 400
+
+
+def test_another_customers_filter_narrows_to_that_customer(client, rolled_up):
+    d = rolled_up
+    client.force_login(d.a.manager)
+    html = client.get(f"/dashboard/?{PERIOD}&customer={d.c2.pk}").content.decode()
+    assert tile(html, "Returns") == "1"  # R2 only
+    listing = client.get(f"/dashboard/returns/?{PERIOD}&customer={d.c2.pk}").content.decode()
+    assert ">R2<" in listing and ">R1<" not in listing
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("period=fortnight", "Choose a period from the list."),
+        ("period=custom&from=2026-13-01&to=2026-11-30", "Enter the date as YYYY-MM-DD."),
+        ("period=custom&from=2026-11-30&to=2026-10-01", "must not be before the start date"),
+        ("period=custom&from=2026-10-01&to=2099-01-01", "cannot be in the future"),
+        ("period=custom&from=2019-01-01&to=2026-11-30", "at most three years"),
+        ("period=12m&reason=broken", "Choose a reason from the list."),
+        ("period=12m&product=abc", "Choose a product from the list."),
+        ("period=12m&customer=999999", "Choose a customer from the list."),
+    ],
+)
+def test_bad_input_gets_a_clear_message(client, rolled_up, query, message):
+    client.force_login(rolled_up.a.manager)
+    response = client.get(f"/dashboard/?{query}")
+    assert response.status_code == 400
+    assert message in unescape(response.content.decode())
+    assert 'class="tiles"' not in response.content.decode()
+
+
+def test_bad_drill_down_input_is_refused(client, rolled_up):
+    client.force_login(rolled_up.a.manager)
+    assert client.get(f"/dashboard/returns/?{PERIOD}&resolution=gift").status_code == 400
+    assert client.get(f"/dashboard/complaints/?{PERIOD}&priority=asap").status_code == 400
+    assert (
+        client.get(f"/dashboard/complaints/?{PERIOD}&agent={rolled_up.b.agent.pk}").status_code
+        == 400
+    )
+
+
+def _add_returns(d, count: int) -> None:
+    line = ReturnLine.unscoped.filter(tenant=d.ta).first().order_line
+    for n in range(count):
+        make_return(
+            d.ta, d.c1, d.a.customer, f"X{n}", "submitted", [(line, 1, "other", {})],
+            submitted_at=at(10, 1 + n % 28, 9),
+        )  # fmt: skip
+
+
+def _dashboard_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("url", ["/dashboard/?" + PERIOD, "/dashboard/?period=12m"])
+def test_dashboard_query_count_does_not_grow_with_returns(client, rolled_up, url):
+    d = rolled_up
+    client.force_login(d.a.manager)
+    before = _dashboard_queries(client, url)
+    _add_returns(d, 30)
+    kpi_rollups_rebuild(tenant=d.ta, start=START, end=END)
+    assert ReturnRequest.unscoped.filter(tenant=d.ta).count() == 36
+    after = _dashboard_queries(client, url)
+    assert after == before
+    assert after <= 120
+
+
+def test_drill_down_list_query_count_does_not_grow(client, rolled_up):
+    d = rolled_up
+    client.force_login(d.a.manager)
+    url = "/dashboard/returns/?" + PERIOD
+    before = _dashboard_queries(client, url)
+    _add_returns(d, 30)
+    assert _dashboard_queries(client, url) == before
+    complaints = "/dashboard/complaints/?" + PERIOD
+    assert _dashboard_queries(client, complaints) <= before
+
+
+def test_a_superuser_without_a_tenant_is_asked_to_choose_one(client, superuser):
+    client.force_login(superuser)
+    assert client.get("/dashboard/").status_code == 403
+
+
+def test_the_period_presets_cover_their_days(client, rolled_up):
+    client.force_login(rolled_up.a.manager)
+    for preset in ("7d", "30d", "90d", "12m", "this_month", "last_month", "this_year"):
+        assert client.get(f"/dashboard/?period={preset}").status_code == 200, preset
+    today = tenant_today(rolled_up.ta)
+    html = client.get("/dashboard/?period=7d").content.decode()
+    assert (today - datetime.timedelta(days=6)).isoformat() in html
