@@ -18,6 +18,7 @@ from returns.models import ReturnReason
 from returns.selectors import tenant_today
 from rma_portal.accounts.models import Role, User
 from rma_portal.documents.pdf import html_to_pdf
+from rma_portal.notifications.models import Notification
 from rma_portal.notifications.services import notification_enqueue
 
 from .charts import bar_chart_svg, line_chart_svg
@@ -205,6 +206,14 @@ def report_recipients(tenant):
     return User.objects.filter(tenant=tenant, role__in=REPORT_RECIPIENT_ROLES, is_active=True)
 
 
+def _queued(tenant, key: str) -> int:
+    return (
+        Notification.objects.for_tenant(tenant)
+        .filter(event=EVENT, idempotency_key__startswith=f"{key}:")
+        .count()
+    )
+
+
 def monthly_report_send(*, tenant, month: datetime.date | None = None) -> int:
     """Render last month's report (or `month`'s) and queue it by e-mail to every manager and
     tenant admin; the same month is never queued twice to the same person."""
@@ -212,21 +221,22 @@ def monthly_report_send(*, tenant, month: datetime.date | None = None) -> int:
     report = monthly_report_get_or_render(tenant=tenant, month=month)
     site = getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
     url = site + reverse("dashboard:report", args=[month.year, month.month])
-    queued = 0
+    key = f"monthly-report:{month:%Y-%m}"
+    sent_before = _queued(tenant, key)
     with transaction.atomic():
         for user in report_recipients(tenant).order_by("pk"):
             with translation.override(user.preferred_language):
                 month_label = formats.date_format(month, "F Y")
-            row = notification_enqueue(
+            notification_enqueue(
                 tenant=tenant,
                 event=EVENT,
                 recipient=user,
                 context={"month": month.isoformat(), "month_label": month_label, "url": url},
-                key=f"monthly-report:{month:%Y-%m}",
+                key=key,
                 attachment=report.file.name,
                 attachment_name=report_filename(tenant, month),
             )
-            queued += int(row is not None)
+    queued = _queued(tenant, key) - sent_before
     logger.info(
         "monthly report queued",
         extra={"tenant": tenant.pk, "month": month.isoformat(), "recipients": queued},

@@ -1,0 +1,129 @@
+"""The monthly KPI report: the PDF's text, its download, and the e-mail to managers and
+tenant admins through the outbox (with the PDF attached), once per month and person."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import pypdf
+import pytest
+from django.core import mail
+
+from analytics import reports, tasks
+from analytics.models import MonthlyReport
+from analytics.rollups import kpi_rollups_rebuild
+from rma_portal.notifications.models import Notification
+from rma_portal.tenancy.context import tenant_context
+
+from .dataset import END, START
+
+pytestmark = pytest.mark.django_db
+
+NOVEMBER = datetime.date(2026, 11, 1)
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.fixture
+def reporting(dataset, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    for tenant in (dataset.ta, dataset.tb):
+        kpi_rollups_rebuild(tenant=tenant, start=START, end=END)
+    return dataset
+
+
+def test_the_pdf_names_the_tenant_and_the_months_return_count(reporting):
+    d = reporting
+    with tenant_context(d.ta):
+        text = pdf_text(reports.monthly_report_render(tenant=d.ta, month=NOVEMBER, language="en"))
+    assert d.ta.name in text
+    assert "KPI report for November 2026" in text
+    # November: R2 and R3 (R1 was in October, R4 rejected): see tests/analytics/dataset.py
+    assert "2 returns in the month" in text
+    assert "The biggest changes" in text
+    assert "Return reasons (lines)" in text  # a chart drawn as SVG
+    assert "Most returned products" in text
+
+
+def test_the_polish_pdf(reporting):
+    d = reporting
+    with tenant_context(d.ta):
+        text = pdf_text(reports.monthly_report_render(tenant=d.ta, month=NOVEMBER, language="pl"))
+    assert "listopad 2026" in text.lower()
+
+
+def test_managers_download_any_past_month(client, reporting):
+    d = reporting
+    client.force_login(d.a.manager)
+    response = client.get("/dashboard/reports/2026-11.pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert "kpi-report-" in response["Content-Disposition"]
+    assert d.ta.name in pdf_text(b"".join(response.streaming_content))
+    # Stored once: the second download serves the same file.
+    client.get("/dashboard/reports/2026-11.pdf")
+    assert MonthlyReport.unscoped.filter(tenant=d.ta).count() == 1
+    # The current month is not over, and a month 13 does not exist.
+    today = datetime.date.today()
+    assert client.get(f"/dashboard/reports/{today.year}-{today.month:02d}.pdf").status_code == 404
+    assert client.get("/dashboard/reports/2026-13.pdf").status_code == 404
+    # The dashboard lists last month's report.
+    assert "/dashboard/reports/2026-11.pdf" in client.get("/dashboard/").content.decode()
+
+
+def test_each_tenant_gets_its_own_report(client, reporting):
+    d = reporting
+    client.force_login(d.b.manager)
+    text = pdf_text(b"".join(client.get("/dashboard/reports/2026-11.pdf").streaming_content))
+    assert d.tb.name in text and d.ta.name not in text
+    assert "1 return in the month" in text
+
+
+def test_agents_and_customers_cannot_download_reports(client, reporting):
+    for user in (reporting.a.agent, reporting.a.customer):
+        client.force_login(user)
+        assert client.get("/dashboard/reports/2026-11.pdf").status_code == 403
+
+
+def test_the_monthly_task_mails_managers_and_admins_once(
+    reporting, django_capture_on_commit_callbacks
+):
+    # given: eager tasks (the test settings), so queued e-mails are sent at commit
+    d = reporting
+    mail.outbox.clear()
+    # when: the beat task on the 1st (last month is November)
+    with tenant_context(d.ta), django_capture_on_commit_callbacks(execute=True):
+        queued = reports.monthly_report_send(tenant=d.ta, month=NOVEMBER)
+    # then: the manager and the tenant admin, nobody else
+    assert queued == 2
+    recipients = sorted(message.to[0] for message in mail.outbox)
+    assert recipients == sorted([d.a.manager.email, d.a.tenant_admin.email])
+    message = mail.outbox[0]
+    assert "KPI report for November 2026" in message.subject
+    (name, content, mimetype) = message.attachments[0]
+    assert name.endswith("2026-11.pdf") and mimetype == "application/pdf"
+    assert d.ta.name in pdf_text(content)
+    # Sent again (a retried beat run): nothing new is queued or sent.
+    with tenant_context(d.ta), django_capture_on_commit_callbacks(execute=True):
+        assert reports.monthly_report_send(tenant=d.ta, month=NOVEMBER) == 0
+    assert len(mail.outbox) == 2
+    assert Notification.unscoped.filter(tenant=d.ta, event="analytics.monthly_report").count() == 2
+
+
+def test_the_beat_task_runs_for_every_tenant(reporting, monkeypatch):
+    d = reporting
+    sent = []
+    monkeypatch.setattr(tasks, "monthly_report_send", lambda *, tenant: sent.append(tenant.pk) or 1)
+    assert tasks.monthly_reports_task() == 2
+    assert sorted(sent) == sorted([d.ta.pk, d.tb.pk])
+
+
+def test_the_nightly_task_rolls_up_every_tenant(dataset):
+    from analytics.models import RollupDay
+
+    assert tasks.nightly_rollups_task() > 0
+    assert RollupDay.unscoped.filter(tenant=dataset.ta).exists()
+    assert RollupDay.unscoped.filter(tenant=dataset.tb).exists()
