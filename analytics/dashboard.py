@@ -257,6 +257,7 @@ class Dashboard:
     trend_by: str
     tables: dict[str, Table]
     missing_days: int
+    previous_missing_days: int
     backlog: dict[str, kpis.Backlog]
     money: kpis.ReturnMoney
     cycle_times: dict
@@ -304,6 +305,7 @@ def build_dashboard(query: DashboardQuery, *, tenant, now=None) -> Dashboard:
         trend_by=figures.trend_granularity(query.start, query.end),
         tables=tables,
         missing_days=reader.missing_days(),
+        previous_missing_days=previous_reader.missing_days(),
         backlog=kpis.backlog(tenant=tenant, end=query.today, filters=query.filters),
         money=figures.return_money(reader),
         cycle_times=cycle,

@@ -11,8 +11,8 @@ from .periods import DurationStats
 SLOWEST_KEPT = 10
 
 # (below this many minutes, buckets this many minutes wide); past the last: one day wide.
-# A percentile read from the histogram is off by at most half a bucket: 7.5 minutes under a
-# day, 30 minutes under a week, 3 hours under 60 days.
+# A percentile read from the histogram is off by less than a bucket's width: 15 minutes under
+# a day, an hour under a week, 6 hours under 60 days (none when a bucket's durations are equal).
 BUCKET_WIDTHS = ((24 * 60, 15), (7 * 24 * 60, 60), (60 * 24 * 60, 360))
 LAST_WIDTH = 24 * 60
 
@@ -26,28 +26,27 @@ def bucket_of(hours: float) -> int:
     return int(minutes // LAST_WIDTH) * LAST_WIDTH
 
 
-def bucket_width(lower: int) -> int:
-    for limit, width in BUCKET_WIDTHS:
-        if lower < limit:
-            return width
-    return LAST_WIDTH
-
-
-def add_to_histogram(histogram: dict[str, int], hours: float) -> None:
+def add_to_histogram(histogram: dict[str, list], hours: float) -> None:
+    """Count the duration in its bucket, keeping the bucket's sum of hours too: a bucket's
+    value is then the mean of its durations, exact when they are all the same."""
     key = str(bucket_of(hours))  # JSON object keys are strings
-    histogram[key] = histogram.get(key, 0) + 1
+    entry = histogram.setdefault(key, [0, 0.0])
+    entry[0] += 1
+    entry[1] += hours
 
 
-def merge_histograms(target: dict[str, int], other: dict[str, int]) -> None:
-    for key, count in other.items():
-        target[key] = target.get(key, 0) + count
+def merge_histograms(target: dict[str, list], other: dict[str, list]) -> None:
+    for key, (count, hours) in other.items():
+        entry = target.setdefault(key, [0, 0.0])
+        entry[0] += count
+        entry[1] += hours
 
 
-def histogram_percentile(histogram: dict[str, int], share: float) -> float | None:
-    """The percentile over the buckets' midpoints, interpolated between closest ranks like
-    periods.percentile (and PostgreSQL's percentile_cont) over the raw values."""
-    buckets = sorted((int(key), count) for key, count in histogram.items() if count)
-    total = sum(count for _, count in buckets)
+def histogram_percentile(histogram: dict[str, list], share: float) -> float | None:
+    """The percentile over the buckets' mean durations, interpolated between closest ranks
+    like periods.percentile (and PostgreSQL's percentile_cont) over the raw values."""
+    buckets = sorted((int(key), count, hours) for key, (count, hours) in histogram.items() if count)
+    total = sum(count for _, count, _hours in buckets)
     if not total:
         return None
     rank = (total - 1) * share
@@ -55,12 +54,11 @@ def histogram_percentile(histogram: dict[str, int], share: float) -> float | Non
 
     def value_at(position: int) -> float:
         seen = 0
-        for lower, count in buckets:
+        for _lower, count, hours in buckets:
             seen += count
             if position < seen:
-                return (lower + bucket_width(lower) / 2) / 60
-        lower = buckets[-1][0]
-        return (lower + bucket_width(lower) / 2) / 60
+                return hours / count
+        return buckets[-1][2] / buckets[-1][1]
 
     low = value_at(low_rank)
     if high_rank == low_rank:
@@ -74,7 +72,7 @@ class Durations:
 
     count: int
     hours: float
-    histogram: dict[str, int]
+    histogram: dict[str, list]
 
     def stats(self) -> DurationStats:
         if not self.count:

@@ -170,7 +170,7 @@ class RollupReader:
         slice_name = slices.pick(letters, exact=kind == "returns", detail=True)
         if slice_name is None:
             return None
-        histogram: dict[str, int] = {}
+        histogram: dict[str, list] = {}
         slowest: list[list] = []
         count, hours = 0, 0.0
         if self.has_past:

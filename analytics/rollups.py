@@ -54,7 +54,7 @@ MONEY_MEASURE = {Resolution.REFUND: "refunded_value", Resolution.CREDIT_NOTE: "c
 @dataclass
 class Cell:
     measures: dict[str, float | int | Decimal] = field(default_factory=lambda: defaultdict(int))
-    durations: dict[str, dict[str, int]] = field(default_factory=dict)
+    durations: dict[str, dict[str, list]] = field(default_factory=dict)
     slowest: dict[str, list[list]] = field(default_factory=dict)
 
     def add(self, measures: dict) -> None:

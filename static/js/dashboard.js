@@ -35,7 +35,10 @@
     });
     var valueAxis = {
       beginAtZero: true,
-      ticks: { callback: function (value) { return format(value); } }
+      ticks: {
+        precision: spec.format === "count" ? 0 : undefined,
+        callback: function (value) { return format(value); }
+      }
     };
     var chart = new Chart(canvas, {
       type: spec.type,
