@@ -102,6 +102,8 @@ class ReturnRollup(RollupRow):
             models.Index(
                 fields=["tenant", "slice", "product_id", "day"], name="return_rollup_product_idx"
             ),
+            # Rebuilding a day deletes its rows of every slice.
+            models.Index(fields=["tenant", "span", "day"], name="return_rollup_day_idx"),
         ]
 
 
@@ -137,6 +139,7 @@ class ComplaintRollup(RollupRow):
                 fields=["tenant", "slice", "customer_account_id", "day"],
                 name="complaint_rollup_customer_idx",
             ),
+            models.Index(fields=["tenant", "span", "day"], name="complaint_rollup_day_idx"),
         ]
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from .forms import EmailAuthenticationForm
+from .models import Role
 
 
 def _remember_language(response: HttpResponse, language: str) -> HttpResponse:
@@ -73,6 +74,8 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:login")
     if user.is_customer:
         return redirect("portal:home")
+    if user.role == Role.MANAGER:
+        return redirect("dashboard:index")
     if user.is_staff:
         return redirect("admin:index")
     return redirect("accounts:login")

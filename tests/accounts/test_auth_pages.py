@@ -21,6 +21,11 @@ def test_login_by_email_is_case_insensitive_and_lands_by_role(world_a, client):
     client.post(reverse("accounts:logout"))
     client.post(reverse("accounts:login"), {"username": world_a.agent.email, "password": PASSWORD})
     assert client.get(reverse("home")).url == reverse("admin:index")
+    client.post(reverse("accounts:logout"))
+    client.post(
+        reverse("accounts:login"), {"username": world_a.manager.email, "password": PASSWORD}
+    )
+    assert client.get(reverse("home")).url == reverse("dashboard:index")
 
 
 def test_wrong_password_is_a_clear_error(world_a, client):

@@ -40,6 +40,7 @@ DEMO_MODULE = "demo"
 SUPERUSER_EMAIL = "root@platform.demo"
 PORTAL_PATH = "/portal/"
 BACKOFFICE_PATH = "/backoffice/"
+DASHBOARD_PATH = "/dashboard/"
 LOGIN_PATH = "/accounts/login/"
 
 # The local part of each staff user's e-mail, e.g. agent@nordtech.demo.
@@ -151,7 +152,7 @@ def demo_logins() -> list[DemoLogin]:
                     tenant=spec.name,
                     email=staff_email(role, spec.slug),
                     password=password,
-                    where=BACKOFFICE_PATH,
+                    where=DASHBOARD_PATH if role == Role.MANAGER else BACKOFFICE_PATH,
                 )
             )
         for _label, module in demo_modules():
@@ -178,10 +179,15 @@ def demo_logins() -> list[DemoLogin]:
     return rows
 
 
-@functools.cache
 def _password_hash(password: str) -> str:
     # One deliberately slow hash (~0.3 s) shared by all demo users, instead of one per user:
     # the password is printed on screen anyway, and 21 hashes would dominate the run time.
+    return _hash_with(password, tuple(settings.PASSWORD_HASHERS))
+
+
+@functools.cache
+def _hash_with(password: str, hashers: tuple[str, ...]) -> str:
+    # Keyed by the hashers too: a hash made under other settings may not verify under these.
     return make_password(password)
 
 
