@@ -68,6 +68,7 @@ messages: $(STAMP)
 bench: $(STAMP)
 	@set -e; for script in bench/*.py; do \
 		[ -e "$$script" ] || { echo "no bench/*.py scripts"; break; }; \
+		case "$$script" in bench/kpi_dataset.py) continue ;; esac; \
 		echo "== $$script"; \
 		$(BIN)/python "$$script"; \
 	done

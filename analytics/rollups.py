@@ -522,13 +522,38 @@ def kpi_rollups_rebuild(
     *, tenant, start: datetime.date, end: datetime.date, now: datetime.datetime | None = None
 ) -> RebuildResult:
     """Replace the rollup rows of start..end (days before today only) and of every whole
-    past month they fall in. One transaction: readers see the old rows or the new ones."""
+    past month they fall in.
+
+    Built a calendar month at a time, each month in one transaction (readers see its old
+    rows or its new ones), so a year of a large tenant never sits in memory at once.
+    """
     now = now or timezone.now()
     yesterday = timezone.localtime(now, Period(start, start, tenant.timezone).zone).date()
     yesterday -= datetime.timedelta(days=1)
     end = min(end, yesterday)
-    if end < start:
-        return RebuildResult(days=0, return_rows=0, complaint_rows=0, months=0)
+    result = RebuildResult(days=0, return_rows=0, complaint_rows=0, months=0)
+    chunk_start = start
+    while chunk_start <= end:
+        chunk_end = min(month_end(chunk_start), end)
+        part = _rebuild_days(tenant, chunk_start, chunk_end, yesterday, now)
+        result = RebuildResult(
+            days=result.days + part.days,
+            return_rows=result.return_rows + part.return_rows,
+            complaint_rows=result.complaint_rows + part.complaint_rows,
+            months=result.months + part.months,
+        )
+        chunk_start = chunk_end + datetime.timedelta(days=1)
+    if result.days:
+        logger.info(
+            "kpi rollups rebuilt",
+            extra={"tenant": tenant.pk, "start": start.isoformat(), "end": end.isoformat()},
+        )
+    return result
+
+
+def _rebuild_days(tenant, start, end, yesterday, now) -> RebuildResult:
+    """Days start..end of one month: their rows, their RollupDay marks, and the month's
+    compacted rows when the month is over."""
     returns = return_cells(tenant=tenant, start=start, end=end)
     complaints = complaint_cells(tenant=tenant, start=start, end=end)
     days = [start + datetime.timedelta(days=n) for n in range((end - start).days + 1)]
@@ -543,10 +568,6 @@ def kpi_rollups_rebuild(
             [RollupDay(tenant=tenant, day=day, built_at=now) for day in days], batch_size=2000
         )
         months = _compact_months(tenant, start, end, yesterday)
-    logger.info(
-        "kpi rollups rebuilt",
-        extra={"tenant": tenant.pk, "start": start.isoformat(), "end": end.isoformat()},
-    )
     return RebuildResult(
         days=len(days),
         return_rows=len(returns.cells),
