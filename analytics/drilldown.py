@@ -12,7 +12,14 @@ from returns.models import Resolution, ReturnLine
 from rma_portal.accounts.models import User
 
 from .dashboard import DashboardInputError, DashboardQuery
-from .kpis import NOT_RETURNED, REJECTED, RESOLVED_RETURN, _complaints, _period, _return_requests
+from .kpis import (
+    NOT_RETURNED,
+    REJECTED,
+    RESOLVED_RETURN,
+    filtered_complaints,
+    filtered_return_requests,
+    tenant_period,
+)
 
 RESOLUTION_CHOICES = {*Resolution.values, REJECTED}
 
@@ -28,8 +35,8 @@ def return_list_basis(params) -> str:
 def returns_for_query(query: DashboardQuery, *, tenant, resolution: str = "") -> QuerySet:
     """Returns counted by the dashboard's return figures: submitted in the period and not
     draft, cancelled or rejected; with `resolution`, those resolved (or rejected) in it."""
-    period = _period(tenant, query.start, query.end)
-    requests = _return_requests(tenant, query.filters)
+    period = tenant_period(tenant, query.start, query.end)
+    requests = filtered_return_requests(tenant, query.filters)
     if resolution == REJECTED:
         from returns.models import ReturnEvent
 
@@ -147,9 +154,9 @@ def complaint_list_narrowing(params, *, tenant) -> dict:
 
 def complaints_for_query(query: DashboardQuery, *, tenant, narrowing: dict) -> QuerySet:
     """Complaints filed in the period, with the dashboard's filters (reason does not apply)."""
-    period = _period(tenant, query.start, query.end)
+    period = tenant_period(tenant, query.start, query.end)
     return (
-        _complaints(tenant, query.filters)
+        filtered_complaints(tenant, query.filters)
         .filter(**period.instant_filter("created_at"), **narrowing)
         .order_by("-created_at", "-pk")
     )

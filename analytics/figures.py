@@ -14,6 +14,7 @@ from . import kpis
 from .histograms import Durations
 from .kpis import (
     REJECTED,
+    RESOLVED_RETURN,
     RETURN_STAGES,
     Csat,
     DispositionFigure,
@@ -22,9 +23,12 @@ from .kpis import (
     ReturnMoney,
     ReturnRate,
     SlaCompliance,
+    filtered_return_requests,
+    tenant_period,
 )
 from .periods import DurationStats, ratio
 from .rollup_reader import RollupReader
+from .slices import RETURN_SLICES, normalise
 
 ZERO = Decimal("0.00")
 RATE_MEASURES = ("delivered_quantity", "delivered_value", "returned_quantity", "returned_value")
@@ -100,8 +104,6 @@ def return_rate_by(reader: RollupReader, group: str) -> dict[int, ReturnRate]:
 
 
 def reader_group_columns(letter: str) -> tuple[str, ...]:
-    from .slices import RETURN_SLICES, normalise
-
     return RETURN_SLICES.columns(normalise(letter))
 
 
@@ -192,11 +194,9 @@ def return_cycle_times(reader: RollupReader) -> tuple[dict[str, DurationStats], 
 
 
 def live_slowest_returns(reader: RollupReader, limit: int = 10) -> list[SlowCase]:
-    from .kpis import RESOLVED_RETURN, _period, _return_requests
-
-    period = _period(reader.tenant, reader.start, reader.end)
+    period = tenant_period(reader.tenant, reader.start, reader.end)
     rows = (
-        _return_requests(reader.tenant, reader.filters)
+        filtered_return_requests(reader.tenant, reader.filters)
         .filter(
             status__in=RESOLVED_RETURN,
             submitted_at__isnull=False,

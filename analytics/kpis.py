@@ -66,7 +66,7 @@ class KpiFilters:
 NO_FILTERS = KpiFilters()
 
 
-def _period(tenant, start: datetime.date, end: datetime.date) -> Period:
+def tenant_period(tenant, start: datetime.date, end: datetime.date) -> Period:
     return Period(start=start, end=end, timezone=tenant.timezone)
 
 
@@ -113,7 +113,7 @@ def _filtered_return_lines(tenant, filters: KpiFilters):
 
 def returned_lines(*, tenant, start, end, filters: KpiFilters = NO_FILTERS):
     """Return lines of returns submitted in the period and not draft, cancelled or rejected."""
-    period = _period(tenant, start, end)
+    period = tenant_period(tenant, start, end)
     return (
         _filtered_return_lines(tenant, filters)
         .filter(**period.instant_filter("return_request__submitted_at"))
@@ -121,7 +121,7 @@ def returned_lines(*, tenant, start, end, filters: KpiFilters = NO_FILTERS):
     )
 
 
-def _return_requests(tenant, filters: KpiFilters):
+def filtered_return_requests(tenant, filters: KpiFilters):
     """Return requests of the tenant; line filters keep requests with at least one such line."""
     requests = ReturnRequest.objects.for_tenant(tenant)
     if filters.customer_account_id:
@@ -137,7 +137,7 @@ def _return_requests(tenant, filters: KpiFilters):
     return requests
 
 
-def _complaints(tenant, filters: KpiFilters):
+def filtered_complaints(tenant, filters: KpiFilters):
     """Complaints of the tenant; category/product filters use the complaint's product,
     `reason` does not apply."""
     complaints = Complaint.objects.for_tenant(tenant)
@@ -229,9 +229,9 @@ def return_rate_by(
 def returns_count(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> int:
     """Return requests submitted in the period and not draft, cancelled or rejected (with
     line filters: those with at least one matching line)."""
-    period = _period(tenant, start, end)
+    period = tenant_period(tenant, start, end)
     return (
-        _return_requests(tenant, filters)
+        filtered_return_requests(tenant, filters)
         .filter(**period.instant_filter("submitted_at"))
         .exclude(status__in=NOT_RETURNED)
         .count()
@@ -270,7 +270,7 @@ def return_reasons_by_month(
     *, tenant, start, end, filters: KpiFilters = NO_FILTERS
 ) -> dict[datetime.date, dict[str, int]]:
     """Return lines per reason per month of submission (month key: its first day, local)."""
-    period = _period(tenant, start, end)
+    period = tenant_period(tenant, start, end)
     rows = (
         returned_lines(tenant=tenant, start=start, end=end, filters=filters)
         .annotate(month=TruncMonth("return_request__submitted_at", tzinfo=period.zone))
@@ -294,8 +294,8 @@ def returns_by_resolution(
 ) -> dict[str, int]:
     """Returns resolved in the period per resolution, plus "rejected": returns rejected in
     the period (the moment of the `rejected` timeline event)."""
-    period = _period(tenant, start, end)
-    requests = _return_requests(tenant, filters)
+    period = tenant_period(tenant, start, end)
+    requests = filtered_return_requests(tenant, filters)
     counts = dict.fromkeys(Resolution.values, 0)
     for row in (
         requests.filter(status__in=RESOLVED_RETURN, **period.instant_filter("resolved_at"))
@@ -314,7 +314,7 @@ def returns_by_resolution(
 
 
 def _resolved_lines(tenant, start, end, filters: KpiFilters):
-    period = _period(tenant, start, end)
+    period = tenant_period(tenant, start, end)
     return _filtered_return_lines(tenant, filters).filter(
         return_request__status__in=RESOLVED_RETURN,
         **period.instant_filter("return_request__resolved_at"),
@@ -364,9 +364,9 @@ class ReturnMoney:
 
 def return_money(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> ReturnMoney:
     """Money of returns resolved in the period (resolved_at)."""
-    period = _period(tenant, start, end)
+    period = tenant_period(tenant, start, end)
     totals = (
-        _return_requests(tenant, filters)
+        filtered_return_requests(tenant, filters)
         .filter(status__in=RESOLVED_RETURN, **period.instant_filter("resolved_at"))
         .aggregate(
             refunded=Sum("refund_total", filter=Q(resolution=Resolution.REFUND)),
@@ -414,8 +414,8 @@ def return_cycle_times(
     Percentiles are computed in Python over `values_list` of the two timestamps of the
     filtered returns (portable to SQLite; same interpolation as percentile_cont).
     """
-    period = _period(tenant, start, end)
-    requests = _return_requests(tenant, filters)
+    period = tenant_period(tenant, start, end)
+    requests = filtered_return_requests(tenant, filters)
     stats = {}
     for stage, (begin, finish) in RETURN_STAGES.items():
         pairs = requests.filter(
@@ -432,8 +432,8 @@ def complaint_volume(
     *, tenant, start, end, filters: KpiFilters = NO_FILTERS
 ) -> dict[str, dict[str, int]]:
     """Complaints filed in the period (created_at), by category and by priority."""
-    period = _period(tenant, start, end)
-    filed = _complaints(tenant, filters).filter(**period.instant_filter("created_at"))
+    period = tenant_period(tenant, start, end)
+    filed = filtered_complaints(tenant, filters).filter(**period.instant_filter("created_at"))
     return {
         "category": {
             row["category"]: row["count"]
@@ -456,9 +456,9 @@ def complaint_response_times(
     created_at) → resolved_at, minus the business time the clock spent paused, for
     resolutions in the period. Computed in Python over `values_list` of the needed columns.
     """
-    period = _period(tenant, start, end)
+    period = tenant_period(tenant, start, end)
     calendar = business_calendar(tenant)
-    complaints = _complaints(tenant, filters)
+    complaints = filtered_complaints(tenant, filters)
     first = complaints.filter(**period.instant_filter("first_responded_at")).values_list(
         "created_at", "first_responded_at"
     )
@@ -499,8 +499,8 @@ def complaint_sla_compliance(
     *, tenant, start, end, filters: KpiFilters = NO_FILTERS
 ) -> dict[str, SlaCompliance]:
     """Clocks that stopped in the period: met when they stopped at or before their due time."""
-    period = _period(tenant, start, end)
-    complaints = _complaints(tenant, filters)
+    period = tenant_period(tenant, start, end)
+    complaints = filtered_complaints(tenant, filters)
     first = complaints.filter(**period.instant_filter("first_responded_at")).aggregate(
         met=Count("id", filter=Q(first_responded_at__lte=F("first_response_due_at"))),
         missed=Count("id", filter=Q(first_responded_at__gt=F("first_response_due_at"))),
@@ -535,8 +535,8 @@ def complaint_resolution_quality(
 ) -> ResolutionQuality:
     """Over complaints resolved in the period (resolved_at): reopened ones (reopen_count > 0)
     and those resolved with exactly one public message from staff."""
-    period = _period(tenant, start, end)
-    resolved = _complaints(tenant, filters).filter(**period.instant_filter("resolved_at"))
+    period = tenant_period(tenant, start, end)
+    resolved = filtered_complaints(tenant, filters).filter(**period.instant_filter("resolved_at"))
     counts = resolved.aggregate(
         resolved=Count("id"), reopened=Count("id", filter=Q(reopen_count__gt=0))
     )
@@ -577,9 +577,9 @@ def _backlog(cases, filed_field: str, as_of: datetime.datetime) -> Backlog:
 def backlog(*, tenant, end, filters: KpiFilters = NO_FILTERS) -> dict[str, Backlog]:
     """Cases open now (current status) that were filed by the end of `end`; age measured at
     the end of `end`. Returns age from submitted_at, complaints from created_at."""
-    as_of = _period(tenant, end, end).ends_before
-    returns = _return_requests(tenant, filters).filter(status__in=OPEN_STATUSES)
-    complaints = _complaints(tenant, filters).filter(status__in=OPEN_COMPLAINT_STATUSES)
+    as_of = tenant_period(tenant, end, end).ends_before
+    returns = filtered_return_requests(tenant, filters).filter(status__in=OPEN_STATUSES)
+    complaints = filtered_complaints(tenant, filters).filter(status__in=OPEN_COMPLAINT_STATUSES)
     return {
         "returns": _backlog(returns, "submitted_at", as_of),
         "complaints": _backlog(complaints, "created_at", as_of),
@@ -616,9 +616,9 @@ _CSAT_AGGREGATES = {
 
 
 def _ratings(tenant, start, end, filters: KpiFilters):
-    period = _period(tenant, start, end)
+    period = tenant_period(tenant, start, end)
     return SatisfactionRating.objects.for_tenant(tenant).filter(
-        complaint__in=_complaints(tenant, filters).values("pk"),
+        complaint__in=filtered_complaints(tenant, filters).values("pk"),
         **period.instant_filter("created_at"),
     )
 
