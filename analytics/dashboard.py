@@ -20,7 +20,6 @@ from rma_portal.accounts.models import STAFF_ROLES, User
 
 from . import figures, kpis
 from .kpis import REJECTED, KpiFilters
-from .periods import ratio
 from .rollup_reader import RollupReader
 from .rollups import month_end, month_start
 
@@ -695,14 +694,8 @@ def build_agent_view(query: DashboardQuery, *, tenant, user, now=None) -> AgentV
         at_risk=counts["at_risk"],
         breached=counts["breached"],
         resolved=int(own.get("resolved", 0)),
-        first_response_sla=ratio(
-            own.get("first_response_met", 0),
-            own.get("first_response_met", 0) + own.get("first_response_missed", 0),
-        ),
-        resolution_sla=ratio(
-            own.get("resolution_met", 0),
-            own.get("resolution_met", 0) + own.get("resolution_missed", 0),
-        ),
+        first_response_sla=figures.sla_rate(own, "first_response"),
+        resolution_sla=figures.sla_rate(own, "resolution"),
         csat=figures._csat(own) if own.get("ratings") else None,
     )
 

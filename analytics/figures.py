@@ -271,6 +271,13 @@ def complaint_resolution_quality(reader: RollupReader) -> ResolutionQuality:
     )
 
 
+def sla_rate(sums: dict, clock: str) -> float | None:
+    """Share of the clock (first_response or resolution) stopped within SLA, from rollup
+    sums; None when no clock stopped."""
+    met, missed = sums.get(f"{clock}_met", 0), sums.get(f"{clock}_missed", 0)
+    return ratio(met, met + missed)
+
+
 def _csat(values: dict) -> Csat:
     return Csat(
         ratings=int(values["ratings"]),
@@ -357,15 +364,9 @@ def trend(reader: RollupReader) -> list[TrendPoint]:
                 returned_quantity=int(r.get("returned_quantity", 0)),
                 delivered_quantity=int(delivered.get((bucket,), {}).get("delivered_quantity", 0)),
                 complaints=int(c.get("filed", 0)),
-                first_response_sla=ratio(
-                    c.get("first_response_met", 0),
-                    c.get("first_response_met", 0) + c.get("first_response_missed", 0),
-                ),
-                resolution_sla=ratio(
-                    c.get("resolution_met", 0),
-                    c.get("resolution_met", 0) + c.get("resolution_missed", 0),
-                ),
-                csat=c["score_total"] / c["ratings"] if c.get("ratings") else None,
+                first_response_sla=sla_rate(c, "first_response"),
+                resolution_sla=sla_rate(c, "resolution"),
+                csat=_csat(c).average if c.get("ratings") else None,
             )
         )
     return points

@@ -88,4 +88,19 @@ class Durations:
 def keep_slowest(cases: Iterable[list], limit: int = SLOWEST_KEPT) -> list[list]:
     """[hours, id, number] entries, slowest first (ties: the lower id first), at most `limit`."""
     unique = {entry[1]: entry for entry in cases}
-    return sorted(unique.values(), key=lambda entry: (-entry[0], entry[1]))[:limit]
+    return sorted(unique.values(), key=_slowest_first)[:limit]
+
+
+def add_slowest(kept: list[list], case: list, limit: int = SLOWEST_KEPT) -> None:
+    """Add one case to a kept list (slowest first, as keep_slowest leaves it), in place."""
+    if len(kept) >= limit and _slowest_first(case) >= _slowest_first(kept[-1]):
+        return
+    if any(entry[1] == case[1] for entry in kept):
+        return
+    kept.append(case)
+    kept.sort(key=_slowest_first)
+    del kept[limit:]
+
+
+def _slowest_first(entry: list) -> tuple:
+    return (-entry[0], entry[1])

@@ -113,7 +113,7 @@ class ComplaintRollup(RollupRow):
     agent_id = models.BigIntegerField(_("agent"), default=0)
     complaint_category = models.CharField(_("complaint category"), max_length=20, default="")
     priority = models.CharField(_("priority"), max_length=10, default="")
-    filed = _count(_("filed"))
+    filed = _count(_("complaints filed"))
     first_responses = _count(_("first responses"))
     first_response_hours = _hours(_("first response (business hours)"))
     first_response_met = _count(_("first response within SLA"))

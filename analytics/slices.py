@@ -22,7 +22,19 @@ class SliceSet:
     detail: frozenset[str]  # slices holding histograms and slowest cases
     compact: frozenset[str]  # slices also kept as whole-month rows
 
+    def __post_init__(self) -> None:
+        # The builder asks for a slice's columns once per fact and slice: look them up.
+        names = set(self.stored) | {normalise(letter) for letter in self.dims}
+        columns = {
+            name: tuple(column for letter in name for column in self.dims[letter])
+            for name in names | {""}
+        }
+        object.__setattr__(self, "_columns", columns)
+
     def columns(self, slice_name: str) -> tuple[str, ...]:
+        known = self._columns.get(slice_name)
+        if known is not None:
+            return known
         return tuple(column for letter in slice_name for column in self.dims[letter])
 
     @property

@@ -233,9 +233,7 @@ def _export_inputs(request):
     try:
         separator = separator_from(request, default=default_separator())
         query = parse_query(request.GET, tenant=request.tenant)
-    except ApplicationError as error:
-        return None, None, HttpResponse(str(error), status=400, content_type="text/plain")
-    except DashboardInputError as error:
+    except (ApplicationError, DashboardInputError) as error:
         return None, None, HttpResponse(str(error), status=400, content_type="text/plain")
     return query, separator, None
 

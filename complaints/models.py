@@ -298,6 +298,10 @@ class Complaint(ConcurrentTransitionMixin, TenantOwnedModel):
                 fields=["tenant", "first_response_at_risk_at"], name="complaint_fr_risk_idx"
             ),
             models.Index(fields=["tenant", "resolution_at_risk_at"], name="complaint_res_risk_idx"),
+            # The KPI rollups read a day's complaints by each timestamp that counts.
+            models.Index(fields=["tenant", "created_at"], name="complaint_created_idx"),
+            models.Index(fields=["tenant", "first_responded_at"], name="complaint_responded_idx"),
+            models.Index(fields=["tenant", "resolved_at"], name="complaint_resolved_idx"),
         ]
 
     def __str__(self) -> str:
@@ -448,6 +452,7 @@ class SatisfactionRating(TenantOwnedModel):
     class Meta:
         verbose_name = _("satisfaction rating")
         verbose_name_plural = _("satisfaction ratings")
+        indexes = [models.Index(fields=["tenant", "created_at"], name="rating_created_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(score__gte=1) & models.Q(score__lte=5),

@@ -194,6 +194,7 @@ class Order(TenantOwnedModel):
             ),
         ]
         indexes = [
+            models.Index(fields=["tenant", "delivery_date"], name="order_delivery_idx"),
             models.Index(
                 fields=["tenant", "customer_account", "-order_date"],
                 name="order_customer_date_idx",

@@ -287,6 +287,11 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel):
                 fields=["tenant", "customer_account", "-created_at"], name="return_customer_idx"
             ),
             models.Index(fields=["tenant", "assignee", "status"], name="return_assignee_idx"),
+            # The KPI rollups read a day's returns by each timestamp that counts.
+            models.Index(fields=["tenant", "submitted_at"], name="return_submitted_idx"),
+            models.Index(fields=["tenant", "approved_at"], name="return_approved_idx"),
+            models.Index(fields=["tenant", "received_at"], name="return_received_idx"),
+            models.Index(fields=["tenant", "resolved_at"], name="return_resolved_idx"),
         ]
 
     def __str__(self) -> str:
