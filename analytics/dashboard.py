@@ -568,7 +568,7 @@ def _slowest_table(returns, complaints) -> Table:
     table = Table(
         "slowest",
         _("Slowest cases resolved in the period"),
-        [_("Case"), _("Kind"), _("Hours")],
+        [_("Case"), _("Kind"), _("Duration")],
         kinds=["text", "text", "hours"],
     )
     for case in returns:

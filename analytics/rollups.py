@@ -53,6 +53,7 @@ COMPLAINT_MEASURES = tuple(
 RESOLUTION_MEASURE = {value: f"resolved_{value}" for value in Resolution.values}
 MONEY_MEASURE = {Resolution.REFUND: "refunded_value", Resolution.CREDIT_NOTE: "credited_value"}
 LINE_BATCH = 5000
+DISPOSITIONS = frozenset(Disposition.values)  # Choices.values is rebuilt at every access
 REQUEST_FIELDS = (
     "pk",
     "number",
@@ -315,7 +316,7 @@ def _add_resolution(cells: Cells, day, row: dict, touched: list[dict]) -> None:
     measures["restocking_fees"] = row["restocking_fee"] or Decimal("0")
     cells.touch(day, touched, measures)
     for line in touched:
-        if line["disposition"] not in Disposition.values:
+        if line["disposition"] not in DISPOSITIONS:
             continue
         prefix = line["disposition"]
         cells.add(
