@@ -70,6 +70,20 @@ def test_return_rate_by_category_product_and_customer(dataset):
     assert by_customer[d.c2.pk].by_quantity == pytest.approx(1 / 10)
 
 
+def test_returns_count(dataset):
+    d = dataset
+    # Submitted in the period and not draft/cancelled/rejected: R1, R2, R3 (R4 rejected,
+    # R5 a draft, R6 submitted in December).
+    assert kpis.returns_count(**period(d.ta)) == 3
+    # With a defective line: R1 and R2; of customer C2: R2; with a product P2 line: R1.
+    assert kpis.returns_count(**period(d.ta), filters=KpiFilters(reason="defective")) == 2
+    assert kpis.returns_count(**period(d.ta), filters=KpiFilters(customer_account_id=d.c2.pk)) == 1
+    assert kpis.returns_count(**period(d.ta), filters=KpiFilters(product_id=d.p2.pk)) == 1
+    # A request with two matching lines counts once: R1 has two lines of the period.
+    assert kpis.returns_count(**period(d.ta), filters=KpiFilters(customer_account_id=d.c1.pk)) == 2
+    assert kpis.returns_count(**period(d.tb)) == 1  # RB1
+
+
 def test_return_reasons_share_and_monthly_trend(dataset):
     d = dataset
     reasons = kpis.return_reasons(**period(d.ta))
