@@ -1,14 +1,17 @@
 """Reading KPI figures for a period from the rollups: whole past months from month rows, the
 other past days from day rows, today from the source tables (the same cell builder, in
-memory). A fixed number of queries per figure, whatever the number of returns.
+memory, kept a minute per process). A fixed number of queries per figure, whatever the
+number of returns.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
+import time
+from collections import OrderedDict, defaultdict
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -19,6 +22,12 @@ from .models import ComplaintRollup, ReturnRollup, RollupDay, Span
 from .periods import Period
 from .rollups import Cells, complaint_cells, month_end, month_start, return_cells
 from .slices import COMPLAINT_SLICES, RETURN_SLICES, filter_columns, filter_letters, normalise
+
+# Today's cells of a large tenant take a second or two to build from the source tables: each
+# process keeps them for KPI_TODAY_CACHE_SECONDS (0: build them for every request), for the
+# last few tenants asked for.
+_TODAY: OrderedDict[tuple, tuple[float, Cells]] = OrderedDict()
+TODAY_CACHE_TENANTS = 32
 
 KINDS = {
     "returns": (ReturnRollup, RETURN_SLICES, return_cells),
@@ -86,8 +95,7 @@ class RollupReader:
 
     def _live_cells(self, kind: str) -> Cells:
         if kind not in self._live:
-            build = KINDS[kind][2]
-            self._live[kind] = build(tenant=self.tenant, start=self.today, end=self.today)
+            self._live[kind] = _todays_cells(kind, self.tenant, self.today)
         return self._live[kind]
 
     def _letters_and_columns(self, kind: str, *, reason_applies: bool):
@@ -198,6 +206,23 @@ class RollupReader:
                 count += cell.measures.get(count_measure, 0)
                 hours += cell.measures.get(hours_measure, 0)
         return Durations(count=count, hours=hours, histogram=histogram), slowest
+
+
+def _todays_cells(kind: str, tenant, today: datetime.date) -> Cells:
+    seconds = getattr(settings, "KPI_TODAY_CACHE_SECONDS", 60)
+    key = (kind, tenant.pk, today)
+    if seconds:
+        cached = _TODAY.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            _TODAY.move_to_end(key)
+            return cached[1]
+    build = KINDS[kind][2]
+    cells = build(tenant=tenant, start=today, end=today)
+    if seconds:
+        _TODAY[key] = (time.monotonic() + seconds, cells)
+        while len(_TODAY) > TODAY_CACHE_TENANTS * len(KINDS):
+            _TODAY.popitem(last=False)
+    return cells
 
 
 def _as_date(value) -> datetime.date:

@@ -215,6 +215,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(day_of_month=1, hour=6, minute=0),
     },
 }
+# The KPI dashboard's figures of today are built from the source tables and kept this many
+# seconds per tenant and process (0: at every request).
+KPI_TODAY_CACHE_SECONDS = env.int("KPI_TODAY_CACHE_SECONDS", default=60)
 # Webhook endpoints on private or loopback addresses are refused unless this is on.
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
 

@@ -58,6 +58,12 @@ def build_world(name: str) -> World:
 
 
 @pytest.fixture(autouse=True)
+def todays_kpis_at_every_request(settings):
+    # Tests change today's rows between requests; tests of the cache turn it on themselves.
+    settings.KPI_TODAY_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # The production hasher is slow by design; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -169,3 +169,27 @@ def test_rebuild_kpis_command(dataset, capsys):
         )
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         call_command("rebuild_kpis", "--tenant", d.ta.slug, "--from", "1.10.2026", "--to", "x")
+
+
+@pytest.mark.django_db
+def test_todays_cells_are_kept_for_the_configured_seconds(dataset, settings, monkeypatch):
+    from analytics import rollup_reader
+
+    d = dataset
+    settings.KPI_TODAY_CACHE_SECONDS = 60
+    rollup_reader._TODAY.clear()
+    clock = [1000.0]
+    monkeypatch.setattr(rollup_reader.time, "monotonic", lambda: clock[0])
+    now = at(11, 20, 18)  # R3 was submitted today, 20 Nov
+
+    def returns_today() -> int:
+        reader = RollupReader(tenant=d.ta, start=now.date(), end=now.date(), now=now)
+        return figures.returns_count(reader)
+
+    assert returns_today() == 1
+    ReturnRequest.unscoped.filter(tenant=d.ta, number="R3").update(status="cancelled")
+    clock[0] += 59
+    assert returns_today() == 1  # still the cells built a minute ago
+    clock[0] += 2
+    assert returns_today() == 0  # built again from the source tables
+    rollup_reader._TODAY.clear()
