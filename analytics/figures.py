@@ -8,11 +8,15 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Count
+from django.db.models.functions import TruncDate, TruncMonth
+
 from returns.models import Disposition, Resolution
 
 from . import kpis
 from .histograms import Durations
 from .kpis import (
+    NOT_RETURNED,
     REJECTED,
     RESOLVED_RETURN,
     RETURN_STAGES,
@@ -337,11 +341,36 @@ def trend_granularity(start: datetime.date, end: datetime.date) -> str:
     return "day" if (end - start).days < 62 else "month"
 
 
+def live_returns_by_bucket(reader: RollupReader, by: str) -> dict[tuple, dict]:
+    """Returns per day or month of submission, from the source tables (filters without a
+    slice of their own), keyed like RollupReader.sums."""
+    period = tenant_period(reader.tenant, reader.start, reader.end)
+    trunc = TruncDate if by == "day" else TruncMonth
+    rows = (
+        filtered_return_requests(reader.tenant, reader.filters)
+        .filter(**period.instant_filter("submitted_at"))
+        .exclude(status__in=NOT_RETURNED)
+        .annotate(bucket=trunc("submitted_at", tzinfo=period.zone))
+        .values("bucket")
+        .annotate(returns=Count("id"))
+        .order_by()
+    )
+    buckets = {}
+    for row in rows:
+        bucket = row["bucket"]
+        if isinstance(bucket, datetime.datetime):
+            bucket = bucket.astimezone(period.zone).date()
+        buckets[(bucket,)] = {"returns": row["returns"]}
+    return buckets
+
+
 def trend(reader: RollupReader) -> list[TrendPoint]:
     by = trend_granularity(reader.start, reader.end)
     returned = reader.sums("returns", TREND_RETURN_MEASURES, by=by)
     delivered = reader.sums("returns", ("delivered_quantity",), by=by, reason_applies=False)
     requests = reader.sums("returns", ("returns",), by=by, exact=True)
+    if requests is None:
+        requests = live_returns_by_bucket(reader, by)
     complaints = reader.sums("complaints", TREND_COMPLAINT_MEASURES, by=by)
     buckets = []
     day = reader.start if by == "day" else reader.start.replace(day=1)
@@ -356,7 +385,7 @@ def trend(reader: RollupReader) -> list[TrendPoint]:
     for bucket in buckets:
         r = returned.get((bucket,), {})
         c = complaints.get((bucket,), {})
-        count = (requests or {}).get((bucket,), {}).get("returns")
+        count = requests.get((bucket,), {}).get("returns")
         points.append(
             TrendPoint(
                 bucket=bucket,

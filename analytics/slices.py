@@ -42,13 +42,14 @@ class SliceSet:
         return tuple(column for columns in self.dims.values() for column in columns)
 
     def pick(self, needed: str, *, exact: bool = False, detail: bool = False) -> str | None:
-        """The smallest stored slice holding the letters `needed` (exactly, if asked)."""
+        """The smallest stored slice holding the letters `needed`; with `exact`, the slice of
+        exactly those letters that holds request figures (or None)."""
         wanted = normalise(needed)
         candidates = [
             name
             for name in self.stored
             if set(wanted) <= set(name)
-            and (not exact or name == wanted)
+            and (not exact or (name == wanted and name in self.touch))
             and (not detail or name in self.detail)
         ]
         if not candidates:

@@ -45,6 +45,8 @@ def filter_sets(d):
         KpiFilters(reason="defective"),
         KpiFilters(category_id=d.electronics.pk, reason="defective"),
         KpiFilters(customer_account_id=d.c1.pk, reason="wrong_size"),  # no exact slice: live
+        KpiFilters(customer_account_id=d.c1.pk, product_id=d.p2.pk, reason="wrong_size"),
+        KpiFilters(customer_account_id=d.c1.pk, category_id=d.electronics.pk),
     ]
 
 
@@ -83,6 +85,10 @@ def assert_agree(reader: RollupReader, tenant, start, end, filters: KpiFilters):
     for stage, stats in kpis.complaint_response_times(**live).items():
         assert_stats_close(times[stage], stats)
     assert figures.csat(reader) == kpis.csat(**live)
+    # The trend's returns per day add up to the live count of each day.
+    for point in figures.trend(reader):
+        day = {**live, "start": point.bucket, "end": point.bucket}
+        assert point.returns == kpis.returns_count(**day), (filters, point.bucket)
     for group in ("agent", "customer_account"):
         assert figures.csat_by(reader, group) == kpis.csat_by(**live, group=group)
 
