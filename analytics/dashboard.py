@@ -24,6 +24,7 @@ from .rollup_reader import RollupReader
 from .rollups import month_end, month_start
 
 MAX_PERIOD_DAYS = 3 * 366
+EARLIEST_DAY = datetime.date(2000, 1, 1)
 TOP = 10
 
 PRESETS = {
@@ -78,9 +79,16 @@ class DashboardQuery:
 
     @property
     def previous(self) -> tuple[datetime.date, datetime.date]:
-        """The period of the same length just before, for comparison."""
-        length = (self.end - self.start).days + 1
+        """The period just before, for comparison: as many whole months when the period is
+        whole months (a month against the month before), else as many days."""
         end = self.start - datetime.timedelta(days=1)
+        if self.start.day == 1 and self.end == month_end(self.end):
+            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
+            first = self.start
+            for _month in range(months + 1):
+                first = month_start(first - datetime.timedelta(days=1))
+            return first, end
+        length = (self.end - self.start).days + 1
         return end - datetime.timedelta(days=length - 1), end
 
     def params(self, **changes) -> dict[str, str]:
@@ -112,7 +120,9 @@ def _date(value: str, name: str, errors: dict) -> datetime.date | None:
 def _id(value: str, name: str, model, tenant, errors: dict, label: str) -> int | None:
     if not value:
         return None
-    if not value.isdigit() or not model.objects.for_tenant(tenant).filter(pk=int(value)).exists():
+    if not (value.isascii() and value.isdigit() and len(value) <= 18) or not (
+        model.objects.for_tenant(tenant).filter(pk=int(value)).exists()
+    ):
         errors[name] = _("Choose a %(what)s from the list.") % {"what": label}
         return None
     return int(value)
@@ -138,6 +148,8 @@ def parse_query(params, *, tenant) -> DashboardQuery:
                 errors["to"] = _("The end date cannot be in the future.")
             elif (end - start).days + 1 > MAX_PERIOD_DAYS:
                 errors["from"] = _("Choose a period of at most three years.")
+            elif start < EARLIEST_DAY:
+                errors["from"] = _("Choose a start date in 2000 or later.")
     else:
         start, end = preset_range(preset, today)
     reason = params.get("reason", "")

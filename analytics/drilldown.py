@@ -143,7 +143,12 @@ def complaint_list_narrowing(params, *, tenant) -> dict:
             errors["priority"] = _("Choose a priority from the list.")
     agent = params.get("agent", "")
     if agent:
-        if agent.isdigit() and User.objects.filter(tenant=tenant, pk=int(agent)).exists():
+        if (
+            agent.isascii()
+            and agent.isdigit()
+            and len(agent) <= 18
+            and User.objects.filter(tenant=tenant, pk=int(agent)).exists()
+        ):
             narrowing["assignee_id"] = int(agent)
         else:
             errors["agent"] = _("Choose an agent from the list.")

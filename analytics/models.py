@@ -157,6 +157,36 @@ class RollupDay(TenantOwnedModel):
         ]
 
 
+class RollupMonth(TenantOwnedModel):
+    """A whole past month whose compacted (span "month") rows are built; until then the
+    dashboard reads the month's day rows."""
+
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    built_at = models.DateTimeField(_("built"))
+
+    class Meta:
+        verbose_name = _("rolled-up month")
+        verbose_name_plural = _("rolled-up months")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "month"], name="rollup_month_unique"),
+        ]
+
+
+class RollupState(TenantOwnedModel):
+    """Per tenant: since when the next rollup run looks for changed cases, and the last
+    month whose report was mailed."""
+
+    changes_seen_at = models.DateTimeField(_("changes looked for up to"), null=True, blank=True)
+    report_sent_for = models.DateField(_("last monthly report mailed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rollup state")
+        verbose_name_plural = _("rollup states")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="rollup_state_one_per_tenant"),
+        ]
+
+
 def monthly_report_upload_to(instance, filename: str) -> str:
     from rma_portal.tenancy.storage import tenant_media_path
 

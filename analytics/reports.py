@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import zoneinfo
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -24,7 +25,7 @@ from rma_portal.notifications.services import notification_enqueue
 from .charts import bar_chart_svg, line_chart_svg
 from .dashboard import Dashboard, DashboardQuery, Tile, build_dashboard
 from .kpis import NO_FILTERS
-from .models import MonthlyReport
+from .models import MonthlyReport, RollupMonth, RollupState
 from .rollups import month_end, month_start
 from .templatetags.kpi_format import format_kpi
 
@@ -173,24 +174,35 @@ def monthly_report_context(*, tenant, month: datetime.date, now=None) -> dict:
     }
 
 
-def monthly_report_render(*, tenant, month: datetime.date, language: str = "") -> bytes:
+def monthly_report_render(
+    *, tenant, month: datetime.date, language: str = ""
+) -> tuple[bytes, bool]:
+    """The PDF, and whether its figures are complete: every day of the month rolled up and
+    the month compacted (only a complete report is stored and mailed)."""
     from django.template.loader import render_to_string
 
     with translation.override(language or tenant.default_language):
-        html = render_to_string(TEMPLATE, monthly_report_context(tenant=tenant, month=month))
-    return html_to_pdf(html)
+        context = monthly_report_context(tenant=tenant, month=month)
+        html = render_to_string(TEMPLATE, context)
+    complete = not context["board"].missing_days and (
+        RollupMonth.objects.for_tenant(tenant).filter(month=month_start(month)).exists()
+    )
+    return html_to_pdf(html), complete
 
 
-def monthly_report_get_or_render(*, tenant, month: datetime.date) -> MonthlyReport:
-    """The stored report of the month, rendered (and stored) the first time it is asked for
-    or when its file has gone missing."""
+def monthly_report_get_or_render(*, tenant, month: datetime.date) -> tuple[MonthlyReport, bytes]:
+    """The month's report and its PDF: the stored one, or rendered now and stored when its
+    figures are complete (a rebuild of the month's rollups removes the stored one)."""
     month = month_start(month)
     report = MonthlyReport.objects.for_tenant(tenant).filter(month=month).first()
     if report is not None and report.file and report.file.storage.exists(report.file.name):
-        return report
-    pdf = monthly_report_render(tenant=tenant, month=month)
+        with report.file.open("rb") as stored:
+            return report, stored.read()
+    pdf, complete = monthly_report_render(tenant=tenant, month=month)
     if report is None:
         report = MonthlyReport(tenant=tenant, month=month)
+    if not complete:
+        return report, pdf
     report.generated_at = timezone.now()
     report.file.save(report_filename(tenant, month), ContentFile(pdf), save=False)
     try:
@@ -199,7 +211,7 @@ def monthly_report_get_or_render(*, tenant, month: datetime.date) -> MonthlyRepo
     except IntegrityError:  # rendered at the same moment elsewhere: keep that one
         report.file.delete(save=False)
         report = MonthlyReport.objects.for_tenant(tenant).get(month=month)
-    return report
+    return report, pdf
 
 
 def report_recipients(tenant):
@@ -218,7 +230,13 @@ def monthly_report_send(*, tenant, month: datetime.date | None = None) -> int:
     """Render last month's report (or `month`'s) and queue it by e-mail to every manager and
     tenant admin; the same month is never queued twice to the same person."""
     month = month_start(month or previous_month(tenant_today(tenant)))
-    report = monthly_report_get_or_render(tenant=tenant, month=month)
+    report, _pdf = monthly_report_get_or_render(tenant=tenant, month=month)
+    if report.pk is None:  # figures incomplete (rollups not built yet): mail it later
+        logger.warning(
+            "monthly report not sent: its rollups are incomplete",
+            extra={"tenant": tenant.pk, "month": month.isoformat()},
+        )
+        return 0
     site = getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
     url = site + reverse("dashboard:report", args=[month.year, month.month])
     key = f"monthly-report:{month:%Y-%m}"
@@ -241,4 +259,28 @@ def monthly_report_send(*, tenant, month: datetime.date | None = None) -> int:
         "monthly report queued",
         extra={"tenant": tenant.pk, "month": month.isoformat(), "recipients": queued},
     )
+    return queued
+
+
+# Local hour of the 1st from which last month's report goes out: the night's rollups are done.
+REPORT_HOUR = 6
+
+
+def monthly_report_send_due(*, tenant, now: datetime.datetime | None = None) -> int:
+    """The hourly check: last month's report is mailed once, from REPORT_HOUR on the 1st of
+    the tenant's own calendar, as soon as its rollups are complete."""
+    local = timezone.localtime(now or timezone.now(), zoneinfo.ZoneInfo(tenant.timezone))
+    month = previous_month(local.date())
+    if local.day == 1 and local.hour < REPORT_HOUR:
+        return 0
+    state = RollupState.objects.for_tenant(tenant).first()
+    if state is not None and state.report_sent_for and state.report_sent_for >= month:
+        return 0
+    if not RollupMonth.objects.for_tenant(tenant).filter(month=month).exists():
+        return 0
+    queued = monthly_report_send(tenant=tenant, month=month)
+    if MonthlyReport.objects.for_tenant(tenant).filter(month=month).exists():
+        RollupState.objects.for_tenant(tenant).update_or_create(
+            tenant=tenant, defaults={"report_sent_for": month}
+        )
     return queued

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .histograms import Durations, keep_slowest, merge_histograms
 from .kpis import NO_FILTERS, KpiFilters
-from .models import ComplaintRollup, ReturnRollup, RollupDay, Span
+from .models import ComplaintRollup, ReturnRollup, RollupDay, RollupMonth, Span
 from .periods import Period
 from .rollups import Cells, complaint_cells, month_end, month_start, return_cells
 from .slices import COMPLAINT_SLICES, RETURN_SLICES, filter_columns, filter_letters, normalise
@@ -56,11 +56,15 @@ class RollupReader:
         self.has_past = start <= self.past_end
         self.has_today = start <= self.today <= end
         self._live: dict[str, Cells] = {}
+        self._whole_months: list[datetime.date] | None = None
 
     # --- what the period covers ---------------------------------------------------------
 
     def whole_months(self) -> list[datetime.date]:
-        """First days of the months wholly inside start..past_end (they have month rows)."""
+        """First days of the months wholly inside start..past_end whose month rows are built
+        (a month not yet compacted is read from its day rows)."""
+        if self._whole_months is not None:
+            return self._whole_months
         months = []
         month = month_start(self.start)
         if month < self.start:
@@ -68,6 +72,14 @@ class RollupReader:
         while self.has_past and month_end(month) <= self.past_end:
             months.append(month)
             month = month_end(month) + datetime.timedelta(days=1)
+        if months:
+            built = set(
+                RollupMonth.objects.for_tenant(self.tenant)
+                .filter(month__in=months)
+                .values_list("month", flat=True)
+            )
+            months = [month for month in months if month in built]
+        self._whole_months = months
         return months
 
     def missing_days(self) -> int:
@@ -85,12 +97,15 @@ class RollupReader:
         months = [] if by_day or slice_name not in slices.compact else self.whole_months()
         if not months:
             return Q(span=Span.DAY, day__gte=self.start, day__lte=self.past_end)
+        # Month rows for the compacted months, day rows for every other past day.
         condition = Q(span=Span.MONTH, day__in=months)
-        first, last = months[0], month_end(months[-1])
-        if self.start < first:
-            condition |= Q(span=Span.DAY, day__gte=self.start, day__lt=first)
-        if last < self.past_end:
-            condition |= Q(span=Span.DAY, day__gt=last, day__lte=self.past_end)
+        day = self.start
+        for month in [*months, None]:
+            until = month - datetime.timedelta(days=1) if month else self.past_end
+            if day <= until:
+                condition |= Q(span=Span.DAY, day__gte=day, day__lte=until)
+            if month:
+                day = month_end(month) + datetime.timedelta(days=1)
         return condition
 
     def _live_cells(self, kind: str) -> Cells:

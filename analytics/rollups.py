@@ -20,7 +20,7 @@ from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from complaints.models import Complaint, ComplaintMessage, SatisfactionRating
+from complaints.models import Complaint, ComplaintEvent, ComplaintMessage, SatisfactionRating
 from complaints.selectors import business_calendar
 from customers.models import Order, OrderLine
 from returns.models import Disposition, Resolution, ReturnEvent, ReturnLine, ReturnRequest
@@ -34,7 +34,15 @@ from .kpis import (
     complaint_first_response_hours,
     complaint_resolution_hours,
 )
-from .models import ComplaintRollup, ReturnRollup, RollupDay, Span
+from .models import (
+    ComplaintRollup,
+    MonthlyReport,
+    ReturnRollup,
+    RollupDay,
+    RollupMonth,
+    RollupState,
+    Span,
+)
 from .periods import Period
 from .slices import COMPLAINT_SLICES, RETURN_SLICES, SliceSet
 
@@ -43,6 +51,7 @@ logger = logging.getLogger(__name__)
 # How far back the nightly run fills days that were never built (a new tenant, a missed
 # night); older history is rebuilt on demand with `manage.py rebuild_kpis`.
 CATCH_UP_DAYS = 400
+CATCH_UP_PER_RUN = 62
 MEASURE_TYPES = ("PositiveIntegerField", "DecimalField", "FloatField")
 RETURN_MEASURES = tuple(
     f.name for f in ReturnRollup._meta.concrete_fields if f.get_internal_type() in MEASURE_TYPES
@@ -562,6 +571,7 @@ def _rebuild_days(tenant, start, end, yesterday, now) -> RebuildResult:
     complaints = complaint_cells(tenant=tenant, start=start, end=end)
     days = [start + datetime.timedelta(days=n) for n in range((end - start).days + 1)]
     with transaction.atomic():
+        _lock_tenant_rollups(tenant)
         for model, cells in ((ReturnRollup, returns), (ComplaintRollup, complaints)):
             model.objects.for_tenant(tenant).filter(
                 span=Span.DAY, day__gte=start, day__lte=end
@@ -578,6 +588,17 @@ def _rebuild_days(tenant, start, end, yesterday, now) -> RebuildResult:
         complaint_rows=len(complaints.cells),
         months=months,
     )
+
+
+ROLLUP_LOCK = 7421  # the first key of the tenant's advisory lock (the second: its id)
+
+
+def _lock_tenant_rollups(tenant) -> None:
+    """Two rebuilds of one tenant (nightly and a manual range) take turns: each replaces a
+    month's compacted rows from the day rows it sees, and must see the other's."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLLUP_LOCK, tenant.pk])
 
 
 def month_start(day: datetime.date) -> datetime.date:
@@ -601,6 +622,13 @@ def _compact_months(tenant, start, end, yesterday) -> int:
                 (ComplaintRollup, COMPLAINT_SLICES, COMPLAINT_MEASURES),
             ):
                 _compact_month(model, slices, measures, tenant, month, last)
+            RollupMonth.objects.for_tenant(tenant).update_or_create(
+                tenant=tenant, month=month, defaults={"built_at": timezone.now()}
+            )
+            # A stored report of the month was made from the figures just replaced.
+            for report in MonthlyReport.objects.for_tenant(tenant).filter(month=month):
+                report.file.delete(save=False)
+                report.delete()
             compacted += 1
         month = last + datetime.timedelta(days=1)
     return compacted
@@ -640,10 +668,12 @@ def _compact_month(model, slices: SliceSet, measures, tenant, first, last) -> No
 # --- the nightly run ------------------------------------------------------------------------
 
 
-def days_to_rebuild(*, tenant, now: datetime.datetime | None = None) -> list[datetime.date]:
-    """Yesterday, every day of the last CATCH_UP_DAYS never built, and the days whose
-    figures changed since the last run (a return rejected today leaves its submission day;
-    an order imported late brings its delivery day)."""
+def days_to_rebuild(
+    *, tenant, now: datetime.datetime | None = None, catch_up: int | None = CATCH_UP_PER_RUN
+) -> list[datetime.date]:
+    """Yesterday, the days whose figures changed since the last run (see `changed_days`), and
+    days of the last CATCH_UP_DAYS never built: the `catch_up` most recent of them (None:
+    all), so one run of a new large tenant stays short and the next runs finish the rest."""
     now = now or timezone.now()
     zone = Period(datetime.date.min, datetime.date.min, tenant.timezone).zone
     today = timezone.localtime(now, zone).date()
@@ -654,22 +684,54 @@ def days_to_rebuild(*, tenant, now: datetime.datetime | None = None) -> list[dat
         .filter(day__gte=first, day__lte=yesterday)
         .values_list("day", flat=True)
     )
-    days = {first + datetime.timedelta(days=n) for n in range(CATCH_UP_DAYS)} - built
+    never_built = sorted(
+        {first + datetime.timedelta(days=n) for n in range(CATCH_UP_DAYS)} - built, reverse=True
+    )
+    days = set(never_built if catch_up is None else never_built[:catch_up])
     days.add(yesterday)
-    watermark = RollupDay.objects.for_tenant(tenant).aggregate(last=Max("built_at"))["last"]
-    if watermark is not None:
-        stamps = ReturnRequest.objects.for_tenant(tenant).filter(updated_at__gt=watermark)
-        for row in stamps.values_list("submitted_at", "approved_at", "received_at", "resolved_at"):
-            days.update(_local_day(moment, zone) for moment in row if moment)
-        changed = Complaint.objects.for_tenant(tenant).filter(updated_at__gt=watermark)
-        for row in changed.values_list("created_at", "first_responded_at", "resolved_at"):
-            days.update(_local_day(moment, zone) for moment in row if moment)
-        days.update(
-            Order.objects.for_tenant(tenant)
-            .filter(imported_at__gt=watermark, delivery_date__isnull=False)
-            .values_list("delivery_date", flat=True)
-        )
+    days.update(changed_days(tenant=tenant, zone=zone))
     return sorted(day for day in days if day <= yesterday)
+
+
+def changed_days(*, tenant, zone) -> set[datetime.date]:
+    """Days whose figures a change since the last run touched: every timestamp of a return
+    or complaint saved since then, and of its timeline (a reopened complaint's earlier
+    resolution, a rejection), its rating, and the delivery day of an order changed since."""
+    state = RollupState.objects.for_tenant(tenant).first()
+    since = state.changes_seen_at if state else None
+    if since is None:  # no nightly run yet: changes since the last rebuild of any kind
+        since = RollupDay.objects.for_tenant(tenant).aggregate(last=Max("built_at"))["last"]
+    if since is None:
+        return set()
+    moments = []
+    returns = ReturnRequest.objects.for_tenant(tenant).filter(updated_at__gt=since)
+    for row in returns.values_list("submitted_at", "approved_at", "received_at", "resolved_at"):
+        moments.extend(row)
+    moments.extend(
+        ReturnEvent.objects.for_tenant(tenant)
+        .filter(return_request__in=returns.values("pk"))
+        .values_list("created_at", flat=True)
+    )
+    complaints = Complaint.objects.for_tenant(tenant).filter(updated_at__gt=since)
+    for row in complaints.values_list("created_at", "first_responded_at", "resolved_at"):
+        moments.extend(row)
+    moments.extend(
+        ComplaintEvent.objects.for_tenant(tenant)
+        .filter(complaint__in=complaints.values("pk"))
+        .values_list("created_at", flat=True)
+    )
+    moments.extend(
+        SatisfactionRating.objects.for_tenant(tenant)
+        .filter(Q(complaint__in=complaints.values("pk")) | Q(created_at__gt=since))
+        .values_list("created_at", flat=True)
+    )
+    days = {_local_day(moment, zone) for moment in moments if moment}
+    days.update(
+        Order.objects.for_tenant(tenant)
+        .filter(Q(imported_at__gt=since) | Q(updated_at__gt=since), delivery_date__isnull=False)
+        .values_list("delivery_date", flat=True)
+    )
+    return days
 
 
 def contiguous_ranges(days: list[datetime.date]) -> list[tuple[datetime.date, datetime.date]]:
@@ -682,10 +744,19 @@ def contiguous_ranges(days: list[datetime.date]) -> list[tuple[datetime.date, da
     return [(a, b) for a, b in ranges]
 
 
-def kpi_rollups_nightly(*, tenant, now: datetime.datetime | None = None) -> int:
-    """The nightly run for one tenant; returns the number of days rebuilt."""
+def kpi_rollups_nightly(
+    *, tenant, now: datetime.datetime | None = None, catch_up: int | None = CATCH_UP_PER_RUN
+) -> int:
+    """One rollup run for one tenant (hourly on beat; the tenant's night brings yesterday);
+    returns the number of days rebuilt. Changes made while it runs are seen by the next."""
     now = now or timezone.now()
+    started = now
     rebuilt = 0
-    for start, end in contiguous_ranges(days_to_rebuild(tenant=tenant, now=now)):
-        rebuilt += kpi_rollups_rebuild(tenant=tenant, start=start, end=end, now=now).days
+    for first, last in contiguous_ranges(
+        days_to_rebuild(tenant=tenant, now=now, catch_up=catch_up)
+    ):
+        rebuilt += kpi_rollups_rebuild(tenant=tenant, start=first, end=last, now=now).days
+    RollupState.objects.for_tenant(tenant).update_or_create(
+        tenant=tenant, defaults={"changes_seen_at": started}
+    )
     return rebuilt

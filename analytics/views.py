@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -295,14 +295,12 @@ def export_complaints(request: HttpRequest) -> HttpResponse:
 def monthly_report(request: HttpRequest, year: int, month: int) -> HttpResponse:
     try:
         first = datetime.date(year, month, 1)
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:
         raise Http404(_("There is no such month.")) from error
     if not reports.is_past_month(tenant=request.tenant, month=first):
         raise Http404(_("Reports exist for past months only."))
-    report = reports.monthly_report_get_or_render(tenant=request.tenant, month=first)
-    return FileResponse(
-        report.file.open("rb"),
-        as_attachment=True,
-        filename=reports.report_filename(request.tenant, first),
-        content_type="application/pdf",
-    )
+    _report, pdf = reports.monthly_report_get_or_render(tenant=request.tenant, month=first)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = reports.report_filename(request.tenant, first)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -48,12 +48,13 @@ def ms(seconds: float) -> str:
 
 
 def time_requests(client, url: str, count: int) -> list[float]:
-    response = client.get(url)  # warm-up: connections, templates, caches
+    """`count` timed GETs after one untimed; https, as production settings redirect http."""
+    response = client.get(url, secure=True)  # warm-up: connections, templates, caches
     assert response.status_code == 200, response.status_code
     timings = []
     for _ in range(count):
         started = time.perf_counter()
-        response = client.get(url)
+        response = client.get(url, secure=True)
         timings.append(time.perf_counter() - started)
         assert response.status_code == 200
     return timings
@@ -75,6 +76,10 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.core.management import call_command
+
+    # Production settings serve hashed static file names from the collected manifest.
+    call_command("collectstatic", interactive=False, verbosity=0)
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -143,7 +148,8 @@ def main() -> None:
     client.force_login(manager)
     url = "/dashboard/?period=12m"
     with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
+        response = client.get(url, secure=True)
+        assert response.status_code == 200, (response.status_code, response.get("Location"))
     print(f"dashboard, last 12 months: {len(queries)} queries")
     report("dashboard, last 12 months", time_requests(client, url, args.requests))
     with tenant_context(tenant):

@@ -180,6 +180,9 @@ class Order(TenantOwnedModel):
     delivery_date = models.DateField(_("delivery date"), null=True, blank=True)
     invoice_number = models.CharField(_("invoice number"), max_length=40, blank=True)
     imported_at = models.DateTimeField(_("imported"), auto_now_add=True)
+    # Set by every save and by the CSV import's updates: the KPI rollups rebuild the delivery
+    # day of orders changed since their last run.
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("order")

@@ -306,3 +306,18 @@ def test_ci_script_runs_the_readme_test_command():
     assert re.search(rf"\s{re.escape(test_command)}$", text, re.MULTILINE)
     syntax = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert syntax.returncode == 0, syntax.stderr
+
+
+def test_static_files_collect_with_the_production_storage(tmp_path, settings):
+    # The image runs collectstatic with the manifest storage, which fails on any file a
+    # stylesheet or script refers to that is not there (a vendored library's source map).
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", interactive=False, verbosity=0)
+    manifest = (tmp_path / "staticfiles.json").read_text()
+    assert "vendor/chartjs/chart.umd.min.js" in manifest

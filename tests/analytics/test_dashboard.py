@@ -199,6 +199,9 @@ def test_another_customers_filter_narrows_to_that_customer(client, rolled_up):
         ("period=12m&reason=broken", "Choose a reason from the list."),
         ("period=12m&product=abc", "Choose a product from the list."),
         ("period=12m&customer=999999", "Choose a customer from the list."),
+        ("period=12m&customer=%C2%B2", "Choose a customer from the list."),  # "²" is a digit
+        ("period=12m&product=99999999999999999999999", "Choose a product from the list."),
+        ("period=custom&from=0001-01-01&to=0001-01-02", "Choose a start date in 2000 or later."),
     ],
 )
 def test_bad_input_gets_a_clear_message(client, rolled_up, query, message):
@@ -270,3 +273,13 @@ def test_the_period_presets_cover_their_days(client, rolled_up):
     today = tenant_today(rolled_up.ta)
     html = client.get("/dashboard/?period=7d").content.decode()
     assert (today - datetime.timedelta(days=6)).isoformat() in html
+
+
+def test_impossible_report_months_are_not_found(client, rolled_up):
+    client.force_login(rolled_up.a.manager)
+    for url in (
+        "/dashboard/reports/99999999999999999999-01.pdf",
+        "/dashboard/reports/2026-00.pdf",
+        "/dashboard/reports/1999-12.pdf",
+    ):
+        assert client.get(url).status_code == 404, url

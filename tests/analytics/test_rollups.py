@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from analytics import figures, kpis
 from analytics.kpis import KpiFilters
-from analytics.models import ComplaintRollup, ReturnRollup, RollupDay, Span
+from analytics.models import ComplaintRollup, ReturnRollup, RollupDay, RollupMonth, Span
 from analytics.rollup_reader import RollupReader
 from analytics.rollups import days_to_rebuild, kpi_rollups_nightly, kpi_rollups_rebuild
 from returns.models import ReturnRequest
@@ -199,3 +199,53 @@ def test_todays_cells_are_kept_for_the_configured_seconds(dataset, settings, mon
     clock[0] += 2
     assert returns_today() == 0  # built again from the source tables
     rollup_reader._TODAY.clear()
+
+
+@pytest.mark.django_db
+def test_a_reopened_complaint_brings_back_the_day_it_was_resolved(dataset):
+    from complaints.models import Complaint, ComplaintEvent
+
+    # given: K3 resolved on 12 Nov (its timeline says so), everything rolled up
+    d = dataset
+    k3 = Complaint.unscoped.get(tenant=d.ta, code="K3")
+    ComplaintEvent.unscoped.create(
+        tenant=d.ta, complaint=k3, action="resolved", from_status="in_progress",
+        to_status="resolved", created_at=k3.resolved_at,
+    )  # fmt: skip
+    kpi_rollups_nightly(tenant=d.ta, now=AFTER, catch_up=None)
+    # when: the customer reopens it on 1 Dec (resolved_at is cleared)
+    Complaint.unscoped.filter(pk=k3.pk).update(
+        status="in_progress", resolved_at=None, reopen_count=1, updated_at=at(12, 1, 13)
+    )
+    # then: the next run rebuilds 12 Nov, and the rollups agree with the live figures again
+    night = at(12, 2, 2)
+    assert datetime.date(2026, 11, 12) in days_to_rebuild(tenant=d.ta, now=night)
+    kpi_rollups_nightly(tenant=d.ta, now=night)
+    reader = RollupReader(tenant=d.ta, start=START, end=END, now=night)
+    live = kpis.complaint_resolution_quality(tenant=d.ta, start=START, end=END)
+    assert figures.complaint_resolution_quality(reader) == live
+
+
+@pytest.mark.django_db
+def test_a_month_not_yet_compacted_is_read_from_its_days(dataset):
+    # given: November's days built up to the 29th only (its month rows not made yet)
+    d = dataset
+    kpi_rollups_rebuild(tenant=d.ta, start=START, end=datetime.date(2026, 11, 29), now=AFTER)
+    assert not RollupMonth.unscoped.filter(tenant=d.ta, month=datetime.date(2026, 11, 1))
+    reader = RollupReader(tenant=d.ta, start=START, end=END, now=AFTER)
+    assert reader.whole_months() == [datetime.date(2026, 10, 1)]
+    # then: November still counts (R2 and R3), and one day is reported missing
+    assert figures.returns_count(reader) == 3
+    assert reader.missing_days() == 1
+
+
+@pytest.mark.django_db
+def test_a_new_tenant_catches_up_a_few_weeks_a_run(dataset):
+    from analytics.rollups import CATCH_UP_PER_RUN
+
+    d = dataset
+    first = kpi_rollups_nightly(tenant=d.ta)
+    assert first == CATCH_UP_PER_RUN  # yesterday is among the most recent days
+    second = kpi_rollups_nightly(tenant=d.ta)
+    assert second == CATCH_UP_PER_RUN
+    assert RollupDay.unscoped.filter(tenant=d.ta).count() == 2 * CATCH_UP_PER_RUN

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from analytics import figures, kpis
 from analytics.models import RollupDay
 from analytics.rollup_reader import RollupReader
-from analytics.tasks import monthly_reports_task, nightly_rollups_task
+from analytics.tasks import monthly_reports_task, rollups_task
 from returns.selectors import tenant_today
 from tests.analytics.dataset import END, START, build_dataset
 
@@ -27,7 +27,7 @@ def test_the_worker_rolls_up_every_tenant_and_mails_the_monthly_report(
     d = build_dataset(world_a, world_b)
     worker_env.start_worker()
 
-    nightly_rollups_task.delay()
+    rollups_task.delay()  # queues one rollup task per tenant
     yesterday = tenant_today(d.ta) - datetime.timedelta(days=1)
     for tenant in (d.ta, d.tb):
         wait_for(

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 
 from rma_portal.tenancy.models import Tenant
 
@@ -80,6 +81,12 @@ def upsert(
         done += len(batch)
         progress(f"write {label}", done, total)
     fields = sorted(changed_fields)
+    # bulk_update does not apply auto_now: stamp updated rows of models that keep the time.
+    if to_update and any(f.name == "updated_at" for f in model._meta.concrete_fields):
+        stamp = timezone.now()
+        for obj in to_update:
+            obj.updated_at = stamp
+        fields.append("updated_at")
     for batch in batches(to_update):
         model.unscoped.bulk_update(batch, fields)
         done += len(batch)
