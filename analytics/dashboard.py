@@ -860,3 +860,31 @@ def charts(board: Dashboard) -> list[Chart]:
             },
         ),
     ]
+
+
+def cached_dashboard(query: DashboardQuery, *, tenant, now=None) -> Dashboard:
+    """The dashboard of a query, kept in the cache while no rollup was rebuilt and at most
+    KPI_TODAY_CACHE_SECONDS (today's figures are no older than that; 0: never kept)."""
+    import hashlib
+    import time
+
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.db.models import Max
+    from django.utils.translation import get_language
+
+    from .models import RollupDay
+
+    seconds = getattr(settings, "KPI_TODAY_CACHE_SECONDS", 60)
+    if not seconds:
+        return build_dashboard(query, tenant=tenant, now=now)
+    built = RollupDay.objects.for_tenant(tenant).aggregate(last=Max("built_at"))["last"]
+    fingerprint = repr(
+        (sorted(query.params().items()), query.today, get_language(), built, time.time() // seconds)
+    )
+    key = f"kpi-dashboard:{tenant.pk}:{hashlib.sha256(fingerprint.encode()).hexdigest()}"
+    board = cache.get(key)
+    if board is None:
+        board = build_dashboard(query, tenant=tenant, now=now)
+        cache.set(key, board, seconds)
+    return board

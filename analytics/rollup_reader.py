@@ -17,7 +17,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from .histograms import Durations, keep_slowest, merge_histograms
-from .kpis import NO_FILTERS, KpiFilters
+from .kpis import NO_FILTERS, RETURN_STAGES, KpiFilters
 from .models import ComplaintRollup, ReturnRollup, RollupDay, RollupMonth, Span
 from .periods import Period
 from .rollups import Cells, complaint_cells, month_end, month_start, return_cells
@@ -57,6 +57,7 @@ class RollupReader:
         self.has_today = start <= self.today <= end
         self._live: dict[str, Cells] = {}
         self._whole_months: list[datetime.date] | None = None
+        self._details: dict[tuple, list] = {}
 
     # --- what the period covers ---------------------------------------------------------
 
@@ -157,15 +158,16 @@ class RollupReader:
             elif by == "day":
                 rows = rows.annotate(bucket=F("day"))
                 keys.insert(0, "bucket")
-            for row in rows.values(*keys).annotate(**{f"s_{m}": Sum(m) for m in measures}):
+            sums = {f"s_{m}": Sum(m) for m in measures}
+            # No grouping: one aggregate (values() without fields would group by every column).
+            grouped = rows.values(*keys).annotate(**sums) if keys else [rows.aggregate(**sums)]
+            for row in grouped:
                 key = tuple(_as_date(row[k]) if k == "bucket" else row[k] for k in keys)
                 for m in measures:
                     totals[key][m] += row[f"s_{m}"] or 0
         if self.has_today:
-            for (day, name, values), cell in self._live_cells(kind).cells.items():
-                if name != slice_name:
-                    continue
-                dims = dict(zip(slices.columns(name), values, strict=True))
+            for day, values, cell in self._live_cells(kind).by_slice(slice_name):
+                dims = dict(zip(slices.columns(slice_name), values, strict=True))
                 if any(dims.get(c) != v for c, v in columns.items()):
                     continue
                 key = tuple(dims[c] for c in group_columns)
@@ -185,10 +187,28 @@ class RollupReader:
 
     # --- durations and slowest cases ------------------------------------------------------
 
+    def _detail_rows(self, kind: str, slice_name: str, columns: dict) -> list:
+        """The stored rows' histograms, slowest cases and stage counts, read once per kind
+        (every stage's figures come from the same rows)."""
+        key = (kind, slice_name)
+        if key not in self._details:
+            model, slices, _build = KINDS[kind]
+            names = _detail_measures(kind)
+            rows = model.objects.for_tenant(self.tenant).filter(
+                self._span_condition(slice_name, slices, by_day=False),
+                slice=slice_name,
+                **columns,
+            )
+            self._details[key] = [
+                (durations, cases, dict(zip(names, values, strict=True)))
+                for durations, cases, *values in rows.values_list("durations", "slowest", *names)
+            ]
+        return self._details[key]
+
     def details(self, kind: str, stage: str, *, count_measure: str, hours_measure: str):
         """(Durations, slowest cases) of a stage over the period; None when the filters have
         no detail slice (the caller computes them live)."""
-        model, slices, _build = KINDS[kind]
+        _model, slices, _build = KINDS[kind]
         letters, columns = self._letters_and_columns(kind, reason_applies=True)
         slice_name = slices.pick(letters, exact=kind == "returns", detail=True)
         if slice_name is None:
@@ -197,23 +217,14 @@ class RollupReader:
         slowest: list[list] = []
         count, hours = 0, 0.0
         if self.has_past:
-            rows = model.objects.for_tenant(self.tenant).filter(
-                self._span_condition(slice_name, slices, by_day=False),
-                slice=slice_name,
-                **columns,
-            )
-            for durations, cases, n, h in rows.values_list(
-                "durations", "slowest", count_measure, hours_measure
-            ):
+            for durations, cases, measures in self._detail_rows(kind, slice_name, columns):
                 merge_histograms(histogram, durations.get(stage, {}))
                 slowest = keep_slowest([*slowest, *cases.get(stage, [])])
-                count += n
-                hours += h
+                count += measures[count_measure]
+                hours += measures[hours_measure]
         if self.has_today:
-            for (_day, name, values), cell in self._live_cells(kind).cells.items():
-                if name != slice_name:
-                    continue
-                dims = dict(zip(slices.columns(name), values, strict=True))
+            for _day, values, cell in self._live_cells(kind).by_slice(slice_name):
+                dims = dict(zip(slices.columns(slice_name), values, strict=True))
                 if any(dims.get(c) != v for c, v in columns.items()):
                     continue
                 merge_histograms(histogram, cell.durations.get(stage, {}))
@@ -221,6 +232,12 @@ class RollupReader:
                 count += cell.measures.get(count_measure, 0)
                 hours += cell.measures.get(hours_measure, 0)
         return Durations(count=count, hours=hours, histogram=histogram), slowest
+
+
+def _detail_measures(kind: str) -> tuple[str, ...]:
+    if kind == "returns":
+        return tuple(f"{stage}_{part}" for stage in RETURN_STAGES for part in ("count", "hours"))
+    return ("first_responses", "first_response_hours", "resolved", "resolution_hours")
 
 
 def _todays_cells(kind: str, tenant, today: datetime.date) -> Cells:

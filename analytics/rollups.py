@@ -111,6 +111,16 @@ class Cells:
     def __init__(self, slices: SliceSet):
         self.slices = slices
         self.cells: dict[CellKey, Cell] = {}
+        self._by_slice: dict[str, list] | None = None
+
+    def by_slice(self, slice_name: str) -> list[tuple[datetime.date, tuple, Cell]]:
+        """The finished cells of one slice (built once: readers ask per figure)."""
+        if self._by_slice is None:
+            index: dict[str, list] = defaultdict(list)
+            for (day, name, values), cell in self.cells.items():
+                index[name].append((day, values, cell))
+            self._by_slice = index
+        return self._by_slice.get(slice_name, [])
 
     def _cell(self, day, slice_name: str, dims: dict) -> Cell:
         key = (day, slice_name, tuple(map(dims.__getitem__, self.slices.columns(slice_name))))
@@ -687,8 +697,8 @@ def days_to_rebuild(
     never_built = sorted(
         {first + datetime.timedelta(days=n) for n in range(CATCH_UP_DAYS)} - built, reverse=True
     )
+    # Yesterday, once the tenant's day is over, is the newest day never built.
     days = set(never_built if catch_up is None else never_built[:catch_up])
-    days.add(yesterday)
     days.update(changed_days(tenant=tenant, zone=zone))
     return sorted(day for day in days if day <= yesterday)
 

@@ -28,6 +28,7 @@ from .dashboard import (
     DashboardInputError,
     build_agent_view,
     build_dashboard,
+    cached_dashboard,
     charts,
     is_dashboard_user,
     is_manager,
@@ -143,7 +144,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         query = parse_query(request.GET, tenant=tenant)
     except DashboardInputError as error:
         return _input_error(request, "dashboard/dashboard.html", error)
-    board = build_dashboard(query, tenant=tenant)
+    board = cached_dashboard(query, tenant=tenant)
     return render(
         request,
         "dashboard/dashboard.html",

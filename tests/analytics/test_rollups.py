@@ -228,9 +228,10 @@ def test_a_reopened_complaint_brings_back_the_day_it_was_resolved(dataset):
 
 @pytest.mark.django_db
 def test_a_month_not_yet_compacted_is_read_from_its_days(dataset):
-    # given: November's days built up to the 29th only (its month rows not made yet)
+    # given: November's days built on the 30th (the month was not over: no month rows), and
+    # it is now 1 Dec, before the night's run
     d = dataset
-    kpi_rollups_rebuild(tenant=d.ta, start=START, end=datetime.date(2026, 11, 29), now=AFTER)
+    kpi_rollups_rebuild(tenant=d.ta, start=START, end=END, now=at(11, 30, 12))
     assert not RollupMonth.unscoped.filter(tenant=d.ta, month=datetime.date(2026, 11, 1))
     reader = RollupReader(tenant=d.ta, start=START, end=END, now=AFTER)
     assert reader.whole_months() == [datetime.date(2026, 10, 1)]
