@@ -152,6 +152,14 @@ def main() -> None:
         assert response.status_code == 200, (response.status_code, response.get("Location"))
     print(f"dashboard, last 12 months: {len(queries)} queries")
     report("dashboard, last 12 months", time_requests(client, url, args.requests))
+    # Cold: nothing kept between requests (today's cells and the built dashboard), so every
+    # request reads the rollups and builds today's cells from the source tables.
+    from django.conf import settings
+
+    kept = settings.KPI_TODAY_CACHE_SECONDS
+    settings.KPI_TODAY_CACHE_SECONDS = 0
+    report("dashboard, last 12 months, nothing cached", time_requests(client, url, 5))
+    settings.KPI_TODAY_CACHE_SECONDS = kept
     with tenant_context(tenant):
         reason = ReturnLine.objects.values_list("reason", flat=True).first()
         customer = (
