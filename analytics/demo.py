@@ -399,7 +399,7 @@ def seed(*, tenant: Tenant, rng: random.Random) -> dict[str, int]:
             created[HISTORY_COMPLAINTS] = _seed_complaints(world, complaints_rng)
     # The dashboard reads rollups: build the days never built (all of them the first time)
     # and those the demo changed, as the nightly run would.
-    kpi_rollups_nightly(tenant=tenant, now=now)
+    kpi_rollups_nightly(tenant=tenant, now=now, catch_up=None)
     return created
 
 
