@@ -16,7 +16,7 @@ from complaints.models import ComplaintCategory, Priority
 from customers.models import CustomerAccount, Product, ProductCategory
 from returns.models import Disposition, Resolution, ReturnReason
 from returns.selectors import tenant_today
-from rma_portal.accounts.models import STAFF_ROLES, User
+from rma_portal.accounts.models import STAFF_ROLES, Role, User
 
 from . import figures, kpis
 from .kpis import REJECTED, KpiFilters
@@ -265,14 +265,10 @@ class Dashboard:
     query: DashboardQuery
     tiles: list[Tile]
     trend: list[figures.TrendPoint]
-    trend_by: str
     tables: dict[str, Table]
     missing_days: int
     previous_missing_days: int
     backlog: dict[str, kpis.Backlog]
-    money: kpis.ReturnMoney
-    cycle_times: dict
-    complaint_times: dict
 
 
 def build_dashboard(query: DashboardQuery, *, tenant, now=None) -> Dashboard:
@@ -313,14 +309,10 @@ def build_dashboard(query: DashboardQuery, *, tenant, now=None) -> Dashboard:
         query=query,
         tiles=tiles,
         trend=points,
-        trend_by=figures.trend_granularity(query.start, query.end),
         tables=tables,
         missing_days=reader.missing_days(),
         previous_missing_days=previous_reader.missing_days(),
         backlog=kpis.backlog(tenant=tenant, end=query.today, filters=query.filters),
-        money=figures.return_money(reader),
-        cycle_times=cycle,
-        complaint_times=times,
     )
 
 
@@ -329,7 +321,6 @@ class _Names:
 
     def __init__(self, tenant):
         self.tenant = tenant
-        self._cache: dict[str, dict[int, str]] = {}
 
     def load(self, kind: str, ids) -> dict[int, str]:
         ids = {i for i in ids if i}
@@ -355,7 +346,6 @@ class _Names:
                     "pk", "full_name", "email"
                 )
             }
-        self._cache.setdefault(kind, {}).update(found)
         return found
 
 
@@ -708,13 +698,11 @@ def build_agent_view(query: DashboardQuery, *, tenant, user, now=None) -> AgentV
         resolved=int(own.get("resolved", 0)),
         first_response_sla=figures.sla_rate(own, "first_response"),
         resolution_sla=figures.sla_rate(own, "resolution"),
-        csat=figures._csat(own) if own.get("ratings") else None,
+        csat=figures.csat_from_sums(own) if own.get("ratings") else None,
     )
 
 
 def is_manager(user) -> bool:
-    from rma_portal.accounts.models import Role
-
     return user.is_superuser or user.role in (Role.MANAGER, Role.TENANT_ADMIN)
 
 

@@ -7,7 +7,6 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from complaints.models import ComplaintCategory, Priority
-from customers.models import CustomerAccount
 from returns.models import Resolution, ReturnLine
 from rma_portal.accounts.models import User
 
@@ -213,15 +212,3 @@ def complaint_export_rows(complaints: QuerySet):
         "reopen_count",
     )
     yield from rows.iterator(chunk_size=2000)
-
-
-def customer_name(tenant, customer_id: int | None) -> str:
-    if not customer_id:
-        return ""
-    return (
-        CustomerAccount.objects.for_tenant(tenant)
-        .filter(pk=customer_id)
-        .values_list("name", flat=True)
-        .first()
-        or ""
-    )

@@ -282,7 +282,7 @@ def sla_rate(sums: dict, clock: str) -> float | None:
     return ratio(met, met + missed)
 
 
-def _csat(values: dict) -> Csat:
+def csat_from_sums(values: dict) -> Csat:
     return Csat(
         ratings=int(values["ratings"]),
         average=values["score_total"] / values["ratings"] if values["ratings"] else None,
@@ -294,7 +294,7 @@ CSAT_MEASURES = ("ratings", "score_total", "satisfied")
 
 
 def csat(reader: RollupReader) -> Csat:
-    return _csat(reader.total("complaints", CSAT_MEASURES))
+    return csat_from_sums(reader.total("complaints", CSAT_MEASURES))
 
 
 def csat_by(reader: RollupReader, group: str) -> dict[int | None, Csat]:
@@ -304,7 +304,7 @@ def csat_by(reader: RollupReader, group: str) -> dict[int | None, Csat]:
     figures = {}
     for (key,), values in sums.items():
         if values["ratings"]:
-            figures[(key or None) if group == "agent" else key] = _csat(values)
+            figures[(key or None) if group == "agent" else key] = csat_from_sums(values)
     return figures
 
 
@@ -395,7 +395,7 @@ def trend(reader: RollupReader) -> list[TrendPoint]:
                 complaints=int(c.get("filed", 0)),
                 first_response_sla=sla_rate(c, "first_response"),
                 resolution_sla=sla_rate(c, "resolution"),
-                csat=_csat(c).average if c.get("ratings") else None,
+                csat=csat_from_sums(c).average if c.get("ratings") else None,
             )
         )
     return points

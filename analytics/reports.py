@@ -105,7 +105,7 @@ def commentary(tiles: list[Tile], *, currency: str) -> list[str]:
     return sentences
 
 
-def _charts(board: Dashboard, *, currency: str) -> dict[str, str]:
+def _charts(board: Dashboard) -> dict[str, str]:
     days = list(board.trend)
     reasons = board.tables["reasons"]
     categories = board.tables["categories"]
@@ -165,7 +165,7 @@ def monthly_report_context(*, tenant, month: datetime.date, now=None) -> dict:
         "board": board,
         "returns_count": returns_tile.value,
         "currency": tenant.currency,
-        "charts": _charts(board, currency=tenant.currency),
+        "charts": _charts(board),
         "commentary": commentary(board.tiles, currency=tenant.currency),
         "reason_labels": dict(ReturnReason.choices),
         "generated_at": timezone.localtime(now or timezone.now()),

@@ -58,6 +58,7 @@ class RollupReader:
         self._live: dict[str, Cells] = {}
         self._whole_months: list[datetime.date] | None = None
         self._details: dict[tuple, list] = {}
+        self._sums: dict[tuple, dict | None] = {}
 
     # --- what the period covers ---------------------------------------------------------
 
@@ -136,8 +137,17 @@ class RollupReader:
         """{(period bucket?, group column values…): {measure: sum}}; None when no stored
         slice can answer exactly (the caller computes the figure live).
 
-        `by` = "month" or "day" puts the bucket's first day first in the key.
+        `by` = "month" or "day" puts the bucket's first day first in the key. Answers are
+        kept for the reader's life: tiles, tables and charts ask for the same sums.
         """
+        memo_key = (kind, measures, group, by, exact, reason_applies)
+        if memo_key not in self._sums:
+            self._sums[memo_key] = self._sums_uncached(
+                kind, measures, group=group, by=by, exact=exact, reason_applies=reason_applies
+            )
+        return self._sums[memo_key]
+
+    def _sums_uncached(self, kind, measures, *, group, by, exact, reason_applies):
         model, slices, _build = KINDS[kind]
         letters, columns = self._letters_and_columns(kind, reason_applies=reason_applies)
         slice_name = slices.pick(letters + group, exact=exact)

@@ -27,7 +27,6 @@ from .dashboard import (
     PRESETS,
     DashboardInputError,
     build_agent_view,
-    build_dashboard,
     cached_dashboard,
     charts,
     is_dashboard_user,
@@ -244,7 +243,7 @@ def export_table(request: HttpRequest, key: str) -> HttpResponse:
     query, separator, refusal = _export_inputs(request)
     if refusal:
         return refusal
-    board = build_dashboard(query, tenant=request.tenant)
+    board = cached_dashboard(query, tenant=request.tenant)
     table = board.tables.get(key)
     if table is None:
         raise Http404(_("There is no such table on the dashboard."))
