@@ -46,6 +46,14 @@ def _task_started(task_id=None, task=None, args=None, kwargs=None, **_extra) -> 
     _started[task_id] = time.monotonic()
 
 
+def task_outcome(state: str | None, retval) -> str:
+    """What a finished task's log line reports: a string the task returned (e.g. "sent",
+    "busy"), else its Celery state."""
+    if state == "SUCCESS" and isinstance(retval, str):
+        return retval
+    return state or ""
+
+
 @signals.task_postrun.connect
 def _task_finished(
     task_id=None, task=None, args=None, kwargs=None, retval=None, state=None, **_extra
@@ -57,9 +65,7 @@ def _task_finished(
             "task": task.name if task else "",
             "task_id": task_id,
             "tenant": _tenant_of(args, kwargs),
-            "outcome": state
-            if state != "SUCCESS"
-            else (retval if isinstance(retval, str) else state),
+            "outcome": task_outcome(state, retval),
             "duration_ms": round((time.monotonic() - started) * 1000) if started else "",
         },
     )

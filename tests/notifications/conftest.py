@@ -5,11 +5,18 @@ The broker is Redis DB RMA_WORKER_REDIS_DB (default 11). Each test's broker keys
 their own prefix (kombu's `global_keyprefix`) and are deleted before and after the test,
 instead of flushing the whole DB: two runs of this module at once (two checkouts, a CI
 job and a developer) then never consume or delete each other's messages.
+
+Nothing here waits for an amount of time. Workers report `ready`, `finished` and `sending`
+events on a Redis list (`worker_support`), and `WorkerEnv.wait` pops them until what the
+test waits for has happened. Its only limit is a hang guard (RMA_TEST_HANG_GUARD seconds,
+default 600) that turns a worker that will never answer into a failure instead of a stuck
+run; no test relies on anything being done within a time.
 """
 
 from __future__ import annotations
 
 import email
+import json
 import os
 import re
 import signal
@@ -31,20 +38,9 @@ from rma_portal.celery import app as celery_app
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_SETTINGS = "tests.notifications.worker_settings"
 DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-START_TIMEOUT = 30.0
+# A guard against a hang (a worker that will never answer), not a timing assumption.
+HANG_GUARD = float(os.environ.get("RMA_TEST_HANG_GUARD", "600"))
 STOP_TIMEOUT = 15.0
-
-
-def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
-    """Poll until `predicate()` is truthy; return its value or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def worker_redis_url() -> str:
@@ -104,12 +100,14 @@ class Worker:
     process: subprocess.Popen
     log_path: Path
     name: str
+    gated: bool = False
+    killed: bool = False
 
     @property
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def finished(self, task: str | None = None) -> list[dict[str, str]]:
+    def log_lines(self, task: str | None = None) -> list[dict[str, str]]:
         """The `task finished` log lines so far, parsed (optionally of one task name)."""
         lines = [parse_fields(m.group(0)) for m in LOG_LINE.finditer(self.log)]
         return [line for line in lines if task is None or line.get("task") == task]
@@ -119,12 +117,15 @@ class Worker:
 
     def kill(self) -> None:
         """SIGKILL: no warm shutdown, no acknowledgement, the DB connection just drops."""
+        self.killed = True
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
         self.process.wait(STOP_TIMEOUT)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self.gated:  # it may be blocked inside a send that nobody will open
+            self.kill()
+        elif self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)  # warm shutdown
             try:
                 self.process.wait(STOP_TIMEOUT)
@@ -150,14 +151,17 @@ class BrokerSwitch:
 
 @dataclass
 class WorkerEnv:
-    """One test's worker world: its Redis DB, var dir (mail folder) and started workers."""
+    """One test's worker world: its Redis DB, var dir (mail folder), started workers and the
+    events they reported."""
 
     tmp: Path
     redis_url: str
     key_prefix: str
     database_url: str
     broker: BrokerSwitch
+    client: redis.Redis
     workers: list[Worker] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
 
     @property
     def var_dir(self) -> Path:
@@ -168,18 +172,106 @@ class WorkerEnv:
         return self.var_dir / "mail"
 
     @property
-    def sending_dir(self) -> Path:
-        return self.var_dir / "sending"
+    def events_key(self) -> str:
+        return f"{self.key_prefix}test-events"
+
+    @property
+    def gate_key(self) -> str:
+        return f"{self.key_prefix}test-mail-gate"
 
     def mails(self) -> list[email.message.Message]:
         return read_mails(self.mail_dir)
 
-    def start_worker(self, *, mail_delay: float | None = None) -> Worker:
+    # --- events ---------------------------------------------------------------------
+
+    def wait(self, predicate, *, what: str):
+        """Block until `predicate()` is truthy and return its value. Between checks it pops
+        the workers' next event (a blocking pop, no sleep); it fails at once when a worker
+        the test did not kill exits, and after HANG_GUARD seconds without the event."""
+        started = time.monotonic()
+        while not (value := predicate()):
+            for worker in self.workers:
+                if not worker.killed and worker.process.poll() is not None:
+                    raise AssertionError(
+                        f"worker {worker.name} exited while waiting for {what}:\n"
+                        f"{worker.log[-2000:]}"
+                    )
+            popped = self.client.blpop([self.events_key], timeout=1)
+            if popped:
+                self.events.append(json.loads(popped[1]))
+            elif time.monotonic() - started > HANG_GUARD:
+                raise AssertionError(f"hang guard: no {what} after {HANG_GUARD:.0f} s")
+        return value
+
+    def finished(self, task: str | None = None, *, worker: Worker | None = None) -> list[dict]:
+        """The `finished` events so far, in the order the workers reported them."""
+        return [
+            event
+            for event in self.events
+            if event["kind"] == "finished"
+            and (task is None or event["task"] == task)
+            and (worker is None or event["worker"] == worker.name)
+        ]
+
+    def wait_finished(self, task: str, count: int, *, what: str = "") -> list[dict]:
+        """Wait until `count` runs of `task` have finished; more than `count` fails."""
+        found = self.wait(
+            lambda: len(self.finished(task)) >= count and self.finished(task),
+            what=what or f"{count} finished {task}",
+        )
+        assert len(found) == count, [(e["task_id"], e["outcome"]) for e in found]
+        return found
+
+    def wait_sending(self, count: int = 1) -> list[dict]:
+        return self.wait(
+            lambda: (
+                len(sends := [e for e in self.events if e["kind"] == "sending"]) >= count and sends
+            ),
+            what=f"{count} worker(s) inside a send",
+        )
+
+    def open_gate(self, sends: int = 1) -> None:
+        """Let `sends` e-mails held by gated workers go out."""
+        self.client.rpush(self.gate_key, *["open"] * sends)
+
+    # --- the broker's unacknowledged messages ------------------------------------------
+
+    def unacked_task_ids(self) -> list[str]:
+        """Task ids of the messages delivered to a worker and not acknowledged yet."""
+        payloads = self.client.hvals(f"{self.key_prefix}unacked")
+        return sorted(json.loads(payload)[0]["headers"]["id"] for payload in payloads)
+
+    def queued_task_ids(self) -> list[str]:
+        """Task ids of the messages waiting in the default queue."""
+        payloads = self.client.lrange(f"{self.key_prefix}celery", 0, -1)
+        return sorted(json.loads(payload)["headers"]["id"] for payload in payloads)
+
+    def expire_visibility(self, task_id: str) -> None:
+        """Redis hands an unacknowledged message out again once it has been held longer than
+        the visibility timeout (an hour). Make that hour pass for one message, then run the
+        transport's own restore, as a worker's timer would."""
+        from rma_portal.celery import app as celery_app
+
+        index = f"{self.key_prefix}unacked_index"
+        for tag, payload in self.client.hgetall(f"{self.key_prefix}unacked").items():
+            if json.loads(payload)[0]["headers"]["id"] == task_id:
+                self.client.zadd(index, {tag: 0}, xx=True)
+                break
+        else:
+            raise AssertionError(f"task {task_id} is not held unacknowledged")
+        with celery_app.connection_for_write() as connection:
+            connection.default_channel.qos.restore_visible(start=0, num=100, interval=1)
+
+    # --- workers --------------------------------------------------------------------
+
+    def start_worker(self, *, mail_gate: bool = False) -> Worker:
+        """A real worker process; with `mail_gate` each of its sends waits for `open_gate`."""
         env = {
             key: value
             for key, value in os.environ.items()
             if not key.startswith(("CELERY_", "EMAIL_", "DJANGO_", "RMA_TEST_", "PYTEST_"))
         }
+        name = f"rma-test-{len(self.workers) + 1}-{uuid.uuid4().hex[:8]}"
         env.update(
             DJANGO_SETTINGS_MODULE=WORKER_SETTINGS,
             DATABASE_URL=self.database_url,
@@ -187,11 +279,12 @@ class WorkerEnv:
             CELERY_TASK_ALWAYS_EAGER="false",
             VAR_DIR=str(self.var_dir),
             RMA_TEST_BROKER_PREFIX=self.key_prefix,
+            RMA_TEST_EVENTS_KEY=self.events_key,
+            RMA_TEST_WORKER_NAME=name,
             PYTHONUNBUFFERED="1",
         )
-        if mail_delay is not None:
-            env["RMA_TEST_MAIL_DELAY"] = str(mail_delay)
-        name = f"rma-test-{len(self.workers) + 1}-{uuid.uuid4().hex[:8]}"
+        if mail_gate:
+            env["RMA_TEST_MAIL_GATE_KEY"] = self.gate_key
         log_path = self.tmp / f"{name}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
@@ -219,17 +312,12 @@ class WorkerEnv:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        worker = Worker(process=process, log_path=log_path, name=name)
+        worker = Worker(process=process, log_path=log_path, name=name, gated=mail_gate)
         self.workers.append(worker)
-        try:
-            wait_for(
-                lambda: process.poll() is not None or " ready." in worker.log,
-                timeout=START_TIMEOUT,
-                what=f"worker {name} to start",
-            )
-        except AssertionError:
-            raise AssertionError(f"worker did not start:\n{worker.log[-4000:]}") from None
-        assert process.poll() is None, f"worker exited:\n{worker.log[-4000:]}"
+        self.wait(
+            lambda: any(e["kind"] == "ready" and e["worker"] == name for e in self.events),
+            what=f"worker {name} to start",
+        )
         return worker
 
     def stop_all(self) -> None:
@@ -272,6 +360,7 @@ def worker_env(transactional_db, settings, tmp_path) -> Iterator[WorkerEnv]:
         key_prefix=prefix,
         database_url=database_url_of_this_process(),
         broker=switch,
+        client=client,
     )
     try:
         yield env

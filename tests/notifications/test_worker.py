@@ -1,17 +1,20 @@
 """The transactional outbox against a real Celery worker (a subprocess), a real Redis broker
 and the real PostgreSQL test database: nothing eager, nothing mocked.
 
-Each test starts its own worker (see conftest.py), waits by polling the database, the mail
-folder and the worker's log, and stops (or kills) the worker before the database is flushed.
+Each test starts its own worker (see conftest.py), waits for the events the worker reports
+(started, task finished, inside a send) rather than for time, and stops (or kills) the
+worker before the database is flushed. Where a test needs a race, it makes the race happen:
+a gated e-mail backend holds a worker inside its send until the test lets it go.
 """
 
 from __future__ import annotations
 
 import datetime
 import signal
+from contextlib import closing
 
 import pytest
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from rma_portal.accounts.models import Role, User
@@ -22,7 +25,7 @@ from rma_portal.notifications.tasks import deliver_notification_task, sweep_outb
 from rma_portal.tenancy.context import tenant_context
 from tests.factories import PASSWORD, TenantFactory, UserFactory
 
-from .conftest import DEAD_BROKER, text_of, wait_for
+from .conftest import DEAD_BROKER, text_of
 
 pytestmark = [
     pytest.mark.integration,
@@ -70,14 +73,6 @@ def row_of(row: Notification) -> Notification:
     return Notification.unscoped.get(pk=row.pk)
 
 
-def wait_sent(row: Notification, *, timeout: float = 20.0) -> Notification:
-    return wait_for(
-        lambda: (fresh := row_of(row)).status == DeliveryStatus.SENT and fresh,
-        timeout=timeout,
-        what=f"notification {row.pk} to be sent",
-    )
-
-
 def make_stale(row: Notification) -> None:
     """As if the row had waited past the sweep's grace period for its own enqueue."""
     Notification.unscoped.filter(pk=row.pk).update(
@@ -89,11 +84,24 @@ def due_notifications() -> list[tuple[int, int]]:
     return outbox_due()[0]
 
 
+def wait_for_the_row_lock(row: Notification) -> None:
+    """Block until no transaction holds the row (a killed worker's ends when PostgreSQL sees
+    its connection close); the lock is taken and released on a connection of its own."""
+    assert Notification._meta.db_table == "notifications_notification"
+    with closing(connections.create_connection("default")) as other, other.cursor() as cursor:
+        cursor.execute("BEGIN")
+        cursor.execute("SET LOCAL lock_timeout = '600s'")  # a hang guard only
+        cursor.execute(
+            "SELECT 1 FROM notifications_notification WHERE id = %s FOR UPDATE", [row.pk]
+        )
+        cursor.execute("ROLLBACK")
+
+
 def assert_one_log_line_per_task(worker) -> None:
     """rma_portal.celery logs `task finished` once per task, with its structured fields."""
     received = sorted(worker.received_ids(DELIVER) + worker.received_ids(SWEEP))
     received += worker.received_ids(PROBE)
-    lines = worker.finished()
+    lines = worker.log_lines()
     assert sorted(line["task_id"] for line in lines) == sorted(received), worker.log[-3000:]
     for line in lines:
         assert set(line) >= LOG_FIELDS, line
@@ -112,7 +120,10 @@ def test_worker_delivers_a_committed_notification(worker_env, tenant_a, recipien
         row = enqueue(tenant_a, recipient_a, "hello")
         assert row_of(row).status == DeliveryStatus.PENDING
 
-    sent = wait_sent(row)
+    [finished] = worker_env.wait_finished(DELIVER, 1)
+    assert finished["outcome"] == "sent"
+    sent = row_of(row)
+    assert sent.status == DeliveryStatus.SENT
     assert sent.attempts == 1
     assert sent.sent_at is not None
     assert sent.last_error == ""
@@ -123,7 +134,8 @@ def test_worker_delivers_a_committed_notification(worker_env, tenant_a, recipien
     assert mail["X-RMA-Notification"] == sent.idempotency_key
     assert "tenant=Alpha Tools" in text_of(mail)
 
-    [line] = wait_for(lambda: worker.finished(DELIVER), what="the task finished log line")
+    [line] = worker.log_lines(DELIVER)
+    assert line["task_id"] == finished["task_id"]
     assert line["tenant"] == str(tenant_a.pk)
     assert line["outcome"] == "sent"
     assert worker.received_ids(DELIVER) == [line["task_id"]]
@@ -157,14 +169,15 @@ def test_broker_down_at_commit_keeps_the_row_for_the_sweep(
     assert (row.pk, tenant_a.pk) in due_notifications()
 
     sweep_outbox_task.delay()  # what beat sends every minute
-    wait_sent(row)
-    wait_for(lambda: worker.finished(DELIVER), what="the delivery task to finish")
+    [delivery] = worker_env.wait_finished(DELIVER, 1)
+    assert delivery["outcome"] == "sent"
+    assert row_of(row).status == DeliveryStatus.SENT
     assert len(worker_env.mails()) == 1
 
     # A later sweep finds nothing left to do.
     sweep_outbox_task.delay()
-    wait_for(lambda: len(worker.finished(SWEEP)) == 2, what="the second sweep")
-    assert len(worker.finished(DELIVER)) == 1
+    worker_env.wait_finished(SWEEP, 2, what="the second sweep")
+    assert len(worker_env.finished(DELIVER)) == 1
     assert len(worker_env.mails()) == 1
     assert row_of(row).attempts == 1
     assert_one_log_line_per_task(worker)
@@ -174,40 +187,51 @@ def test_broker_down_at_commit_keeps_the_row_for_the_sweep(
 
 
 def test_worker_killed_mid_delivery_sends_exactly_once(worker_env, tenant_a, recipient_a):
-    slow = worker_env.start_worker(mail_delay=60)
+    # given a worker held inside the send (the gate is never opened for it)
+    held = worker_env.start_worker(mail_gate=True)
     with transaction.atomic():
         row = enqueue(tenant_a, recipient_a, "interrupted")
+    [sending] = worker_env.wait_sending()
+    assert sending["worker"] == held.name
+    assert sending["keys"] == [row.idempotency_key]
+    [original_task_id] = held.received_ids(DELIVER)
 
-    wait_for(
-        lambda: worker_env.sending_dir.exists() and any(worker_env.sending_dir.iterdir()),
-        what="the worker to be inside the send",
-    )
-    [original_task_id] = slow.received_ids(DELIVER)
-    slow.kill()
-    assert slow.process.returncode == -signal.SIGKILL
-    assert slow.finished() == []
+    # when it is killed there
+    held.kill()
+    assert held.process.returncode == -signal.SIGKILL
+    assert held.log_lines() == []
+    wait_for_the_row_lock(row)
     killed = row_of(row)
     assert killed.status == DeliveryStatus.PENDING  # the worker's transaction died with it
     assert killed.attempts == 0
     assert worker_env.mails() == []
+    # acks_late: the broker still holds the message as delivered and not acknowledged
+    assert worker_env.unacked_task_ids() == [original_task_id]
 
+    # then the sweep hands the row to a new worker, which sends it once …
     fresh = worker_env.start_worker()
     make_stale(row)
     assert sweep_outbox_task() == 1  # the sweep, run here; it enqueues on the real broker
-
-    sent = wait_sent(row)
-    # The killed worker never acknowledged its message (acks_late), so Redis hands it out
-    # again after the visibility timeout (5 s for the test worker); it finds the row sent.
-    wait_for(
-        lambda: original_task_id in [line["task_id"] for line in fresh.finished(DELIVER)],
-        timeout=30,
-        what="the unacknowledged message to be redelivered",
-    )
-    wait_for(lambda: len(fresh.finished(DELIVER)) == 2, what="both deliveries to finish")
-    assert sorted(line["outcome"] for line in fresh.finished(DELIVER)) == ["done", "sent"]
+    [swept] = worker_env.wait_finished(DELIVER, 1, what="the swept delivery")
+    assert swept["task_id"] != original_task_id
+    assert swept["outcome"] == "sent"
+    sent = row_of(row)
+    assert sent.status == DeliveryStatus.SENT
     assert sent.attempts == 1
+
+    # … and when the killed worker's message is handed out again (its visibility timeout
+    # passes), the redelivery finds the row sent and sends nothing.
+    worker_env.expire_visibility(original_task_id)
+    redelivered = worker_env.wait_finished(DELIVER, 2, what="the redelivered message")[1]
+    assert redelivered["task_id"] == original_task_id
+    assert redelivered["worker"] == fresh.name
+    assert redelivered["outcome"] == "done"
+    assert row_of(row).attempts == 1
     assert len(worker_env.mails()) == 1
     assert_one_log_line_per_task(fresh)
+    fresh.stop()  # a warm shutdown: every acknowledgement is sent before the process exits
+    assert worker_env.unacked_task_ids() == []
+    assert worker_env.queued_task_ids() == []
 
 
 # --- 4. rolled back ---------------------------------------------------------------------
@@ -227,8 +251,9 @@ def test_rolled_back_transaction_sends_nothing(worker_env, tenant_a, recipient_a
     # A committed one afterwards: once the worker has sent it, it would have sent the other.
     with transaction.atomic():
         after = enqueue(tenant_a, recipient_a, "committed")
-    wait_sent(after)
-    wait_for(lambda: worker.finished(DELIVER), what="the delivery task to finish")
+    [delivery] = worker_env.wait_finished(DELIVER, 1)
+    assert delivery["outcome"] == "sent"
+    assert row_of(after).status == DeliveryStatus.SENT
 
     assert [row.context["label"] for row in Notification.unscoped.all()] == ["committed"]
     assert [mail["Subject"] for mail in worker_env.mails()] == ["[Alpha Tools] ping committed"]
@@ -247,30 +272,33 @@ def test_the_same_delivery_twice_sends_one_mail(worker_env, tenant_a, recipient_
     deliver_notification_task.apply_async(args=[row.pk, tenant_a.pk])
     deliver_notification_task.apply_async(args=[row.pk, tenant_a.pk])
 
-    wait_for(lambda: len(worker.finished(DELIVER)) == 3, what="three deliveries to finish")
-    assert [line["outcome"] for line in worker.finished(DELIVER)] == ["sent", "done", "done"]
+    deliveries = worker_env.wait_finished(DELIVER, 3)
+    assert [event["outcome"] for event in deliveries] == ["sent", "done", "done"]
+    assert [line["outcome"] for line in worker.log_lines(DELIVER)] == ["sent", "done", "done"]
     assert row_of(row).attempts == 1
     [mail] = worker_env.mails()
     assert mail["Subject"] == "[Alpha Tools] ping once"
 
 
 def test_two_workers_delivering_the_same_row_send_one_mail(worker_env, tenant_a, recipient_a):
-    # Both workers are slow senders: the first holds the row lock while the second tries.
-    first = worker_env.start_worker(mail_delay=3)
-    second = worker_env.start_worker(mail_delay=3)
+    # given one worker inside the send, holding the row's lock
+    first = worker_env.start_worker(mail_gate=True)
+    second = worker_env.start_worker(mail_gate=True)
     with transaction.atomic():
         row = enqueue(tenant_a, recipient_a, "contended")
+    [sending] = worker_env.wait_sending()
+    holder, other = (first, second) if sending["worker"] == first.name else (second, first)
+
+    # when the same row is delivered again (prefetch 1: only the idle worker can take it)
     deliver_notification_task.apply_async(args=[row.pk, tenant_a.pk])
 
-    wait_sent(row)
-    wait_for(
-        lambda: len(first.finished(DELIVER)) + len(second.finished(DELIVER)) == 2,
-        what="both deliveries to finish",
-    )
-    outcomes = [line["outcome"] for line in first.finished(DELIVER) + second.finished(DELIVER)]
-    # SKIP LOCKED: the second one does not wait for the lock, it leaves the row alone.
-    assert sorted(outcomes) == ["busy", "sent"]
-    assert first.finished(DELIVER) and second.finished(DELIVER), "one task each"
+    # then SKIP LOCKED: the other worker does not wait for the lock, it leaves the row alone
+    [skipped] = worker_env.wait_finished(DELIVER, 1, what="the contending delivery")
+    assert (skipped["worker"], skipped["outcome"]) == (other.name, "busy")
+    assert worker_env.mails() == []
+    worker_env.open_gate()
+    delivered = worker_env.wait_finished(DELIVER, 2, what="the held delivery")[1]
+    assert (delivered["worker"], delivered["outcome"]) == (holder.name, "sent")
     assert len(worker_env.mails()) == 1
     assert row_of(row).attempts == 1
 
@@ -293,13 +321,14 @@ def test_interleaved_tenants_never_see_each_other(worker_env, tenant_a, tenant_b
     # Right after the last tenant task, on the same worker process: no tenant must remain.
     celery_app.send_task(PROBE)
 
-    for row in rows:
-        wait_sent(row)
-    [probe] = wait_for(lambda: worker.finished(PROBE), what="the probe task")
+    deliveries = worker_env.wait_finished(DELIVER, 6)
+    [probe] = worker_env.wait_finished(PROBE, 1)
     assert probe["outcome"] == "fail-closed", probe
-    assert probe["tenant"] == ""
+    [probe_line] = worker.log_lines(PROBE)
+    assert probe_line["tenant"] == ""
+    assert all(row_of(row).status == DeliveryStatus.SENT for row in rows)
 
-    deliveries = worker.finished(DELIVER)
+    deliveries = worker.log_lines(DELIVER)
     # The worker really interleaved them: A, B, A, B, A, B.
     assert [line["tenant"] for line in deliveries] == [str(row.tenant_id) for row in rows]
     assert [line["outcome"] for line in deliveries] == ["sent"] * 6

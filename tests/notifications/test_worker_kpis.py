@@ -16,8 +16,6 @@ from analytics.tasks import monthly_reports_task, rollups_task
 from returns.selectors import tenant_today
 from tests.analytics.dataset import END, START, build_dataset
 
-from .conftest import wait_for
-
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
@@ -28,23 +26,22 @@ def test_the_worker_rolls_up_every_tenant_and_mails_the_monthly_report(
     worker_env.start_worker()
 
     rollups_task.delay()  # queues one rollup task per tenant
+    [run] = worker_env.wait_finished("analytics.rollups_task", 1)
+    assert run["outcome"] == "SUCCESS"
+    per_tenant = worker_env.wait_finished("analytics.tenant_rollups_task", 2)
+    assert all(event["outcome"].endswith(" days") for event in per_tenant), per_tenant
     yesterday = tenant_today(d.ta) - datetime.timedelta(days=1)
     for tenant in (d.ta, d.tb):
-        wait_for(
-            lambda tenant=tenant: RollupDay.unscoped.filter(tenant=tenant, day=yesterday).exists(),
-            timeout=60,
-            what=f"the rollups of {tenant.slug}",
-        )
+        assert RollupDay.unscoped.filter(tenant=tenant, day=yesterday).exists(), tenant.slug
     reader = RollupReader(tenant=d.ta, start=START, end=END)
     assert figures.returns_count(reader) == kpis.returns_count(tenant=d.ta, start=START, end=END)
 
     monthly_reports_task.delay()
+    worker_env.wait_finished("analytics.monthly_reports_task", 1)
     # Tenant A's manager and tenant admin, and tenant B's.
-    mails = wait_for(
-        lambda: len(found := worker_env.mails()) >= 4 and found,
-        timeout=60,
-        what="the monthly report e-mails",
-    )
+    deliveries = worker_env.wait_finished("notifications.deliver_notification_task", 4)
+    assert [event["outcome"] for event in deliveries] == ["sent"] * 4
+    mails = worker_env.mails()
     assert len(mails) == 4
     to_a = sorted(m["To"] for m in mails if d.ta.name in m["Subject"])
     assert to_a == sorted([d.a.manager.email, d.a.tenant_admin.email])

@@ -14,9 +14,12 @@ from returns.models import ReturnEvent, ReturnRequest
 from rma_portal.tenancy.context import tenant_context
 from tests.returns import conftest as returns_fixtures
 
-from .conftest import text_of, wait_for
+from .conftest import text_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+DELIVER = "notifications.deliver_notification_task"
+RENDER_LABEL = "returns.render_return_label_task"
 
 # The returns tests' fixtures (tests/returns/conftest.py), shared rather than copied.
 policy_a = returns_fixtures.policy_a
@@ -35,19 +38,19 @@ def test_approval_sends_one_email_and_the_worker_renders_the_label(
         [{"order_line_id": line.pk, "quantity": 2, "reason": "wrong_size"}],
     )
     # the "submitted" e-mail arrives first
-    wait_for(lambda: len(worker_env.mails()) == 1, what="the submitted e-mail")
+    [submitted] = worker_env.wait_finished(DELIVER, 1, what="the submitted e-mail")
+    assert submitted["outcome"] == "sent"
 
     with tenant_context(world_a.tenant):
         services.return_request_approve(return_request=rma, actor=world_a.agent)
 
-    mails = wait_for(
-        lambda: (found := worker_env.mails()) and len(found) >= 2 and found,
-        what="the approval e-mail",
-    )
-    rendered = wait_for(
-        lambda: ReturnRequest.unscoped.filter(pk=rma.pk, label_file__gt="").first(),
-        what="the label to be rendered",
-    )
+    approval_sent = worker_env.wait_finished(DELIVER, 2, what="the approval e-mail")[1]
+    assert approval_sent["outcome"] == "sent"
+    [label] = worker_env.wait_finished(RENDER_LABEL, 1, what="the label to be rendered")
+    assert label["outcome"] == "rendered", label
+    mails = worker_env.mails()
+    rendered = ReturnRequest.unscoped.get(pk=rma.pk)
+    assert rendered.label_file
     approved = ReturnEvent.unscoped.get(return_request=rma, action="approved")
     key = f"return-event:{approved.pk}:{world_a.customer.pk}"
     approval = [m for m in mails if m["X-RMA-Notification"] == key]

@@ -2,12 +2,12 @@
 settings (read from the environment the test passes), plus what only these tests need.
 
 - the test e-mail templates (`emails/test.ping/`) in TEMPLATES DIRS;
-- the slow file e-mail backend from `worker_support` when RMA_TEST_MAIL_DELAY is set, so a
-  test can kill the worker while it is inside the send;
-- the probe task from `worker_support`;
-- the test's broker key prefix, and a short Redis visibility timeout checked every
-  second, so an unacknowledged message of a killed worker is redelivered within seconds
-  (production keeps the default hour).
+- the gated file e-mail backend from `worker_support` when RMA_TEST_MAIL_GATE_KEY is set,
+  so a test can hold the worker inside a send (to kill it there, or to contend for a row);
+- the probe task and the event reports from `worker_support`;
+- the test's broker key prefix. The Redis visibility timeout stays the production default
+  (an hour): a test that needs an unacknowledged message handed out again ages the message
+  itself instead of waiting for a short timeout a loaded machine may not honour.
 """
 
 import os
@@ -20,14 +20,11 @@ TEMPLATES = [
     {**TEMPLATES[0], "DIRS": [*TEMPLATES[0]["DIRS"], Path(__file__).resolve().parent / "templates"]}
 ]
 
-if os.environ.get("RMA_TEST_MAIL_DELAY"):
-    EMAIL_BACKEND = "tests.notifications.worker_support.SlowFileBackend"
+if os.environ.get("RMA_TEST_MAIL_GATE_KEY"):
+    EMAIL_BACKEND = "tests.notifications.worker_support.GatedFileBackend"
 
 CELERY_IMPORTS = ["tests.notifications.worker_support"]
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # The test's own broker keys (see conftest.py): parallel runs never share messages.
     "global_keyprefix": os.environ.get("RMA_TEST_BROKER_PREFIX", ""),
-    "visibility_timeout": int(os.environ.get("RMA_TEST_VISIBILITY_TIMEOUT", "5")),
-    "unacked_restore_interval": 1,
-    "unacked_restore_throttle": 1,
 }

@@ -1,30 +1,68 @@
-"""Code the worker subprocess of the worker tests loads (see `worker_settings`)."""
+"""Code the worker subprocess of the worker tests loads (see `worker_settings`).
+
+The worker reports what happens to it as events on a Redis list the test reads with a
+blocking pop (`conftest.WorkerEnv.wait`): `ready` when it consumes, `finished` after each
+task (with the outcome it logs), `sending` when the gated e-mail backend is inside a send.
+A test therefore waits for what happened, never for an amount of time.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-import time
-import uuid
-from pathlib import Path
 
-from celery import shared_task
+import redis
+from celery import shared_task, signals
 from django.core.mail.backends.filebased import EmailBackend
 
+from rma_portal.celery import task_outcome
 from rma_portal.notifications.models import Notification
 from rma_portal.tenancy.context import TenantNotSetError, current_scope
 
+WORKER_NAME = os.environ.get("RMA_TEST_WORKER_NAME", "")
+EVENTS_KEY = os.environ.get("RMA_TEST_EVENTS_KEY", "")
+GATE_KEY = os.environ.get("RMA_TEST_MAIL_GATE_KEY", "")
 
-class SlowFileBackend(EmailBackend):
-    """The file backend, but it first drops a marker file (`<mail dir>/../sending/…`) and
-    sleeps RMA_TEST_MAIL_DELAY seconds: the test kills the worker during that sleep."""
+_client: redis.Redis | None = None
+
+
+def _redis() -> redis.Redis:
+    global _client  # one connection per worker process
+    if _client is None:
+        _client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    return _client
+
+
+def report(kind: str, **fields) -> None:
+    if EVENTS_KEY:
+        _redis().rpush(EVENTS_KEY, json.dumps({"kind": kind, "worker": WORKER_NAME, **fields}))
+
+
+@signals.worker_ready.connect
+def _ready(**_kwargs) -> None:
+    report("ready")
+
+
+@signals.task_postrun.connect
+def _finished(task_id=None, task=None, retval=None, state=None, **_kwargs) -> None:
+    report(
+        "finished",
+        task=task.name if task else "",
+        task_id=task_id,
+        outcome=task_outcome(state, retval),
+    )
+
+
+class GatedFileBackend(EmailBackend):
+    """The file backend, but each send first reports `sending` (with the notifications'
+    keys) and then blocks until the test pushes a token to the gate list. A test that never
+    opens the gate holds the worker inside the send for as long as it likes (to kill it
+    there, or to let another worker find the row locked)."""
 
     def send_messages(self, email_messages):
-        marker_dir = Path(self.file_path).parent / "sending"
-        marker_dir.mkdir(parents=True, exist_ok=True)
-        (marker_dir / f"{os.getpid()}-{uuid.uuid4().hex}").write_text(
-            "\n".join(m.extra_headers.get("X-RMA-Notification", "") for m in email_messages)
-        )
-        time.sleep(float(os.environ.get("RMA_TEST_MAIL_DELAY", "0")))
+        keys = [m.extra_headers.get("X-RMA-Notification", "") for m in email_messages]
+        report("sending", keys=keys)
+        _redis().blpop([GATE_KEY], timeout=0)  # no timeout: the test decides
         return super().send_messages(email_messages)
 
 
