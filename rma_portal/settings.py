@@ -246,7 +246,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Swagger UI from our own static files: the app must work offline (DESIGN.md section 9).
+    # Swagger UI from our own static files: the app must work offline
+    # (docs/architecture.md#interfaces).
     "SWAGGER_UI_DIST": f"/{STATIC_URL.strip('/')}/vendor/swagger-ui",
     "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL.strip('/')}/vendor/swagger-ui/favicon-32x32.png",
     # validatorUrl None: no badge calling validator.swagger.io from the browser.

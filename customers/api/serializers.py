@@ -35,7 +35,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
     `returnable_quantity` needs `context["claimed_quantities"]` ({order line id: quantity
     held by returns}): the claims are the returns app's business and are computed by the view
-    for a whole page at once (customers must not depend on returns, DESIGN.md section 3).
+    for a whole page at once (customers must not depend on returns: docs/architecture.md#apps).
     """
 
     product = ProductSerializer(read_only=True)

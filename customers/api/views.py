@@ -2,8 +2,9 @@
 
 Why a base and not the endpoint: each order line answers `returnable_quantity`, which needs the
 quantities held by returns. `customers` must not import `returns` (dependencies point from
-returns to customers, DESIGN.md section 3), so the concrete viewset lives in `returns.api.views`
-and contributes only `claimed_quantities()`; everything about orders stays here.
+returns to customers: docs/architecture.md#apps), so the concrete viewset lives in
+`returns.api.views` and contributes only `claimed_quantities()`; everything about orders
+stays here.
 """
 
 from __future__ import annotations

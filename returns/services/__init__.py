@@ -1,5 +1,5 @@
 """Writes on return requests. Every state change is a service: lock, re-check, transition,
-event row, all in one transaction (CONVENTIONS.md)."""
+event row, all in one transaction (docs/architecture.md#state-machines)."""
 
 from .attachments import return_attachment_add
 from .drafts import (

@@ -1,4 +1,5 @@
-"""State changes of a return request, one service per transition (DESIGN.md section 5)."""
+"""State changes of a return request, one service per transition
+(docs/architecture.md#state-machines)."""
 
 from __future__ import annotations
 

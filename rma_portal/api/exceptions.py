@@ -27,7 +27,8 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
 
 
 def not_found_body() -> dict:
-    # A foreign id and a missing one look the same: never more than this (DESIGN.md section 4).
+    # A foreign id and a missing one look the same: never more than this
+    # (docs/architecture.md#tenancy).
     return error_body("not_found", str(exceptions.NotFound.default_detail))
 
 

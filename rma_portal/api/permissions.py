@@ -39,7 +39,8 @@ def is_tenant_user(user) -> bool:
 
 
 class IsTenantUser(BasePermission):
-    """Platform superusers have no tenant; the API never runs across tenants (DESIGN.md 4)."""
+    """Platform superusers have no tenant; the API never runs across tenants
+    (docs/architecture.md#interfaces)."""
 
     message = _("The API is for users of a tenant; platform accounts cannot use it.")
 

@@ -60,7 +60,7 @@ class TenantScopedAdmin(TenantFieldsMixin, admin.ModelAdmin):
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         # Django redirects to the index saying "doesn't exist"; a foreign or unknown id
-        # must look exactly like a missing page (DESIGN.md section 4).
+        # must look exactly like a missing page (docs/architecture.md#tenancy).
         raise Http404
 
 

@@ -1,4 +1,4 @@
 """Tenancy platform: the Tenant model, the current-tenant context and scoped managers.
 
-Every tenant-owned model inherits TenantOwnedModel; see DESIGN.md section 4.
+Every tenant-owned model inherits TenantOwnedModel; see docs/architecture.md#tenancy.
 """

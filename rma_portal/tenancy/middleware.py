@@ -1,4 +1,5 @@
-"""Sets the current tenant for each request from the signed-in user (DESIGN.md section 4)."""
+"""Sets the current tenant for each request from the signed-in user
+(docs/architecture.md#tenancy)."""
 
 from __future__ import annotations
 
