@@ -14,6 +14,10 @@ The platform does not know the domain apps. An app contributes demo data with a 
   nothing. It may return a mapping {what: number of rows created} for the summary line.
 - optionally `logins(*, tenant_slug)`: the (role, e-mail) pairs of the users it creates, for
   the logins table. Create those users with `demo_user()` below.
+
+The demo users' password is public (settings.DEMO_PASSWORD, printed in the logins table and
+shown in the README), so with DEBUG off, which is production mode, the command refuses to run
+unless given --i-know-this-is-production.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ PORTAL_PATH = "/portal/"
 BACKOFFICE_PATH = "/backoffice/"
 DASHBOARD_PATH = "/dashboard/"
 LOGIN_PATH = "/accounts/login/"
+PRODUCTION_FLAG = "--i-know-this-is-production"
 
 # The local part of each staff user's e-mail, e.g. agent@nordtech.demo.
 STAFF_EMAIL_NAMES = {
@@ -272,6 +277,20 @@ def format_logins_table(rows: list[DemoLogin]) -> list[str]:
     return lines
 
 
+def refuse_in_production(*, confirmed: bool) -> None:
+    """Raise CommandError when DEBUG is off, unless the operator confirmed with PRODUCTION_FLAG
+    that this installation is meant to hold the demo users."""
+    if settings.DEBUG or confirmed:
+        return
+    raise CommandError(
+        "Refusing to seed demo data: DEBUG is off, so this looks like a production "
+        "installation. seed_demo creates a platform superuser and staff and customer users "
+        "whose password is public (DEMO_PASSWORD, printed in the logins table and shown in the "
+        "README), so anyone could sign in as them. If this installation really is a demo, run "
+        f"it again with {PRODUCTION_FLAG}."
+    )
+
+
 class Command(BaseCommand):
     help = (
         "Create (or complete) the demo tenants, their staff and customers, products and "
@@ -282,8 +301,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quiet", action="store_true", help="Do not print the table of demo logins."
         )
+        parser.add_argument(
+            PRODUCTION_FLAG,
+            action="store_true",
+            dest="i_know_this_is_production",
+            help=(
+                "Seed even though DEBUG is off (production mode). The demo users' password is "
+                "public: only for an installation that is a demo."
+            ),
+        )
 
-    def handle(self, *args, quiet: bool = False, verbosity: int = 1, **options) -> None:
+    def handle(
+        self,
+        *args,
+        quiet: bool = False,
+        i_know_this_is_production: bool = False,
+        verbosity: int = 1,
+        **options,
+    ) -> None:
+        refuse_in_production(confirmed=i_know_this_is_production)
         with transaction.atomic():
             summary = self._seed()
         if verbosity < 1:
