@@ -1,6 +1,8 @@
 # Entry points people type (README.md, docs/operations.md). GNU make.
 #   make run     embedded demo on http://127.0.0.1:8000 (SQLite, eager tasks, file email)
-#   make test    pytest; ARGS passes options through, e.g. make test ARGS="-k portal -x"
+#   make test    pytest in parallel processes; ARGS passes options through, e.g.
+#                make test ARGS="-k portal -x"; TEST_PROCESSES=0 runs in one process
+#   make serve / make worker / make beat   the app on local PostgreSQL and Redis
 
 VENV ?= .venv
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
@@ -13,22 +15,15 @@ STAMP := $(VENV)/.installed
 # PostgreSQL, Redis or SMTP server: those variables are removed for its commands.
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u EMAIL_URL -u CELERY_TASK_ALWAYS_EAGER
 
-.PHONY: run test lint format worker beat messages bench install system-packages
+.PHONY: run serve test lint format worker beat messages bench install
 
-# WeasyPrint (PDF labels) needs Pango; libharfbuzz-subset0 makes font subsetting 3-4x faster.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
-
-system-packages:
-	@missing=""; for package in $(SYSTEM_PACKAGES); do \
-		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q 'install ok installed' \
-			|| missing="$$missing $$package"; \
-	done; \
-	if [ -z "$$missing" ]; then exit 0; fi; \
-	if ! command -v apt-get >/dev/null; then \
-		echo "Install these system packages for PDF labels:$$missing"; exit 0; fi; \
-	if [ "$$(id -u)" -eq 0 ]; then apt-get update -q && apt-get install -y -q$$missing; \
-	else echo "Missing system packages (PDF labels will be slow or fail):$$missing"; \
-		echo "Install them with: sudo apt-get install$$missing"; fi
+# WeasyPrint (PDF labels and reports) cannot work without Pango. libharfbuzz-subset0 only
+# makes font subsetting 3-4x faster, and Chromium is only for the browser tests: a machine
+# without them still runs the app and the other tests (scripts/system-packages warns).
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0
+FAST_PDF_PACKAGES := libharfbuzz-subset0
+# Test processes (pytest-xdist): one per core, at most 4 (each needs a Redis database).
+TEST_PROCESSES ?= auto
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,13 +34,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-run: $(STAMP) system-packages
+run: $(STAMP)
+	@scripts/system-packages "make run" $(PDF_PACKAGES) -- $(FAST_PDF_PACKAGES)
 	$(EMBEDDED) $(BIN)/python manage.py migrate --noinput
 	$(EMBEDDED) $(BIN)/python manage.py seed_demo
 	$(EMBEDDED) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: $(STAMP) system-packages
-	$(BIN)/pytest $(ARGS)
+test: $(STAMP)
+	@scripts/system-packages "make test" $(PDF_PACKAGES) -- $(FAST_PDF_PACKAGES) chromium
+	$(BIN)/pytest -n $(TEST_PROCESSES) --maxprocesses=4 --dist loadfile --durations=20 $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -55,11 +52,27 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix-only .
 	$(BIN)/ruff format .
 
+# Local development on PostgreSQL and Redis with a real worker and beat: `make serve`,
+# `make worker` and `make beat` in three terminals. The environment's DATABASE_URL,
+# REDIS_URL, DEBUG and SECRET_KEY win over these local defaults.
+SERVICES := env DATABASE_URL=$(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/rma_portal) \
+	REDIS_URL=$(or $(REDIS_URL),redis://127.0.0.1:6379/0) \
+	DEBUG=$(or $(DEBUG),true) \
+	SECRET_KEY=$(or $(SECRET_KEY),local-development-only-not-a-secret-0123456789) \
+	-u CELERY_TASK_ALWAYS_EAGER
+
+serve: $(STAMP)
+	@scripts/system-packages "make serve" $(PDF_PACKAGES) -- $(FAST_PDF_PACKAGES)
+	$(SERVICES) $(BIN)/python scripts/ensure_database.py
+	$(SERVICES) $(BIN)/python manage.py migrate --noinput
+	$(SERVICES) $(BIN)/python manage.py seed_demo
+	$(SERVICES) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
 worker: $(STAMP)
-	$(BIN)/celery -A rma_portal worker -l info
+	$(SERVICES) $(BIN)/celery -A rma_portal worker -l info
 
 beat: $(STAMP)
-	$(BIN)/celery -A rma_portal beat -l info
+	$(SERVICES) $(BIN)/celery -A rma_portal beat -l info
 
 messages: $(STAMP)
 	$(BIN)/python manage.py makemessages -l pl --no-location --ignore=.venv --ignore=var --ignore=bench --ignore=tests

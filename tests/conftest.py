@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import pytest
+from django.core.management import call_command
+from django.test import override_settings
 from django.utils import translation
 
 from rma_portal.accounts.models import Role, User
@@ -19,6 +22,50 @@ from .factories import (
     UserFactory,
     customer_user,
 )
+
+# --- short failure messages ---------------------------------------------------------------
+
+LONG_TEXT = 400  # characters of a page or e-mail a failure message may show around a match
+
+
+def _excerpt(text: str, start: int, length: int) -> str:
+    begin, end = max(0, start - 150), min(len(text), start + length + 150)
+    return ("…" if begin else "") + text[begin:end] + ("…" if end < len(text) else "")
+
+
+def pytest_assertrepr_compare(config, op, left, right):
+    """`needle in page` and `page == other` on long texts explain themselves in a few lines
+    (where the needle was found, where two texts first differ), never by printing a whole
+    page: on CI pytest truncates nothing, and one failure would flood the log."""
+    if isinstance(left, bytes) and isinstance(right, bytes):
+        left, right = left.decode(errors="replace"), right.decode(errors="replace")
+    if op in ("in", "not in") and isinstance(left, str) and isinstance(right, str):
+        if len(right) <= LONG_TEXT:
+            return None
+        position = right.find(left)
+        if op == "in":
+            return [
+                f"{left[:200]!r} in <text of {len(right)} characters>",
+                f"not found; the text starts: {right[:LONG_TEXT]!r}",
+            ]
+        return [
+            f"{left[:200]!r} not in <text of {len(right)} characters>",
+            f"found at {position}: {_excerpt(right, position, len(left))!r}",
+        ]
+    if op == "==" and isinstance(left, str) and isinstance(right, str):
+        if max(len(left), len(right)) <= LONG_TEXT:
+            return None
+        differs = next(
+            (i for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b),
+            min(len(left), len(right)),
+        )
+        return [
+            f"<text of {len(left)} characters> == <text of {len(right)} characters>",
+            f"first difference at {differs}:",
+            f"  left:  {_excerpt(left, differs, 1)!r}",
+            f"  right: {_excerpt(right, differs, 1)!r}",
+        ]
+    return None
 
 
 @dataclass
@@ -128,3 +175,28 @@ def make_order():
         return order
 
     return _make
+
+
+# --- the demo data ------------------------------------------------------------------------
+
+
+def run_seed_demo(**options) -> str:
+    """`manage.py seed_demo`; returns what it printed. Tests run with DEBUG off, where the
+    command asks to be told that this is not a production database."""
+    out = io.StringIO()
+    call_command("seed_demo", "--i-know-this-is-production", stdout=out, **options)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker) -> str:
+    """The demo data, seeded and committed once for the module that asks for it (seeding
+    takes seconds); returns what the command printed. Each test still runs in its own
+    transaction on top of it, and the database is emptied when the module is done."""
+    # The fast hasher of `fast_password_hashing`, which is not applied yet at module scope.
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=hashers):
+        printed = run_seed_demo()
+    yield printed
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime
-import io
 import re
 import zoneinfo
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
 
@@ -26,6 +24,7 @@ from customers.validators import validate_vat_number
 from rma_portal.accounts.models import Role, User
 from rma_portal.tenancy.management.commands.seed_demo import demo_logins
 from rma_portal.tenancy.models import Tenant
+from tests.conftest import run_seed_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -39,12 +38,6 @@ COUNTED = (
     Order,
     OrderLine,
 )
-
-
-def seed_demo(**options) -> str:
-    out = io.StringIO()
-    call_command("seed_demo", stdout=out, **options)
-    return out.getvalue()
 
 
 def row_counts() -> dict[str, int]:
@@ -62,23 +55,22 @@ def sign_in(client, email: str) -> None:
 
 
 @pytest.fixture
-def printed() -> str:
-    """Seeds the demo data; the command's output."""
-    return seed_demo()
+def printed(demo) -> str:
+    """The demo data (seeded once for this module); the command's output."""
+    return demo
 
 
-def test_running_seed_demo_again_creates_nothing(monkeypatch):
-    seed_demo()
+def test_running_seed_demo_again_creates_nothing(demo, monkeypatch):
     counts = row_counts()
     assert all(counts.values()), counts
 
     # when: run again, the same day and later
-    output = seed_demo(quiet=True)
+    output = run_seed_demo(quiet=True)
     assert row_counts() == counts
     # Orders move with today, some into another year than their number says: still found.
     later = timezone.now() + datetime.timedelta(days=200)
     monkeypatch.setattr(timezone, "now", lambda: later)
-    seed_demo(quiet=True)
+    run_seed_demo(quiet=True)
 
     # then
     assert row_counts() == counts

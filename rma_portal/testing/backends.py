@@ -4,6 +4,10 @@ starts.
 Chooses the database and Redis the suite runs against: DATABASE_URL / REDIS_URL when set,
 else PostgreSQL and Redis on their local default ports when they answer. With CI=true a
 missing service is an error, never a skip.
+
+Under pytest-xdist each worker process gets its own test database (pytest-django adds the
+worker id to its name) and, here, its own Redis database: the tests empty the cache before
+each test (FLUSHDB), which must never reach another worker's keys.
 """
 
 from __future__ import annotations
@@ -54,7 +58,29 @@ def _choose() -> tuple[str, str, list[str]]:
     return database_url, redis_url, problems
 
 
+# Redis databases the workers' caches may use: gw0 the given one (15 by default), gw1 the
+# one below, …; the worker tests' broker (RMA_WORKER_REDIS_DB, 11) stays out of the way.
+MAX_XDIST_WORKERS = 4
+
+
+def _redis_for_this_worker(url: str) -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker:
+        return url
+    index = int(worker.removeprefix("gw"))
+    if index >= MAX_XDIST_WORKERS:
+        raise pytest.UsageError(
+            f"at most {MAX_XDIST_WORKERS} test processes (-n): each needs a Redis database"
+        )
+    parsed = urlparse(url)
+    base = int(parsed.path.strip("/") or 0)
+    if base < index:
+        raise pytest.UsageError(f"REDIS_URL {url}: use a database number >= {index}")
+    return parsed._replace(path=f"/{base - index}").geturl()
+
+
 DATABASE_URL, REDIS_URL, PROBLEMS = _choose()
+REDIS_URL = _redis_for_this_worker(REDIS_URL)
 if DATABASE_URL:
     os.environ["DATABASE_URL"] = DATABASE_URL
 else:

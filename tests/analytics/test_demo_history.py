@@ -11,8 +11,6 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
-from django.test import override_settings
 from django.utils import timezone
 
 from analytics import kpis
@@ -21,6 +19,7 @@ from complaints.models import Complaint, ComplaintMessage, SatisfactionRating
 from customers.models import OrderLine
 from returns.models import ReturnEvent, ReturnLine, ReturnRequest, ReturnStatus
 from rma_portal.tenancy.models import Tenant
+from tests.conftest import run_seed_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -28,21 +27,9 @@ NOT_CLAIMING = (ReturnStatus.DRAFT, ReturnStatus.CANCELLED, ReturnStatus.REJECTE
 OUR_FAULT = {"defective", "damaged_in_transport", "wrong_item"}  # returns.demo's policy
 
 
-def seed_demo() -> None:
-    call_command("seed_demo", stdout=io.StringIO())
-
-
-@pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
-    """The demo, seeded once for this module (seeding takes seconds); each test runs in its
-    own transaction on top of it, and the database is emptied after the module."""
-    # The fast hasher of tests/conftest.py, which is not applied yet at module scope.
-    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=hashers):
-        seed_demo()
-    yield
-    with django_db_blocker.unblock():
-        call_command("flush", interactive=False, verbosity=0)
+@pytest.fixture
+def seeded(demo) -> None:
+    """The demo of tests/conftest.py, seeded once for this module."""
 
 
 def local_today(tenant) -> datetime.date:
@@ -162,11 +149,11 @@ def test_running_seed_demo_again_adds_no_history(seeded, monkeypatch):
     before = counts()
 
     # when: run again the same day, then half a year later
-    seed_demo()
+    run_seed_demo()
     same_day = counts()
     later = timezone.now() + datetime.timedelta(days=200)
     monkeypatch.setattr(timezone, "now", lambda: later)
-    seed_demo()
+    run_seed_demo()
 
     # then
     assert same_day == before
@@ -174,7 +161,7 @@ def test_running_seed_demo_again_adds_no_history(seeded, monkeypatch):
 
 
 def test_the_demo_manager_walks_from_the_dashboard_to_the_wrong_size_returns(seeded, client):
-    """The issue's demo: 12 months of figures, "wrong size" in the reasons chart drills down
+    """The demo's walk-through: 12 months of figures, "wrong size" in the reasons chart drills down
     to those returns, the list exports to CSV, and last month's PDF report downloads."""
     import re
     from html import unescape
