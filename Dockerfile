@@ -21,10 +21,10 @@ WORKDIR /app
 # Dependencies first, read from pyproject.toml alone (its build requirements and the project's
 # dependencies): this layer is rebuilt only when pyproject.toml changes, not at every change of
 # the code below.
-COPY pyproject.toml ./
+COPY pyproject.toml constraints.txt ./
 RUN python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb")); print(*p["build-system"]["requires"], *p["project"]["dependencies"], sep="\n")' \
         > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
+    && pip install -c constraints.txt -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 # Then the code, and the project itself without its dependencies (installed above, with the

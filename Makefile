@@ -8,7 +8,7 @@ VENV ?= .venv
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 ARGS ?=
 BIN := $(VENV)/bin
-# Touched after `pip install`; reinstall only when pyproject.toml is newer.
+# Touched after `pip install`; reinstall only when pyproject.toml or constraints.txt is newer.
 STAMP := $(VENV)/.installed
 
 # `make run` is always the embedded mode, even on a machine whose environment points at a
@@ -28,8 +28,8 @@ TEST_PROCESSES ?= auto
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --disable-pip-version-check -e '.[dev]'
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
