@@ -11,6 +11,7 @@ import re
 import secrets
 import subprocess
 import sys
+import tomllib
 import urllib.request
 from pathlib import Path
 
@@ -238,3 +239,87 @@ def test_static_files_collect_with_the_production_storage(tmp_path, settings):
     manifest = (tmp_path / "staticfiles.json").read_text()
     assert "vendor/chartjs/chart.umd.min.js" in manifest
     assert list(tmp_path.rglob("chart.umd.min.*.js.gz")), "gzip copies are written"
+
+
+# --- dependencies and system packages -----------------------------------------------------
+
+
+def requirement_name(requirement: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_every_dependency_is_pinned_in_the_constraints_file():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {requirement_name(r) for r in project["dependencies"]}
+    wanted |= {requirement_name(r) for r in project["optional-dependencies"]["dev"]}
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt pins exact versions: {line!r}"
+            pins[requirement_name(name)] = version
+    assert sorted(wanted - pins.keys()) == []
+    for recipe in (makefile_recipe("$(STAMP)"), [(ROOT / ".ci" / "run").read_text()]):
+        assert any("-c constraints.txt" in line for line in recipe), recipe
+
+
+def system_packages(*args: str, path: str) -> subprocess.CompletedProcess:
+    """scripts/system-packages as a user who is not root (no apt), with a PATH whose
+    dpkg-query knows only the packages in `path`'s "installed" file."""
+    return subprocess.run(
+        ["bash", str(ROOT / "scripts" / "system-packages"), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{path}:/usr/bin:/bin"},
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def fake_dpkg(tmp_path):
+    """A dpkg-query that answers from a list, and an `id` that says we are not root."""
+    installed = tmp_path / "installed"
+    installed.write_text("libpango-1.0-0\n")
+    (tmp_path / "dpkg-query").write_text(
+        "#!/bin/sh\nfor package; do :; done\n"  # the last argument
+        f'grep -qx "$package" {installed} && printf "install ok installed" && exit 0\nexit 1\n'
+    )
+    (tmp_path / "id").write_text("#!/bin/sh\necho 1000\n")
+    for tool in ("dpkg-query", "id"):
+        (tmp_path / tool).chmod(0o755)
+    return tmp_path
+
+
+def test_a_missing_optional_package_warns_and_goes_on(fake_dpkg):
+    result = system_packages("make run", "libpango-1.0-0", "--", "chromium", path=fake_dpkg)
+
+    assert result.returncode == 0, result.stderr
+    assert "warning: chromium is not installed (the browser tests" in result.stdout
+    assert "sudo apt-get install chromium" in result.stdout
+
+
+def test_a_missing_required_package_stops_with_what_to_install(fake_dpkg):
+    result = system_packages(
+        "make run", "libpango-1.0-0", "libpangoft2-1.0-0", "--", "chromium", path=fake_dpkg
+    )
+
+    assert result.returncode == 1
+    assert "make run: cannot go on without libpangoft2-1.0-0" in result.stderr
+    assert "sudo apt-get install libpangoft2-1.0-0" in result.stderr
+
+
+def test_apt_waits_for_a_held_lock_instead_of_failing():
+    script = (ROOT / "scripts" / "system-packages").read_text()
+
+    assert re.search(r'apt=\(apt-get .*"DPkg::Lock::Timeout=\$lock_timeout"\)', script)
+    assert "APT_LOCK_TIMEOUT:-120" in script
+
+
+def test_make_run_and_make_test_need_only_pango_and_treat_the_rest_as_optional():
+    for target in ("run", "test"):
+        [line] = [line for line in makefile_recipe(target) if "scripts/system-packages" in line]
+        required, _, optional = line.partition(" -- ")
+        assert required.split()[-2:] == ["libpango-1.0-0", "libpangoft2-1.0-0"], line
+        assert "libharfbuzz-subset0" in optional.split(), line
+    [test_line] = [line for line in makefile_recipe("test") if "system-packages" in line]
+    assert "chromium" in test_line.partition(" -- ")[2].split()

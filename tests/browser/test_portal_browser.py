@@ -18,11 +18,11 @@ def test_customer_signs_in_sees_company_orders_and_switches_to_polish(
     assert world_a.company.name in body
     assert own.number in body
     assert foreign.number not in body
-    page.click("button[name=language][value=pl]")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("button[name=language][value=pl]")
     assert "Ostatnie zamówienia" in page.inner_text("main")
     page.click(f"text={own.number}")
-    assert f"/portal/orders/{own.pk}/" in page.url
+    page.wait_for_url(f"**/portal/orders/{own.pk}/")
 
 
 def test_agent_sees_only_own_tenant_in_backoffice(page, sign_in, world_a, world_b):
