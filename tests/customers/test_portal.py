@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from customers.models import OrderLine
 from tests.factories import OrderFactory, OrderLineFactory
+from tests.html import parse
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +100,9 @@ def test_portal_is_branded_with_the_tenant(world_a, login):
     world_a.tenant.save()
     html = login(world_a.customer).get(reverse("portal:home")).content.decode()
     assert "--brand: #aa3300" in html
-    assert world_a.tenant.name in html
+    doc = parse(html)
+    assert doc.select_one("header a.brand").text == world_a.tenant.name
+    assert doc.select_one("title").text.endswith(f" · {world_a.tenant.name}")
 
 
 def test_deactivated_company_users_cannot_sign_in(world_a, client):

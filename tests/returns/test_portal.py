@@ -27,6 +27,7 @@ from returns.models import (
 from returns.selectors import tenant_today
 from rma_portal.tenancy.context import tenant_context
 from tests.factories import OrderFactory, OrderLineFactory, ProductFactory
+from tests.html import definitions, table_rows, texts
 
 pytestmark = pytest.mark.django_db
 
@@ -116,11 +117,14 @@ def test_list_shows_the_users_returns_with_their_facts(world_a, login):
     # then
     assert response.status_code == 200
     html = response.content.decode()
-    assert submitted.number in html and draft.number in html
-    assert order.number in html
-    assert "Submitted" in html and "Draft" in html
-    assert "Refund" in html
-    assert "20.00" in html or "20,00" in html  # 2 lines × 1 × 10.00
+    # The filters offer every status and resolution: read the table's rows, not the page.
+    table = {row[0]: row for row in table_rows(html, "table.returns")[1:]}
+    assert set(table) == {submitted.number, draft.number}
+    assert table[submitted.number][2] == "Submitted" and table[draft.number][2] == "Draft"
+    for number in (submitted.number, draft.number):
+        _number, _created, _status, orders, lines, value, resolution, _action = table[number]
+        assert (orders, lines, resolution) == (order.number, "2", "Refund")
+        assert value.split()[0] in ("20.00", "20,00")  # 2 lines × 1 × 10.00
     assert reverse("portal:return_wizard_review", args=[draft.pk]) in html  # continue
     assert reverse("portal:return_wizard_review", args=[submitted.pk]) not in html
     assert reverse("portal:return_new") in html
@@ -382,7 +386,7 @@ def test_detail_shows_the_return_its_policy_and_public_timeline(world_a, policy_
     assert world_a.agent.email not in html
     assert "Support · " + world_a.agent.full_name.split(" ")[0] in html
     assert "Goods must be complete." in html  # conditions text of the policy
-    assert "Workwear" in html  # a category window
+    assert "Workwear: 30 days" in texts(html, "section.policy li")  # a category window
     assert "As it applied when the return was submitted." in html
     assert reverse("portal:return_cancel", args=[rma.pk]) in html
 
@@ -411,11 +415,18 @@ def test_detail_after_resolution_shows_inspection_and_money(world_a, policy_a, l
     # then: 3 × 10.00 accepted, 10 % restocking fee (not a defect) → 27.00
     html = response.content.decode()
     assert response.context["inspected"] is True
-    assert "Opened" in html
-    assert "KOR/7" in html
-    assert "Credit note" in html
-    for amount in ("30.00", "3.00", "27.00"):
-        assert amount in html or amount.replace(".", ",") in html
+    header, line_row = table_rows(html, "table.detail-lines")
+    assert line_row[header.index("Condition")] == "Opened"
+    assert line_row[header.index("Accepted")] == "3"
+    money = definitions(html, "section.money dl")
+    assert money["Resolution"] == "Credit note"
+    assert money["Credit note"] == "KOR/7"
+    for term, amount in (
+        ("Accepted value", "30.00"),
+        ("Restocking fee", "3.00"),
+        ("Refund / credit total", "27.00"),
+    ):
+        assert money[term].split()[0] in (amount, amount.replace(".", ",")), (term, money)
 
 
 def test_needs_info_question_is_answered_from_the_page(world_a, login):

@@ -29,6 +29,7 @@ from tests.factories import (
     ProductCategoryFactory,
     ProductFactory,
 )
+from tests.html import summary
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +71,7 @@ def order_lines(order) -> list[OrderLine]:
 
 def start_draft(client, order) -> ReturnRequest:
     response = client.post(reverse("portal:return_new"), {"orders": [order.pk]})
-    assert response.status_code == 302, response.content[:500]
+    assert response.status_code == 302, summary(response)
     return ReturnRequest.unscoped.order_by("-pk").first()
 
 
