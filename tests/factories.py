@@ -27,7 +27,9 @@ class TenantFactory(DjangoModelFactory):
     class Meta:
         model = Tenant
 
-    name = factory.Sequence(lambda n: f"Tenant {n}")
+    # Names of one width: no name is the beginning of another ("Product 1" of "Product 12"),
+    # so a test that looks for one in a page never finds another by the luck of the counter.
+    name = factory.Sequence(lambda n: f"Tenant {n:05d}")
     slug = factory.Sequence(lambda n: f"tenant-{n}")
     brand_colour = "#336699"
     default_language = "en"  # tests that need Polish say so
@@ -82,7 +84,7 @@ class UserFactory(DjangoModelFactory):
         skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
-    full_name = factory.Sequence(lambda n: f"User {n}")
+    full_name = factory.Sequence(lambda n: f"User {n:05d}")
     tenant = factory.SubFactory(TenantFactory)
     role = Role.AGENT
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
@@ -119,7 +121,7 @@ class ProductFactory(TenantOwnedFactory):
         model = Product
 
     sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
-    name = factory.Sequence(lambda n: f"Product {n}")
+    name = factory.Sequence(lambda n: f"Product {n:05d}")
     category = factory.SubFactory(ProductCategoryFactory, tenant=factory.SelfAttribute("..tenant"))
     unit_price = Decimal("100.00")
 
