@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from rma_portal.concurrency import VersionedModel
 from rma_portal.files.models import StoredUpload
 from rma_portal.tenancy.models import TenantOwnedModel
 from rma_portal.tenancy.timeline import TimelineEvent
@@ -184,7 +185,7 @@ class CannedResponse(TenantOwnedModel):
         return self.title
 
 
-class Complaint(ConcurrentTransitionMixin, TenantOwnedModel):
+class Complaint(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel):
     code = models.CharField(_("complaint number"), max_length=32)
     customer_account = models.ForeignKey(
         "customers.CustomerAccount",

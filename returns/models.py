@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from rma_portal.concurrency import VersionedModel
 from rma_portal.files.models import StoredUpload
 from rma_portal.tenancy.models import TenantOwnedModel
 from rma_portal.tenancy.timeline import TimelineEvent
@@ -199,7 +200,7 @@ def return_label_upload_to(instance, filename: str) -> str:
     return tenant_media_path(instance.tenant_id, "labels", "label.pdf")
 
 
-class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel):
+class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel):
     number = models.CharField(_("RMA number"), max_length=32)
     customer_account = models.ForeignKey(
         "customers.CustomerAccount",
@@ -273,6 +274,11 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel):
     label_rendered_at = models.DateTimeField(
         _("return label rendered"), null=True, blank=True, editable=False
     )
+    # Set when a label is asked for and cleared when it is rendered (or no longer needed): the
+    # outbox sweep hands a label still asked for after a few minutes to a worker again.
+    label_requested_at = models.DateTimeField(
+        _("return label requested"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("return request")
@@ -282,6 +288,12 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel):
             models.UniqueConstraint(fields=["tenant", "number"], name="return_number_unique"),
         ]
         indexes = [
+            # The outbox sweep's question: labels asked for and still not rendered.
+            models.Index(
+                fields=["tenant", "label_requested_at"],
+                name="return_label_requested_idx",
+                condition=models.Q(label_requested_at__isnull=False),
+            ),
             models.Index(fields=["tenant", "status", "-created_at"], name="return_queue_idx"),
             models.Index(
                 fields=["tenant", "customer_account", "-created_at"], name="return_customer_idx"

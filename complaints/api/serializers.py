@@ -355,9 +355,16 @@ class ComplaintDetailSerializer(ComplaintSummarySerializer):
         many=True, read_only=True, help_text="The timeline; customers see public events only."
     )
 
+    version = serializers.IntegerField(
+        read_only=True,
+        help_text="Counts the complaint's changes; send it back as `If-Match` (the ETag) to "
+        "change the complaint only if nobody else has since.",
+    )
+
     class Meta(ComplaintSummarySerializer.Meta):
         fields = [
             *ComplaintSummarySerializer.Meta.fields,
+            "version",
             "description",
             "order",
             "order_line",

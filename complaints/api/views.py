@@ -25,7 +25,8 @@ from complaints.models import Complaint
 from complaints.sla import BusinessCalendar
 from customers.selectors import customer_account_for_user
 from rma_portal.accounts.models import User
-from rma_portal.api.views import IgnoreAcceptNegotiation, TenantScopedViewSet
+from rma_portal.api.exceptions import PreconditionRequired
+from rma_portal.api.views import IF_MATCH, IgnoreAcceptNegotiation, TenantScopedViewSet
 from rma_portal.files.responses import stored_file_response
 from rma_portal.files.uploads import UploadRejected
 
@@ -49,7 +50,9 @@ from .serializers import (
 
 
 def _transition_schema(summary: str, request=None):
-    return extend_schema(summary=summary, request=request, responses=ComplaintDetailSerializer)
+    return extend_schema(
+        summary=summary, request=request, responses=ComplaintDetailSerializer, parameters=[IF_MATCH]
+    )
 
 
 @extend_schema(tags=["complaints"])
@@ -297,11 +300,22 @@ class ComplaintViewSet(TenantScopedViewSet):
         complaint = self.get_object()
         form = ComplaintAssignInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        services.complaint_assign(
-            complaint=complaint,
-            actor=request.user,
-            assignee=self._assignee(form.validated_data["assignee"]),
-        )
+        assignee = self._assignee(form.validated_data["assignee"])
+        if (
+            self.seen_version is None
+            and services.may_reassign(request.user)
+            and complaint.assignee_id is not None
+            and complaint.assignee_id != assignee.pk
+        ):
+            # Moving a complaint from one person to another must not rest on a stale read.
+            raise PreconditionRequired(
+                _(
+                    "Complaint %(code)s is assigned to someone else: send If-Match with the "
+                    "ETag you read to reassign it."
+                )
+                % {"code": complaint.code}
+            )
+        services.complaint_assign(complaint=complaint, actor=request.user, assignee=assignee)
         return Response(self._detail(complaint))
 
     def _assignee(self, user_id: int | None) -> User:

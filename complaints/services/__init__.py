@@ -17,6 +17,7 @@ from .complaints import (
     complaint_resolve,
     complaint_start,
     complaint_wait_for_customer,
+    may_reassign,
 )
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "complaint_resolve",
     "complaint_start",
     "complaint_wait_for_customer",
+    "may_reassign",
 ]

@@ -13,6 +13,7 @@ from django_fsm import can_proceed
 
 from customers.models import Order, OrderLine, Product
 from rma_portal.accounts.models import Role, User
+from rma_portal.concurrency import changed_since_seen
 from rma_portal.errors import ApplicationError
 from rma_portal.files.uploads import CleanUpload, UploadRejected, clean_upload
 from rma_portal.tenancy.sequences import format_document_number, next_in_sequence
@@ -213,12 +214,54 @@ def _conflict(complaint: Complaint, action: str) -> ComplaintConflict:
     )
 
 
-def _lock(complaint: Complaint) -> Complaint:
-    return (
+def may_reassign(user: User) -> bool:
+    """Coordinators, tenant admins and platform superusers move complaints between people;
+    agents only take unassigned ones."""
+    return user.is_superuser or user.role in ASSIGNING_ROLES
+
+
+def _lock(complaint: Complaint, *, as_seen: bool = True) -> Complaint:
+    """The complaint's row, locked. `complaint` is the one the actor looked at (its version
+    is the one the request carried): with `as_seen`, a complaint changed since then refuses
+    the change. Additive actions (a message, a rating) pass `as_seen=False`."""
+    locked = (
         # of=("self",): lock the complaint only, not the joined tenant and customer rows.
         Complaint.objects.select_for_update(of=("self",))
+        # Not the assignee: a row that changed while this one waited for the lock is read
+        # again, but its joined rows are not (the assignee would be the one before).
         .select_related("tenant", "customer_account", "reporter")
         .get(pk=complaint.pk)
+    )
+    if as_seen and changed_since_seen(complaint, locked):
+        if locked.assignee is None:
+            message = _(
+                "Complaint %(code)s has changed since you opened it (it is now “%(status)s”, "
+                "unassigned): look at it again, then repeat what you wanted to do."
+            )
+        else:
+            message = _(
+                "Complaint %(code)s has changed since you opened it (it is now “%(status)s”, "
+                "assigned to %(name)s): look at it again, then repeat what you wanted to do."
+            )
+        raise ComplaintConflict(
+            message
+            % {
+                "code": locked.code,
+                "status": locked.get_status_display(),
+                "name": locked.assignee.get_full_name() if locked.assignee else "",
+            }
+        )
+    return locked
+
+
+def _assigned_meanwhile(locked: Complaint) -> ComplaintConflict:
+    if locked.assignee is None:
+        return ComplaintConflict(
+            _("Complaint %(code)s has meanwhile been unassigned.") % {"code": locked.code}
+        )
+    return ComplaintConflict(
+        _("Complaint %(code)s has meanwhile been assigned to %(name)s.")
+        % {"code": locked.code, "name": locked.assignee.get_full_name()}
     )
 
 
@@ -374,15 +417,17 @@ def complaint_assign(
 ) -> Complaint:
     """Take (agents: only for themselves) or assign (coordinators, tenant admins) a complaint.
 
-    A new complaint becomes open; an assigned one is reassigned. `complaint` is the one the
-    actor looked at: if someone else has (re)assigned it since, nothing changes and
-    ComplaintConflict says so, rather than one person's choice silently replacing another's.
+    A new complaint becomes open; an assigned one is reassigned (by coordinators and tenant
+    admins: an agent cannot take a complaint someone else has). `complaint` is the one the
+    actor looked at, with the version the request carried: if it changed since (someone
+    (re)assigned it), nothing changes and ComplaintConflict says so, rather than one
+    person's choice silently replacing another's.
     """
     now = now or timezone.now()
     with transaction.atomic():
         locked = _lock(complaint)
         _require_staff(actor, locked)
-        if assignee.pk != actor.pk and not (actor.is_superuser or actor.role in ASSIGNING_ROLES):
+        if assignee.pk != actor.pk and not may_reassign(actor):
             raise ComplaintAccessDenied(_("Agents may only take complaints for themselves."))
         if (
             assignee.tenant_id != locked.tenant_id
@@ -398,10 +443,17 @@ def complaint_assign(
         if locked.assignee_id == assignee.pk and locked.status != ComplaintStatus.NEW:
             return locked  # already so: nothing to change or record
         if locked.assignee_id != complaint.assignee_id:
-            current = locked.assignee.get_full_name() if locked.assignee else ""
+            # The caller's object names the assignee it saw (a service caller without a version)
+            raise _assigned_meanwhile(locked)
+        taking = assignee.pk == actor.pk
+        if taking and locked.assignee_id is not None and not may_reassign(actor):
+            # Taking is for unassigned complaints; only a coordinator moves one between people.
             raise ComplaintConflict(
-                _("Complaint %(code)s has meanwhile been assigned to %(name)s.")
-                % {"code": locked.code, "name": current}
+                _(
+                    "Complaint %(code)s is already taken by %(name)s; ask a coordinator to "
+                    "reassign it."
+                )
+                % {"code": locked.code, "name": locked.assignee.get_full_name()}
             )
         from_status = locked.status
         if locked.status == ComplaintStatus.NEW:
@@ -539,7 +591,7 @@ def complaint_reply(
     files = _clean_uploads(uploads)
     now = now or timezone.now()
     with transaction.atomic():
-        locked = _lock(complaint)
+        locked = _lock(complaint, as_seen=False)  # a message adds, it changes nothing seen
         _require_party(actor, locked)
         staff = _is_staff(actor, locked) and not actor.is_customer
         if is_internal and not staff:
@@ -687,7 +739,7 @@ def complaint_rate(
     comment = _text(comment, field="comment", message="", required=False)
     now = now or timezone.now()
     with transaction.atomic():
-        locked = _lock(complaint)
+        locked = _lock(complaint, as_seen=False)  # the customer rates what is there
         _require_customer(actor, locked)
         if locked.status not in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
             raise _conflict(locked, "rate")

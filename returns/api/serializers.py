@@ -191,9 +191,16 @@ class ReturnRequestDetailSerializer(ReturnRequestSummarySerializer):
     )
     attachments = ReturnAttachmentSerializer(many=True, read_only=True)
 
+    version = serializers.IntegerField(
+        read_only=True,
+        help_text="Counts the return's changes; send it back as `If-Match` (the ETag) to "
+        "change the return only if nobody else has since.",
+    )
+
     class Meta(ReturnRequestSummarySerializer.Meta):
         fields = [
             *ReturnRequestSummarySerializer.Meta.fields,
+            "version",
             "pickup_date",
             "pickup_address",
             "customer_note",

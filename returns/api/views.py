@@ -22,7 +22,7 @@ from customers.api.views import OrderViewSetBase
 from customers.selectors import customer_account_for_user
 from returns import labels, selectors, services
 from returns.models import ReturnAttachment, ReturnLine, ReturnRequest
-from rma_portal.api.views import IgnoreAcceptNegotiation, TenantScopedViewSet
+from rma_portal.api.views import IF_MATCH, IgnoreAcceptNegotiation, TenantScopedViewSet
 from rma_portal.files.responses import stored_file_response
 
 from .serializers import (
@@ -49,7 +49,12 @@ class OrderViewSet(OrderViewSetBase):
 
 
 def _transition_schema(summary: str, request=None):
-    return extend_schema(summary=summary, request=request, responses=ReturnRequestDetailSerializer)
+    return extend_schema(
+        summary=summary,
+        request=request,
+        responses=ReturnRequestDetailSerializer,
+        parameters=[IF_MATCH],
+    )
 
 
 @extend_schema(tags=["returns"])

@@ -14,6 +14,7 @@ from django_fsm import can_proceed
 
 from customers.models import OrderLine
 from rma_portal.accounts.models import User
+from rma_portal.concurrency import changed_since_seen
 
 from ..models import (
     Disposition,
@@ -59,6 +60,28 @@ def _conflict(locked: ReturnRequest, transition: str) -> ReturnConflict:
     )
 
 
+def _lock(return_request: ReturnRequest, *, as_seen: bool = True) -> ReturnRequest:
+    """The return's row, locked. `return_request` is the one the actor looked at (its
+    version is the one the request carried): with `as_seen`, a return changed since then
+    refuses the change. A comment only adds to the timeline and passes `as_seen=False`."""
+    # of=("self",): without it PostgreSQL also locks the joined tenant and customer rows,
+    # and every transition of the tenant would wait for every other one.
+    locked = (
+        ReturnRequest.objects.select_for_update(of=("self",))
+        .select_related("tenant", "customer_account")
+        .get(pk=return_request.pk)
+    )
+    if as_seen and changed_since_seen(return_request, locked):
+        raise ReturnConflict(
+            _(
+                "Return %(number)s has changed since you opened it (it is now “%(status)s”): "
+                "look at it again, then repeat what you wanted to do."
+            )
+            % {"number": locked.number, "status": locked.get_status_display()}
+        )
+    return locked
+
+
 def _event(
     locked: ReturnRequest,
     *,
@@ -96,13 +119,7 @@ def _run(
 ) -> ReturnRequest:
     """Lock the row, re-check state and role, transition, save, write the event."""
     with transaction.atomic():
-        # of=("self",): without it PostgreSQL also locks the joined tenant and customer rows,
-        # and every transition of the tenant would wait for every other one.
-        locked = (
-            ReturnRequest.objects.select_for_update(of=("self",))
-            .select_related("tenant", "customer_account")
-            .get(pk=return_request.pk)
-        )
+        locked = _lock(return_request)
         check(actor, locked)
         if not can_proceed(getattr(locked, transition)):
             raise _conflict(locked, transition)
@@ -136,11 +153,7 @@ def return_request_submit(*, return_request: ReturnRequest, actor: User) -> Retu
     """Check the policy and the quantity ledger under row locks, snapshot the policy, submit;
     approve at once when the auto-approval rule says so."""
     with transaction.atomic():
-        locked = (
-            ReturnRequest.objects.select_for_update(of=("self",))  # see _run()
-            .select_related("tenant", "customer_account")
-            .get(pk=return_request.pk)
-        )
+        locked = _lock(return_request)
         require_customer(actor, locked)
         if not can_proceed(locked.submit):
             raise _conflict(locked, "submit")
@@ -338,7 +351,7 @@ def return_request_inspect(
 ) -> ReturnRequest:
     """Record condition, disposition and accepted quantity of every line (keyed by line id)."""
     with transaction.atomic():
-        locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+        locked = _lock(return_request)
         require_staff(actor, locked)
         if not can_proceed(locked.inspect):
             raise _conflict(locked, "inspect")
@@ -398,7 +411,7 @@ def return_request_resolve(
 ) -> ReturnRequest:
     """Compute the money from the snapshotted policy and record the resolution."""
     with transaction.atomic():
-        locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+        locked = _lock(return_request)
         require_staff(actor, locked)
         if not can_proceed(locked.resolve):
             raise _conflict(locked, "resolve")
@@ -465,7 +478,7 @@ def return_request_close(
 ) -> ReturnRequest:
     """Close a resolved return (staff, or the system when actor is None)."""
     with transaction.atomic():
-        locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+        locked = _lock(return_request)
         if actor is not None:
             require_staff(actor, locked)
         if not can_proceed(locked.close):
@@ -480,7 +493,7 @@ def return_request_assign(
     *, return_request: ReturnRequest, actor: User, assignee: User | None
 ) -> ReturnRequest:
     with transaction.atomic():
-        locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+        locked = _lock(return_request)
         require_staff(actor, locked)
         if assignee is not None and (
             assignee.tenant_id != locked.tenant_id
@@ -512,7 +525,7 @@ def return_request_comment(
     """A message on the timeline: staff may write internal notes, customers write public ones."""
     note = _required_text(note, _("Write a message."), "note")
     with transaction.atomic():
-        locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+        locked = _lock(return_request, as_seen=False)  # a comment only adds
         require_customer_or_staff(actor, locked)
         if actor.is_customer:
             is_public = True

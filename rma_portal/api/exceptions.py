@@ -22,6 +22,14 @@ STATUS_BY_ERROR_CODE = {"conflict": 409, "forbidden": 403, "not_found": 404}
 RENAMED_CODES = {"permission_denied": "forbidden"}
 
 
+class PreconditionRequired(exceptions.APIException):
+    """428: a change that must say which version of the object it is based on (If-Match)."""
+
+    status_code = 428
+    default_detail = "Send If-Match with the ETag you read."
+    default_code = "precondition_required"
+
+
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 

@@ -14,16 +14,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from rma_portal.concurrency import VersionedModel, version_from_if_match
 from rma_portal.errors import ApplicationError
 from rma_portal.tenancy.context import no_tenant, tenant_context
 
@@ -82,11 +83,49 @@ class TenantScopedViewSet(TenantScopedAPIMixin, GenericViewSet):
     def scoped_queryset(self, *, user) -> QuerySet:
         raise NotImplementedError(f"{type(self).__name__} must implement scoped_queryset().")
 
+    def get_object(self):
+        """The object, through the scoped queryset; for a change, it carries the version the
+        client saw when it sent one (`If-Match`), which the service compares with the row it
+        locks (docs/architecture.md#concurrent-changes)."""
+        obj = super().get_object()
+        self.seen_version = None
+        if self.request.method not in SAFE_METHODS and isinstance(obj, VersionedModel):
+            try:
+                self.seen_version = version_from_if_match(self.request.headers.get("If-Match"))
+            except ValueError:
+                raise exceptions.ValidationError(
+                    {"If-Match": [_('Send the ETag of the detail answer, e.g. "3".')]}
+                ) from None
+            obj.seen_version = self.seen_version
+        return obj
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        data = getattr(response, "data", None)
+        if (
+            getattr(self, "detail", False)
+            and response.status_code < 300
+            and isinstance(data, dict)
+            and isinstance(data.get("version"), int)
+        ):
+            response["ETag"] = f'"{data["version"]}"'
+        return response
+
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):
             # Schema generation only inspects the model; `.none()` never reaches the database.
             return self.model.unscoped.none()
         return self.scoped_queryset(user=self.request.user)
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description='The ETag of the detail answer you read (e.g. "7"): the change is refused '
+    "with 409 if the object changed since (docs/api.md).",
+)
 
 
 class IgnoreAcceptNegotiation(BaseContentNegotiation):

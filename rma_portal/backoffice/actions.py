@@ -23,6 +23,7 @@ from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST, require_safe
 from django_fsm import can_proceed
 
+from rma_portal.concurrency import VersionedModel, version_from_form
 from rma_portal.errors import ApplicationError
 from rma_portal.files.responses import stored_file_response
 
@@ -121,12 +122,17 @@ class TransitionButtonsMixin:
 
     def _acting_on(self, request, object_id):
         """The object a button acts on: the role may act (403 for any id otherwise), and the
-        object is reached only through the tenant-scoped queryset (404 when foreign)."""
+        object is reached only through the tenant-scoped queryset (404 when foreign). On a
+        POST it carries the version the form was rendered with (rma_portal.concurrency)."""
         if not self.has_transition_permission(request):
             raise PermissionDenied
         obj = self.get_object(request, unquote(object_id))
         if obj is None or not self.may_act_on(request, obj):
             raise Http404
+        if request.method == "POST" and isinstance(obj, VersionedModel):
+            # The service compares what the actor saw with the row it locks; every form of
+            # a change page carries the version it was rendered with.
+            obj.seen_version = version_from_form(request.POST)
         return obj
 
     def _button_view(self, action: ButtonAction):

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import datetime
 import io
-import threading
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from PIL import Image
 
 from complaints import services
@@ -25,6 +23,7 @@ from complaints.models import (
     SatisfactionRating,
 )
 from rma_portal.tenancy.context import tenant_context
+from tests.concurrency import run_concurrently  # noqa: F401 - shared with the tests here
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 UTC = datetime.UTC
@@ -168,33 +167,3 @@ def complaint_in(world_a):
         return advance(complaint, status, agent=world_a.agent)
 
     return _make
-
-
-def run_concurrently(tenant, calls, *, timeout: float = 30) -> list[tuple[str, object]]:
-    """Run each call in its own thread and database connection, released together by a
-    barrier, as `tenant`. Returns ("ok", result) or ("error", exception) per call, in order.
-
-    Only meaningful in `django_db(transaction=True)` tests: the threads must see committed
-    rows and really contend for row locks.
-    """
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[tuple[str, object] | None] = [None] * len(calls)
-
-    def worker(index: int, call) -> None:
-        try:
-            connection.ensure_connection()  # connect first, so the race starts at the barrier
-            with tenant_context(tenant):
-                barrier.wait(timeout=timeout)
-                outcomes[index] = ("ok", call())
-        except Exception as exc:  # reported to the test, which asserts on it
-            outcomes[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a worker thread hung"
-    return outcomes

@@ -4,11 +4,9 @@ through the state machine, compare its state before and after, and race services
 from __future__ import annotations
 
 import datetime
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from customers.models import OrderLine
 from returns import services
@@ -23,6 +21,7 @@ from returns.models import (
 )
 from returns.selectors import tenant_today
 from rma_portal.tenancy.context import tenant_context
+from tests.concurrency import run_concurrently  # noqa: F401 - shared with the tests here
 from tests.factories import (
     OrderFactory,
     OrderLineFactory,
@@ -261,33 +260,3 @@ def return_in(world_a, delivered_order, file_return):
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-def run_concurrently(tenant, calls, *, timeout: float = 30) -> list[tuple[str, object]]:
-    """Run each call in its own thread and database connection, released together by a
-    barrier, as `tenant`. Returns ("ok", result) or ("error", exception) per call, in order.
-
-    Only meaningful in `django_db(transaction=True)` tests: the threads must see committed
-    rows and really contend for row locks.
-    """
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[tuple[str, object] | None] = [None] * len(calls)
-
-    def worker(index: int, call) -> None:
-        try:
-            connection.ensure_connection()  # connect first, so the race starts at the barrier
-            with tenant_context(tenant):
-                barrier.wait(timeout=timeout)
-                outcomes[index] = ("ok", call())
-        except Exception as exc:  # reported to the test, which asserts on it
-            outcomes[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a worker thread hung"
-    return outcomes
