@@ -13,7 +13,8 @@ STAMP := $(VENV)/.installed
 
 # `make run` is always the embedded mode, even on a machine whose environment points at a
 # PostgreSQL, Redis or SMTP server: those variables are removed for its commands.
-EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u EMAIL_URL -u CELERY_TASK_ALWAYS_EAGER
+EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u EMAIL_URL -u CELERY_TASK_ALWAYS_EAGER \
+	-u CELERY_BROKER_URL -u CACHE_URL
 
 .PHONY: run serve test lint format worker beat messages bench install
 
@@ -59,7 +60,7 @@ SERVICES := env DATABASE_URL=$(or $(DATABASE_URL),postgres://postgres@127.0.0.1:
 	REDIS_URL=$(or $(REDIS_URL),redis://127.0.0.1:6379/0) \
 	DEBUG=$(or $(DEBUG),true) \
 	SECRET_KEY=$(or $(SECRET_KEY),local-development-only-not-a-secret-0123456789) \
-	-u CELERY_TASK_ALWAYS_EAGER
+	-u CELERY_TASK_ALWAYS_EAGER -u CELERY_BROKER_URL -u CACHE_URL
 
 serve: $(STAMP)
 	@scripts/system-packages "make serve" $(PDF_PACKAGES) -- $(FAST_PDF_PACKAGES)

@@ -19,6 +19,7 @@ from returns.models import ReturnReason
 from returns.selectors import tenant_today
 from rma_portal.accounts.models import Role, User
 from rma_portal.documents.pdf import html_to_pdf
+from rma_portal.files.transactions import delete_on_rollback
 from rma_portal.notifications.models import Notification
 from rma_portal.notifications.services import notification_enqueue
 
@@ -204,12 +205,14 @@ def monthly_report_get_or_render(*, tenant, month: datetime.date) -> tuple[Month
     if not complete:
         return report, pdf
     report.generated_at = timezone.now()
-    report.file.save(report_filename(tenant, month), ContentFile(pdf), save=False)
     try:
         with transaction.atomic():
+            report.file.save(report_filename(tenant, month), ContentFile(pdf), save=False)
+            # Whatever rolls this back (the same month rendered at once elsewhere, or any
+            # other failure) deletes the file again.
+            delete_on_rollback(report.file.storage, report.file.name)
             report.save()
     except IntegrityError:  # rendered at the same moment elsewhere: keep that one
-        report.file.delete(save=False)
         report = MonthlyReport.objects.for_tenant(tenant).get(month=month)
     return report, pdf
 

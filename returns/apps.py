@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class ReturnsConfig(AppConfig):
     name = "returns"
     verbose_name = _("Returns")
+
+    def ready(self) -> None:
+        from rma_portal.notifications.sweepers import register_sweeper
+
+        from .labels import label_sweep
+
+        # A label whose enqueue or worker was lost is rendered by the outbox sweep.
+        register_sweeper("return-labels", label_sweep)

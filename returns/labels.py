@@ -3,6 +3,7 @@ under the tenant's media folder, and rendered again on download when the file is
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 import zoneinfo
@@ -18,6 +19,8 @@ from django.utils.translation import gettext as _
 
 from rma_portal.documents.pdf import code128_svg, html_to_pdf, qr_svg
 from rma_portal.errors import ApplicationError
+from rma_portal.files.transactions import save_file
+from rma_portal.notifications.enqueue import enqueue_after_commit, enqueue_now
 
 from .models import ReturnLine, ReturnRequest, ReturnStatus, return_label_upload_to
 
@@ -55,23 +58,67 @@ def label_filename(return_request: ReturnRequest) -> str:
 def request_label(return_request: ReturnRequest) -> None:
     """After the caller's commit, have a worker render the label (at once in embedded mode).
 
-    A broker that is down loses only the head start: the download renders a missing label.
+    A lost enqueue (broker down) or a worker that died costs only time: the outbox sweep
+    hands the label to a worker again (`label_sweep`), and a download renders a missing one.
     """
+    from .tasks import render_return_label_task
+
     return_id, tenant_id = return_request.pk, return_request.tenant_id
+    # In the caller's transaction: asked for, until rendered (the outbox sweep's mark).
+    ReturnRequest.objects.for_tenant(return_request.tenant).filter(pk=return_id).update(
+        label_requested_at=timezone.now()
+    )
+    enqueue_after_commit(
+        render_return_label_task,
+        args=[return_id, tenant_id],
+        what="return label not rendered ahead; the outbox sweep or the download renders it",
+        extra={"return_id": return_id, "tenant_id": tenant_id},
+    )
 
-    def enqueue() -> None:
-        from .tasks import render_return_label_task
 
-        try:
-            render_return_label_task.apply_async(args=[return_id, tenant_id])
-        except Exception:  # broker down (or, when eager, the render failed): render on download
-            logger.warning(
-                "return label not rendered ahead; it will be rendered on download",
-                extra={"return_id": return_id, "tenant_id": tenant_id},
-                exc_info=True,
-            )
+# A label still asked for this long after the request (or the last sweep) was lost.
+LABEL_SWEEP_AFTER = datetime.timedelta(minutes=5)
+# Labels of returns approved longer ago than this are left to the download.
+LABEL_SWEEP_WINDOW = datetime.timedelta(days=7)
+LABEL_SWEEP_BATCH = 500
 
-    transaction.on_commit(enqueue)
+
+def label_request_drop(*, return_request: ReturnRequest) -> None:
+    """No label is needed any more (the return was cancelled before it was rendered)."""
+    ReturnRequest.objects.for_tenant(return_request.tenant).filter(pk=return_request.pk).update(
+        label_requested_at=None
+    )
+
+
+def labels_due(*, now: datetime.datetime) -> list[tuple[int, int]]:
+    """(return id, tenant id) of labels asked for and not rendered since LABEL_SWEEP_AFTER."""
+    return list(
+        ReturnRequest.unscoped.filter(
+            label_requested_at__lte=now - LABEL_SWEEP_AFTER,
+            approved_at__gte=now - LABEL_SWEEP_WINDOW,
+        )
+        .order_by("label_requested_at")
+        .values_list("pk", "tenant_id")[:LABEL_SWEEP_BATCH]
+    )
+
+
+def label_sweep(*, now: datetime.datetime) -> int:
+    """Hand every lost label to a worker again (registered with the outbox sweep); the mark
+    moves to `now`, so one that keeps failing is tried again every LABEL_SWEEP_AFTER."""
+    from .tasks import render_return_label_task
+
+    due = labels_due(now=now)
+    if not due:
+        return 0
+    ReturnRequest.unscoped.filter(pk__in=[pk for pk, _tenant in due]).update(label_requested_at=now)
+    for return_id, tenant_id in due:
+        enqueue_now(
+            render_return_label_task,
+            args=[return_id, tenant_id],
+            what="return label sweep could not enqueue; the next sweep retries",
+            extra={"return_id": return_id, "tenant_id": tenant_id},
+        )
+    return len(due)
 
 
 def portal_url(return_request: ReturnRequest) -> str:
@@ -128,16 +175,21 @@ def return_label_render(*, return_request: ReturnRequest) -> ReturnRequest:
     lines = return_label_lines(return_request=return_request)
     pdf = html_to_pdf(return_label_html(return_request=return_request, lines=lines))
     field = ReturnRequest._meta.get_field("label_file")
-    name = field.storage.save(return_label_upload_to(return_request, "label.pdf"), ContentFile(pdf))
     rendered_at = timezone.now()
     rows = ReturnRequest.objects.for_tenant(return_request.tenant)
     with transaction.atomic():
+        # Written inside the transaction: a rollback deletes the file again.
+        name = save_file(
+            field.storage, return_label_upload_to(return_request, "label.pdf"), ContentFile(pdf)
+        )
         # The lock orders concurrent renders (a worker and a download): each replaces the
         # file the other stored, so no file is left behind without a row pointing at it.
         previous = (
             rows.select_for_update().values_list("label_file", flat=True).get(pk=return_request.pk)
         )
-        rows.filter(pk=return_request.pk).update(label_file=name, label_rendered_at=rendered_at)
+        rows.filter(pk=return_request.pk).update(
+            label_file=name, label_rendered_at=rendered_at, label_requested_at=None
+        )
         if previous and previous != name:
             transaction.on_commit(lambda: field.storage.delete(previous))
     return_request.label_file = name

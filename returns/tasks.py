@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError
 
 from rma_portal.tenancy.context import task_tenant_context
 
@@ -32,11 +33,14 @@ def render_return_label_task(self, return_id: int, tenant_id: int) -> str:
         if return_request is None:
             return "missing"
         if not labels.label_available(return_request):  # cancelled before the worker ran
+            labels.label_request_drop(return_request=return_request)
             return "skipped"
         try:
             labels.return_label_render(return_request=return_request)
         except SoftTimeLimitExceeded:
             raise  # the same document would time out again; the download renders it
-        except OSError as error:  # storage full or unavailable: try again later
+        except (OSError, OperationalError, InterfaceError) as error:
+            # Storage full or unavailable, the database restarting or its connection lost:
+            # try again later (and after the last retry, the outbox sweep does).
             raise self.retry(exc=error, countdown=RETRY_DELAYS[self.request.retries]) from error
     return "rendered"

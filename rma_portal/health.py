@@ -11,10 +11,10 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
-
-BROKER_TIMEOUT_SECONDS = 1.0
 
 
 def database_status() -> str:
@@ -29,15 +29,18 @@ def database_status() -> str:
 
 
 def broker_status() -> str:
-    """A Redis PING with a short timeout (no Celery round trip: a busy worker pool is not an
-    unhealthy web process); "not used" when tasks run in-process (embedded mode)."""
+    """A Redis PING, once, bounded by REDIS_CONNECT_TIMEOUT and REDIS_SOCKET_TIMEOUT, so a
+    Redis that is down or hung answers "error" within those seconds (no Celery round trip: a
+    busy worker pool is not an unhealthy web process); "not used" when tasks run in-process
+    (embedded mode)."""
     url = settings.CELERY_BROKER_URL or ""
     if not url.startswith(("redis://", "rediss://", "unix://")):
         return "not used"
     client = redis.Redis.from_url(
         url,
-        socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
-        socket_timeout=BROKER_TIMEOUT_SECONDS,
+        socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
+        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        retry=Retry(NoBackoff(), 0),  # one attempt: a retry would only double the wait
     )
     try:
         client.ping()

@@ -5,9 +5,11 @@ file email); production differs only through environment variables (see docs/ope
 """
 
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
     "rma_portal.tenancy",
     "rma_portal.accounts",
     "rma_portal.notifications",
+    "rma_portal.files",
     # domain
     "customers",
     "returns",
@@ -106,15 +109,71 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+# Seconds every connection to Redis (broker from web, worker and beat; cache; health check)
+# waits to connect, and for an answer: a Redis that is down or hung costs a request a bounded
+# wait, never a gunicorn timeout (docs/operations.md#faults-and-what-they-cost).
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=1.0)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
 
-# Cache keys carry the tenant (see rma_portal.tenancy.cache.make_key).
-if REDIS_URL:
+
+def _redis_database(url: str) -> int:
+    """The database number of a redis://, rediss:// or unix:// URL (path or ?db=)."""
+    parsed = urlsplit(url)
+    query = parse_qs(parsed.query)
+    if "db" in query:
+        return int(query["db"][0])
+    return int(parsed.path.strip("/") or 0) if parsed.scheme != "unix" else 0
+
+
+def redis_cache_url(redis_url: str) -> str:
+    """The cache's URL for a broker URL: the same server, the database 8 apart (0<->8, 1<->9,
+    ..., 7<->15), so that emptying the cache (FLUSHDB) never touches the task queue. Redis has
+    16 databases unless configured otherwise; the pairs never overlap."""
+    parsed = urlsplit(redis_url)
+    database = _redis_database(redis_url) ^ 8
+    query = parse_qs(parsed.query)
+    if "db" in query or parsed.scheme == "unix":
+        query["db"] = [str(database)]
+        return redis_url.split("?", 1)[0] + "?" + urlencode(query, doseq=True)
+    return urlunsplit(parsed._replace(path=f"/{database}"))
+
+
+def _redis_location(url: str) -> tuple:
+    """Which server and database a Redis URL names (credentials and spelling aside)."""
+    parsed = urlsplit(url)
+    if parsed.scheme == "unix":
+        return ("unix", parsed.path, _redis_database(url))
+    return ("tcp", parsed.hostname or "localhost", parsed.port or 6379, _redis_database(url))
+
+
+# The broker keeps REDIS_URL's database; the cache gets its own (redis_cache_url) unless
+# CACHE_URL names one. CELERY_BROKER_URL overrides the broker (Celery itself reads it too).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CACHE_URL = env("CACHE_URL", default=redis_cache_url(REDIS_URL) if REDIS_URL else "")
+if (
+    CACHE_URL
+    and CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://"))
+    and _redis_location(CACHE_URL) == _redis_location(CELERY_BROKER_URL)
+):
+    raise ImproperlyConfigured(
+        "CACHE_URL and the broker (REDIS_URL / CELERY_BROKER_URL) are the same Redis database: "
+        "clearing the cache would empty the task queue. Give the cache another database."
+    )
+
+# Cache keys carry the tenant (see rma_portal.tenancy.cache.make_key). The Redis backend
+# treats an unreachable or hung Redis as a miss (reads) and a no-op (writes), after at most
+# the timeouts above: the cache only saves work, its outage must never fail a request.
+if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "BACKEND": "rma_portal.tenancy.cache.FaultTolerantRedisCache",
+            "LOCATION": CACHE_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="rma"),
             "KEY_FUNCTION": "rma_portal.tenancy.cache.make_key",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            },
         }
     }
 else:
@@ -175,8 +234,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Links in e-mails are absolute: they are rendered by workers, outside any request.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
-# Celery: eager in-process in embedded mode, Redis broker otherwise.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Celery: eager in-process in embedded mode, Redis broker (CELERY_BROKER_URL above) otherwise.
+# No result backend: nothing waits for a task's result.
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -188,6 +247,31 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
+# Redis hands a message that was delivered but not acknowledged to another worker after the
+# visibility timeout. With late acknowledgement a message is acknowledged when its task ends,
+# and a retry's message (countdown up to 2 h, BACKOFF_SECONDS in notifications/services.py)
+# waits unacknowledged on the worker until it is due. The timeout must outlast both, or the
+# message runs twice: 3 h > the longest hard time limit (rebuild_rollups_task, 1 h) and > the
+# longest countdown plus its task's limit (tests/test_redis_faults.py checks it). A message of
+# a worker that died is handed out again only after that time; the outbox sweep re-enqueues
+# its e-mails and webhook calls within minutes anyway.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3 * 3600,
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+}
+# Seconds kombu keeps trying to (re)connect before a publish gives up (web, beat, the
+# worker's own publishes); the request path tries once (rma_portal/notifications/enqueue.py).
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
+# A worker started before Redis waits for it instead of exiting.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# When a worker loses the broker connection, the messages of its running late-acknowledged
+# tasks can no longer be acknowledged and are delivered again (returned to the queue when the
+# channel closes, else after the visibility timeout). Letting the running copy finish would run
+# the task twice, possibly at once; cancelling it leaves one run. Every task is safe to stop
+# and run again: deliveries lock their row and check its status, rollups rebuild whole months
+# in transactions, the monthly report is sent once (RollupState). Celery 6's default.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
@@ -212,7 +296,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.monthly_reports_task",
         "schedule": crontab(minute=50),
     },
+    # Stored files no row names (a process killed between write and commit); one task per
+    # tenant, at night.
+    "sweep-orphaned-files": {
+        "task": "files.sweep_orphaned_files_task",
+        "schedule": crontab(hour=4, minute=10),
+    },
 }
+# Stored files no row names are deleted by the sweep once this old (docs/operations.md).
+FILES_ORPHAN_GRACE_HOURS = env.int("FILES_ORPHAN_GRACE_HOURS", default=24)
+FILES_SWEEP_MAX_DELETIONS = env.int("FILES_SWEEP_MAX_DELETIONS", default=1000)
 # The KPI dashboard's figures of today are built from the source tables and kept this many
 # seconds per tenant and process (0: at every request).
 KPI_TODAY_CACHE_SECONDS = env.int("KPI_TODAY_CACHE_SECONDS", default=60)

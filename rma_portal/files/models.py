@@ -6,11 +6,12 @@ from collections.abc import Callable
 from typing import Any, Self
 
 from django.conf import settings
-from django.db import models
+from django.db import models, router, transaction
 from django.utils.translation import gettext_lazy as _
 
 from rma_portal.tenancy.models import TenantOwnedModel
 
+from .transactions import delete_on_rollback
 from .uploads import CleanUpload
 
 
@@ -51,8 +52,12 @@ class StoredUpload(TenantOwnedModel):
         **fields: Any,
     ) -> Self:
         """Write `clean` to storage and save a new row for it (`fields` are the rest: tenant,
-        parent links). `then(row)` runs after the save; if the save or `then` fails, the file
-        is deleted again and the error re-raised, so a failed row leaves no file behind."""
+        parent links). `then(row)` runs after the save.
+
+        The file lives exactly as long as the transaction that stored it: the write, the
+        save and `then` run in one `atomic()`, and the file is deleted again if that block,
+        or any block around it, rolls back (`rma_portal.files.transactions`). So a failed
+        save or `then`, or a caller whose transaction fails later, leaves no file behind."""
         row = cls(
             original_name=clean.original_name,
             content_type=clean.content_type,
@@ -60,12 +65,11 @@ class StoredUpload(TenantOwnedModel):
             uploaded_by=uploaded_by,
             **fields,
         )
-        row.file.save(clean.content.name, clean.content, save=False)
-        try:
-            row.save()
+        using = router.db_for_write(cls, instance=row)
+        with transaction.atomic(using=using):
+            row.file.save(clean.content.name, clean.content, save=False)
+            delete_on_rollback(row.file.storage, row.file.name, using=using)
+            row.save(using=using)
             if then is not None:
                 then(row)
-        except Exception:
-            row.file.delete(save=False)
-            raise
         return row

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
 from rma_portal.tenancy.context import task_tenant_context
 
 from . import services
+from .sweepers import run_sweepers
 
 
 @shared_task(
@@ -29,13 +31,14 @@ def deliver_notification_task(self, notification_id: int, tenant_id: int) -> str
 
 @shared_task(name="notifications.sweep_outbox_task", soft_time_limit=60, time_limit=120)
 def sweep_outbox_task() -> int:
-    """Re-enqueue rows left pending (broker was down, a worker died): nothing is lost."""
+    """Re-enqueue rows left pending (broker was down, a worker died), and whatever the
+    registered sweepers recover (return labels): nothing is lost."""
     notifications, webhooks = services.outbox_due()
     for row_id, tenant_id in notifications:
         deliver_notification_task.apply_async(args=[row_id, tenant_id])
     for row_id, tenant_id in webhooks:
         deliver_webhook_task.apply_async(args=[row_id, tenant_id])
-    return len(notifications) + len(webhooks)
+    return len(notifications) + len(webhooks) + run_sweepers(now=timezone.now())
 
 
 @shared_task(

@@ -12,6 +12,7 @@ import socket
 import urllib.request
 
 import pytest
+from celery.exceptions import Retry
 from django.conf import settings as django_settings
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -510,3 +511,83 @@ def test_the_label_download_refuses_other_methods(world_a, filed, media_root, lo
     approved = filed(world_a)
 
     assert login(world_a.customer).post(portal_url(approved)).status_code == 405
+
+
+# --- lost labels come back through the outbox sweep -----------------------------------------
+
+
+def test_a_label_whose_enqueue_was_lost_is_rendered_by_the_outbox_sweep(
+    world_a, filed, media_root, django_capture_on_commit_callbacks
+):
+    # given: approved, but the after-commit enqueue never ran (broker down, process killed)
+    submitted = filed(world_a, status=ReturnStatus.SUBMITTED)
+    with django_capture_on_commit_callbacks(execute=False), tenant_context(world_a.tenant):
+        services.return_request_approve(return_request=submitted, actor=world_a.agent)
+    asked = reload(submitted)
+    assert not asked.label_file
+    assert asked.label_requested_at is not None
+    version = asked.version
+
+    # when: the sweep runs too soon, then after the grace period
+    assert labels.labels_due(now=asked.label_requested_at) == []
+    later = asked.label_requested_at + labels.LABEL_SWEEP_AFTER
+    assert labels.labels_due(now=later) == [(asked.pk, world_a.tenant.pk)]
+    assert labels.label_sweep(now=later) == 1  # tasks run in-process in the tests
+
+    # then: rendered once, no longer asked for, and the return's version untouched
+    rendered = reload(submitted)
+    assert LABEL_PATH.fullmatch(rendered.label_file.name)
+    assert rendered.label_requested_at is None
+    assert rendered.version == version
+    assert labels.labels_due(now=later + labels.LABEL_SWEEP_AFTER) == []
+
+
+def test_the_outbox_sweep_task_runs_the_label_sweep(
+    world_a, filed, media_root, django_capture_on_commit_callbacks
+):
+    from rma_portal.notifications.tasks import sweep_outbox_task
+
+    submitted = filed(world_a, status=ReturnStatus.SUBMITTED)
+    with django_capture_on_commit_callbacks(execute=False), tenant_context(world_a.tenant):
+        services.return_request_approve(return_request=submitted, actor=world_a.agent)
+    ReturnRequest.unscoped.filter(pk=submitted.pk).update(
+        label_requested_at=reload(submitted).label_requested_at - labels.LABEL_SWEEP_AFTER
+    )
+
+    assert sweep_outbox_task() >= 1
+
+    assert LABEL_PATH.fullmatch(reload(submitted).label_file.name)
+
+
+def test_a_label_no_longer_needed_leaves_the_sweep(world_a, filed, media_root):
+    approved = filed(world_a, status=ReturnStatus.APPROVED)
+    with tenant_context(world_a.tenant):
+        services.return_request_cancel(return_request=reload(approved), actor=world_a.customer)
+    asked_at = reload(approved).label_requested_at or reload(approved).approved_at
+    ReturnRequest.unscoped.filter(pk=approved.pk).update(label_file="", label_requested_at=asked_at)
+    later = asked_at + labels.LABEL_SWEEP_AFTER
+
+    assert labels.label_sweep(now=later) == 1
+
+    cancelled = reload(approved)
+    assert not cancelled.label_file
+    assert cancelled.label_requested_at is None  # the worker found nothing to render
+    assert labels.labels_due(now=later + labels.LABEL_SWEEP_AFTER) == []
+
+
+@pytest.mark.parametrize("error", ["OperationalError", "InterfaceError", "OSError"])
+def test_a_transient_failure_while_rendering_is_retried(error, world_a, filed, monkeypatch):
+    import django.db
+
+    failure = getattr(django.db, error, OSError)
+    approved = filed(world_a, status=ReturnStatus.APPROVED)
+
+    def fail(**_kwargs):
+        raise failure("the database went away")
+
+    monkeypatch.setattr(labels, "return_label_render", fail)
+    with pytest.raises(Retry) as retried:  # tasks run in-process here and propagate
+        render_return_label_task.apply(args=[approved.pk, world_a.tenant.pk])
+
+    assert isinstance(retried.value.exc, failure)
+    assert reload(approved).label_requested_at is not None  # still asked for: the sweep's too
