@@ -56,11 +56,11 @@ format: $(STAMP)
 # Local development on PostgreSQL and Redis with a real worker and beat: `make serve`,
 # `make worker` and `make beat` in three terminals. The environment's DATABASE_URL,
 # REDIS_URL, DEBUG and SECRET_KEY win over these local defaults.
-SERVICES := env DATABASE_URL=$(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/rma_portal) \
+SERVICES := env -u CELERY_TASK_ALWAYS_EAGER -u CELERY_BROKER_URL -u CACHE_URL \
+	DATABASE_URL=$(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/rma_portal) \
 	REDIS_URL=$(or $(REDIS_URL),redis://127.0.0.1:6379/0) \
 	DEBUG=$(or $(DEBUG),true) \
-	SECRET_KEY=$(or $(SECRET_KEY),local-development-only-not-a-secret-0123456789) \
-	-u CELERY_TASK_ALWAYS_EAGER -u CELERY_BROKER_URL -u CACHE_URL
+	SECRET_KEY=$(or $(SECRET_KEY),local-development-only-not-a-secret-0123456789)
 
 serve: $(STAMP)
 	@scripts/system-packages "make serve" $(PDF_PACKAGES) -- $(FAST_PDF_PACKAGES)

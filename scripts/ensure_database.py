@@ -25,13 +25,15 @@ def main() -> int:
         print(f"PostgreSQL at {server['host']}:{server['port']} does not answer: {error}")
         print("Start it, or point DATABASE_URL at one (see README.md).")
         return 1
-    connection.autocommit = True
-    with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"created database {name}")
-    connection.close()
+    connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                print(f"created database {name}")
+    finally:
+        connection.close()
     return 0
 
 
