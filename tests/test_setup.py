@@ -323,3 +323,29 @@ def test_make_run_and_make_test_need_only_pango_and_treat_the_rest_as_optional()
         assert "libharfbuzz-subset0" in optional.split(), line
     [test_line] = [line for line in makefile_recipe("test") if "system-packages" in line]
     assert "chromium" in test_line.partition(" -- ")[2].split()
+
+
+def test_make_worker_runs_on_local_postgresql_and_redis_unless_told_otherwise():
+    # The dry run prints the command as make expands it; its `env …` part must run as is.
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    printed = (
+        subprocess.run(
+            ["make", "-n", "worker"], cwd=ROOT, capture_output=True, text=True, env=environment
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    env_part, _, command = printed.partition(" .venv/bin/celery ")
+    assert command.startswith("-A rma_portal worker"), printed
+    shown = subprocess.run(
+        [*env_part.split(), "sh", "-c", 'echo "$DATABASE_URL $REDIS_URL $DEBUG"'],
+        capture_output=True,
+        text=True,
+        env={**environment, "CELERY_TASK_ALWAYS_EAGER": "true"},
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split() == [
+        "postgres://postgres@127.0.0.1:5432/rma_portal",
+        "redis://127.0.0.1:6379/0",
+        "true",
+    ]
