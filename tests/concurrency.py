@@ -1,15 +1,20 @@
-"""Real races on PostgreSQL: calls run in threads, each on its own database connection,
-released together by a barrier. Only meaningful in `django_db(transaction=True)` tests: the
-threads must see committed rows and really contend for row locks."""
+"""Real races on PostgreSQL, and the same case open in several browsers.
+
+Racing calls run in threads, each on its own database connection, released together by a
+barrier. Only meaningful in `django_db(transaction=True)` tests: the threads must see
+committed rows and really contend for row locks."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 
+from django.contrib.messages import get_messages
 from django.db import connection
+from django.test import Client
 
 from rma_portal.tenancy.context import tenant_context
+from tests.html import parse
 
 # A guard against a thread that will never finish, not a timing assumption: a loaded
 # machine only makes the threads slower to reach the barrier.
@@ -45,3 +50,25 @@ def run_concurrently(tenant, calls: list[Callable[[], object]]) -> list[tuple[st
         thread.join(HANG_GUARD)
     assert not any(thread.is_alive() for thread in threads), "a worker thread hung"
     return outcomes
+
+
+# --- the same case open in several browsers ---------------------------------------------
+
+
+def signed_in(user) -> Client:
+    """A browser of its own, signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def version_on_page(client: Client, change_url: str, form: str) -> str:
+    """The version the change page's form `form` (its id) carries, as a browser posts it."""
+    page = client.get(change_url)
+    assert page.status_code == 200
+    return parse(page).select_one(f"#{form} input[name=version]")["value"]
+
+
+def messages_of(response) -> list[tuple[str, str]]:
+    """The messages a POST answered with (level, text), without following the redirect."""
+    return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]

@@ -5,16 +5,14 @@ refused with a clear message — one winner, one timeline event, one e-mail."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
 from complaints.models import Complaint, ComplaintEvent, ComplaintStatus
 from rma_portal.accounts.models import Role
 from rma_portal.notifications.models import Notification
-from tests.concurrency import run_concurrently
+from tests.concurrency import messages_of, run_concurrently, signed_in, version_on_page
 from tests.factories import UserFactory
-from tests.html import parse
 
 from .conftest import complaint_file
 
@@ -23,23 +21,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def _url(name: str, complaint: Complaint) -> str:
     return reverse(f"admin:complaints_complaint_{name}", args=[complaint.pk])
-
-
-def _browser(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def _version_on_page(client: Client, complaint: Complaint, form: str) -> str:
-    """The version the change page's form `form` (its id) carries, as a browser posts it."""
-    page = client.get(_url("change", complaint))
-    assert page.status_code == 200
-    return parse(page).select_one(f"#{form} input[name=version]")["value"]
-
-
-def _messages(response) -> list[tuple[str, str]]:
-    return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
 
 
 def _reload(complaint: Complaint) -> Complaint:
@@ -58,8 +39,11 @@ def new_complaint(world_a) -> Complaint:
 def test_twenty_agents_taking_one_complaint_at_once_make_one_owner(world_a, new_complaint):
     # given: twenty agents with the complaint's page open
     agents = [UserFactory(tenant=world_a.tenant, role=Role.AGENT) for _ in range(20)]
-    browsers = [_browser(agent) for agent in agents]
-    seen = [_version_on_page(browser, new_complaint, "action-take") for browser in browsers]
+    browsers = [signed_in(agent) for agent in agents]
+    seen = [
+        version_on_page(browser, _url("change", new_complaint), "action-take")
+        for browser in browsers
+    ]
 
     # when: all press "Take" together
     outcomes = run_concurrently(
@@ -72,7 +56,7 @@ def test_twenty_agents_taking_one_complaint_at_once_make_one_owner(world_a, new_
 
     # then: one took it; every other one was told, and nothing else changed
     assert [kind for kind, _ in outcomes] == ["ok"] * 20, outcomes
-    messages = [_messages(response) for _, response in outcomes]
+    messages = [messages_of(response) for _, response in outcomes]
     winners = [i for i, m in enumerate(messages) if m[0][0] == "success"]
     assert len(winners) == 1, messages
     [winner] = winners
@@ -93,8 +77,11 @@ def test_coordinators_assigning_at_once_send_one_assignment_email(world_a, new_c
     # given: ten coordinators, each about to hand the complaint to another agent
     coordinators = [UserFactory(tenant=world_a.tenant, role=Role.COORDINATOR) for _ in range(10)]
     agents = [UserFactory(tenant=world_a.tenant, role=Role.AGENT) for _ in range(10)]
-    browsers = [_browser(coordinator) for coordinator in coordinators]
-    seen = [_version_on_page(browser, new_complaint, "action-assign") for browser in browsers]
+    browsers = [signed_in(coordinator) for coordinator in coordinators]
+    seen = [
+        version_on_page(browser, _url("change", new_complaint), "action-assign")
+        for browser in browsers
+    ]
     mails_before = Notification.unscoped.count()
 
     outcomes = run_concurrently(
@@ -110,7 +97,7 @@ def test_coordinators_assigning_at_once_send_one_assignment_email(world_a, new_c
     )
 
     assert [kind for kind, _ in outcomes] == ["ok"] * 10, outcomes
-    levels = [[level for level, _ in _messages(response)] for _, response in outcomes]
+    levels = [[level for level, _ in messages_of(response)] for _, response in outcomes]
     assert sorted(levels) == [["error"]] * 9 + [["success"]]
     [winner] = [agents[i] for i, level in enumerate(levels) if level == ["success"]]
     assert _reload(new_complaint).assignee == winner
@@ -129,14 +116,14 @@ def test_a_take_based_on_a_page_opened_before_someone_else_took_it_is_refused(
     world_a, new_complaint
 ):
     second = UserFactory(tenant=world_a.tenant, role=Role.AGENT)
-    first_browser, second_browser = _browser(world_a.agent), _browser(second)
-    first_saw = _version_on_page(first_browser, new_complaint, "action-take")
-    second_saw = _version_on_page(second_browser, new_complaint, "action-take")
+    first_browser, second_browser = signed_in(world_a.agent), signed_in(second)
+    first_saw = version_on_page(first_browser, _url("change", new_complaint), "action-take")
+    second_saw = version_on_page(second_browser, _url("change", new_complaint), "action-take")
 
     first_browser.post(_url("take", new_complaint), {"version": first_saw})
     response = second_browser.post(_url("take", new_complaint), {"version": second_saw})
 
-    [(level, text)] = _messages(response)
+    [(level, text)] = messages_of(response)
     assert level == "error"
     assert f"assigned to {world_a.agent.full_name}" in text
     assert _reload(new_complaint).assignee == world_a.agent
@@ -145,20 +132,20 @@ def test_a_take_based_on_a_page_opened_before_someone_else_took_it_is_refused(
 
 def test_an_agent_cannot_take_a_complaint_someone_else_has(world_a, new_complaint):
     second = UserFactory(tenant=world_a.tenant, role=Role.AGENT)
-    first_browser = _browser(world_a.agent)
+    first_browser = signed_in(world_a.agent)
     first_browser.post(
         _url("take", new_complaint),
-        {"version": _version_on_page(first_browser, new_complaint, "action-take")},
+        {"version": version_on_page(first_browser, _url("change", new_complaint), "action-take")},
     )
 
     # the second agent opens the page after the first took it: still not theirs to take
-    second_browser = _browser(second)
+    second_browser = signed_in(second)
     response = second_browser.post(
         _url("take", new_complaint),
-        {"version": _version_on_page(second_browser, new_complaint, "action-take")},
+        {"version": version_on_page(second_browser, _url("change", new_complaint), "action-take")},
     )
 
-    assert _messages(response) == [
+    assert messages_of(response) == [
         (
             "error",
             f"Complaint {new_complaint.code} is already taken by {world_a.agent.full_name}; "
@@ -170,18 +157,18 @@ def test_an_agent_cannot_take_a_complaint_someone_else_has(world_a, new_complain
 
 
 def test_a_transition_button_on_a_stale_page_changes_nothing(world_a, new_complaint):
-    browser = _browser(world_a.agent)
+    browser = signed_in(world_a.agent)
     browser.post(
         _url("take", new_complaint),
-        {"version": _version_on_page(browser, new_complaint, "action-take")},
+        {"version": version_on_page(browser, _url("change", new_complaint), "action-take")},
     )
-    stale = _version_on_page(browser, new_complaint, "action-start")
+    stale = version_on_page(browser, _url("change", new_complaint), "action-start")
     # meanwhile a coordinator reassigns it
-    coordinator = _browser(world_a.coordinator)
+    coordinator = signed_in(world_a.coordinator)
     coordinator.post(
         _url("assign", new_complaint),
         {
-            "version": _version_on_page(coordinator, new_complaint, "action-assign"),
+            "version": version_on_page(coordinator, _url("change", new_complaint), "action-assign"),
             "assignee": world_a.coordinator.pk,
         },
     )
@@ -189,7 +176,7 @@ def test_a_transition_button_on_a_stale_page_changes_nothing(world_a, new_compla
 
     response = browser.post(_url("start", new_complaint), {"version": stale})
 
-    [(level, text)] = _messages(response)
+    [(level, text)] = messages_of(response)
     assert level == "error"
     assert "has changed since you opened it" in text
     after = _reload(new_complaint)

@@ -5,38 +5,20 @@ refused with a clear message and changes nothing."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
 from customers.models import OrderLine
 from returns.models import ReturnEvent, ReturnRequest, ReturnStatus
 from rma_portal.accounts.models import Role
-from tests.concurrency import run_concurrently
+from tests.concurrency import messages_of, run_concurrently, signed_in, version_on_page
 from tests.factories import UserFactory
-from tests.html import parse
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def _url(name: str, return_request: ReturnRequest) -> str:
     return reverse(f"admin:returns_returnrequest_{name}", args=[return_request.pk])
-
-
-def _browser(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def _version_on_page(client: Client, return_request: ReturnRequest, form: str) -> str:
-    page = client.get(_url("change", return_request))
-    assert page.status_code == 200
-    return parse(page).select_one(f"#{form} input[name=version]")["value"]
-
-
-def _messages(response) -> list[tuple[str, str]]:
-    return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
 
 
 def _reload(return_request: ReturnRequest) -> ReturnRequest:
@@ -61,8 +43,8 @@ def submitted(world_a, delivered_order, file_return) -> ReturnRequest:
 
 def test_approve_and_reject_pressed_at_once_decide_once(world_a, submitted):
     agents = [UserFactory(tenant=world_a.tenant, role=Role.AGENT) for _ in range(6)]
-    browsers = [_browser(agent) for agent in agents]
-    seen = [_version_on_page(b, submitted, "action-approve") for b in browsers]
+    browsers = [signed_in(agent) for agent in agents]
+    seen = [version_on_page(b, _url("change", submitted), "action-approve") for b in browsers]
     events_before = ReturnEvent.unscoped.filter(return_request=submitted).count()
 
     outcomes = run_concurrently(
@@ -79,7 +61,7 @@ def test_approve_and_reject_pressed_at_once_decide_once(world_a, submitted):
     )
 
     assert [kind for kind, _ in outcomes] == ["ok"] * 6, outcomes
-    levels = sorted(level for _, response in outcomes for level, _ in _messages(response))
+    levels = sorted(level for _, response in outcomes for level, _ in messages_of(response))
     assert levels == ["error"] * 5 + ["success"]
     row = _reload(submitted)
     assert row.status in (ReturnStatus.APPROVED, ReturnStatus.REJECTED)
@@ -87,13 +69,13 @@ def test_approve_and_reject_pressed_at_once_decide_once(world_a, submitted):
 
 
 def test_a_button_on_a_page_opened_before_a_reassignment_changes_nothing(world_a, submitted):
-    browser = _browser(world_a.agent)
-    stale = _version_on_page(browser, submitted, "action-approve")
-    coordinator = _browser(world_a.coordinator)
+    browser = signed_in(world_a.agent)
+    stale = version_on_page(browser, _url("change", submitted), "action-approve")
+    coordinator = signed_in(world_a.coordinator)
     coordinator.post(
         _url("assign", submitted),
         {
-            "version": _version_on_page(coordinator, submitted, "action-assign"),
+            "version": version_on_page(coordinator, _url("change", submitted), "action-assign"),
             "assignee": world_a.coordinator.pk,
         },
     )
@@ -101,7 +83,7 @@ def test_a_button_on_a_page_opened_before_a_reassignment_changes_nothing(world_a
 
     response = browser.post(_url("approve", submitted), {"version": stale})
 
-    [(level, text)] = _messages(response)
+    [(level, text)] = messages_of(response)
     assert level == "error"
     assert text.startswith(f"Return {submitted.number} has changed since you opened it")
     assert _state(submitted) == before
@@ -115,11 +97,11 @@ def test_the_api_refuses_a_stale_if_match_and_answers_the_new_etag(world_a, worl
     etag = read["ETag"]
     assert etag == f'"{read.json()["version"]}"'
     # someone else changes the return through the back-office
-    coordinator = _browser(world_a.coordinator)
+    coordinator = signed_in(world_a.coordinator)
     coordinator.post(
         _url("assign", submitted),
         {
-            "version": _version_on_page(coordinator, submitted, "action-assign"),
+            "version": version_on_page(coordinator, _url("change", submitted), "action-assign"),
             "assignee": world_a.coordinator.pk,
         },
     )
