@@ -1,5 +1,6 @@
 """Back-office for the outbox: the tenant's webhook endpoints, and read-only logs of webhook
-deliveries and e-mails with a "retry" action for rows that failed for good."""
+deliveries and e-mails with a "retry" action for rows that failed for good. A row `sending`
+shows until when its worker holds it ("leased until"); after that the sweep sends it again."""
 
 from __future__ import annotations
 
@@ -217,6 +218,7 @@ class WebhookDeliveryAdmin(_ReadOnlyOutboxAdmin):
         "last_status_code",
         "last_error",
         "next_attempt_at",
+        "lease_until",
         "created_at",
         "sent_at",
         "idempotency_key",
@@ -246,6 +248,7 @@ class NotificationAdmin(_ReadOnlyOutboxAdmin):
         "attempts",
         "last_error",
         "next_attempt_at",
+        "lease_until",
         "created_at",
         "sent_at",
         "idempotency_key",

@@ -12,6 +12,9 @@ from rma_portal.tenancy.models import TenantOwnedModel
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")  # waiting for a worker (or for its next attempt)
+    # A worker holds the row until `lease_until` and is sending it now; past that time the
+    # worker is taken for dead and the outbox sweep hands the row out again.
+    SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")  # delivered
     FAILED = "failed", _("Failed")  # gave up after the last attempt; can be retried by hand
     SKIPPED = "skipped", _("Skipped")  # nothing to send (recipient opted out, no address)
@@ -23,9 +26,12 @@ class OutboxRow(TenantOwnedModel):
     status = models.CharField(
         _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
+    # Attempts started: counted when a worker takes the row's lease, before it sends.
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    # While the row is `sending`: until when the worker sending it holds it (services.py).
+    lease_until = models.DateTimeField(_("leased until"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 

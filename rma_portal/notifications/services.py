@@ -1,21 +1,28 @@
 """Writing to the outbox (inside the caller's transaction) and delivering from it (workers).
 
-Delivery locks the row with SELECT … FOR UPDATE SKIP LOCKED, so two workers (or a retry
-and a sweep) never send the same row, sends, and marks it sent in the same transaction.
+Delivery leases the row in a short transaction (SELECT … FOR UPDATE SKIP LOCKED, then
+`sending` until a time), sends outside any transaction, and marks it sent in a second short
+one: two workers (or a retry and a sweep) never send the same row at once, and a worker that
+dies mid-send leaves a row the sweep hands out again once its lease has run out.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import logging
 import mimetypes
 from dataclasses import dataclass
+from email.utils import parseaddr
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.encoding import punycode
 
 from rma_portal.tenancy.models import Tenant
 
@@ -33,21 +40,20 @@ def backoff(attempts: int) -> datetime.timedelta:
 
 
 def _enqueue_on_commit(task_name: str, row_id: int, tenant_id: int) -> None:
-    """After the caller's commit, hand the row to a worker (or run it now in embedded mode)."""
+    """After the caller's commit, hand the row to a worker (or run it now in embedded mode).
 
-    def send() -> None:
-        from . import tasks
+    Bounded and never raising (rma_portal/notifications/enqueue.py): if the broker does not
+    take it, the row stays pending and the outbox sweep sends it later.
+    """
+    from . import tasks  # tasks imports this module
+    from .enqueue import enqueue_after_commit
 
-        try:
-            getattr(tasks, task_name).apply_async(args=[row_id, tenant_id])
-        except Exception:  # broker down: the row stays pending and the sweeper sends it later
-            logger.warning(
-                "outbox enqueue failed; the sweeper will retry",
-                extra={"task": task_name, "row_id": row_id, "tenant_id": tenant_id},
-                exc_info=True,
-            )
-
-    transaction.on_commit(send)
+    enqueue_after_commit(
+        getattr(tasks, task_name),
+        args=[row_id, tenant_id],
+        what="outbox enqueue failed; the sweeper will retry",
+        extra={"row_id": row_id, "tenant_id": tenant_id},
+    )
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -112,90 +118,210 @@ def webhook_publish(
 
 
 # --- delivering -------------------------------------------------------------------------
+#
+# A delivery holds no lock and no transaction while it talks to the network:
+#
+# 1. lease, one short transaction of its own: lock the row (SKIP LOCKED), check that it is
+#    pending (or `sending` with a lease that ran out: its worker died mid-send), count the
+#    attempt and mark the row `sending` until now + DELIVERY_LEASE; commit;
+# 2. send, outside any transaction: the SMTP conversation, or the POST;
+# 3. finish, one UPDATE: `sent`; or the error, with the next attempt (or `failed`).
+#
+# A delivery that finds the row `sending` under a lease that has not run out answers "busy"
+# and leaves it alone; the outbox sweep hands out again the rows whose lease ran out. Nothing
+# is lost, and a row is sent again only when its worker stops between the server's acceptance
+# and step 3 (docs/architecture.md#outbox-and-workers).
+
+# How long a worker holds a row it is sending. Longer than the delivery tasks' hard time
+# limit (60 s, tasks.py), when the worker's pool kills the task: a send still running never
+# outlives its lease, so two sends of one row never overlap. Short enough that a row whose
+# worker died is sent again within minutes (the sweep runs every minute).
+DELIVERY_LEASE = datetime.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    outcome: str  # sent, failed, retry, skipped, busy (locked elsewhere), done (already sent)
+    outcome: str  # sent, failed, retry, skipped, busy (being sent elsewhere), done (already sent)
     retry_in: float | None = None
 
 
-def _record_failure(row, error: str, now: datetime.datetime) -> DeliveryResult:
-    row.attempts += 1
-    row.last_error = error[:2000]
-    # A webhook row also keeps the HTTP status its caller set (None: no answer).
-    fields = ["attempts", "last_error"] + (
-        ["last_status_code"] if isinstance(row, WebhookDelivery) else []
-    )
+def _lease(queryset, row_id: int, now: datetime.datetime, *, skip) -> object | DeliveryResult:
+    """Step 1: take the row for one attempt, in a transaction of its own, and return it;
+    or return what the delivery answers instead (busy, done, skipped, failed).
+
+    `skip(row)` says whether there is nothing to send (the row is then marked skipped).
+    """
+    with transaction.atomic():
+        # of=("self",): lock only the row, never a joined one (a webhook's endpoint), so that
+        # deliveries of other rows are never taken for busy.
+        row = queryset.select_for_update(skip_locked=True, of=("self",)).filter(pk=row_id).first()
+        if row is None:  # in another delivery's lease or finish transaction (or not ours)
+            return DeliveryResult("busy")
+        if row.status == DeliveryStatus.SENDING:
+            if row.lease_until is not None and row.lease_until > now:
+                return DeliveryResult("busy")
+            # The lease ran out: the worker sending it stopped, before or after the server
+            # took the message. Sending again may repeat it (with the same Message-ID or
+            # X-Delivery); never sending it could lose it.
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = DeliveryStatus.FAILED
+                row.lease_until = None
+                row.last_error = (
+                    f"The worker stopped during attempt {row.attempts} (its lease ran out); "
+                    "the message may have been delivered."
+                )
+                row.save(update_fields=["status", "lease_until", "last_error"])
+                return DeliveryResult("failed")
+            logger.warning(
+                "outbox delivery lease ran out; sending again",
+                extra={"model": row._meta.model_name, "id": row.pk, "attempts": row.attempts},
+            )
+        elif row.status != DeliveryStatus.PENDING:
+            return DeliveryResult("done")
+        if skip(row):
+            row.status = DeliveryStatus.SKIPPED
+            row.lease_until = None
+            row.save(update_fields=["status", "lease_until"])
+            return DeliveryResult("skipped")
+        row.status = DeliveryStatus.SENDING
+        row.attempts += 1
+        row.lease_until = now + DELIVERY_LEASE
+        row.save(update_fields=["status", "attempts", "lease_until"])
+    return row
+
+
+def _ours(row):
+    """The row, as long as this delivery still holds it: `sending`, at the attempt it counted.
+    A delivery that took the row over after the lease ran out counted a later attempt (the
+    count only grows while a row is pending or sending; a staff "retry" resets it on a failed
+    row)."""
+    return type(row).objects.filter(pk=row.pk, status=DeliveryStatus.SENDING, attempts=row.attempts)
+
+
+def _finish_sent(row, now: datetime.datetime, **fields) -> DeliveryResult:
+    """Step 3 after a send the server accepted: one UPDATE, its own short transaction."""
+    done = {"status": DeliveryStatus.SENT, "sent_at": now, "last_error": "", "lease_until": None}
+    if not _ours(row).update(**done, **fields):
+        # The lease ran out during the send and another delivery took the row: the message
+        # went out all the same, so the row is sent, whatever that delivery does.
+        logger.warning(
+            "outbox delivery finished after its lease ran out",
+            extra={"model": row._meta.model_name, "id": row.pk, "attempts": row.attempts},
+        )
+        type(row).objects.filter(pk=row.pk).exclude(status=DeliveryStatus.SENT).update(
+            **done, **fields
+        )
+    return DeliveryResult("sent")
+
+
+def _finish_failed(row, error: str, now: datetime.datetime, **fields) -> DeliveryResult:
+    """Step 3 after a failed attempt (already counted by the lease): pending again with the
+    next attempt's time, or failed after the last one. A delivery that lost its lease records
+    nothing: the row is another delivery's now."""
+    fields.update(last_error=error[:2000], lease_until=None)
     if row.attempts >= MAX_ATTEMPTS:
-        row.status = DeliveryStatus.FAILED
-        row.save(update_fields=[*fields, "status"])
-        return DeliveryResult("failed")
-    row.next_attempt_at = now + backoff(row.attempts)
-    row.save(update_fields=[*fields, "next_attempt_at"])
-    return DeliveryResult("retry", retry_in=(row.next_attempt_at - now).total_seconds())
+        result = DeliveryResult("failed")
+        fields["status"] = DeliveryStatus.FAILED
+    else:
+        next_attempt_at = now + backoff(row.attempts)
+        result = DeliveryResult("retry", retry_in=(next_attempt_at - now).total_seconds())
+        fields.update(status=DeliveryStatus.PENDING, next_attempt_at=next_attempt_at)
+    if not _ours(row).update(**fields):
+        return DeliveryResult("busy")
+    return result
+
+
+def message_id_domain() -> str:
+    """The domain of Message-IDs: DEFAULT_FROM_EMAIL's, else SITE_URL's host."""
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    domain = address.rpartition("@")[2] if "@" in address else ""
+    domain = domain or urlsplit(settings.SITE_URL).hostname or "localhost"
+    return punycode(domain.strip("[]"))
+
+
+def notification_message_id(row: Notification) -> str:
+    """The Message-ID of every e-mail of the notification, the same at every attempt: a mail
+    store that drops a Message-ID it already holds keeps one copy of a resend. 128 bits of
+    the key's hash: unique enough, and short enough to keep the header on one line."""
+    digest = hashlib.sha256(f"{row.tenant_id}:{row.idempotency_key}".encode()).hexdigest()
+    return f"<notification-{digest[:32]}@{message_id_domain()}>"
+
+
+def _email_of(row: Notification) -> EmailMultiAlternatives:
+    email = render_email(
+        event=row.event,
+        language=row.language,
+        context={**row.context, "tenant": row.tenant, "recipient": row.recipient},
+    )
+    message = EmailMultiAlternatives(
+        email.subject,
+        email.text,
+        settings.DEFAULT_FROM_EMAIL,
+        [row.email],
+        headers={
+            "Message-ID": notification_message_id(row),
+            "X-RMA-Notification": row.idempotency_key,
+        },
+    )
+    message.attach_alternative(email.html, "text/html")
+    if row.attachment:
+        with default_storage.open(row.attachment, "rb") as attached:
+            message.attach(
+                row.attachment_name or "attachment",
+                attached.read(),
+                mimetypes.guess_type(row.attachment_name)[0] or "application/octet-stream",
+            )
+    return message
+
+
+def _send_email(message: EmailMultiAlternatives) -> None:
+    """Send on a connection opened here and closed apart: once the server has accepted the
+    message, a failure to close the connection (QUIT) is logged, not taken for a failed send
+    that would send the message again."""
+    connection = get_connection()
+    connection.open()
+    try:
+        connection.send_messages([message])
+    finally:
+        try:
+            connection.close()
+        except Exception:
+            logger.warning("closing the mail connection failed", exc_info=True)
 
 
 def notification_deliver(*, notification_id: int, now: datetime.datetime | None = None):
-    """Send one pending e-mail exactly once; failures are recorded with the next attempt."""
+    """Send one pending e-mail: lease, send, finish (see above); failures are recorded with
+    the next attempt."""
     now = now or timezone.now()
-    with transaction.atomic():
-        row = (
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(pk=notification_id)
-            .first()
+
+    def opted_out(row: Notification) -> bool:
+        return bool(
+            not row.is_essential and row.recipient and not row.recipient.wants_status_emails
         )
-        if row is None:
-            return DeliveryResult("busy")
-        if row.status != DeliveryStatus.PENDING:
-            return DeliveryResult("done")
-        recipient = row.recipient
-        if not row.is_essential and recipient and not recipient.wants_status_emails:
-            row.status = DeliveryStatus.SKIPPED
-            row.save(update_fields=["status"])
-            return DeliveryResult("skipped")
-        try:
-            email = render_email(
-                event=row.event,
-                language=row.language,
-                context={**row.context, "tenant": row.tenant, "recipient": recipient},
-            )
-            message = EmailMultiAlternatives(
-                email.subject,
-                email.text,
-                settings.DEFAULT_FROM_EMAIL,
-                [row.email],
-                headers={"X-RMA-Notification": row.idempotency_key},
-            )
-            message.attach_alternative(email.html, "text/html")
-            if row.attachment:
-                with default_storage.open(row.attachment, "rb") as attached:
-                    message.attach(
-                        row.attachment_name or "attachment",
-                        attached.read(),
-                        mimetypes.guess_type(row.attachment_name)[0] or "application/octet-stream",
-                    )
-            message.send()
-        except Exception as error:  # SMTP down, template bug: record and retry
-            logger.warning("notification delivery failed", extra={"id": row.pk}, exc_info=True)
-            return _record_failure(row, f"{type(error).__name__}: {error}", now)
-        row.status = DeliveryStatus.SENT
-        row.attempts += 1
-        row.sent_at = now
-        row.last_error = ""
-        row.save(update_fields=["status", "attempts", "sent_at", "last_error"])
-    return DeliveryResult("sent")
+
+    row = _lease(Notification.objects, notification_id, now, skip=opted_out)
+    if isinstance(row, DeliveryResult):
+        return row
+    try:
+        _send_email(_email_of(row))
+    except Exception as error:  # SMTP down, template bug: record and retry
+        logger.warning("notification delivery failed", extra={"id": row.pk}, exc_info=True)
+        return _finish_failed(row, f"{type(error).__name__}: {error}", now)
+    return _finish_sent(row, now)
 
 
 def outbox_due(*, now: datetime.datetime | None = None, stale_after: int = 120):
     """Rows a sweep should enqueue again: pending, due, and not just created (whose own
-    on-commit enqueue is probably still on its way)."""
+    on-commit enqueue is probably still on its way); and rows whose delivery lease ran out
+    (the worker sending them stopped)."""
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(seconds=stale_after)
-    due = {"status": DeliveryStatus.PENDING, "next_attempt_at__lte": now, "created_at__lte": cutoff}
+    waiting = Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now, created_at__lte=cutoff)
+    abandoned = Q(status=DeliveryStatus.SENDING, lease_until__lte=now)
+    due = waiting | abandoned
     return (
-        list(Notification.unscoped.filter(**due).values_list("pk", "tenant_id")[:1000]),
-        list(WebhookDelivery.unscoped.filter(**due).values_list("pk", "tenant_id")[:1000]),
+        list(Notification.unscoped.filter(due).values_list("pk", "tenant_id")[:1000]),
+        list(WebhookDelivery.unscoped.filter(due).values_list("pk", "tenant_id")[:1000]),
     )
 
 
@@ -213,45 +339,33 @@ def outbox_retry(*, row: Notification | WebhookDelivery) -> None:
 
 
 def webhook_deliver(*, delivery_id: int, now: datetime.datetime | None = None) -> DeliveryResult:
-    """POST one pending delivery; 2xx is success, anything else is retried with backoff."""
+    """POST one pending delivery: lease, POST, finish (see above); 2xx is success, anything
+    else is retried with backoff. Every attempt carries the row's key as X-Delivery."""
     from django.core.exceptions import ValidationError
 
     from . import webhooks
 
     now = now or timezone.now()
-    with transaction.atomic():
-        row = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .select_related("endpoint")
-            .filter(pk=delivery_id)
-            .first()
+    row = _lease(
+        WebhookDelivery.objects.select_related("endpoint"),
+        delivery_id,
+        now,
+        skip=lambda row: not row.endpoint.is_active,
+    )
+    if isinstance(row, DeliveryResult):
+        return row
+    try:
+        status = webhooks.post(
+            row.endpoint.url,
+            secret=row.endpoint.secret,
+            event=row.event,
+            delivery_key=row.idempotency_key,
+            payload=row.payload,
         )
-        if row is None:
-            return DeliveryResult("busy")
-        if row.status != DeliveryStatus.PENDING:
-            return DeliveryResult("done")
-        if not row.endpoint.is_active:
-            row.status = DeliveryStatus.SKIPPED
-            row.save(update_fields=["status"])
-            return DeliveryResult("skipped")
-        try:
-            status = webhooks.post(
-                row.endpoint.url,
-                secret=row.endpoint.secret,
-                event=row.event,
-                delivery_key=row.idempotency_key,
-                payload=row.payload,
-            )
-        except (OSError, ValidationError) as error:
-            row.last_status_code = None  # no answer: an earlier attempt's status would mislead
-            detail = "; ".join(error.messages) if isinstance(error, ValidationError) else error
-            return _record_failure(row, f"{type(error).__name__}: {detail}", now)
-        row.last_status_code = status
-        if not 200 <= status < 300:
-            return _record_failure(row, f"HTTP {status}", now)
-        row.status = DeliveryStatus.SENT
-        row.attempts += 1
-        row.sent_at = now
-        row.last_error = ""
-        row.save(update_fields=["status", "attempts", "sent_at", "last_error", "last_status_code"])
-    return DeliveryResult("sent")
+    except (OSError, ValidationError) as error:
+        # No answer: an earlier attempt's status would mislead.
+        detail = "; ".join(error.messages) if isinstance(error, ValidationError) else error
+        return _finish_failed(row, f"{type(error).__name__}: {detail}", now, last_status_code=None)
+    if not 200 <= status < 300:
+        return _finish_failed(row, f"HTTP {status}", now, last_status_code=status)
+    return _finish_sent(row, now, last_status_code=status)

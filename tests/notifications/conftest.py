@@ -6,15 +6,17 @@ their own prefix (kombu's `global_keyprefix`) and are deleted before and after t
 instead of flushing the whole DB: two runs of this module at once (two checkouts, a CI
 job and a developer) then never consume or delete each other's messages.
 
-Nothing here waits for an amount of time. Workers report `ready`, `finished` and `sending`
-events on a Redis list (`worker_support`), and `WorkerEnv.wait` pops them until what the
-test waits for has happened. Its only limit is a hang guard (RMA_TEST_HANG_GUARD seconds,
-default 600) that turns a worker that will never answer into a failure instead of a stuck
-run; no test relies on anything being done within a time.
+Nothing here waits for an amount of time. Workers report `ready`, `finished`, `sending`,
+`sent-to-server` and `holding` events on a Redis list (`worker_support`), and
+`WorkerEnv.wait` pops them until what the test waits for has happened. Its only limit is a
+hang guard (RMA_TEST_HANG_GUARD seconds, default 600) that turns a worker that will never
+answer into a failure instead of a stuck run; no test relies on anything being done within
+a time.
 """
 
 from __future__ import annotations
 
+import datetime
 import email
 import json
 import os
@@ -32,6 +34,7 @@ from urllib.parse import quote, urlparse, urlunparse
 import pytest
 import redis
 from django.db import connection
+from django.utils import timezone
 
 from rma_portal.celery import app as celery_app
 
@@ -46,8 +49,9 @@ STOP_TIMEOUT = 15.0
 def worker_redis_url() -> str:
     parsed = urlparse(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15")
     db = int(os.environ.get("RMA_WORKER_REDIS_DB", "11"))
-    if parsed.path.strip("/") == str(db):
-        raise pytest.UsageError(f"RMA_WORKER_REDIS_DB={db} is the test cache's Redis DB")
+    own = int(parsed.path.strip("/") or 0)
+    if db in (own, own ^ 8):  # the cache is on the database 8 apart (settings.redis_cache_url)
+        raise pytest.UsageError(f"RMA_WORKER_REDIS_DB={db} is this test process's Redis DB")
     return urlunparse(parsed._replace(path=f"/{db}"))
 
 
@@ -83,6 +87,31 @@ def text_of(message: email.message.Message) -> str:
         if part.get_content_type() == "text/plain":
             return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
     raise AssertionError("the e-mail has no text/plain part")
+
+
+# --- delivery leases --------------------------------------------------------------------
+
+
+def expire_lease(row) -> None:
+    """As if the lease of the worker sending `row` had run out (that worker died): the test
+    moves the lease into the past instead of waiting DELIVERY_LEASE."""
+    updated = (
+        type(row)
+        .unscoped.filter(pk=row.pk, status="sending")
+        .update(lease_until=timezone.now() - datetime.timedelta(seconds=1))
+    )
+    assert updated == 1, "the row is not being sent"
+
+
+def extend_lease(row) -> None:
+    """Move the lease of the worker sending `row` a day ahead, so that what a test checks
+    while the lease holds never depends on how fast the machine gets there."""
+    updated = (
+        type(row)
+        .unscoped.filter(pk=row.pk, status="sending")
+        .update(lease_until=timezone.now() + datetime.timedelta(days=1))
+    )
+    assert updated == 1, "the row is not being sent"
 
 
 # --- worker -----------------------------------------------------------------------------
@@ -179,6 +208,10 @@ class WorkerEnv:
     def gate_key(self) -> str:
         return f"{self.key_prefix}test-mail-gate"
 
+    @property
+    def hold_gate_key(self) -> str:
+        return f"{self.key_prefix}test-hold-gate"
+
     def mails(self) -> list[email.message.Message]:
         return read_mails(self.mail_dir)
 
@@ -222,13 +255,15 @@ class WorkerEnv:
         assert len(found) == count, [(e["task_id"], e["outcome"]) for e in found]
         return found
 
-    def wait_sending(self, count: int = 1) -> list[dict]:
+    def wait_events(self, kind: str, count: int = 1) -> list[dict]:
+        """Wait until `count` events of `kind` have arrived; returns all of them so far."""
         return self.wait(
-            lambda: (
-                len(sends := [e for e in self.events if e["kind"] == "sending"]) >= count and sends
-            ),
-            what=f"{count} worker(s) inside a send",
+            lambda: len(found := [e for e in self.events if e["kind"] == kind]) >= count and found,
+            what=f"{count} {kind} event(s)",
         )
+
+    def wait_sending(self, count: int = 1) -> list[dict]:
+        return self.wait_events("sending", count)
 
     def open_gate(self, sends: int = 1) -> None:
         """Let `sends` e-mails held by gated workers go out."""
@@ -248,7 +283,7 @@ class WorkerEnv:
 
     def expire_visibility(self, task_id: str) -> None:
         """Redis hands an unacknowledged message out again once it has been held longer than
-        the visibility timeout (an hour). Make that hour pass for one message, then run the
+        the visibility timeout (3 hours). Make that hour pass for one message, then run the
         transport's own restore, as a worker's timer would."""
         from rma_portal.celery import app as celery_app
 
@@ -264,8 +299,13 @@ class WorkerEnv:
 
     # --- workers --------------------------------------------------------------------
 
-    def start_worker(self, *, mail_gate: bool = False) -> Worker:
-        """A real worker process; with `mail_gate` each of its sends waits for `open_gate`."""
+    def start_worker(
+        self, *, mail_gate: bool = False, gate_at: str = "before", hold_after: str = ""
+    ) -> Worker:
+        """A real worker process. With `mail_gate` each of its sends waits for `open_gate`:
+        before the mail is written (`gate_at="before"`) or right after (`"after"`). With
+        `hold_after` (a task name) it blocks after each run of that task, before
+        acknowledging its message, for as long as the test likes (until it is killed)."""
         env = {
             key: value
             for key, value in os.environ.items()
@@ -285,6 +325,10 @@ class WorkerEnv:
         )
         if mail_gate:
             env["RMA_TEST_MAIL_GATE_KEY"] = self.gate_key
+            env["RMA_TEST_MAIL_GATE_AT"] = gate_at
+        if hold_after:
+            env["RMA_TEST_HOLD_AFTER_TASK"] = hold_after
+            env["RMA_TEST_HOLD_GATE_KEY"] = self.hold_gate_key
         log_path = self.tmp / f"{name}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
@@ -312,7 +356,8 @@ class WorkerEnv:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        worker = Worker(process=process, log_path=log_path, name=name, gated=mail_gate)
+        gated = mail_gate or bool(hold_after)
+        worker = Worker(process=process, log_path=log_path, name=name, gated=gated)
         self.workers.append(worker)
         self.wait(
             lambda: any(e["kind"] == "ready" and e["worker"] == name for e in self.events),
@@ -354,7 +399,10 @@ def worker_env(transactional_db, settings, tmp_path) -> Iterator[WorkerEnv]:
     }
     switch = BrokerSwitch(celery_app)
     celery_app.conf.task_always_eager = False
-    celery_app.conf.broker_transport_options = {"global_keyprefix": prefix}
+    celery_app.conf.broker_transport_options = {
+        **(saved["broker_transport_options"] or {}),
+        "global_keyprefix": prefix,
+    }
     switch.use(url)
     env = WorkerEnv(
         tmp=tmp_path,

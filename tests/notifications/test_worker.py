@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import datetime
 import signal
-from contextlib import closing
 
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from rma_portal.accounts.models import Role, User
@@ -25,7 +24,7 @@ from rma_portal.notifications.tasks import deliver_notification_task, sweep_outb
 from rma_portal.tenancy.context import tenant_context
 from tests.factories import PASSWORD, TenantFactory, UserFactory
 
-from .conftest import DEAD_BROKER, text_of
+from .conftest import DEAD_BROKER, expire_lease, extend_lease, text_of
 
 pytestmark = [
     pytest.mark.integration,
@@ -37,6 +36,7 @@ DELIVER = "notifications.deliver_notification_task"
 SWEEP = "notifications.sweep_outbox_task"
 PROBE = "tests.probe_tenant_scope"
 LOG_FIELDS = {"ts", "level", "logger", "task", "task_id", "tenant", "outcome", "duration_ms"}
+MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 @pytest.fixture
@@ -82,19 +82,6 @@ def make_stale(row: Notification) -> None:
 
 def due_notifications() -> list[tuple[int, int]]:
     return outbox_due()[0]
-
-
-def wait_for_the_row_lock(row: Notification) -> None:
-    """Block until no transaction holds the row (a killed worker's ends when PostgreSQL sees
-    its connection close); the lock is taken and released on a connection of its own."""
-    assert Notification._meta.db_table == "notifications_notification"
-    with closing(connections.create_connection("default")) as other, other.cursor() as cursor:
-        cursor.execute("BEGIN")
-        cursor.execute("SET LOCAL lock_timeout = '600s'")  # a hang guard only
-        cursor.execute(
-            "SELECT 1 FROM notifications_notification WHERE id = %s FOR UPDATE", [row.pk]
-        )
-        cursor.execute("ROLLBACK")
 
 
 def assert_one_log_line_per_task(worker) -> None:
@@ -200,24 +187,26 @@ def test_worker_killed_mid_delivery_sends_exactly_once(worker_env, tenant_a, rec
     held.kill()
     assert held.process.returncode == -signal.SIGKILL
     assert held.log_lines() == []
-    wait_for_the_row_lock(row)
     killed = row_of(row)
-    assert killed.status == DeliveryStatus.PENDING  # the worker's transaction died with it
-    assert killed.attempts == 0
+    # the lease was committed before the send: the row stays `sending`, the attempt counted
+    assert killed.status == DeliveryStatus.SENDING
+    assert killed.attempts == 1
     assert worker_env.mails() == []
     # acks_late: the broker still holds the message as delivered and not acknowledged
     assert worker_env.unacked_task_ids() == [original_task_id]
 
-    # then the sweep hands the row to a new worker, which sends it once …
+    # then, once the lease has run out, the sweep hands the row to a new worker, which sends
+    # it once …
     fresh = worker_env.start_worker()
-    make_stale(row)
+    assert (row.pk, tenant_a.pk) not in outbox_due(now=killed.lease_until - MICROSECOND)[0]
+    expire_lease(row)
     assert sweep_outbox_task() == 1  # the sweep, run here; it enqueues on the real broker
     [swept] = worker_env.wait_finished(DELIVER, 1, what="the swept delivery")
     assert swept["task_id"] != original_task_id
     assert swept["outcome"] == "sent"
     sent = row_of(row)
     assert sent.status == DeliveryStatus.SENT
-    assert sent.attempts == 1
+    assert sent.attempts == 2  # the killed worker's attempt and this one
 
     # … and when the killed worker's message is handed out again (its visibility timeout
     # passes), the redelivery finds the row sent and sends nothing.
@@ -226,7 +215,7 @@ def test_worker_killed_mid_delivery_sends_exactly_once(worker_env, tenant_a, rec
     assert redelivered["task_id"] == original_task_id
     assert redelivered["worker"] == fresh.name
     assert redelivered["outcome"] == "done"
-    assert row_of(row).attempts == 1
+    assert row_of(row).attempts == 2
     assert len(worker_env.mails()) == 1
     assert_one_log_line_per_task(fresh)
     fresh.stop()  # a warm shutdown: every acknowledgement is sent before the process exits
@@ -281,18 +270,20 @@ def test_the_same_delivery_twice_sends_one_mail(worker_env, tenant_a, recipient_
 
 
 def test_two_workers_delivering_the_same_row_send_one_mail(worker_env, tenant_a, recipient_a):
-    # given one worker inside the send, holding the row's lock
+    # given one worker inside the send, holding the row's lease
     first = worker_env.start_worker(mail_gate=True)
     second = worker_env.start_worker(mail_gate=True)
     with transaction.atomic():
         row = enqueue(tenant_a, recipient_a, "contended")
     [sending] = worker_env.wait_sending()
     holder, other = (first, second) if sending["worker"] == first.name else (second, first)
+    # (the lease holds whatever time the machine takes to get to the next delivery)
+    extend_lease(row)
 
     # when the same row is delivered again (prefetch 1: only the idle worker can take it)
     deliver_notification_task.apply_async(args=[row.pk, tenant_a.pk])
 
-    # then SKIP LOCKED: the other worker does not wait for the lock, it leaves the row alone
+    # then the lease: the other worker does not wait for the send, it leaves the row alone
     [skipped] = worker_env.wait_finished(DELIVER, 1, what="the contending delivery")
     assert (skipped["worker"], skipped["outcome"]) == (other.name, "busy")
     assert worker_env.mails() == []
