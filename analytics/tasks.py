@@ -5,34 +5,20 @@ date range on demand, and the monthly report, mailed on the 1st of each tenant's
 from __future__ import annotations
 
 import datetime
-import logging
 
 from celery import shared_task
 
 from rma_portal.tenancy.context import task_tenant_context
-from rma_portal.tenancy.models import Tenant
-from rma_portal.tenancy.scheduling import for_each_active_tenant
+from rma_portal.tenancy.scheduling import for_each_active_tenant, queue_per_tenant
 
 from .reports import monthly_report_send_due
 from .rollups import kpi_rollups_nightly, kpi_rollups_rebuild
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(name="analytics.rollups_task")
 def rollups_task() -> int:
     """Queue one rollup run per active tenant; returns how many were queued."""
-    queued = 0
-    for tenant_id in (
-        Tenant.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)
-    ):
-        try:
-            tenant_rollups_task.apply_async(args=[tenant_id])
-        except Exception:  # when eager, one tenant's failure must not stop the others
-            logger.exception("KPI rollup failed", extra={"tenant": tenant_id})
-            continue
-        queued += 1
-    return queued
+    return queue_per_tenant(tenant_rollups_task, "KPI rollup")
 
 
 @shared_task(name="analytics.tenant_rollups_task", soft_time_limit=1700, time_limit=1800)

@@ -3,31 +3,19 @@ tenant so that one large tenant never holds up the others."""
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
 
 from rma_portal.tenancy.context import task_tenant_context
-from rma_portal.tenancy.models import Tenant
+from rma_portal.tenancy.scheduling import queue_per_tenant
 
 from .sweep import sweep_orphaned_files
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(name="files.sweep_orphaned_files_task", soft_time_limit=60, time_limit=120)
 def sweep_orphaned_files_task() -> int:
     """Queue one sweep per tenant (inactive ones too: their folders keep files); returns how
     many were queued."""
-    queued = 0
-    for tenant_id in Tenant.objects.order_by("pk").values_list("pk", flat=True):
-        try:
-            sweep_tenant_files_task.apply_async(args=[tenant_id])
-        except Exception:  # when eager, one tenant's failure must not stop the others
-            logger.exception("orphaned file sweep failed", extra={"tenant": tenant_id})
-            continue
-        queued += 1
-    return queued
+    return queue_per_tenant(sweep_tenant_files_task, "orphaned file sweep", active_only=False)
 
 
 @shared_task(name="files.sweep_tenant_files_task", soft_time_limit=1700, time_limit=1800)

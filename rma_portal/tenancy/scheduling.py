@@ -26,3 +26,19 @@ def for_each_active_tenant(service: Callable[..., int], name: str) -> int:
             except Exception:
                 logger.exception(f"{name} failed", extra={"tenant": tenant.pk})
     return total
+
+
+def queue_per_tenant(task, name: str, *, active_only: bool = True) -> int:
+    """Queue `task(tenant_id)` once per tenant (only active ones unless told otherwise), so
+    one large tenant never holds up the others; returns how many were queued. When tasks run
+    in-process, one tenant's failure is logged and does not stop the others."""
+    tenants = Tenant.objects.filter(is_active=True) if active_only else Tenant.objects.all()
+    queued = 0
+    for tenant_id in tenants.order_by("pk").values_list("pk", flat=True):
+        try:
+            task.apply_async(args=[tenant_id])
+        except Exception:
+            logger.exception(f"{name} failed", extra={"tenant": tenant_id})
+            continue
+        queued += 1
+    return queued
