@@ -69,6 +69,13 @@ def version_on_page(client: Client, change_url: str, form: str) -> str:
     return parse(page).select_one(f"#{form} input[name=version]")["value"]
 
 
+def press(client: Client, change_url: str, form: str, action_url: str, data=None):
+    """Submit the change page's form `form` (its id) to `action_url` as a browser does right
+    after loading the page: with the version the page carries, and `data`."""
+    version = version_on_page(client, change_url, form)
+    return client.post(action_url, {**(data or {}), "version": version})
+
+
 def messages_of(response) -> list[tuple[str, str]]:
     """The messages a POST answered with (level, text), without following the redirect."""
     return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]

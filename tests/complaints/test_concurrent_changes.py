@@ -11,7 +11,13 @@ from django.urls import reverse
 from complaints.models import Complaint, ComplaintEvent, ComplaintStatus
 from rma_portal.accounts.models import Role
 from rma_portal.notifications.models import Notification
-from tests.concurrency import messages_of, run_concurrently, signed_in, version_on_page
+from tests.concurrency import (
+    messages_of,
+    press,
+    run_concurrently,
+    signed_in,
+    version_on_page,
+)
 from tests.factories import UserFactory
 
 from .conftest import complaint_file
@@ -133,16 +139,12 @@ def test_a_take_based_on_a_page_opened_before_someone_else_took_it_is_refused(
 def test_an_agent_cannot_take_a_complaint_someone_else_has(world_a, new_complaint):
     second = UserFactory(tenant=world_a.tenant, role=Role.AGENT)
     first_browser = signed_in(world_a.agent)
-    first_browser.post(
-        _url("take", new_complaint),
-        {"version": version_on_page(first_browser, _url("change", new_complaint), "action-take")},
-    )
+    press(first_browser, _url("change", new_complaint), "action-take", _url("take", new_complaint))
 
     # the second agent opens the page after the first took it: still not theirs to take
     second_browser = signed_in(second)
-    response = second_browser.post(
-        _url("take", new_complaint),
-        {"version": version_on_page(second_browser, _url("change", new_complaint), "action-take")},
+    response = press(
+        second_browser, _url("change", new_complaint), "action-take", _url("take", new_complaint)
     )
 
     assert messages_of(response) == [
@@ -158,19 +160,16 @@ def test_an_agent_cannot_take_a_complaint_someone_else_has(world_a, new_complain
 
 def test_a_transition_button_on_a_stale_page_changes_nothing(world_a, new_complaint):
     browser = signed_in(world_a.agent)
-    browser.post(
-        _url("take", new_complaint),
-        {"version": version_on_page(browser, _url("change", new_complaint), "action-take")},
-    )
+    press(browser, _url("change", new_complaint), "action-take", _url("take", new_complaint))
     stale = version_on_page(browser, _url("change", new_complaint), "action-start")
     # meanwhile a coordinator reassigns it
     coordinator = signed_in(world_a.coordinator)
-    coordinator.post(
+    press(
+        coordinator,
+        _url("change", new_complaint),
+        "action-assign",
         _url("assign", new_complaint),
-        {
-            "version": version_on_page(coordinator, _url("change", new_complaint), "action-assign"),
-            "assignee": world_a.coordinator.pk,
-        },
+        {"assignee": world_a.coordinator.pk},
     )
     before = _reload(new_complaint)
 

@@ -11,7 +11,13 @@ from django.urls import reverse
 from customers.models import OrderLine
 from returns.models import ReturnEvent, ReturnRequest, ReturnStatus
 from rma_portal.accounts.models import Role
-from tests.concurrency import messages_of, run_concurrently, signed_in, version_on_page
+from tests.concurrency import (
+    messages_of,
+    press,
+    run_concurrently,
+    signed_in,
+    version_on_page,
+)
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -72,12 +78,12 @@ def test_a_button_on_a_page_opened_before_a_reassignment_changes_nothing(world_a
     browser = signed_in(world_a.agent)
     stale = version_on_page(browser, _url("change", submitted), "action-approve")
     coordinator = signed_in(world_a.coordinator)
-    coordinator.post(
+    press(
+        coordinator,
+        _url("change", submitted),
+        "action-assign",
         _url("assign", submitted),
-        {
-            "version": version_on_page(coordinator, _url("change", submitted), "action-assign"),
-            "assignee": world_a.coordinator.pk,
-        },
+        {"assignee": world_a.coordinator.pk},
     )
     before = _state(submitted)
 
@@ -98,12 +104,12 @@ def test_the_api_refuses_a_stale_if_match_and_answers_the_new_etag(world_a, worl
     assert etag == f'"{read.json()["version"]}"'
     # someone else changes the return through the back-office
     coordinator = signed_in(world_a.coordinator)
-    coordinator.post(
+    press(
+        coordinator,
+        _url("change", submitted),
+        "action-assign",
         _url("assign", submitted),
-        {
-            "version": version_on_page(coordinator, _url("change", submitted), "action-assign"),
-            "assignee": world_a.coordinator.pk,
-        },
+        {"assignee": world_a.coordinator.pk},
     )
     before = _state(submitted)
 
