@@ -22,7 +22,7 @@ from rma_portal.accounts.models import User
 from rma_portal.errors import ApplicationError
 
 from . import reports
-from .csv_export import csv_response, default_separator, separator_from
+from rma_portal.csv_export import csv_response, default_separator, separator_from
 from .dashboard import (
     PRESETS,
     DashboardInputError,

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "rma_portal.accounts",
     "rma_portal.notifications",
     "rma_portal.files",
+    "rma_portal.security",
     # domain
     "customers",
     "returns",
@@ -67,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "rma_portal.tenancy.middleware.TenantMiddleware",
+    "rma_portal.security.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -350,6 +352,13 @@ SPECTACULAR_SETTINGS = {
         "ResolutionEnum": "returns.models.Resolution",
     },
 }
+
+# The number of proxies (nginx, load balancer) in front of the application. The client's
+# address is the NUM_PROXIES-th entry from the right of X-Forwarded-For; with 0 the header is
+# ignored. Throttles, sign-in lockout, the audit log and request logs all read it the same
+# way (rma_portal/security/client.py, docs/security.md).
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
 # Security. Production values are on unless an environment variable says otherwise;
 # docs/operations.md lists each one and why it is set.

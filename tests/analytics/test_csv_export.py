@@ -15,7 +15,7 @@ from django.http import StreamingHttpResponse
 from django.test import RequestFactory
 from django.utils import timezone, translation
 
-from analytics.csv_export import (
+from rma_portal.csv_export import (
     csv_response,
     csv_stream,
     default_separator,

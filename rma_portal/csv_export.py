@@ -1,5 +1,5 @@
-"""Streaming CSV downloads of dashboard exports that spreadsheet programs open correctly:
-UTF-8 with a BOM, a chosen separator, and text cells that cannot run as formulas."""
+"""Streaming CSV downloads (dashboard exports, the audit log) that spreadsheet programs open
+correctly: UTF-8 with a BOM, a chosen separator, and text cells that cannot run as formulas."""
 
 from __future__ import annotations
 

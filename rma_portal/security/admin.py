@@ -1,0 +1,143 @@
+"""The audit log in the back-office: read-only, the tenant admin's own tenant only (a platform
+superuser: all tenants, or the tenant switched into), exportable as CSV."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.http import Http404
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from rma_portal.accounts.models import Role
+from rma_portal.csv_export import csv_response, default_separator, separator_from
+
+from .audit import record
+from .models import AuditAction, AuditEvent
+
+EXPORT_LIMIT = 100_000
+
+
+def may_read_audit_log(user) -> bool:
+    return bool(
+        user.is_active
+        and (
+            (user.is_superuser and user.tenant_id is None)
+            or (user.tenant_id and user.role == Role.TENANT_ADMIN)
+        )
+    )
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "action", "actor_label", "target_label", "ip_address"]
+    list_filter = ["action", "actor_kind", ("at", admin.DateFieldListFilter)]
+    search_fields = ["actor_label", "target_label", "ip_address"]
+    date_hierarchy = "at"
+    list_select_related = ["tenant"]
+    readonly_fields = [
+        "at",
+        "tenant",
+        "actor",
+        "actor_kind",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+        "target_label",
+        "ip_address",
+        "user_agent",
+        "details",
+    ]
+    change_list_template = "admin/security/auditevent/change_list.html"
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        return [*columns, "tenant"] if request.tenant is None else columns
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.tenant is not None:
+            return queryset.filter(tenant=request.tenant)
+        if request.user.is_superuser and request.user.tenant_id is None:
+            return queryset
+        return queryset.none()
+
+    def has_module_permission(self, request) -> bool:
+        return may_read_audit_log(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return may_read_audit_log(request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404
+
+    def get_urls(self):
+        return [
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="security_auditevent_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request):
+        """The rows the list shows (same filters and search), newest first, as CSV."""
+        if not self.has_view_permission(request):
+            raise Http404
+        changelist = self.get_changelist_instance(request)
+        events = changelist.get_queryset(request).select_related("tenant")[:EXPORT_LIMIT]
+        separator = separator_from(request, default=default_separator())
+        record(
+            AuditAction.EXPORT,
+            request=request,
+            target=str(AuditEvent._meta.verbose_name_plural),
+            details={"filters": {k: v for k, v in request.GET.items() if k != "separator"}},
+        )
+        header = [
+            str(_("when")),
+            str(_("tenant")),
+            str(_("action")),
+            str(_("actor kind")),
+            str(_("actor")),
+            str(_("object type")),
+            str(_("object id")),
+            str(_("object")),
+            str(_("IP address")),
+            str(_("browser or client")),
+            str(_("details")),
+        ]
+        rows = (
+            [
+                timezone.localtime(event.at).isoformat(timespec="seconds"),
+                event.tenant.name if event.tenant_id else "",
+                event.get_action_display(),
+                event.get_actor_kind_display(),
+                event.actor_label,
+                event.target_type,
+                event.target_id,
+                event.target_label,
+                event.ip_address or "",
+                event.user_agent,
+                json.dumps(event.details, ensure_ascii=False, sort_keys=True),
+            ]
+            for event in events.iterator(chunk_size=2000)
+        )
+        return csv_response(
+            filename=f"audit-log-{timezone.localdate().isoformat()}",
+            header=header,
+            rows=rows,
+            separator=separator,
+        )
