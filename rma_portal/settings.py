@@ -107,6 +107,17 @@ else:
     DATABASES = {"default": env.db("DATABASE_URL")}
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # PostgreSQL plus row-level security kept in step with the tenancy context.
+        DATABASES["default"]["ENGINE"] = "rma_portal.tenancy.postgresql"
+
+# Row-level security on every tenant-owned table (PostgreSQL only; docs/security.md): web
+# requests run as DATABASE_APP_ROLE and see only their tenant's rows; migrations, workers and
+# commands run as the connecting role. SQLite keeps the application-level guard only.
+DATABASE_ROW_SECURITY = env.bool("DATABASE_ROW_SECURITY", default=True)
+DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", default="rma_app")
+if not DATABASE_APP_ROLE.replace("_", "").isalnum():
+    raise ImproperlyConfigured("DATABASE_APP_ROLE must be letters, digits and underscores.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

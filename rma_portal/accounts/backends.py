@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from django.contrib.auth.backends import ModelBackend
 
+from rma_portal.tenancy.context import tenant_context
+
 from .models import User
 from .permissions import role_has_module_perms, role_has_perm
 
@@ -26,7 +28,10 @@ class RoleBackend(ModelBackend):
             return True
         if user.tenant_id is None or not user.tenant.is_active:
             return False
-        return all(check(user) for check in login_checks)
+        # Checks read tenant-owned rows (the customer company): in the user's own tenant,
+        # which is also what row-level security lets a request see before its tenant is set.
+        with tenant_context(user.tenant):
+            return all(check(user) for check in login_checks)
 
     def get_user(self, user_id):
         user = User._default_manager.select_related("tenant").filter(pk=user_id).first()

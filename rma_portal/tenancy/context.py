@@ -26,6 +26,12 @@ ALL_TENANTS = _AllTenants()
 _current: ContextVar[Tenant | _AllTenants | None] = ContextVar("current_tenant", default=None)
 
 
+# Whether PostgreSQL row-level security applies to the queries of this context: on for
+# every web request (TenantMiddleware), off for workers, commands and migrations, which act
+# as the platform (docs/security.md#database-enforced-tenancy).
+_row_security: ContextVar[bool] = ContextVar("row_security", default=False)
+
+
 class TenantNotSetError(RuntimeError):
     """A tenant-scoped query ran with no tenant in context: fail closed."""
 
@@ -67,6 +73,21 @@ def dangerously_all_tenants() -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def row_security_enforced() -> bool:
+    return _row_security.get()
+
+
+@contextlib.contextmanager
+def row_security(enforced: bool = True) -> Iterator[None]:
+    """Run a block with PostgreSQL row-level security on (as the application role, seeing
+    only the tenant in context) or off (as the platform)."""
+    token = _row_security.set(enforced)
+    try:
+        yield
+    finally:
+        _row_security.reset(token)
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ import zoneinfo
 
 from django.utils import timezone
 
-from .context import ALL_TENANTS, _current
+from .context import ALL_TENANTS, _current, _row_security
 from .models import Tenant
 
 ACTIVE_TENANT_SESSION_KEY = "platform_active_tenant_id"
@@ -40,10 +40,13 @@ class TenantMiddleware:
         request.tenant = None if scope is ALL_TENANTS else scope
         request.all_tenants = scope is ALL_TENANTS
         token = _current.set(scope)
+        # Every query of the request from here on runs under row-level security.
+        row_security_token = _row_security.set(True)
         if request.tenant is not None:
             timezone.activate(zoneinfo.ZoneInfo(request.tenant.timezone))
         try:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+            _row_security.reset(row_security_token)
             _current.reset(token)

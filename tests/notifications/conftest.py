@@ -58,7 +58,7 @@ def worker_redis_url() -> str:
 def database_url_of_this_process() -> str:
     """The URL of the database this test process uses (pytest-django's test database)."""
     db = connection.settings_dict
-    assert db["ENGINE"] == "django.db.backends.postgresql", "worker tests need PostgreSQL"
+    assert connection.vendor == "postgresql", "worker tests need PostgreSQL"
     credentials = quote(db["USER"] or "", safe="")
     if db["PASSWORD"]:
         credentials += ":" + quote(db["PASSWORD"], safe="")
