@@ -6,13 +6,19 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from rma_portal.accounts.models import Role
-from rma_portal.csv_export import csv_response, default_separator, separator_from
+from rma_portal.csv_export import (
+    SEPARATOR_PARAMETER,
+    csv_response,
+    default_separator,
+    separator_from,
+)
 
 from .audit import record
 from .models import AuditAction, AuditEvent
@@ -96,15 +102,18 @@ class AuditEventAdmin(admin.ModelAdmin):
     def export_view(self, request):
         """The rows the list shows (same filters and search), newest first, as CSV."""
         if not self.has_view_permission(request):
-            raise Http404
+            raise PermissionDenied
+        separator = separator_from(request, default=default_separator())
+        # The list's own filters and search; the separator is the export's, not a filter.
+        request.GET = request.GET.copy()
+        request.GET.pop(SEPARATOR_PARAMETER, None)
         changelist = self.get_changelist_instance(request)
         events = changelist.get_queryset(request).select_related("tenant")[:EXPORT_LIMIT]
-        separator = separator_from(request, default=default_separator())
         record(
             AuditAction.EXPORT,
             request=request,
             target=str(AuditEvent._meta.verbose_name_plural),
-            details={"filters": {k: v for k, v in request.GET.items() if k != "separator"}},
+            details={"filters": dict(request.GET.items())},
         )
         header = [
             str(_("when")),

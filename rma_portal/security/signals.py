@@ -59,7 +59,7 @@ def _admin_change(sender, instance: LogEntry, created, **kwargs):
             "object_type": instance.content_type.model_class()._meta.label
             if instance.content_type_id and instance.content_type.model_class()
             else "",
-            "object_id": instance.object_id or "",
+            "object_id": str(instance.object_id or ""),
             "change": instance.get_change_message(),
         },
     )
