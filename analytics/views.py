@@ -19,10 +19,12 @@ from complaints.models import ComplaintCategory, Priority
 from customers.models import CustomerAccount, Product, ProductCategory
 from returns.models import Resolution, ReturnReason
 from rma_portal.accounts.models import User
+from rma_portal.csv_export import csv_response, default_separator, separator_from
 from rma_portal.errors import ApplicationError
+from rma_portal.security.audit import record
+from rma_portal.security.models import AuditAction
 
 from . import reports
-from rma_portal.csv_export import csv_response, default_separator, separator_from
 from .dashboard import (
     PRESETS,
     DashboardInputError,
@@ -229,6 +231,17 @@ def complaints_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _audited(request: HttpRequest, export: str, response: HttpResponse) -> HttpResponse:
+    """Every download of tenant data is in the audit log: who, what, with which filters."""
+    record(
+        AuditAction.EXPORT,
+        request=request,
+        target=export,
+        details={"export": export, "filters": dict(request.GET.items())},
+    )
+    return response
+
+
 def _export_inputs(request):
     try:
         separator = separator_from(request, default=default_separator())
@@ -247,11 +260,15 @@ def export_table(request: HttpRequest, key: str) -> HttpResponse:
     table = board.tables.get(key)
     if table is None:
         raise Http404(_("There is no such table on the dashboard."))
-    return csv_response(
-        filename=f"{key}-{query.start}-{query.end}.csv",
-        header=table.header,
-        rows=iter(table.rows),
-        separator=separator,
+    return _audited(
+        request,
+        f"dashboard table {key}",
+        csv_response(
+            filename=f"{key}-{query.start}-{query.end}.csv",
+            header=table.header,
+            rows=iter(table.rows),
+            separator=separator,
+        ),
     )
 
 
@@ -265,11 +282,15 @@ def export_returns(request: HttpRequest) -> HttpResponse:
     except DashboardInputError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
     requests = returns_for_query(query, tenant=request.tenant, resolution=resolution)
-    return csv_response(
-        filename=f"returns-{query.start}-{query.end}.csv",
-        header=list(RETURN_EXPORT_HEADER),
-        rows=return_export_rows(requests, tenant=request.tenant),
-        separator=separator,
+    return _audited(
+        request,
+        "return lines",
+        csv_response(
+            filename=f"returns-{query.start}-{query.end}.csv",
+            header=list(RETURN_EXPORT_HEADER),
+            rows=return_export_rows(requests, tenant=request.tenant),
+            separator=separator,
+        ),
     )
 
 
@@ -283,11 +304,15 @@ def export_complaints(request: HttpRequest) -> HttpResponse:
     except DashboardInputError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
     complaints = complaints_for_query(query, tenant=request.tenant, narrowing=narrowing)
-    return csv_response(
-        filename=f"complaints-{query.start}-{query.end}.csv",
-        header=list(COMPLAINT_EXPORT_HEADER),
-        rows=complaint_export_rows(complaints),
-        separator=separator,
+    return _audited(
+        request,
+        "complaints",
+        csv_response(
+            filename=f"complaints-{query.start}-{query.end}.csv",
+            header=list(COMPLAINT_EXPORT_HEADER),
+            rows=complaint_export_rows(complaints),
+            separator=separator,
+        ),
     )
 
 
@@ -303,4 +328,4 @@ def monthly_report(request: HttpRequest, year: int, month: int) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = reports.report_filename(request.tenant, first)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return _audited(request, f"monthly report {first:%Y-%m}", response)

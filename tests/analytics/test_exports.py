@@ -121,3 +121,21 @@ def test_another_tenants_rows_are_not_exported(client, exporting):
     client.force_login(d.b.manager)
     rows = rows_of(client.get("/dashboard/export/returns.csv?" + PERIOD))
     assert [row[0] for row in rows[1:]] == ["RB1"]
+
+
+def test_every_export_is_in_the_audit_log(client, exporting):
+    from rma_portal.security.models import AuditAction, AuditEvent
+
+    d = exporting
+    client.get("/dashboard/export/returns.csv?" + PERIOD)
+    client.get("/dashboard/export/complaints.csv?" + PERIOD)
+    client.get("/dashboard/export/reasons.csv?" + PERIOD)
+    client.get("/dashboard/export/nothing.csv?" + PERIOD)  # refused: not an export
+    events = AuditEvent.objects.filter(action=AuditAction.EXPORT).order_by("pk")
+    assert [event.details["export"] for event in events] == [
+        "return lines",
+        "complaints",
+        "dashboard table reasons",
+    ]
+    assert {(event.tenant, event.actor) for event in events} == {(d.ta, d.a.manager)}
+    assert events[0].details["filters"]["from"] == "2026-10-01"
