@@ -431,7 +431,7 @@ def test_pdf_whose_image_data_happens_to_contain_action_names_is_accepted(
     world_a, draft, media_root
 ):
     # Binary stream data is not PDF syntax: bytes that happen to spell /JS or /Launch inside
-    # a scanned image (not followed by a PDF delimiter) must not get a delivery note refused.
+    # a scanned image must not get a delivery note refused.
     image = b"\xff\xd8\xff\xe0" + b"\x00\x10/JS\x8a\x91/Launch\xc3/OpenAction\x07" * 4 + b"\xff\xd9"
     data = pdf(
         CATALOG,
@@ -605,7 +605,7 @@ def test_pdf_with_a_harmless_compressed_object_stream_is_accepted(world_a, draft
             b"/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode",
             zlib.compress(b"4 0 << /Title (x) >>" + b" " * 1_000_000, 9),
         ),
-        # an encoding the check does not decode could hide anything
+        # an object stream in an encoding other than Flate, which viewers decode differently
         stream(
             b"/Type /ObjStm /N 1 /First 4 /Filter [/ASCIIHexDecode]",
             b"<< /S /JavaScript /JS (app.alert(1)) >>".hex().encode() + b">",

@@ -519,7 +519,9 @@ def test_files_for_the_whole_return(world_a, delivered_order, login, settings, t
     settings.MEDIA_ROOT = tmp_path
     client = login(world_a.customer)
     draft, line1, line2 = _draft_with_one_saved_line(client, delivered_order)
-    pdf = SimpleUploadedFile("note.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n")
+    scan = io.BytesIO()
+    Image.new("L", (40, 60), 230).save(scan, "PDF")  # a delivery note, as a scanner app saves it
+    pdf = SimpleUploadedFile("note.pdf", scan.getvalue())
     client.post(
         url("return_wizard_lines", draft),
         lines_post(
