@@ -14,7 +14,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from rma_portal.errors import ApplicationError
+from rma_portal.errors import ApplicationError, error_body
+from rma_portal.security.lockout import API_LOCKED_OUT_MESSAGE, locked_until, retry_after_seconds
 
 # ApplicationError codes with their own HTTP status; every other code is bad input (400).
 STATUS_BY_ERROR_CODE = {"conflict": 409, "forbidden": 403, "not_found": 404}
@@ -28,10 +29,6 @@ class PreconditionRequired(exceptions.APIException):
     status_code = 428
     default_detail = "Send If-Match with the ETag you read."
     default_code = "precondition_required"
-
-
-def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
 def not_found_body() -> dict:
@@ -72,8 +69,24 @@ def _validation_error_body(exc: exceptions.ValidationError) -> dict:
     return error_body("invalid", first or str(exceptions.ValidationError.default_detail), fields)
 
 
+def locked_out_response(request) -> Response:
+    """429 for a sign-in the lockout refused (rma_portal/security/lockout.py), with the seconds
+    until it ends in Retry-After."""
+    until = locked_until(request, getattr(request, "axes_credentials", None))
+    return Response(
+        error_body("locked_out", str(API_LOCKED_OUT_MESSAGE)),
+        status=429,
+        headers={"Retry-After": str(retry_after_seconds(until))},
+    )
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every 4xx in one shape; anything else stays a 500."""
+    request = context.get("request")
+    if request is not None and getattr(request, "axes_locked_out", False):
+        # The lockout refused the credentials without checking them: whatever the view made
+        # of the refusal, the client learns that it is locked out, and for how long.
+        return locked_out_response(request)
     if isinstance(exc, ApplicationError):
         set_rollback()  # services roll back their own work; this covers ATOMIC_REQUESTS too
         status = STATUS_BY_ERROR_CODE.get(exc.code, 400)
@@ -107,7 +120,7 @@ def api_not_found(request, *args, **kwargs) -> JsonResponse:
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="Stable machine-readable code, e.g. invalid, not_authenticated, forbidden, "
-        "not_found, conflict, policy_refused, invalid_upload, throttled."
+        "not_found, conflict, policy_refused, invalid_upload, throttled, locked_out."
     )
     message = serializers.CharField(help_text="A sentence for people, in the user's language.")
     fields = serializers.DictField(
@@ -126,7 +139,8 @@ ERROR_DESCRIPTIONS = {
     "403": "Authenticated, but this role may not do this.",
     "404": "Not found (also for another tenant's or company's objects): \"Not found.\" only.",
     "409": "The object is not in a state that allows this (e.g. already approved).",
-    "429": "Too many requests; retry after the `Retry-After` seconds.",
+    "429": "Too many requests (`throttled`), or too many failed sign-ins (`locked_out`); "
+    "retry after the `Retry-After` seconds.",
 }
 
 

@@ -9,6 +9,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from . import lockout  # noqa: F401 - connects the sign-in lockout receivers
 from .audit import record
 from .models import AuditAction
 
