@@ -1,5 +1,5 @@
-"""Who may use the API: token authentication that applies the sign-in rules on every request,
-and the permission that keeps the API to users of a tenant."""
+"""Who may use the API: personal-token authentication that applies the sign-in rules on every
+request, and the permission that keeps the API to users of a tenant."""
 
 from __future__ import annotations
 
@@ -9,22 +9,26 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import BasePermission
 
 from rma_portal.accounts.backends import RoleBackend
+from rma_portal.credentials.services import TokenRejected, find_personal_token, record_use
 
 
 class TenantTokenAuthentication(TokenAuthentication):
-    """`Authorization: Token <key>`, refused as soon as the user could no longer sign in.
+    """`Authorization: Token <key>` with a personal API token (rma_portal.credentials).
 
-    DRF only checks `user.is_active`; a token must also stop working when the tenant or the
-    customer company is deactivated, exactly like the session login (RoleBackend).
+    Refused (401) when the key is unknown, revoked or expired, and as soon as the user could
+    no longer sign in: DRF only checks `user.is_active`; a token must also stop working when
+    the tenant or the customer company is deactivated, exactly like the session login
+    (RoleBackend). `request.auth` is the PersonalToken.
     """
 
     def authenticate_credentials(self, key):
-        model = self.get_model()
-        token = model.objects.select_related("user", "user__tenant").filter(key=key).first()
-        if token is None:
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        try:
+            token = find_personal_token(key)
+        except TokenRejected as rejected:
+            raise exceptions.AuthenticationFailed(rejected.message, code=rejected.code) from None
         if not RoleBackend().user_can_authenticate(token.user):
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        record_use(token)
         return token.user, token
 
 

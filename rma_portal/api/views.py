@@ -9,27 +9,22 @@ from __future__ import annotations
 import contextlib
 import zoneinfo
 
-from django.contrib.auth import authenticate
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers
-from rest_framework.authtoken.models import Token
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.permissions import SAFE_METHODS, AllowAny
-from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
-from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from rma_portal.concurrency import VersionedModel, version_from_if_match
-from rma_portal.errors import ApplicationError
 from rma_portal.tenancy.context import no_tenant, tenant_context
 
-from .exceptions import ErrorResponseSerializer
 from .permissions import IsTenantUser, is_tenant_user
+from .throttling import ClientAddressScopedRateThrottle, SignInAccountRateThrottle
+from .tokens import TokenEndpoint
 
 
 class TenantScopedAPIMixin:
@@ -141,52 +136,13 @@ class IgnoreAcceptNegotiation(BaseContentNegotiation):
 # --- token ----------------------------------------------------------------------------------
 
 
-class TokenRequestSerializer(serializers.Serializer):
-    email = serializers.EmailField()
-    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
-
-
-class TokenResponseSerializer(serializers.Serializer):
-    token = serializers.CharField()
-
-
-class AuthTokenView(APIView):
-    """Exchange e-mail and password for the user's API token."""
+class AuthTokenView(TokenEndpoint):
+    """Exchange e-mail and password for a new personal API token; revoke the token in use
+    (rma_portal/api/tokens.py)."""
 
     # Credentials travel in the body; no session, so no CSRF token is needed.
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    # Per client address ("auth_token") and per account named ("auth_token_account").
+    throttle_classes = [ClientAddressScopedRateThrottle, SignInAccountRateThrottle]
     throttle_scope = "auth_token"
-
-    @extend_schema(
-        tags=["auth"],
-        operation_id="auth_token_create",
-        request=TokenRequestSerializer,
-        responses={
-            200: TokenResponseSerializer,
-            400: ErrorResponseSerializer,
-            403: ErrorResponseSerializer,
-            429: ErrorResponseSerializer,
-        },
-        auth=[],
-    )
-    def post(self, request):
-        serializer = TokenRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        # RoleBackend refuses inactive users and users of an inactive tenant or company; the
-        # answer does not say which, like the login page.
-        user = authenticate(
-            request,
-            username=serializer.validated_data["email"],
-            password=serializer.validated_data["password"],
-        )
-        if user is None:
-            raise ApplicationError(
-                _("Unable to sign in with this e-mail and password."),
-                code="invalid_credentials",
-            )
-        if not is_tenant_user(user):
-            raise ApplicationError(str(IsTenantUser.message), code="forbidden")
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})

@@ -6,22 +6,53 @@ import datetime
 import io
 from decimal import Decimal
 
+from django.utils import timezone
 from PIL import Image
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import OrderLine
 from returns.selectors import tenant_today
+from rma_portal.credentials import keys
+from rma_portal.credentials.models import PersonalToken
 from tests.factories import OrderFactory, OrderLineFactory, ProductFactory
 
 
-def api_as(user=None) -> APIClient:
-    """An API client sending the user's token (anonymous without a user)."""
+def personal_token(user, *, name: str = "Test token", days: int = 30, **fields) -> str:
+    """A new personal API token of `user`, stored as the app stores it (hash only); returns
+    the key. `fields` override the row's columns (e.g. expires_at, revoked_at)."""
+    new = keys.generate(PersonalToken.KIND)
+    now = timezone.now()
+    PersonalToken.objects.create(
+        **{
+            "user": user,
+            "tenant_id": user.tenant_id,
+            "name": name,
+            "prefix": new.prefix,
+            "key_hash": new.digest,
+            "created_at": now,
+            "expires_at": now + datetime.timedelta(days=days),
+            **fields,
+        }
+    )
+    return new.key
+
+
+def api_with_key(key: str) -> APIClient:
     client = APIClient()
-    if user is not None:
-        token, _created = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
+
+
+def api_as(user=None) -> APIClient:
+    """An API client sending a new token of the user (anonymous without a user).
+
+    The token counts as used until it expires, so no request of the test writes its "last
+    used" time: every request of a test costs the same queries (tests/security/test_tokens.py
+    tests those writes)."""
+    if user is None:
+        return APIClient()
+    until = timezone.now() + datetime.timedelta(days=30)
+    return api_with_key(personal_token(user, expires_at=until, last_used_at=until))
 
 
 def assert_error(response, status: int, code: str) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -12,6 +11,8 @@ from customers.models import CustomerAccount
 from returns.models import ReturnRequest
 from rma_portal.accounts.models import User
 from rma_portal.api.exceptions import api_exception_handler
+from rma_portal.credentials import keys
+from rma_portal.credentials.models import PersonalToken
 from rma_portal.errors import ApplicationError
 from rma_portal.tenancy.context import current_scope
 from rma_portal.tenancy.models import Tenant
@@ -45,22 +46,29 @@ def test_token_is_issued_for_good_credentials_and_opens_the_api(world_a):
     response = obtain_token(world_a.customer.email.upper())  # e-mail is case-insensitive
     # then
     assert response.status_code == 200, response.content
-    token = response.json()["token"]
-    assert token == Token.objects.get(user=world_a.customer).key
+    body = response.json()
+    token = body["token"]
+    stored = PersonalToken.objects.get(user=world_a.customer)
+    assert body["id"] == stored.pk
+    assert body["prefix"] == stored.prefix and token.startswith(stored.prefix)
+    assert stored.key_hash == keys.digest(token)  # only the hash is kept
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     listed = client.get(RETURNS_URL)
     assert listed.status_code == 200
     assert listed.json()["results"] == []
-    # asking again gives the same token
-    assert obtain_token(world_a.customer.email).json()["token"] == token
+    # asking again issues another token; both work
+    again = obtain_token(world_a.customer.email).json()["token"]
+    assert again != token
+    client.credentials(HTTP_AUTHORIZATION=f"Token {again}")
+    assert client.get(RETURNS_URL).status_code == 200
 
 
 def test_bad_password_is_refused_in_the_error_shape(world_a):
     response = obtain_token(world_a.customer.email, "wrong-password")
     error = assert_error(response, 400, "invalid_credentials")
     assert error["fields"] == {}
-    assert not Token.objects.filter(user=world_a.customer).exists()
+    assert not PersonalToken.objects.filter(user=world_a.customer).exists()
 
 
 def test_unknown_email_gets_the_same_answer_as_a_bad_password(world_a):
@@ -88,7 +96,7 @@ def test_no_token_for_an_inactive_user_company_or_tenant(world_a, what):
     response = obtain_token(world_a.customer.email)
     # then: the same answer as a bad password, so the account's state is not disclosed
     assert_error(response, 400, "invalid_credentials")
-    assert not Token.objects.filter(user=world_a.customer).exists()
+    assert not PersonalToken.objects.filter(user=world_a.customer).exists()
 
 
 @pytest.mark.parametrize("what", ["company", "user", "tenant"])
