@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from rma_portal.security.lockout import lift_account_lockout
 
 from .models import CUSTOMER_ROLES, Role, User
+from .two_factor_admin import reset_two_factor
 
 
 def _customer_account_model():
@@ -44,6 +48,10 @@ class CustomerAccountFieldMixin(forms.ModelForm):
             if membership:
                 self.fields["customer_account"].initial = membership.customer_account_id
 
+    def clean_email(self) -> str:
+        # Stored lower-cased: checked for uniqueness the same way, not left to the database.
+        return self.cleaned_data["email"].strip().lower()
+
     def clean(self):
         cleaned = super().clean()
         role = cleaned.get("role")
@@ -58,16 +66,25 @@ class CustomerAccountFieldMixin(forms.ModelForm):
         return cleaned
 
 
+# E-mail addresses are unique on the whole platform. A taken one is refused with one message
+# whichever tenant's account holds it, never saying where (docs/security.md#team-invitations).
+EMAIL_TAKEN = {
+    "email": {"unique": _("This e-mail address cannot be used: it already has an account.")}
+}
+
+
 class TenantUserCreationForm(CustomerAccountFieldMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ["email", "full_name", "tenant", "role", "language"]
+        error_messages = EMAIL_TAKEN
 
 
 class TenantUserChangeForm(CustomerAccountFieldMixin, UserChangeForm):
     class Meta:
         model = User
         fields = ["email", "full_name", "tenant", "role", "language", "is_active"]
+        error_messages = EMAIL_TAKEN
 
 
 @admin.register(User)
@@ -80,6 +97,7 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ["email", "full_name"]
     filter_horizontal = []
     readonly_fields = ["last_login", "date_joined"]
+    actions = ["lift_sign_in_lockout", reset_two_factor]
 
     def get_fieldsets(self, request, obj=None):
         person = ["email", "full_name", "language"]
@@ -135,6 +153,25 @@ class UserAdmin(DjangoUserAdmin):
                     user_id=obj.pk,
                     defaults={"customer_account": account, "tenant_id": obj.tenant_id},
                 )
+
+    @admin.action(description=_("Lift sign-in lockout"), permissions=["change"])
+    def lift_sign_in_lockout(self, request, queryset):
+        """The selected users may sign in again at once (rma_portal/security/lockout.py). The
+        queryset is get_queryset's: a tenant admin reaches only their own tenant's users."""
+        lifted = [
+            user
+            for user in queryset
+            if lift_account_lockout(user, reason="back_office", by=request.user, request=request)
+        ]
+        if not lifted:
+            self.message_user(request, _("None of the selected users was locked out."))
+            return
+        message = ngettext(
+            "Sign-in lockout lifted for %(count)d user.",
+            "Sign-in lockout lifted for %(count)d users.",
+            len(lifted),
+        )
+        self.message_user(request, message % {"count": len(lifted)}, messages.SUCCESS)
 
     def has_delete_permission(self, request, obj=None):
         # Users are deactivated, never deleted: their cases and audit rows point at them.

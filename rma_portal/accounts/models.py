@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -87,6 +90,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text=_("Derived from the role: staff roles may use the back-office."),
     )
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # Part of the session auth hash: a new value ends every session signed in before it
+    # ("sign out everywhere"). Empty until first used, so existing sessions stay valid.
+    session_stamp = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     objects = UserManager()
 
@@ -117,6 +123,24 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = self.email.strip().lower()
         self.is_staff = self.is_superuser or self.role in STAFF_ROLES
         super().save(*args, **kwargs)
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        """Django's HMAC of the password hash, with the session stamp when there is one: a
+        session stays signed in only while both are what they were at its sign-in."""
+        if not self.session_stamp:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "rma_portal.accounts.models.User.get_session_auth_hash",
+            f"{self.password}:{self.session_stamp}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def rotate_session_stamp(self) -> None:
+        """End every session of this user; the caller keeps its own with
+        `update_session_auth_hash(request, user)`."""
+        self.session_stamp = secrets.token_hex(16)
+        self.save(update_fields=["session_stamp"])
 
     def get_full_name(self) -> str:
         return self.full_name or self.email

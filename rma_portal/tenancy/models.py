@@ -42,6 +42,14 @@ class Tenant(models.Model):
     )
     currency = models.CharField(_("currency"), max_length=3, default="PLN")
     support_email = models.EmailField(_("support email"), blank=True)
+    staff_two_factor_required = models.BooleanField(
+        _("two-factor sign-in required for staff"),
+        default=False,
+        help_text=_(
+            "Every back-office user of this tenant signs in with a code from an authenticator "
+            "app; those without one set it up at their next sign-in."
+        ),
+    )
     # Where customers send goods back.
     return_address_name = models.CharField(_("return address: name"), max_length=200)
     return_address_street = models.CharField(_("return address: street"), max_length=200)
