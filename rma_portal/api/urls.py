@@ -2,17 +2,65 @@
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework import exceptions
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import SimpleRouter
 
 from complaints.api.views import ComplaintViewSet
 from returns.api.views import OrderViewSet, ReturnRequestViewSet
 
 from .exceptions import api_not_found
+from .permissions import IsTenantUser, is_tenant_user
+from .tokens import PersonalTokenViewSet
 from .views import AuthTokenView
 
 app_name = "api"
+
+
+class DocsAccess(BasePermission):
+    """The schema maps every endpoint, parameter and error of the API: an attacker's
+    reconnaissance. It is shown to the people who use the API (a tenant user signed in, or
+    with a token), to everyone only when API_DOCS_PUBLIC is on. Read at each request, so the
+    setting can change without a new URLconf."""
+
+    message = IsTenantUser.message
+
+    def has_permission(self, request, view) -> bool:
+        return settings.API_DOCS_PUBLIC or is_tenant_user(request.user)
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema (YAML, or JSON with ?format=json); refusals in the API's error shape
+    as JSON, not as a YAML document a client would take for the schema."""
+
+    permission_classes = [DocsAccess]
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
+
+class SwaggerView(SpectacularSwaggerSplitView):
+    """Swagger UI with no inline script: the page loads its start-up script from this same
+    URL (?script), so the Content-Security-Policy needs no nonce or 'unsafe-inline' for it.
+    A visitor who is not signed in is sent to the sign-in page and back."""
+
+    permission_classes = [DocsAccess]
+    template_name = "api/swagger_ui.html"
+
+    def handle_exception(self, exc):
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            return redirect_to_login(self.request.get_full_path())
+        return super().handle_exception(exc)
+
 
 # SimpleRouter: no browsable root view, every route is a tenant-scoped viewset. Path
 # converters (`<int:pk>`): a non-numeric id never reaches a view, and the schema types it.
@@ -20,15 +68,21 @@ router = SimpleRouter(use_regex_path=False)
 router.register("orders", OrderViewSet, basename="order")
 router.register("returns", ReturnRequestViewSet, basename="return")
 router.register("complaints", ComplaintViewSet, basename="complaint")
+router.register("auth/tokens", PersonalTokenViewSet, basename="personal-token")
 
 v1_urlpatterns = [
     path("auth/token/", AuthTokenView.as_view(), name="auth-token"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SchemaView.as_view(), name="schema"),
     *router.urls,
 ]
 
 urlpatterns = [
     path("v1/", include(v1_urlpatterns)),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Swagger UI's stylesheet embeds its icons as data: images; no other page needs them.
+    path(
+        "docs/",
+        csp_update({"img-src": ["data:"]})(SwaggerView.as_view(url_name="api:schema")),
+        name="docs",
+    ),
     re_path(r"^.*$", api_not_found),
 ]

@@ -14,7 +14,6 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from complaints import services
 from complaints.models import (
@@ -911,8 +910,8 @@ TRANSITIONS = [
 ]
 
 
-def test_the_schema_documents_every_complaint_endpoint_with_the_error_shape():
-    schema = APIClient().get("/api/v1/schema/", {"format": "json"}).json()
+def test_the_schema_documents_every_complaint_endpoint_with_the_error_shape(world_a):
+    schema = api_as(world_a.agent).get("/api/v1/schema/", {"format": "json"}).json()
     paths = schema["paths"]
     error = {"$ref": "#/components/schemas/ErrorResponse"}
 

@@ -1,4 +1,10 @@
-"""Headless Chromium (Debian's package) driven by Playwright against Django's live server."""
+"""Headless Chromium (Debian's package) driven by Playwright against Django's live server.
+
+Every page a test opens is watched for Content-Security-Policy violations (an inline script or
+style, an event handler attribute, a resource from elsewhere): a test whose pages logged one
+fails, whatever it asserts itself (pytest_runtest_call below). The policy is never loosened
+to make a test pass; the page is fixed.
+"""
 
 from __future__ import annotations
 
@@ -49,15 +55,70 @@ def browser():
 HANG_GUARD_MS = 120_000
 
 
+# Records each violation in the document that has it: read by csp_violations() at the end of
+# a test, together with what the browser logged on the console (which outlives navigations).
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__cspViolations.push(
+    event.effectiveDirective + " blocked " + (event.blockedURI || "inline") + " in " +
+    (event.sourceFile || document.location.href) + ":" + event.lineNumber
+  );
+});
+"""
+CSP_CONSOLE_MARK = "Content Security Policy"
+
+
 @pytest.fixture
-def page(browser, live_server, tmp_path):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+def viewport() -> dict[str, int]:
+    """The browser window; a test parametrizes `viewport` to open its pages at other sizes."""
+    return {"width": 1280, "height": 900}
+
+
+@pytest.fixture
+def page(browser, live_server, tmp_path, viewport):
+    context = browser.new_context(viewport=viewport, locale="en-GB")
+    context.add_init_script(CSP_WATCH)
     page = context.new_page()
     page.set_default_timeout(HANG_GUARD_MS)
     page.set_default_navigation_timeout(HANG_GUARD_MS)
     page.base_url = live_server.url
+    page.logged_csp_violations = []
+
+    def on_console(message) -> None:
+        if CSP_CONSOLE_MARK in message.text:
+            page.logged_csp_violations.append(
+                f"{message.page.url if message.page else '?'}: {message.text}"
+            )
+
+    context.on("console", on_console)  # every page of the context: admin pop-ups too
     yield page
     context.close()
+
+
+def csp_violations(page) -> list[str]:
+    """What the test's pages logged on the console, and what the pages still open recorded
+    (reading a page also delivers the console messages the browser sent before the answer)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    recorded = []
+    for open_page in page.context.pages:
+        try:
+            recorded += open_page.evaluate("window.__cspViolations || []")
+        except PlaywrightError:  # closed or between two documents: its console lines count
+            continue
+    return [*page.logged_csp_violations, *recorded]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A test that passed fails if any of its pages violated the Content-Security-Policy."""
+    result = yield
+    page = item.funcargs.get("page")
+    if page is not None:
+        violations = csp_violations(page)
+        assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+    return result
 
 
 @pytest.fixture
