@@ -86,6 +86,10 @@ RETURN_EXPORT_HEADER = (
     "line_value",
     "accepted_quantity",
     "disposition",
+    # A staff export: both inspection texts, each named for who may read it
+    # (docs/security.md#inspection-notes).
+    "inspection_note_for_customer",
+    "inspection_note_internal",
 )
 
 
@@ -114,12 +118,14 @@ def return_export_rows(requests: QuerySet, *, tenant):
             "unit_price",
             "accepted_quantity",
             "disposition",
+            "inspection_customer_note",
+            "inspection_note",
         )
     )
     for row in lines.iterator(chunk_size=2000):
-        *head, quantity, reason, reason_text, price, accepted, disposition = row
-        yield [*head, quantity, reason, reason_text, price, price * quantity, accepted,
-               disposition]  # fmt: skip
+        *head, quantity, reason, reason_text, price = row[:16]
+        # line_value follows the unit price; accepted quantity, disposition and notes after it.
+        yield [*head, quantity, reason, reason_text, price, price * quantity, *row[16:]]
 
 
 # --- complaints -----------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from .models import CustomerAccount, CustomerMembership, Order, OrderLine
 
@@ -34,10 +35,21 @@ def order_for_customer(*, customer_account: CustomerAccount, order_id: int) -> O
     return orders_for_customer(customer_account=customer_account).filter(pk=order_id).first()
 
 
+def invitation_pending_q() -> Q:
+    """Memberships of users invited and not yet in: no password chosen, never signed in."""
+    return Q(user__last_login__isnull=True, user__password__startswith=UNUSABLE_PASSWORD_PREFIX)
+
+
 def colleagues_of(*, customer_account: CustomerAccount):
-    """Users of the company, for its customer admins."""
+    """Users of the company, for its customer admins: those who took up their invitation.
+
+    An invitation not yet taken up is not listed. An invitation to an address that already
+    has an account creates nothing, so listing the pending ones would tell the customer admin
+    which addresses are registered on the platform (docs/security.md#team-invitations).
+    """
     return (
         CustomerMembership.objects.filter(customer_account=customer_account)
+        .exclude(invitation_pending_q())
         .select_related("user")
         .order_by("user__full_name", "user__email")
     )

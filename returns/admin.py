@@ -130,6 +130,7 @@ EVENT_LABELS = {
     "cancelled": gettext_lazy("Cancelled"),
     "received": gettext_lazy("Goods received"),
     "inspected": gettext_lazy("Inspected"),
+    services.INTERNAL_INSPECTION_NOTE: gettext_lazy("Inspection note (internal)"),
     "resolved": gettext_lazy("Resolved"),
     "closed": gettext_lazy("Closed"),
     "assigned": gettext_lazy("Assigned"),
@@ -168,6 +169,7 @@ class ReturnLineInline(ReadOnlyInline):
         "condition",
         "disposition",
         "accepted_quantity",
+        "inspection_customer_note",
         "inspection_note",
         "refund_amount",
     ]
@@ -734,7 +736,8 @@ class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
                     condition=f.cleaned_data["condition"],
                     disposition=f.cleaned_data["disposition"],
                     accepted_quantity=f.cleaned_data["accepted_quantity"],
-                    note=f.cleaned_data["note"],
+                    internal_note=f.cleaned_data["note"],
+                    customer_note=f.cleaned_data["customer_note"],
                 )
                 for f in line_forms
             }
@@ -743,7 +746,8 @@ class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
                     return_request=obj,
                     actor=request.user,
                     results=results,
-                    note=form.cleaned_data["note"],
+                    customer_note=form.cleaned_data["note"],
+                    internal_note=form.cleaned_data["internal_note"],
                 )
             except ReturnInvalid as exc:
                 messages.error(request, exc.message)

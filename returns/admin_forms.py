@@ -276,15 +276,34 @@ def _blank(choices) -> list[tuple[str, str]]:
     return [("", "---------"), *choices]
 
 
+# Every inspection text says who reads it (docs/security.md#inspection-notes).
+FOR_THE_CUSTOMER = _("Visible to the customer.")
+INTERNAL_ONLY = _("Internal, never shown to the customer.")
+
+
 class InspectionLineForm(forms.Form):
     condition = forms.ChoiceField(label=_("condition"), choices=_blank(ItemCondition.choices))
     disposition = forms.ChoiceField(label=_("disposition"), choices=_blank(Disposition.choices))
-    note = forms.CharField(label=_("note"), required=False, max_length=4000)
+    customer_note = forms.CharField(
+        label=_("note for the customer"),
+        required=False,
+        max_length=4000,
+        help_text=FOR_THE_CUSTOMER,
+    )
+    note = forms.CharField(
+        label=_("internal note"), required=False, max_length=4000, help_text=INTERNAL_ONLY
+    )
 
     def __init__(self, *args, line: ReturnLine, **kwargs):
         kwargs.setdefault("prefix", f"line-{line.pk}")
         super().__init__(*args, **kwargs)
         self.line = line
+        # The inspection table says who reads each note once, in its column header.
+        for name, help_id in (
+            ("customer_note", "inspection-customer-note-help"),
+            ("note", "inspection-internal-note-help"),
+        ):
+            self.fields[name].widget.attrs["aria-describedby"] = help_id
         self.fields["accepted_quantity"] = forms.IntegerField(
             label=_("accepted quantity"),
             min_value=0,
@@ -295,10 +314,20 @@ class InspectionLineForm(forms.Form):
 
 class InspectionForm(forms.Form):
     note = forms.CharField(
-        label=_("note on the inspection"),
+        label=_("note on the inspection for the customer"),
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "Visible to the customer: on the return's timeline and in the resolution e-mail."
+        ),
+    )
+    internal_note = forms.CharField(
+        label=_("internal note on the inspection"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=INTERNAL_ONLY,
     )
 
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from rma_portal.notifications.services import notification_enqueue
 
-from .models import ReturnEvent, ReturnRequest
+from .models import ReturnEvent, ReturnLine, ReturnRequest
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,37 @@ def return_email_context(return_request: ReturnRequest) -> dict:
     }
 
 
+def inspection_findings(rma: ReturnRequest) -> dict:
+    """What inspection found, as the customer may read it: the customer note of the whole
+    inspection and of each line. Internal inspection notes are never read here
+    (docs/security.md#inspection-notes)."""
+    inspected = (
+        ReturnEvent.objects.for_tenant(rma.tenant)
+        .filter(return_request=rma, action="inspected", is_public=True)
+        .order_by("-created_at", "-pk")
+        .values_list("note", flat=True)
+        .first()
+    )
+    lines = (
+        ReturnLine.objects.for_tenant(rma.tenant)
+        .filter(return_request=rma)
+        .exclude(inspection_customer_note="")
+        .select_related("order_line__product")
+        .order_by("pk")
+    )
+    return {
+        "inspection_note": inspected or "",
+        "inspection_lines": [
+            {
+                "product": line.order_line.product.name,
+                "sku": line.order_line.product.sku,
+                "note": line.inspection_customer_note,
+            }
+            for line in lines
+        ],
+    }
+
+
 def _context_for(event: ReturnEvent, rma: ReturnRequest) -> dict:
     context = return_email_context(rma)
     action = event.action
@@ -86,6 +117,7 @@ def _context_for(event: ReturnEvent, rma: ReturnRequest) -> dict:
             credit_note_number=rma.credit_note_number,
             replacement_order_ref=rma.replacement_order_ref,
             note=rma.resolution_note,
+            **inspection_findings(rma),
         )
     else:
         # The question, the reason, the staff message, or the warehouse's note: all public.

@@ -389,7 +389,19 @@ class ReturnLine(TenantOwnedModel):
         _("disposition"), max_length=20, choices=Disposition.choices, blank=True
     )
     accepted_quantity = models.PositiveIntegerField(_("accepted quantity"), null=True, blank=True)
-    inspection_note = models.TextField(_("inspection note"), blank=True)
+    # What inspection found, in two texts that never mix (docs/security.md#inspection-notes):
+    # the customer reads the one in the portal, the API and the resolution e-mail; the
+    # internal one stays with staff (back-office, staff API, the dashboard's CSV export).
+    inspection_customer_note = models.TextField(
+        _("inspection note for the customer"),
+        blank=True,
+        help_text=_("Visible to the customer."),
+    )
+    inspection_note = models.TextField(
+        _("internal inspection note"),
+        blank=True,
+        help_text=_("Internal, never shown to the customer."),
+    )
     refund_amount = models.DecimalField(_("refund amount"), **MONEY, null=True, blank=True)
 
     class Meta:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from customers.models import CustomerAccount, CustomerMembership
+from customers.selectors import colleagues_of, invitation_pending_q
 from rma_portal.accounts.models import CUSTOMER_ROLES, User
 from rma_portal.accounts.services import user_send_welcome
 from rma_portal.errors import ApplicationError
@@ -32,18 +37,30 @@ def customer_user_create(
     language: str,
     actor: User,
     base_url: str,
-) -> User:
-    """Add a colleague to the company; they get an e-mail to set their password."""
+) -> None:
+    """Invite a colleague: the address gets an e-mail, and the answer is the same whatever
+    the address (docs/security.md#team-invitations).
+
+    E-mail addresses are unique on the whole platform, so an address that already has an
+    account (in another company, another tenant, or staff) cannot join this company. Saying
+    so would tell the customer admin that the address is registered somewhere; instead its
+    owner is told by e-mail that someone tried to invite it, and nothing is created. An
+    invitation this company sent before, not yet taken up, is sent again. Only a colleague
+    the team list already shows is refused by name.
+    """
     _ensure_admin_of(actor, customer_account)
     if role not in CUSTOMER_ROLES:
         raise ApplicationError(_("Choose a customer role."), code="invalid_role")
-    email = email.strip().lower()
-    if User.objects.filter(email=email).exists():
-        raise ApplicationError(
-            _("A user with this e-mail address already exists."),
-            code="duplicate_email",
-            fields={"email": [_("A user with this e-mail address already exists.")]},
+    email = User.objects.normalize_email(email.strip()).lower()
+    if colleagues_of(customer_account=customer_account).filter(user__email=email).exists():
+        message = _("%(email)s is already in your team.") % {"email": email}
+        raise ApplicationError(message, code="already_colleague", fields={"email": [message]})
+    existing = User.objects.filter(email=email).first()
+    if existing is not None:
+        _answer_taken_address(
+            existing, customer_account=customer_account, actor=actor, base_url=base_url
         )
+        return
     try:
         with transaction.atomic():
             user = User.objects.create_user(
@@ -58,11 +75,50 @@ def customer_user_create(
                 tenant=customer_account.tenant, user=user, customer_account=customer_account
             )
             user_send_welcome(user=user, base_url=base_url, invited_by=actor)
-    except IntegrityError as exc:  # a concurrent invite of the same address
-        raise ApplicationError(
-            _("A user with this e-mail address already exists."), code="duplicate_email"
-        ) from exc
-    return user
+    except IntegrityError:
+        # A concurrent invitation took the address between the check and the insert.
+        existing = User.objects.filter(email=email).first()
+        if existing is None:
+            raise
+        _answer_taken_address(
+            existing, customer_account=customer_account, actor=actor, base_url=base_url
+        )
+
+
+def _answer_taken_address(
+    user: User, *, customer_account: CustomerAccount, actor: User, base_url: str
+) -> None:
+    """The address has an account: an unanswered invitation of this company goes out again;
+    any other account's owner hears that someone tried to invite them."""
+    pending = (
+        CustomerMembership.objects.filter(user_id=user.pk, customer_account=customer_account)
+        .filter(invitation_pending_q())
+        .exists()
+    )
+    if pending:
+        user_send_welcome(user=user, base_url=base_url, invited_by=actor)
+    else:
+        _send_address_taken_notice(user=user, customer_account=customer_account, actor=actor)
+
+
+def _send_address_taken_notice(
+    *, user: User, customer_account: CustomerAccount, actor: User
+) -> None:
+    """Tell the owner of an address that it was invited to a company it cannot join, and who
+    asked; nothing about their own account goes to the inviter."""
+    with translation.override(user.preferred_language):
+        context = {
+            "email": user.email,
+            "inviter": actor.get_full_name(),
+            "company": customer_account.name,
+            "tenant": customer_account.tenant.name,
+        }
+        subject = render_to_string("portal/team_address_taken_subject.txt", context).strip()
+        text = render_to_string("portal/team_address_taken_email.txt", context)
+        html = render_to_string("portal/team_address_taken_email.html", context)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
+    message.attach_alternative(html, "text/html")
+    transaction.on_commit(message.send)
 
 
 def customer_user_set_active(*, user: User, active: bool, actor: User) -> User:

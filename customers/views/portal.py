@@ -64,7 +64,7 @@ def team(request):
     form = ColleagueForm(request.POST or None, initial={"language": account.preferred_language})
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.customer_user_create(
+            services.customer_user_create(
                 customer_account=account,
                 actor=request.user,
                 base_url=request.build_absolute_uri("/"),
@@ -73,10 +73,15 @@ def team(request):
         except ApplicationError as error:
             add_application_error(form, error)
         else:
+            # One answer whatever became of the address: whether it already has an account
+            # anywhere on the platform is not this company's to learn.
             messages.success(
                 request,
-                _("%(email)s was added and received an e-mail to set a password.")
-                % {"email": user.email},
+                _(
+                    "We sent an e-mail to %(email)s. Your colleague appears in this list once "
+                    "they have chosen a password."
+                )
+                % {"email": form.cleaned_data["email"].strip().lower()},
             )
             return redirect("portal:team")
     colleagues = selectors.colleagues_of(customer_account=account)

@@ -93,6 +93,13 @@ class ReturnLineSerializer(serializers.ModelSerializer):
     line_value = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
     condition_label = serializers.CharField(source="get_condition_display", read_only=True)
     disposition_label = serializers.CharField(source="get_disposition_display", read_only=True)
+    inspection_customer_note = serializers.CharField(
+        read_only=True, help_text="What inspection found, for the customer."
+    )
+    inspection_note = serializers.CharField(
+        read_only=True,
+        help_text="Internal note on the inspection: staff only, never in a customer's answer.",
+    )
 
     class Meta:
         model = ReturnLine
@@ -113,10 +120,19 @@ class ReturnLineSerializer(serializers.ModelSerializer):
             "disposition",
             "disposition_label",
             "accepted_quantity",
+            "inspection_customer_note",
             "inspection_note",
             "refund_amount",
         ]
         read_only_fields = fields
+
+    def to_representation(self, line: ReturnLine) -> dict:
+        data = super().to_representation(line)
+        request = self.context.get("request")
+        # Closed by default: only tenant staff read the internal note (docs/api.md).
+        if request is None or not request.user.is_tenant_staff:
+            data.pop("inspection_note", None)
+        return data
 
 
 class ReturnEventSerializer(serializers.ModelSerializer):
@@ -306,17 +322,27 @@ class RequestInfoInputSerializer(serializers.Serializer):
     question = serializers.CharField(allow_blank=True, max_length=MAX_TEXT)
 
 
+def _note(help_text: str) -> serializers.CharField:
+    return serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=MAX_TEXT, help_text=help_text
+    )
+
+
 class InspectionLineInputSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="Id of a line of this return.")
     condition = serializers.ChoiceField(choices=ItemCondition.choices)
     disposition = serializers.ChoiceField(choices=Disposition.choices)
     accepted_quantity = serializers.IntegerField(min_value=0)
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_TEXT)
+    customer_note = _note("Shown to the customer (`inspection_customer_note`).")
+    internal_note = _note("Staff only, never shown to the customer (`inspection_note`).")
+    note = _note("Former name of `internal_note`, used when that is empty.")
 
 
 class InspectInputSerializer(serializers.Serializer):
     lines = InspectionLineInputSerializer(many=True, max_length=MAX_LINES)
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_TEXT)
+    customer_note = _note("Shown to the customer: the note of the `inspected` timeline event.")
+    internal_note = _note("Staff only: an internal `inspection_note` timeline event.")
+    note = _note("Former name of `customer_note` (as on every transition, the customer sees it).")
 
     def validate_lines(self, lines):
         ids = [line["id"] for line in lines]

@@ -205,7 +205,8 @@ class ReturnRequestViewSet(TenantScopedViewSet):
     @action(detail=True, methods=["post"])
     def inspect(self, request, pk=None):
         """Received returns only; give condition, disposition and accepted quantity of every
-        line of the return (by line id)."""
+        line of the return (by line id). Each note is either for the customer
+        (`customer_note`) or internal (`internal_note`), on every line and on the whole."""
         return_request = self.get_object()
         form = InspectInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -214,15 +215,18 @@ class ReturnRequestViewSet(TenantScopedViewSet):
                 condition=line["condition"],
                 disposition=line["disposition"],
                 accepted_quantity=line["accepted_quantity"],
-                note=line["note"],
+                internal_note=line["internal_note"] or line["note"],
+                customer_note=line["customer_note"],
             )
             for line in form.validated_data["lines"]
         }
+        data = form.validated_data
         services.return_request_inspect(
             return_request=return_request,
             actor=request.user,
             results=results,
-            note=form.validated_data["note"],
+            customer_note=data["customer_note"] or data["note"],
+            internal_note=data["internal_note"],
         )
         return Response(self._detail(return_request))
 

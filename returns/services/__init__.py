@@ -11,6 +11,7 @@ from .drafts import (
 )
 from .errors import ReturnAccessDenied, ReturnConflict, ReturnInvalid
 from .transitions import (
+    INTERNAL_INSPECTION_NOTE,
     InspectionInput,
     return_request_approve,
     return_request_assign,
@@ -27,6 +28,7 @@ from .transitions import (
 )
 
 __all__ = [
+    "INTERNAL_INSPECTION_NOTE",
     "InspectionInput",
     "LineInput",
     "ReturnAccessDenied",

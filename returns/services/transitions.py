@@ -334,12 +334,17 @@ def return_request_mark_received(
     )
 
 
+# The timeline action of the internal note on a whole inspection (staff only).
+INTERNAL_INSPECTION_NOTE = "inspection_note"
+
+
 @dataclass(frozen=True)
 class InspectionInput:
     condition: str
     disposition: str
     accepted_quantity: int
-    note: str = ""
+    internal_note: str = ""  # staff only, never shown to the customer
+    customer_note: str = ""  # the customer reads it (portal, API, resolution e-mail)
 
 
 def return_request_inspect(
@@ -347,9 +352,15 @@ def return_request_inspect(
     return_request: ReturnRequest,
     actor: User,
     results: Mapping[int, InspectionInput],
-    note: str = "",
+    customer_note: str = "",
+    internal_note: str = "",
 ) -> ReturnRequest:
-    """Record condition, disposition and accepted quantity of every line (keyed by line id)."""
+    """Record condition, disposition and accepted quantity of every line (keyed by line id).
+
+    Every inspection text is either for the customer or internal, never both: the customer
+    note of the whole return is the public "inspected" timeline entry, its internal note a
+    separate entry only staff see (docs/security.md#inspection-notes).
+    """
     with transaction.atomic():
         locked = _lock(return_request)
         require_staff(actor, locked)
@@ -384,9 +395,16 @@ def return_request_inspect(
             line.condition = result.condition
             line.disposition = result.disposition
             line.accepted_quantity = result.accepted_quantity
-            line.inspection_note = (result.note or "").strip()[:4000]
+            line.inspection_note = (result.internal_note or "").strip()[:4000]
+            line.inspection_customer_note = (result.customer_note or "").strip()[:4000]
             line.save(
-                update_fields=["condition", "disposition", "accepted_quantity", "inspection_note"]
+                update_fields=[
+                    "condition",
+                    "disposition",
+                    "accepted_quantity",
+                    "inspection_note",
+                    "inspection_customer_note",
+                ]
             )
         locked.inspect()
         locked.save()
@@ -395,8 +413,18 @@ def return_request_inspect(
             actor=actor,
             action="inspected",
             from_status=ReturnStatus.RECEIVED,
-            note=(note or "").strip()[:4000],
+            note=(customer_note or "").strip()[:4000],
         )
+        internal_note = (internal_note or "").strip()[:4000]
+        if internal_note:
+            _event(
+                locked,
+                actor=actor,
+                action=INTERNAL_INSPECTION_NOTE,
+                from_status=locked.status,
+                note=internal_note,
+                is_public=False,
+            )
     return locked
 
 

@@ -14,6 +14,7 @@ class TenantAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "is_active", "support_email"]}),
+        (_("Sign-in security"), {"fields": ["staff_two_factor_required"]}),
         (
             _("Branding and locale"),
             {"fields": ["brand_colour", "logo", "default_language", "timezone", "currency"]},
@@ -41,10 +42,15 @@ class TenantAdmin(admin.ModelAdmin):
         )
 
     def get_queryset(self, request):
+        # The tenant in context, like every other admin: a tenant's staff see their own; a
+        # platform superuser switched into a tenant sees that one and reaches no other (a
+        # foreign id answers 404); only a superuser working across tenants sees them all.
         queryset = super().get_queryset(request)
-        if request.user.is_superuser:
+        if request.tenant is not None:
+            return queryset.filter(pk=request.tenant.pk)
+        if request.user.is_superuser and getattr(request, "all_tenants", False):
             return queryset
-        return queryset.filter(pk=request.user.tenant_id)
+        return queryset.none()
 
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
@@ -64,7 +70,8 @@ class TenantAdmin(admin.ModelAdmin):
         return request.user.is_superuser or self._is_own_tenant_admin(request, obj)
 
     def has_add_permission(self, request):
-        return request.user.is_superuser
+        # Adding a tenant is work across tenants: not while switched into one.
+        return request.user.is_superuser and getattr(request, "all_tenants", False)
 
     def has_delete_permission(self, request, obj=None):
         return False  # tenants are deactivated, never deleted
