@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -43,15 +44,20 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rma_portal.backoffice.apps.BackofficeAdminConfig",
     "rest_framework",
-    "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
+    "csp",
     "django_fsm",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # platform
     "rma_portal.tenancy",
     "rma_portal.accounts",
     "rma_portal.notifications",
     "rma_portal.files",
     "rma_portal.security",
+    "rma_portal.credentials",
     # domain
     "customers",
     "returns",
@@ -61,16 +67,21 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "rma_portal.security.headers.PrivateCacheMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "rma_portal.accounts.two_factor.TwoFactorRequiredMiddleware",
     "rma_portal.tenancy.middleware.TenantMiddleware",
     "rma_portal.security.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "rma_portal.urls"
@@ -198,17 +209,15 @@ else:
     }
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["rma_portal.accounts.backends.RoleBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses sign-ins while locked out
+    "rma_portal.accounts.backends.RoleBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
+# AUTH_PASSWORD_VALIDATORS: with the two-factor and session settings below.
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("pl", _("Polish"))]
@@ -340,7 +349,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "rma_portal.api.exceptions.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Password guessing through the token endpoint, per client address.
-    "DEFAULT_THROTTLE_RATES": {"auth_token": "20/minute"},
+    "DEFAULT_THROTTLE_CLASSES": ["rma_portal.api.throttling.ClientAddressScopedRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"auth_token": "20/minute", "auth_token_account": "10/minute"},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -416,3 +426,124 @@ LOGGING = {
 }
 
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="demo-pass-2026")
+
+# --- Sign-in lockout (django-axes) -------------------------------------------------------
+
+# Password guessing on /accounts/login/, /backoffice/login/ and the API token endpoint
+# (docs/security.md#sign-in-lockout-and-client-addresses, rma_portal/security/lockout.py).
+# Failed sign-ins are counted per account (the e-mail typed, normalised) and, separately, per
+# client address (rma_portal/security/client.py, NUM_PROXIES). Once either count within
+# LOGIN_LOCKOUT_MINUTES reaches its limit, every sign-in for that account or from that address
+# is refused, even with the right password, until LOGIN_LOCKOUT_MINUTES after the last counted
+# failure. A new password (the reset link) or a tenant admin (back-office users, "Lift sign-in
+# lockout") lifts an account's lockout at once.
+# - 5 per account: room for typos and a forgotten Caps Lock; at most a few hundred guesses a
+#   day against one account, whatever the number of addresses used.
+# - 20 per address: people of one customer company often share an office address.
+# - 15 minutes: guessing stays slow, and a locked-out person can wait rather than call support.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_COOLOFF_TIME = "rma_portal.security.lockout.cool_off_time"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# axes' database handler with the address's own limit; the counts are rows of the database,
+# so they hold across processes and survive a Redis outage.
+AXES_HANDLER = "rma_portal.security.lockout.LockoutHandler"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "rma_portal.security.lockout.axes_username"
+AXES_CLIENT_IP_CALLABLE = "rma_portal.security.client.axes_client_ip"
+AXES_LOCKOUT_CALLABLE = "rma_portal.security.lockout.lockout_response"
+# Attempts refused while locked out count no failure: the lockout ends at the time the page
+# gives, and retrying does not push it back.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful sign-in does not clear the counts: clearing the address's count would let anyone
+# with one valid account reset it between guesses at other accounts. Failures stop counting
+# after the cool-off anyway.
+AXES_RESET_ON_SUCCESS = False
+# Sign-ins and failed sign-ins are in the audit log (rma_portal/security/signals.py); the only
+# way to lift a lockout by hand is the audited back-office action.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+
+# --- Content-Security-Policy and cache headers (django-csp) ------------------------------
+
+# One policy for every answer (docs/security.md#content-security-policy). Scripts and
+# stylesheets come only from our own origin (static files, the vendored Chart.js and Swagger
+# UI); an inline <script> or <style> runs only with the nonce django-csp makes per request
+# (`request.csp_nonce`), so markup an attacker slips into a page cannot run or restyle it.
+# No 'unsafe-inline', no 'unsafe-eval'. Answers that set their own policy keep it (stored
+# files: "default-src 'none'; sandbox", rma_portal/files/responses.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp_constants.SELF],
+        "script-src": [csp_constants.SELF, csp_constants.NONCE],
+        # Inline style attributes stay blocked: Chart.js, Swagger UI and the admin's scripts
+        # set styles through the DOM (element.style), which the policy does not govern.
+        "style-src": [csp_constants.SELF, csp_constants.NONCE],
+        # Named although default-src says the same: Swagger UI's page adds data: here for the
+        # icons embedded in its stylesheet (rma_portal/api/urls.py), no other page needs it.
+        "img-src": [csp_constants.SELF],
+        "object-src": [csp_constants.NONE],
+        "base-uri": [csp_constants.NONE],
+        "form-action": [csp_constants.SELF],
+        "frame-ancestors": [csp_constants.NONE],
+    },
+}
+
+# Signed-in answers and every answer under /api/ are sent with "Cache-Control: private,
+# no-store" (rma_portal/security/headers.py), unless the view chose its own caching.
+
+# The OpenAPI schema and Swagger UI need a signed-in tenant user or an API token; true opens
+# them to everyone (e.g. a public developer portal).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
+
+# --- Two-factor sign-in, sessions and passwords (django-otp) ------------------------------
+
+# Two-factor sign-in (docs/security.md#two-factor-sign-in): a code from an authenticator app
+# (TOTP) or a single-use recovery code after the password. Tenants require it of their staff
+# (Tenant.staff_two_factor_required); this requires it of platform superusers.
+PLATFORM_TWO_FACTOR_REQUIRED = env.bool("PLATFORM_TWO_FACTOR_REQUIRED", default=False)
+# After a correct password the code is awaited this many seconds, and at most this many wrong
+# codes, before the password must be entered again.
+TWO_FACTOR_PENDING_SECONDS = 300
+TWO_FACTOR_MAX_ATTEMPTS = 5
+TWO_FACTOR_RECOVERY_CODES = 10
+# The name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = "RMA Portal"
+
+# A session ends SESSION_LIFETIME_HOURS after it was last saved (signing in saves it); the
+# session key changes at every sign-in; a password change or "sign out everywhere" ends the
+# user's other sessions (User.get_session_auth_hash).
+SESSION_COOKIE_AGE = env.int("SESSION_LIFETIME_HOURS", default=12) * 3600
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Passwords: a minimum length, not like the e-mail or name, not one of Django's list of
+# 20,000 common and breached passwords (checked offline), not only digits.
+PASSWORD_MIN_LENGTH = env.int("PASSWORD_MIN_LENGTH", default=12)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Personal API tokens ------------------------------------------------------------------
+
+# Personal API tokens (`Authorization: Token <key>`, docs/security.md#personal-api-tokens). A
+# new token lives API_TOKEN_DEFAULT_DAYS unless its user asks for fewer or more days, at most
+# API_TOKEN_MAX_DAYS; a user holds at most API_TOKEN_MAX_ACTIVE usable tokens at once. A
+# token's "last used" time is written at most once per API_TOKEN_LAST_USED_INTERVAL seconds,
+# not at every request.
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+API_TOKEN_MAX_ACTIVE = env.int("API_TOKEN_MAX_ACTIVE", default=20)
+API_TOKEN_LAST_USED_INTERVAL = env.int("API_TOKEN_LAST_USED_INTERVAL", default=60)
+if not 1 <= API_TOKEN_DEFAULT_DAYS <= API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured("API_TOKEN_DEFAULT_DAYS must be between 1 and API_TOKEN_MAX_DAYS.")
+if API_TOKEN_MAX_ACTIVE < 1:
+    raise ImproperlyConfigured("API_TOKEN_MAX_ACTIVE must be at least 1.")

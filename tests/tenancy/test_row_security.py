@@ -98,13 +98,16 @@ def test_unscoped_manager_in_a_request_context_sees_only_its_tenant(world_a, wor
 def test_writing_another_tenants_row_is_refused(world_a, world_b, make_order):
     _orders(world_a, world_b, make_order)
     with row_security(), tenant_context(world_a.tenant):
-        with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO tenancy_tenantsequence (tenant_id, name, year, last_value) "
-                    "VALUES (%s, 'X', 2026, 1)",
-                    [world_b.tenant.pk],
-                )
+        with (
+            pytest.raises(DatabaseError, match="row-level security"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                "INSERT INTO tenancy_tenantsequence (tenant_id, name, year, last_value) "
+                "VALUES (%s, 'X', 2026, 1)",
+                [world_b.tenant.pk],
+            )
         with connection.cursor() as cursor:
             cursor.execute("UPDATE customers_order SET invoice_number = 'changed'")
             assert cursor.rowcount == 2  # tenant B's order is not even seen
