@@ -20,11 +20,13 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connections
 
-POLICY_NAME = "rma_tenant_isolation_v1"
+POLICY_NAME = "rma_tenant_isolation_v2"
 POLICY_PREFIX = "rma_tenant_isolation"
+# Each setting is read once per statement (a scalar subquery is an InitPlan), not once per
+# row, and the tenant comparison can use the tenant indexes.
 CONDITION = (
-    "(current_setting('rma.all_tenants', true) = 'on' "
-    "OR tenant_id = NULLIF(current_setting('rma.tenant_id', true), '')::bigint)"
+    "((SELECT current_setting('rma.all_tenants', true)) = 'on' "
+    "OR tenant_id = (SELECT NULLIF(current_setting('rma.tenant_id', true), '')::bigint))"
 )
 
 

@@ -153,3 +153,13 @@ def test_a_rolled_back_setting_is_set_again(world_a, world_b, make_order):
             pass
         # The rollback undid the setting; the next statement must not run unscoped.
         assert _count("customers_order") == 2
+
+
+def test_an_older_policy_is_replaced_by_the_current_one(db):
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP POLICY {POLICY_NAME} ON customers_order")
+        cursor.execute("CREATE POLICY rma_tenant_isolation_v0 ON customers_order USING (true)")
+    assert apply_row_security() == ["customers_order"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT policyname FROM pg_policies WHERE tablename = 'customers_order'")
+        assert cursor.fetchall() == [(POLICY_NAME,)]
