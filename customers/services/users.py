@@ -14,6 +14,8 @@ from customers.selectors import colleagues_of, invitation_pending_q
 from rma_portal.accounts.models import CUSTOMER_ROLES, User
 from rma_portal.accounts.services import user_send_welcome
 from rma_portal.errors import ApplicationError
+from rma_portal.security.audit import record
+from rma_portal.security.models import AuditAction
 
 
 def _ensure_admin_of(actor: User, customer_account: CustomerAccount) -> None:
@@ -55,6 +57,7 @@ def customer_user_create(
     if colleagues_of(customer_account=customer_account).filter(user__email=email).exists():
         message = _("%(email)s is already in your team.") % {"email": email}
         raise ApplicationError(message, code="already_colleague", fields={"email": [message]})
+    _record_invitation(actor=actor, customer_account=customer_account, email=email)
     existing = User.objects.filter(email=email).first()
     if existing is not None:
         _answer_taken_address(
@@ -83,6 +86,17 @@ def customer_user_create(
         _answer_taken_address(
             existing, customer_account=customer_account, actor=actor, base_url=base_url
         )
+
+
+def _record_invitation(*, actor: User, customer_account: CustomerAccount, email: str) -> None:
+    """The tenant admin's audit log shows who invited which address to which company, the
+    same row whatever became of the invitation (the customer admin never reads it)."""
+    record(
+        AuditAction.USER_INVITED,
+        user=actor,
+        target=customer_account,
+        details={"email": email},
+    )
 
 
 def _answer_taken_address(
@@ -130,4 +144,10 @@ def customer_user_set_active(*, user: User, active: bool, actor: User) -> User:
     if user.is_active != active:
         user.is_active = active
         user.save(update_fields=["is_active"])
+        record(
+            AuditAction.USER_REACTIVATED if active else AuditAction.USER_DEACTIVATED,
+            user=actor,
+            target=user,
+            details={"company": membership.customer_account.name},
+        )
     return user

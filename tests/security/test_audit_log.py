@@ -179,3 +179,35 @@ def test_a_platform_superuser_sees_every_tenant_unless_switched(
     client.post("/backoffice/switch-tenant/", {"tenant": world_a.tenant.pk})
     foreign = AuditEvent.objects.get(tenant=world_b.tenant)
     assert client.get(f"{LIST_URL}{foreign.pk}/change/").status_code == 404
+
+
+def test_a_customer_admins_team_changes_are_in_the_tenants_log(world_a, world_b, login):
+    from django.urls import reverse
+
+    client = login(world_a.customer_admin)
+    for email in ("fresh.colleague@buyer.example", world_b.agent.email):
+        client.post(
+            reverse("portal:team"),
+            {"full_name": "X", "email": email, "role": "customer_user", "language": "en"},
+        )
+    client.post(reverse("portal:team_set_active", args=[world_a.colleague.pk]), {"active": "0"})
+    client.post(reverse("portal:team_set_active", args=[world_a.colleague.pk]), {"active": "1"})
+    events = _events(
+        action__in=[
+            AuditAction.USER_INVITED,
+            AuditAction.USER_DEACTIVATED,
+            AuditAction.USER_REACTIVATED,
+        ]
+    )
+    assert [(event.action, event.tenant, event.actor) for event in events] == [
+        (AuditAction.USER_INVITED, world_a.tenant, world_a.customer_admin),
+        (AuditAction.USER_INVITED, world_a.tenant, world_a.customer_admin),
+        (AuditAction.USER_DEACTIVATED, world_a.tenant, world_a.customer_admin),
+        (AuditAction.USER_REACTIVATED, world_a.tenant, world_a.customer_admin),
+    ]
+    assert [event.details["email"] for event in events[:2]] == [
+        "fresh.colleague@buyer.example",
+        world_b.agent.email,
+    ]
+    assert events[2].target_id == str(world_a.colleague.pk)
+    assert not AuditEvent.objects.filter(tenant=world_b.tenant).exists()
