@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.http import Http404
 
+from rma_portal.accounts.models import Role
 from rma_portal.tenancy.models import Tenant, TenantOwnedModel
 
 
@@ -66,3 +67,56 @@ class TenantScopedAdmin(TenantFieldsMixin, admin.ModelAdmin):
 
 class TenantScopedTabularInline(TenantFieldsMixin, admin.TabularInline):
     pass
+
+
+def is_tenant_admin_or_platform(user) -> bool:
+    """A tenant admin (of their own tenant) or a platform superuser; no other staff role."""
+    return bool(
+        user.is_active
+        and (
+            (user.is_superuser and user.tenant_id is None)
+            or (user.tenant_id and user.role == Role.TENANT_ADMIN)
+        )
+    )
+
+
+class TenantAdminRecordsAdmin(admin.ModelAdmin):
+    """Records kept about a tenant (the audit log, personal tokens) that only its tenant admins
+    and platform superusers read: the request's tenant's rows, or every tenant's for a platform
+    superuser who has not switched into one. Nothing is added, changed or deleted through the
+    admin, and another tenant's id answers 404 like a missing one."""
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        return [*columns, "tenant"] if request.tenant is None else columns
+
+    def get_list_filter(self, request):
+        filters = list(super().get_list_filter(request))
+        return ["tenant", *filters] if request.tenant is None else filters
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if not is_tenant_admin_or_platform(request.user):
+            return queryset.none()
+        if request.tenant is not None:
+            return queryset.filter(tenant=request.tenant)
+        return queryset if request.user.is_superuser else queryset.none()
+
+    def has_module_permission(self, request) -> bool:
+        return is_tenant_admin_or_platform(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_tenant_admin_or_platform(request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Django refuses the delete page before looking the id up: 403 for every id alike.
+        return False
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404

@@ -6,26 +6,14 @@ again, and revocation keeps the row the audit log names."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from rma_portal.accounts.models import Role
+from rma_portal.backoffice.admin import TenantAdminRecordsAdmin, is_tenant_admin_or_platform
 
 from .models import CredentialState, PersonalToken, RevokeReason
 from .services import revoke_token
-
-
-def may_manage_tokens(user) -> bool:
-    """Tenant admins (of their tenant) and platform superusers; no other staff role."""
-    return bool(
-        user.is_active
-        and (
-            (user.is_superuser and user.tenant_id is None)
-            or (user.tenant_id and user.role == Role.TENANT_ADMIN)
-        )
-    )
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -47,7 +35,7 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(PersonalToken)
-class PersonalTokenAdmin(admin.ModelAdmin):
+class PersonalTokenAdmin(TenantAdminRecordsAdmin):
     list_display = [
         "name",
         "display_prefix",
@@ -84,47 +72,8 @@ class PersonalTokenAdmin(admin.ModelAdmin):
     def status(self, obj: PersonalToken) -> str:
         return obj.get_state_display()
 
-    def get_list_display(self, request):
-        columns = list(super().get_list_display(request))
-        return [*columns, "tenant"] if request.tenant is None else columns
-
-    def get_list_filter(self, request):
-        filters = list(super().get_list_filter(request))
-        return ["tenant", *filters] if request.tenant is None else filters
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if not may_manage_tokens(request.user):
-            return queryset.none()
-        if request.tenant is not None:
-            return queryset.filter(tenant=request.tenant)
-        if request.user.is_superuser and request.user.tenant_id is None:
-            return queryset
-        return queryset.none()
-
-    def has_module_permission(self, request) -> bool:
-        return may_manage_tokens(request.user)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return may_manage_tokens(request.user)
-
     def has_revoke_permission(self, request) -> bool:
-        return may_manage_tokens(request.user)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # Django refuses the delete page before looking the id up: 403 for every id alike.
-        return False
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        # Django redirects to the index saying "doesn't exist"; another tenant's id must look
-        # exactly like a missing one (docs/architecture.md#tenancy).
-        raise Http404
+        return is_tenant_admin_or_platform(request.user)
 
     @admin.action(description=gettext_lazy("Revoke"), permissions=["revoke"])
     def revoke_selected(self, request, queryset):

@@ -7,12 +7,11 @@ import json
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from rma_portal.accounts.models import Role
+from rma_portal.backoffice.admin import TenantAdminRecordsAdmin, is_tenant_admin_or_platform
 from rma_portal.csv_export import (
     SEPARATOR_PARAMETER,
     csv_response,
@@ -26,18 +25,8 @@ from .models import AuditAction, AuditEvent
 EXPORT_LIMIT = 100_000
 
 
-def may_read_audit_log(user) -> bool:
-    return bool(
-        user.is_active
-        and (
-            (user.is_superuser and user.tenant_id is None)
-            or (user.tenant_id and user.role == Role.TENANT_ADMIN)
-        )
-    )
-
-
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(TenantAdminRecordsAdmin):
     list_display = ["at", "action", "actor_label", "target_label", "ip_address"]
     list_filter = ["action", "actor_kind", ("at", admin.DateFieldListFilter)]
     search_fields = ["actor_label", "target_label", "ip_address"]
@@ -59,36 +48,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     ]
     change_list_template = "admin/security/auditevent/change_list.html"
 
-    def get_list_display(self, request):
-        columns = list(super().get_list_display(request))
-        return [*columns, "tenant"] if request.tenant is None else columns
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.tenant is not None:
-            return queryset.filter(tenant=request.tenant)
-        if request.user.is_superuser and request.user.tenant_id is None:
-            return queryset
-        return queryset.none()
-
-    def has_module_permission(self, request) -> bool:
-        return may_read_audit_log(request.user)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return may_read_audit_log(request.user)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404
-
     def get_urls(self):
         return [
             path(
@@ -101,7 +60,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def export_view(self, request):
         """The rows the list shows (same filters and search), newest first, as CSV."""
-        if not self.has_view_permission(request):
+        if not is_tenant_admin_or_platform(request.user):
             raise PermissionDenied
         separator = separator_from(request, default=default_separator())
         # The list's own filters and search; the separator is the export's, not a filter.
