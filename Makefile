@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u EMAIL_URL -u CELERY_TASK_ALWAYS_EAGER \
 	-u CELERY_BROKER_URL -u CACHE_URL
 
-.PHONY: run serve test lint format worker beat messages bench install
+.PHONY: run serve test lint format worker beat messages bench install api-fuzz
 
 # WeasyPrint (PDF labels and reports) cannot work without Pango. libharfbuzz-subset0 only
 # makes font subsetting 3-4x faster, and Chromium is only for the browser tests: a machine
@@ -44,6 +44,12 @@ run: $(STAMP)
 test: $(STAMP)
 	@scripts/system-packages "make test" $(PDF_PACKAGES) -- $(FAST_PDF_PACKAGES) chromium
 	$(BIN)/pytest -n $(TEST_PROCESSES) --maxprocesses=4 --dist loadfile --durations=20 $(ARGS)
+
+# The API's generated contract tests at full strength: 100 generated examples per operation,
+# every phase for every role (make test runs a bounded, deterministic share). On the
+# environment's PostgreSQL and Redis, like make test.
+api-fuzz: $(STAMP)
+	API_FUZZ_MAX_EXAMPLES=100 $(BIN)/pytest tests/api/test_schemathesis.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from customers.cases import CaseChannel
 from rma_portal.concurrency import VersionedModel
 from rma_portal.files.models import StoredUpload
 from rma_portal.tenancy.models import TenantOwnedModel
@@ -206,6 +207,23 @@ class Complaint(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel):
         blank=True,
         related_name="assigned_complaints",
         verbose_name=_("assigned to"),
+    )
+    # How the complaint reached us: the portal for customers, what staff chose when they filed
+    # it for a customer (phone, e-mail, ...), the API for integrations' keys.
+    channel = models.CharField(
+        _("channel"), max_length=20, choices=CaseChannel.choices, default=CaseChannel.PORTAL
+    )
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("filed by staff"),
+        help_text=_(
+            "The staff member who filed the complaint for the customer; empty when the "
+            "customer filed it."
+        ),
     )
     category = models.CharField(_("category"), max_length=20, choices=ComplaintCategory.choices)
     priority = models.CharField(

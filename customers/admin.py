@@ -96,8 +96,13 @@ class OrderLineInline(TenantScopedTabularInline):
         "unit_price",
         "lot_number",
         "serial_numbers",
+        "delivered_quantity",
+        "delivered_on",
+        "invoice",
     ]
     raw_id_fields = ["product"]
+    # Invoices come from the ERP (API), which links their lines.
+    readonly_fields = ["invoice"]
     extra = 0
 
 

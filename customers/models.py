@@ -208,6 +208,49 @@ class Order(TenantOwnedModel):
         return self.number
 
 
+class Invoice(TenantOwnedModel):
+    """An invoice as the ERP issued it: what a return or a credit note refers to.
+
+    Its number is the ERP's key. Lines point at the invoice that billed them
+    (`OrderLine.invoice`); an order's `invoice_number` stays the plain reference orders carry
+    without an invoice record, and is filled from the first invoice written for the order.
+    """
+
+    number = models.CharField(
+        _("invoice number"), max_length=40, help_text=_("The invoice's key in the ERP.")
+    )
+    customer_account = models.ForeignKey(
+        CustomerAccount,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+        verbose_name=_("customer account"),
+    )
+    issue_date = models.DateField(_("issue date"))
+    currency = models.CharField(_("currency"), max_length=3)
+    net_amount = models.DecimalField(_("net amount"), **MONEY)
+    tax_amount = models.DecimalField(_("tax amount"), **MONEY)
+    gross_amount = models.DecimalField(_("gross amount"), **MONEY)
+    imported_at = models.DateTimeField(_("imported"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-issue_date", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="invoice_number_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "customer_account", "-issue_date"],
+                name="invoice_customer_date_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
 class OrderLine(TenantOwnedModel):
     order = models.ForeignKey(
         Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order")
@@ -222,6 +265,28 @@ class OrderLine(TenantOwnedModel):
     )
     lot_number = models.CharField(_("lot number"), max_length=64, blank=True)
     serial_numbers = models.JSONField(_("serial numbers"), default=list, blank=True)
+    # What the ERP reports of the delivery of this line; empty: the whole quantity, delivered
+    # on the order's delivery date.
+    delivered_quantity = models.PositiveIntegerField(
+        _("delivered quantity"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the whole quantity, once the order is delivered."),
+    )
+    delivered_on = models.DateField(
+        _("delivered on"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the order's delivery date."),
+    )
+    invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="lines",
+        verbose_name=_("invoice"),
+    )
 
     class Meta:
         verbose_name = _("order line")
@@ -235,8 +300,16 @@ class OrderLine(TenantOwnedModel):
             models.CheckConstraint(
                 condition=models.Q(unit_price__gte=0), name="line_price_not_negative"
             ),
+            models.CheckConstraint(
+                condition=models.Q(delivered_quantity__isnull=True)
+                | models.Q(delivered_quantity__lte=models.F("quantity")),
+                name="line_delivered_within_quantity",
+            ),
         ]
-        indexes = [models.Index(fields=["tenant", "product"], name="line_tenant_product_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "product"], name="line_tenant_product_idx"),
+            models.Index(fields=["tenant", "invoice"], name="line_tenant_invoice_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order.number}/{self.line_number}"
@@ -244,3 +317,16 @@ class OrderLine(TenantOwnedModel):
     @property
     def line_total(self) -> Decimal:
         return self.unit_price * self.quantity
+
+    @property
+    def quantity_delivered(self) -> int:
+        """Units delivered so far: what the ERP reported, else the whole line once the order
+        is delivered (a line of an order not yet delivered has none)."""
+        if self.delivered_quantity is not None:
+            return self.delivered_quantity
+        return self.quantity if self.order.delivery_date else 0
+
+    @property
+    def effective_delivery_date(self):
+        """The day this line was delivered: its own, else the order's (None: not yet)."""
+        return self.delivered_on or self.order.delivery_date

@@ -22,7 +22,9 @@ def customer_account_for_user(*, user) -> CustomerAccount | None:
 
 def orders_for_customer(*, customer_account: CustomerAccount) -> QuerySet[Order]:
     """The company's orders, newest first, with their lines and products loaded."""
-    lines = OrderLine.objects.select_related("product", "product__category").order_by("line_number")
+    lines = OrderLine.objects.select_related("product", "product__category", "invoice").order_by(
+        "line_number"
+    )
     return (
         Order.objects.filter(customer_account=customer_account)
         .annotate(line_count=Count("lines"), units=Sum("lines__quantity"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.db.models import Count, F, Q
@@ -29,15 +30,19 @@ from .admin_forms import (
     AssignForm,
     CategoryWindowFormSet,
     CommentForm,
+    ConfirmDocumentForm,
     InspectionForm,
     InspectionLineForm,
     ResolveForm,
+    ResolveLineForm,
 )
 from .admin_forms import ReturnPolicyForm as ReturnPolicyAdminForm
 from .models import (
     OPEN_STATUSES,
     CategoryWindow,
+    DocumentKind,
     Resolution,
+    ResolutionDocument,
     ReturnAttachment,
     ReturnEvent,
     ReturnLine,
@@ -46,10 +51,11 @@ from .models import (
     ReturnRequest,
     ReturnStatus,
 )
-from .policies import CENT, LineSettlement, PolicyRules, settle
+from .policies import PolicyRules
 from .selectors import return_rules_applied
 from .services.access import is_acting_staff
 from .services.errors import ReturnInvalid
+from .services.resolution import CONFIRMABLE_STATUSES
 
 OPEN = sorted(OPEN_STATUSES)
 # Nobody works on these any more: no assignment, no buttons but messages.
@@ -132,6 +138,12 @@ EVENT_LABELS = {
     "inspected": gettext_lazy("Inspected"),
     services.INTERNAL_INSPECTION_NOTE: gettext_lazy("Inspection note (internal)"),
     "resolved": gettext_lazy("Resolved"),
+    services.RESOLUTION_OVERRIDDEN: gettext_lazy("Accepted value exceeded (internal)"),
+    services.POLICY_OVERRIDDEN: gettext_lazy("Return policy overridden (internal)"),
+    services.DOCUMENT_CONFIRMED[DocumentKind.CREDIT_NOTE]: gettext_lazy("Credit note confirmed"),
+    services.DOCUMENT_CONFIRMED[DocumentKind.REPLACEMENT_ORDER]: gettext_lazy(
+        "Replacement / repair order confirmed"
+    ),
     "closed": gettext_lazy("Closed"),
     "assigned": gettext_lazy("Assigned"),
     "comment": gettext_lazy("Message"),
@@ -171,7 +183,11 @@ class ReturnLineInline(ReadOnlyInline):
         "accepted_quantity",
         "inspection_customer_note",
         "inspection_note",
+        "resolution",
         "refund_amount",
+        "replacement_sku",
+        "replacement_quantity",
+        "override_reason",
     ]
 
     def get_queryset(self, request):
@@ -238,6 +254,24 @@ class ReturnEventInline(ReadOnlyInline):
     @admin.display(description=gettext_lazy("visible to"))
     def visibility(self, event: ReturnEvent) -> str:
         return _("Customer and staff") if event.is_public else _("Staff only (internal)")
+
+
+class ResolutionDocumentInline(ReadOnlyInline):
+    """The ERP's documents of the resolution, as confirmed by the ERP or typed in by staff."""
+
+    model = ResolutionDocument
+    verbose_name_plural = gettext_lazy("ERP documents")
+    fields = readonly_fields = [
+        "kind",
+        "number",
+        "issued_on",
+        "amount",
+        "confirmed_by",
+        "confirmed_at",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("confirmed_by")
 
 
 class ReturnAttachmentInline(ReadOnlyInline):
@@ -384,6 +418,7 @@ class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
     list_filter = [
         QueueFilter,
         "status",
+        "channel",
         "requested_resolution",
         "return_method",
         ("customer_account", admin.RelatedOnlyFieldListFilter),
@@ -399,9 +434,27 @@ class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
     ]
     search_help_text = gettext_lazy("RMA number, customer name or number, or order number.")
     actions = ["approve_selected"]
-    inlines = [ReturnLineInline, ReturnAttachmentInline, ReturnEventInline]
+    inlines = [
+        ReturnLineInline,
+        ResolutionDocumentInline,
+        ReturnAttachmentInline,
+        ReturnEventInline,
+    ]
     fieldsets = [
-        (None, {"fields": ["number", "status", "customer_account", "requester", "assignee"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "number",
+                    "status",
+                    "customer_account",
+                    "requester",
+                    "channel",
+                    "filed_by",
+                    "assignee",
+                ]
+            },
+        ),
         (
             gettext_lazy("Request"),
             {
@@ -427,6 +480,7 @@ class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
                     "accepted_value",
                     "restocking_fee",
                     "refund_total",
+                    "credit_note_total",
                     "credit_note_number",
                     "replacement_order_ref",
                     "resolution_note",
@@ -610,6 +664,15 @@ class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
                 buttons.append(
                     {"name": name, "label": label, "url": self._url(name, obj.pk), "page": True}
                 )
+        if obj.status in CONFIRMABLE_STATUSES:
+            buttons.append(
+                {
+                    "name": "confirm-document",
+                    "label": _("Record an ERP document…"),
+                    "url": self._url("confirm-document", obj.pk),
+                    "page": True,
+                }
+            )
         may_assign = obj.status not in FINISHED
         user = request.user
         return {
@@ -630,6 +693,10 @@ class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
         urls = [
             self.object_path("inspect", require_http_methods(["GET", "POST"])(self.inspect_view)),
             self.object_path("resolve", require_http_methods(["GET", "POST"])(self.resolve_view)),
+            self.object_path(
+                "confirm-document",
+                require_http_methods(["GET", "POST"])(self.confirm_document_view),
+            ),
             self.object_path("assign", require_POST(self.assign_view)),
             self.object_path("comment", require_POST(self.comment_view)),
             self.object_path("label", require_safe(self.label_view)),
@@ -776,41 +843,106 @@ class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
         lines = list(
             obj.lines.select_related("order_line__order", "order_line__product").order_by("pk")
         )
+        proposals, rules = services.resolution_proposal(obj, lines)
         data = request.POST if request.method == "POST" else None
-        form = ResolveForm(
-            data, initial={"resolution": obj.requested_resolution or Resolution.REFUND}
-        )
-        if data is not None and form.is_valid():
+        default = obj.requested_resolution or Resolution.REFUND
+        line_forms = [
+            ResolveLineForm(data, proposal=proposal, default_resolution=default)
+            for proposal in proposals
+        ]
+        form = ResolveForm(data)
+        if data is not None and all([form.is_valid(), *(f.is_valid() for f in line_forms)]):
             try:
                 services.return_request_resolve(
                     return_request=obj,
                     actor=request.user,
-                    resolution=form.cleaned_data["resolution"],
+                    lines={f.line.pk: f.decision() for f in line_forms},
                     credit_note_number=form.cleaned_data["credit_note_number"],
                     replacement_order_ref=form.cleaned_data["replacement_order_ref"],
                     note=form.cleaned_data["note"],
                 )
             except ReturnInvalid as exc:
                 messages.error(request, exc.message)
+                _line_errors_to_forms(exc, line_forms)
                 for field, errors in exc.fields.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                    if field in form.fields:
+                        form.add_error(field, errors)
             except ApplicationError as exc:
                 messages.error(request, exc.message)
                 return self._change_redirect(obj)
             else:
                 messages.success(request, _("Return %(number)s resolved.") % {"number": obj.number})
                 return self._change_redirect(obj)
-        rows, settlement, rules = _settlement_preview(obj, lines)
         context = {
             **self._page_context(
                 request, obj, _("Resolve return %(number)s") % {"number": obj.number}
             ),
             "form": form,
-            "rows": rows,
-            "settlement": settlement,
+            "line_forms": line_forms,
+            "totals": {
+                "accepted_value": sum((p.accepted_value for p in proposals), Decimal("0.00")),
+                "fee": sum((p.fee for p in proposals), Decimal("0.00")),
+                "amount": sum((p.amount for p in proposals), Decimal("0.00")),
+            },
             "restocking_fee_percent": rules.restocking_fee_percent,
+            "free_shipping_reasons": rules.free_shipping_reasons,
         }
         return TemplateResponse(request, "admin/returns/returnrequest/resolve.html", context)
+
+    def confirm_document_view(self, request, object_id):
+        """Staff type in a document of the ERP (credit note, replacement / repair order):
+        the service the ERP's confirmation calls, with the same checks."""
+        obj = self._acting_on(request, object_id)
+        if obj.status not in CONFIRMABLE_STATUSES:
+            messages.error(
+                request,
+                _("Return %(number)s is not resolved; its documents are recorded once it is.")
+                % {"number": obj.number},
+            )
+            return self._change_redirect(obj)
+        data = request.POST if request.method == "POST" else None
+        form = ConfirmDocumentForm(data)
+        if data is not None and form.is_valid():
+            try:
+                _obj, recorded = services.return_request_confirm_document(
+                    return_request=obj,
+                    actor=request.user,
+                    kind=form.cleaned_data["kind"],
+                    number=form.cleaned_data["number"],
+                    issued_on=form.cleaned_data["issued_on"],
+                    amount=form.cleaned_data["amount"],
+                )
+            except ReturnInvalid as exc:
+                messages.error(request, exc.message)
+                names = {"type": "kind", "date": "issued_on"}
+                for field, errors in exc.fields.items():
+                    name = names.get(field, field)
+                    form.add_error(name if name in form.fields else None, errors)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+                return self._change_redirect(obj)
+            else:
+                message = (
+                    _("Document %(document)s recorded on return %(number)s.")
+                    if recorded
+                    else _("Document %(document)s was already recorded on return %(number)s.")
+                )
+                messages.success(
+                    request,
+                    message % {"document": form.cleaned_data["number"], "number": obj.number},
+                )
+                return self._change_redirect(obj)
+        context = {
+            **self._page_context(
+                request, obj, _("Record an ERP document for %(number)s") % {"number": obj.number}
+            ),
+            "form": form,
+            "documents": list(obj.documents.select_related("confirmed_by")),
+            "currency": obj.tenant.currency,
+        }
+        return TemplateResponse(
+            request, "admin/returns/returnrequest/confirm_document.html", context
+        )
 
 
 def _line_errors_to_forms(exc: ReturnInvalid, line_forms: list[InspectionLineForm]) -> None:
@@ -821,37 +953,6 @@ def _line_errors_to_forms(exc: ReturnInvalid, line_forms: list[InspectionLineFor
             line_form = by_line[int(match.group(1))]
             field = match.group(2)
             line_form.add_error(field if field in line_form.fields else None, errors)
-
-
-def _settlement_preview(obj: ReturnRequest, lines: list[ReturnLine]):
-    """The money a refund or credit note pays, from the policy snapshotted at submission;
-    the same computation the resolve service records."""
-    rules = return_rules_applied(return_request=obj)
-    settlement = settle(
-        rules,
-        [
-            LineSettlement(
-                accepted_quantity=line.accepted_quantity or 0,
-                unit_price=line.unit_price,
-                reason=line.reason,
-            )
-            for line in lines
-        ],
-    )
-    rows = []
-    for line, amount in zip(lines, settlement.line_amounts, strict=True):
-        value = (line.unit_price * (line.accepted_quantity or 0)).quantize(CENT)
-        rows.append(
-            {
-                "line": line,
-                "order_line": f"{line.order_line.order.number}/{line.order_line.line_number}",
-                "value": value,
-                "fee": value - amount,
-                "amount": amount,
-                "free_of_fee": line.reason in rules.free_shipping_reasons,
-            }
-        )
-    return rows, settlement, rules
 
 
 # --- return policy ------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from rma_portal.accounts.models import Role, User
 
 from .models import (
     Disposition,
+    DocumentKind,
     ItemCondition,
     Resolution,
     ReturnLine,
@@ -331,21 +332,81 @@ class InspectionForm(forms.Form):
     )
 
 
-class ResolveForm(forms.Form):
-    resolution = forms.ChoiceField(
-        label=_("resolution"), choices=Resolution.choices, widget=forms.RadioSelect
+class ResolveLineForm(forms.Form):
+    """One line's resolution. Every field shows the policy's proposal; only the fields of the
+    chosen resolution are used (the service says what is wrong, per line)."""
+
+    resolution = forms.ChoiceField(label=_("resolution"), choices=Resolution.choices)
+    amount = forms.DecimalField(
+        label=_("amount"),
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("Refund or credit note."),
     )
+    replacement_sku = forms.CharField(
+        label=_("replacement SKU"), required=False, max_length=60, help_text=_("Replacement.")
+    )
+    replacement_quantity = forms.IntegerField(
+        label=_("replacement quantity"), required=False, min_value=1, help_text=_("Replacement.")
+    )
+    override_reason = forms.CharField(
+        label=_("reason for exceeding the accepted value"),
+        required=False,
+        max_length=4000,
+        help_text=_("Internal, never shown to the customer."),
+    )
+
+    def __init__(self, *args, proposal, default_resolution: str, **kwargs):
+        line = proposal.line
+        kwargs.setdefault("prefix", f"line-{line.pk}")
+        kwargs.setdefault(
+            "initial",
+            {
+                "resolution": default_resolution,
+                "amount": proposal.amount,
+                "replacement_sku": line.order_line.product.sku,
+                "replacement_quantity": line.accepted_quantity or None,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.proposal = proposal
+        self.line = line
+        for name in ("amount", "replacement_sku", "replacement_quantity", "override_reason"):
+            self.fields[name].widget.attrs["aria-describedby"] = f"resolve-{name}-help"
+
+    def decision(self):
+        """The service's input: only what the chosen resolution takes."""
+        from .services import LineResolution
+
+        data = self.cleaned_data
+        kind = data["resolution"]
+        return LineResolution(
+            resolution=kind,
+            amount=data["amount"] if kind in (Resolution.REFUND, Resolution.CREDIT_NOTE) else None,
+            replacement_sku=(data["replacement_sku"] or "")
+            if kind == Resolution.REPLACEMENT
+            else "",
+            replacement_quantity=data["replacement_quantity"]
+            if kind == Resolution.REPLACEMENT
+            else None,
+            override_reason=data["override_reason"],
+        )
+
+
+class ResolveForm(forms.Form):
     credit_note_number = forms.CharField(
         label=_("credit note number"),
         required=False,
         max_length=40,
-        help_text=_("Required for a credit note."),
+        help_text=_("If already known; the ERP confirms the credit note later."),
     )
     replacement_order_ref = forms.CharField(
         label=_("replacement / repair order"),
         required=False,
         max_length=40,
-        help_text=_("Required for a replacement or a repair."),
+        help_text=_("If already known; the ERP confirms the order later."),
     )
     note = forms.CharField(
         label=_("resolution note"),
@@ -353,4 +414,26 @@ class ResolveForm(forms.Form):
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("The customer sees this note."),
+    )
+
+
+class ConfirmDocumentForm(forms.Form):
+    """A document of the ERP typed in by hand: the same rules as the ERP's confirmation."""
+
+    kind = forms.ChoiceField(
+        label=_("document"), choices=DocumentKind.choices, widget=forms.RadioSelect
+    )
+    number = forms.CharField(label=_("document number"), max_length=40)
+    issued_on = forms.DateField(
+        label=_("date"),
+        required=False,
+        help_text=_("Required for a credit note (YYYY-MM-DD)."),
+    )
+    amount = forms.DecimalField(
+        label=_("amount"),
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("A credit note's amount: the money the return pays back."),
     )

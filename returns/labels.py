@@ -192,6 +192,11 @@ def return_label_render(*, return_request: ReturnRequest) -> ReturnRequest:
         )
         if previous and previous != name:
             transaction.on_commit(lambda: field.storage.delete(previous))
+        if not previous:  # the return's first label: integrations hear of it (webhook)
+            from .notifications import on_label_rendered
+
+            return_request.label_rendered_at = rendered_at
+            on_label_rendered(return_request)
     return_request.label_file = name
     return_request.label_rendered_at = rendered_at
     logger.info(

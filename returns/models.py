@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from customers.cases import CaseChannel
 from rma_portal.concurrency import VersionedModel
 from rma_portal.files.models import StoredUpload
 from rma_portal.tenancy.models import TenantOwnedModel
@@ -71,6 +72,30 @@ class Resolution(models.TextChoices):
     CREDIT_NOTE = "credit_note", _("Credit note")
     REPLACEMENT = "replacement", _("Replacement")
     REPAIR = "repair", _("Repair")
+
+
+class ReturnResolution(models.TextChoices):
+    """The resolution of a whole return: the one every line has, or "per line" when the lines
+    were resolved differently (each line says how, `ReturnLine.resolution`)."""
+
+    REFUND = "refund", _("Refund")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+    REPLACEMENT = "replacement", _("Replacement")
+    REPAIR = "repair", _("Repair")
+    MIXED = "mixed", _("Per line (mixed)")
+
+
+# Resolutions that pay money back (a line's amount); replacement and repair pay nothing.
+MONEY_RESOLUTIONS = frozenset({Resolution.REFUND, Resolution.CREDIT_NOTE})
+# Resolutions the ERP answers with an order (a replacement order, a repair order).
+ORDER_RESOLUTIONS = frozenset({Resolution.REPLACEMENT, Resolution.REPAIR})
+
+
+class DocumentKind(models.TextChoices):
+    """The ERP's documents that carry out a resolution."""
+
+    CREDIT_NOTE = "credit_note", _("Credit note")
+    REPLACEMENT_ORDER = "replacement_order", _("Replacement / repair order")
 
 
 class ReturnMethod(models.TextChoices):
@@ -225,6 +250,23 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel)
     status = FSMField(
         _("status"), default=ReturnStatus.DRAFT, choices=ReturnStatus.choices, protected=True
     )
+    # How the return reached us: the portal for customers, what staff chose when they filed it
+    # for a customer (phone, e-mail, ...), the API for integrations' keys.
+    channel = models.CharField(
+        _("channel"), max_length=20, choices=CaseChannel.choices, default=CaseChannel.PORTAL
+    )
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("filed by staff"),
+        help_text=_(
+            "The staff member who filed the return for the customer; empty when the "
+            "customer filed it."
+        ),
+    )
     requested_resolution = models.CharField(
         _("requested resolution"), max_length=20, choices=Resolution.choices, blank=True
     )
@@ -242,9 +284,14 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel)
     requested_value = models.DecimalField(_("requested value"), **MONEY, default=Decimal("0"))
     accepted_value = models.DecimalField(_("accepted value"), **MONEY, null=True, blank=True)
     restocking_fee = models.DecimalField(_("restocking fee"), **MONEY, null=True, blank=True)
+    # All the money the return pays back: its refund lines and its credit-note lines.
     refund_total = models.DecimalField(_("refund / credit total"), **MONEY, null=True, blank=True)
+    # The part of refund_total on credit-note lines.
+    credit_note_total = models.DecimalField(
+        _("of which by credit note"), **MONEY, null=True, blank=True
+    )
     resolution = models.CharField(
-        _("resolution"), max_length=20, choices=Resolution.choices, blank=True
+        _("resolution"), max_length=20, choices=ReturnResolution.choices, blank=True
     )
     credit_note_number = models.CharField(_("credit note number"), max_length=40, blank=True)
     replacement_order_ref = models.CharField(
@@ -402,7 +449,23 @@ class ReturnLine(TenantOwnedModel):
         blank=True,
         help_text=_("Internal, never shown to the customer."),
     )
+    # The resolution of this line (docs/api.md#resolve): a refund or a credit note pays
+    # refund_amount; a replacement sends replacement_quantity of replacement_sku; a repair
+    # repairs the accepted units. Empty until the return is resolved.
+    resolution = models.CharField(
+        _("resolution"), max_length=20, choices=Resolution.choices, blank=True
+    )
     refund_amount = models.DecimalField(_("refund amount"), **MONEY, null=True, blank=True)
+    replacement_sku = models.CharField(_("replacement SKU"), max_length=60, blank=True)
+    replacement_quantity = models.PositiveIntegerField(
+        _("replacement quantity"), null=True, blank=True
+    )
+    # Why staff paid more than the accepted value, or replaced more than was accepted.
+    override_reason = models.TextField(
+        _("reason for exceeding the accepted value"),
+        blank=True,
+        help_text=_("Internal, never shown to the customer."),
+    )
 
     class Meta:
         verbose_name = _("return line")
@@ -431,6 +494,54 @@ class ReturnLine(TenantOwnedModel):
     @property
     def line_value(self) -> Decimal:
         return self.unit_price * self.quantity
+
+
+class ResolutionDocument(TenantOwnedModel):
+    """A document of the ERP that carries out a return's resolution, as the ERP confirmed it
+    (or staff typed it in): the credit note (number, date, amount) paying the return's money
+    back, or the replacement / repair order. At most one of each per return."""
+
+    return_request = models.ForeignKey(
+        ReturnRequest,
+        on_delete=models.CASCADE,
+        related_name="documents",
+        verbose_name=_("return"),
+    )
+    kind = models.CharField(_("document"), max_length=20, choices=DocumentKind.choices)
+    number = models.CharField(_("document number"), max_length=40)
+    issued_on = models.DateField(_("date"), null=True, blank=True)
+    amount = models.DecimalField(_("amount"), **MONEY, null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("resolution document")
+        verbose_name_plural = _("resolution documents")
+        ordering = ["confirmed_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "return_request", "kind"], name="resolution_document_one_per_kind"
+            ),
+            # A credit note pays back one return; an order may serve several.
+            models.UniqueConstraint(
+                fields=["tenant", "number"],
+                condition=models.Q(kind="credit_note"),
+                name="resolution_credit_note_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "kind", "number"], name="resolution_document_number_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"
 
 
 class ReturnEvent(TimelineEvent):

@@ -339,6 +339,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated request then answers 401 with WWW-Authenticate.
         "rma_portal.api.permissions.TenantTokenAuthentication",
+        "rma_portal.api.permissions.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -347,9 +348,15 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "rma_portal.api.exceptions.ErrorShapeAutoSchema",
     "EXCEPTION_HANDLER": "rma_portal.api.exceptions.api_exception_handler",
+    # OPTIONS: name, description, media types; the schema describes input (api/metadata.py).
+    "DEFAULT_METADATA_CLASS": "rma_portal.api.metadata.ApiMetadata",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    # Password guessing through the token endpoint, per client address.
-    "DEFAULT_THROTTLE_CLASSES": ["rma_portal.api.throttling.ClientAddressScopedRateThrottle"],
+    # Password guessing through the token endpoint, per client address; and every request
+    # per API key, user or (anonymous) address (docs/api.md#rate-limits).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rma_portal.api.throttling.ClientAddressScopedRateThrottle",
+        "rma_portal.api.throttling.ApiRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {"auth_token": "20/minute", "auth_token_account": "10/minute"},
 }
 
@@ -359,6 +366,13 @@ SPECTACULAR_SETTINGS = {
         "Returns (RMA) and orders of one tenant. Every error has one shape; see docs/api.md."
     ),
     "VERSION": "1.0.0",
+    # 3.1: its `webhooks` and its Schema Object (JSON Schema 2020-12) carry the webhook event
+    # catalogue as it is (rma_portal/notifications/openapi.py, docs/webhooks.md).
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "rma_portal.notifications.openapi.add_webhooks",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -371,6 +385,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReturnStatusEnum": "returns.models.ReturnStatus",
         "ResolutionEnum": "returns.models.Resolution",
+        "DeliveryStatusEnum": "rma_portal.notifications.models.DeliveryStatus",
     },
 }
 
@@ -547,3 +562,6 @@ if not 1 <= API_TOKEN_DEFAULT_DAYS <= API_TOKEN_MAX_DAYS:
     raise ImproperlyConfigured("API_TOKEN_DEFAULT_DAYS must be between 1 and API_TOKEN_MAX_DAYS.")
 if API_TOKEN_MAX_ACTIVE < 1:
     raise ImproperlyConfigured("API_TOKEN_MAX_ACTIVE must be at least 1.")
+# API requests per minute of a client without valid credentials, per address (a tenant's keys
+# and users have the tenant's own limit, Tenant.api_rate_limit_per_minute).
+API_ANONYMOUS_RATE_LIMIT_PER_MINUTE = env.int("API_ANONYMOUS_RATE_LIMIT_PER_MINUTE", default=60)

@@ -10,7 +10,6 @@ services decide what is allowed and name the fields at fault.
 from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_choice_description_list
 from drf_spectacular.utils import extend_schema_field
@@ -31,6 +30,9 @@ from complaints.models import (
 )
 from complaints.sla import SlaState
 from customers.api.serializers import CustomerAccountSummarySerializer
+from customers.cases import CaseChannel
+from rma_portal.api.fields import FormDataInput, StrictInputSerializer, multiple
+from rma_portal.api.filters import ListFilterSerializer, assignee_filter, customer_filter
 
 MAX_TEXT = 10_000  # the services' limit for every text
 STAFF_ONLY = "Staff only; null for customers."
@@ -231,6 +233,12 @@ class ComplaintSummarySerializer(serializers.ModelSerializer):
     category_label = serializers.CharField(source="get_category_display", read_only=True)
     priority = priority_field(read_only=True)
     priority_label = serializers.CharField(source="get_priority_display", read_only=True)
+    channel = serializers.ChoiceField(
+        choices=CaseChannel.choices,
+        read_only=True,
+        help_text="How the complaint reached us: `portal` when the customer filed it.",
+    )
+    channel_label = serializers.CharField(source="get_channel_display", read_only=True)
     customer = CustomerAccountSummarySerializer(source="customer_account", read_only=True)
     reporter = ComplaintUserSerializer(read_only=True)
     assignee = ComplaintUserSerializer(read_only=True, allow_null=True, help_text=STAFF_ONLY)
@@ -266,6 +274,8 @@ class ComplaintSummarySerializer(serializers.ModelSerializer):
             "category_label",
             "priority",
             "priority_label",
+            "channel",
+            "channel_label",
             "subject",
             "customer",
             "reporter",
@@ -320,6 +330,7 @@ class ComplaintDetailSerializer(ComplaintSummarySerializer):
         "first_responded_at",
         "sla_paused_at",
         "sla_states",
+        "filed_by",
     )
 
     order = ComplaintOrderReferenceSerializer(read_only=True, allow_null=True)
@@ -342,6 +353,12 @@ class ComplaintDetailSerializer(ComplaintSummarySerializer):
         allow_null=True, help_text=f"State of each SLA clock. {STAFF_ONLY}"
     )
     rating = ComplaintRatingSerializer(read_only=True, allow_null=True)
+    filed_by = ComplaintUserSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text=f"The staff member (or integration) who filed the complaint for the customer; "
+        f"null when the customer filed it. {STAFF_ONLY}",
+    )
     message_count = serializers.SerializerMethodField(
         help_text="Messages in the thread this user can read."
     )
@@ -377,6 +394,7 @@ class ComplaintDetailSerializer(ComplaintSummarySerializer):
             "rejection_reason",
             "reopen_count",
             "rating",
+            "filed_by",
             "message_count",
             "attachments",
             "events",
@@ -403,25 +421,23 @@ class ComplaintDetailSerializer(ComplaintSummarySerializer):
 # --- input ----------------------------------------------------------------------------------
 
 
-class ComplaintFilterSerializer(serializers.Serializer):
-    """Query parameters of the complaint list."""
+class ComplaintFilterSerializer(ListFilterSerializer):
+    """Query parameters of the complaint list (with `updated_since`, `created_from`,
+    `created_to`). Repeated parameters mean any of their values."""
 
-    status = status_field(required=False)
-    category = category_field(required=False)
-    priority = priority_field(required=False)
-    created_from = serializers.DateField(required=False, help_text="Filed on or after (date).")
-    created_to = serializers.DateField(required=False, help_text="Filed on or before (date).")
-    search = serializers.CharField(
-        required=False, max_length=200, help_text="Part of the complaint number or subject."
+    status = multiple(status_field(), help_text="Status; repeat for any of several.")
+    category = multiple(category_field(), help_text="Category; repeat for any of several.")
+    priority = multiple(priority_field(), help_text="Priority; repeat for any of several.")
+    customer = customer_filter()
+    assignee = assignee_filter(
+        "Staff: user id of the assigned agent; repeat for any of several (customers: 403)."
     )
-
-    def validate(self, attrs):
-        start, end = attrs.get("created_from"), attrs.get("created_to")
-        if start and end and start > end:
-            raise serializers.ValidationError(
-                {"created_to": [_("The end date must not be before the start date.")]}
-            )
-        return attrs
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Part of the complaint number or subject.",
+    )
 
 
 def files_field() -> serializers.ListField:
@@ -429,15 +445,32 @@ def files_field() -> serializers.ListField:
         child=serializers.FileField(),
         required=False,
         default=list,
+        max_length=10,
         help_text="Photos or documents: JPEG, PNG, WebP or PDF, judged by content; at most 10.",
     )
 
 
-class ComplaintCreateSerializer(serializers.Serializer):
+class ComplaintCreateSerializer(StrictInputSerializer):
+    on_behalf_of = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text="Staff and integrations: the user id of the customer user the complaint is "
+        "filed for (required). Customers file for themselves and leave it out.",
+    )
+    channel = serializers.ChoiceField(
+        choices=CaseChannel.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Staff: how the customer reached you (required). API keys: `api` unless "
+        "given. Customers: always `portal`.",
+    )
     category = category_field()
     priority = priority_field(required=False, default=Priority.NORMAL)
-    subject = serializers.CharField(max_length=200, allow_blank=True)
-    description = serializers.CharField(allow_blank=True, max_length=MAX_TEXT)
+    subject = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=MAX_TEXT)
     order = serializers.IntegerField(
         required=False, allow_null=True, default=None, min_value=1, help_text="Your order's id."
     )
@@ -453,12 +486,12 @@ class ComplaintCreateSerializer(serializers.Serializer):
     )
 
 
-class ComplaintCreateWithFilesSerializer(ComplaintCreateSerializer):
+class ComplaintCreateWithFilesSerializer(FormDataInput, ComplaintCreateSerializer):
     files = files_field()
 
 
-class ComplaintMessageInputSerializer(serializers.Serializer):
-    body = serializers.CharField(allow_blank=True, max_length=MAX_TEXT)
+class ComplaintMessageInputSerializer(StrictInputSerializer):
+    body = serializers.CharField(max_length=MAX_TEXT)
     internal = serializers.BooleanField(
         required=False,
         default=False,
@@ -466,11 +499,11 @@ class ComplaintMessageInputSerializer(serializers.Serializer):
     )
 
 
-class ComplaintMessageWithFilesInputSerializer(ComplaintMessageInputSerializer):
+class ComplaintMessageWithFilesInputSerializer(FormDataInput, ComplaintMessageInputSerializer):
     files = files_field()
 
 
-class ComplaintAttachmentUploadSerializer(serializers.Serializer):
+class ComplaintAttachmentUploadSerializer(FormDataInput, StrictInputSerializer):
     file = serializers.FileField(help_text="JPEG, PNG, WebP or PDF, judged by content.")
     message = serializers.CharField(
         required=False,
@@ -486,7 +519,7 @@ class ComplaintAttachmentUploadSerializer(serializers.Serializer):
     )
 
 
-class ComplaintAssignInputSerializer(serializers.Serializer):
+class ComplaintAssignInputSerializer(StrictInputSerializer):
     assignee = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -496,7 +529,7 @@ class ComplaintAssignInputSerializer(serializers.Serializer):
     )
 
 
-class ComplaintQuestionInputSerializer(serializers.Serializer):
+class ComplaintQuestionInputSerializer(StrictInputSerializer):
     question = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -506,19 +539,15 @@ class ComplaintQuestionInputSerializer(serializers.Serializer):
     )
 
 
-class ComplaintResolveInputSerializer(serializers.Serializer):
-    resolution = serializers.CharField(
-        allow_blank=True, max_length=MAX_TEXT, help_text="Shown to the customer."
-    )
+class ComplaintResolveInputSerializer(StrictInputSerializer):
+    resolution = serializers.CharField(max_length=MAX_TEXT, help_text="Shown to the customer.")
 
 
-class ComplaintReasonInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        allow_blank=True, max_length=MAX_TEXT, help_text="Shown to the other side."
-    )
+class ComplaintReasonInputSerializer(StrictInputSerializer):
+    reason = serializers.CharField(max_length=MAX_TEXT, help_text="Shown to the other side.")
 
 
-class ComplaintRatingInputSerializer(serializers.Serializer):
+class ComplaintRatingInputSerializer(StrictInputSerializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=MAX_TEXT

@@ -13,8 +13,7 @@ from functools import cached_property
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -26,10 +25,14 @@ from complaints.sla import BusinessCalendar
 from customers.selectors import customer_account_for_user
 from rma_portal.accounts.models import User
 from rma_portal.api.exceptions import PreconditionRequired
+from rma_portal.api.filters import validated_filters
+from rma_portal.api.permissions import IsTenantUser, require_read_write_scopes
+from rma_portal.api.schema import file_download_responses
 from rma_portal.api.views import IF_MATCH, IgnoreAcceptNegotiation, TenantScopedViewSet
 from rma_portal.files.responses import stored_file_response
 from rma_portal.files.uploads import UploadRejected
 
+from .examples import COMPLAINT_CREATE_EXAMPLES, MESSAGE_EXAMPLES
 from .serializers import (
     ComplaintAssignInputSerializer,
     ComplaintAttachmentSerializer,
@@ -60,24 +63,44 @@ class ComplaintViewSet(TenantScopedViewSet):
     """Complaints the user may see; transitions are POST actions on one complaint."""
 
     model = Complaint
+    permission_classes = [
+        IsTenantUser,
+        require_read_write_scopes(read="complaints:read", write="complaints:write"),
+    ]
     serializer_class = ComplaintDetailSerializer
     parser_classes = [JSONParser, MultiPartParser]
+    # The list's query parameters, and the timestamp its cursor pages by (pagination.py).
+    filter_serializer_class = ComplaintFilterSerializer
+    cursor_field = "updated_at"
 
     def scoped_queryset(self, *, user):
         if self.action != "list":
             return selectors.complaints_visible_to(user=user)
-        filters = ComplaintFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        data = filters.validated_data
-        return selectors.complaints_list(
+        data = validated_filters(self, ComplaintFilterSerializer)
+        if "assignee" in data and not user.is_tenant_staff:
+            # Who handles a complaint is staff's business: customers see a name, not a user.
+            raise exceptions.PermissionDenied(_("Only support staff filter by assignee."))
+        complaints = selectors.complaints_list(
             user=user,
-            status=data.get("status", ""),
-            category=data.get("category", ""),
-            priority=data.get("priority", ""),
             search=data.get("search", ""),
             created_from=data.get("created_from"),
             created_to=data.get("created_to"),
         )
+        # Repeated parameters mean any of their values.
+        for parameter, lookup in (
+            ("status", "status__in"),
+            ("category", "category__in"),
+            ("priority", "priority__in"),
+            ("customer", "customer_account_id__in"),
+            ("assignee", "assignee_id__in"),
+        ):
+            if values := data.get(parameter):
+                complaints = complaints.filter(**{lookup: values})
+        if (since := data.get("updated_since")) is not None:
+            # Internal work moves `updated_at` too: a customer's sync may bring a complaint
+            # back with nothing new to them, never miss one (docs/api.md#syncing).
+            complaints = complaints.filter(updated_at__gte=since)
+        return complaints
 
     # --- representation -----------------------------------------------------------------------
 
@@ -136,30 +159,46 @@ class ComplaintViewSet(TenantScopedViewSet):
             "multipart/form-data": ComplaintCreateWithFilesSerializer,
         },
         responses={201: ComplaintDetailSerializer},
+        examples=COMPLAINT_CREATE_EXAMPLES,
     )
     def create(self, request, *args, **kwargs):
-        """File a complaint for your company (customers only). JSON, or multipart with the
-        same fields plus `files`. SLA due times start now."""
-        account = customer_account_for_user(user=request.user)
-        if account is None:
-            raise exceptions.PermissionDenied(
-                _("Only users of customer companies file complaints.")
-            )
+        """File a complaint. Customers file for their company; agents, coordinators, tenant
+        admins and integrations file for a customer user of the tenant (`on_behalf_of`) with
+        the channel it came through. Managers read only. JSON, or multipart with the same
+        fields plus `files`. SLA due times start now."""
+        user = request.user
+        if user.is_customer:
+            account = customer_account_for_user(user=user)
+            if account is None:
+                raise exceptions.PermissionDenied(
+                    _("Only users of customer companies file complaints.")
+                )
+        else:
+            # Before the body is read: a role that may not file learns nothing from it.
+            services.require_acting_for_customers(user)
         form = ComplaintCreateWithFilesSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        complaint = services.complaint_file(
-            customer_account=account,
-            reporter=request.user,
-            category=data["category"],
-            priority=data["priority"],
-            subject=data["subject"],
-            description=data["description"],
-            order_id=data["order"],
-            order_line_id=data["order_line"],
-            product_id=data["product"],
-            uploads=data["files"],
-        )
+        details = {
+            "category": data["category"],
+            "priority": data["priority"],
+            "subject": data["subject"],
+            "description": data["description"],
+            "order_id": data["order"],
+            "order_line_id": data["order_line"],
+            "product_id": data["product"],
+            "uploads": data["files"],
+        }
+        if user.is_customer:
+            if data["on_behalf_of"] not in (None, user.pk):
+                raise exceptions.PermissionDenied(
+                    _("Customers file complaints for themselves; a colleague files their own.")
+                )
+            complaint = services.complaint_file(customer_account=account, reporter=user, **details)
+        else:
+            complaint = services.complaint_file_for_customer(
+                actor=user, customer_id=data["on_behalf_of"], channel=data["channel"], **details
+            )
         return Response(self._detail(complaint), status=201)
 
     # --- thread -------------------------------------------------------------------------------
@@ -183,6 +222,7 @@ class ComplaintViewSet(TenantScopedViewSet):
             "multipart/form-data": ComplaintMessageWithFilesInputSerializer,
         },
         responses={201: ComplaintMessageSerializer},
+        examples=MESSAGE_EXAMPLES,
     )
     @action(detail=True, methods=["get", "post"])
     def messages(self, request, pk=None):
@@ -251,11 +291,7 @@ class ComplaintViewSet(TenantScopedViewSet):
 
     @extend_schema(
         summary="Download an attachment",
-        responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The file (images inline, PDFs as download)."
-            )
-        },
+        responses=file_download_responses("The file (images inline, PDFs as download)."),
     )
     @action(
         detail=True,

@@ -9,6 +9,7 @@ from .complaints import (
     complaint_assign,
     complaint_close,
     complaint_file,
+    complaint_file_for_customer,
     complaint_link_return,
     complaint_rate,
     complaint_reject,
@@ -18,6 +19,7 @@ from .complaints import (
     complaint_start,
     complaint_wait_for_customer,
     may_reassign,
+    require_acting_for_customers,
 )
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "complaint_assign",
     "complaint_close",
     "complaint_file",
+    "complaint_file_for_customer",
     "complaint_link_return",
     "complaint_rate",
     "complaint_reject",
@@ -37,4 +40,5 @@ __all__ = [
     "complaint_start",
     "complaint_wait_for_customer",
     "may_reassign",
+    "require_acting_for_customers",
 ]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
+from customers.cases import CaseChannel, filing_customer
 from customers.models import Order, OrderLine, Product
 from rma_portal.accounts.models import Role, User
 from rma_portal.concurrency import changed_since_seen
@@ -90,6 +91,16 @@ def _is_customer_party(user: User, complaint: Complaint) -> bool:
 
 def _require_staff(user: User, complaint: Complaint | None = None) -> None:
     if not _is_staff(user, complaint):
+        raise ComplaintAccessDenied(_("Only support staff may do this."))
+
+
+def require_acting_for_customers(user: User, complaint: Complaint | None = None) -> None:
+    """Acting staff, or the tenant's integration (its API keys, whose scopes the API checks),
+    may file a complaint for a customer user."""
+    integration = user.is_integration and (
+        complaint is None or user.tenant_id == complaint.tenant_id
+    )
+    if not (integration or _is_staff(user, complaint)):
         raise ComplaintAccessDenied(_("Only support staff may do this."))
 
 
@@ -313,9 +324,17 @@ def complaint_file(
     product_id: int | None = None,
     uploads: Sequence = (),
     now: datetime.datetime | None = None,
+    filed_by: User | None = None,
+    channel: str = CaseChannel.PORTAL,
 ) -> Complaint:
-    """File a complaint for the reporter's company; SLA due times start now."""
+    """File a complaint for the reporter's company; SLA due times start now.
+
+    The reporter is always the customer user the complaint is for; `filed_by` is the staff
+    member who files it for them (named on the timeline), `channel` how it reached us.
+    """
     errors: dict[str, list[str]] = {}
+    if channel not in CaseChannel.values:
+        errors["channel"] = [_("Choose the channel the complaint came through.")]
     if category not in ComplaintCategory.values:
         errors["category"] = [_("Choose a category.")]
     if priority not in Priority.values:
@@ -386,6 +405,8 @@ def complaint_file(
             code=format_document_number("CMP", local_year, value),
             customer_account=customer_account,
             reporter=reporter,
+            filed_by=filed_by,
+            channel=channel,
             category=category,
             priority=priority,
             order=order,
@@ -398,11 +419,68 @@ def complaint_file(
             resolution_due_at=add_business_time(calendar, now, float(resolution_hours) * 3600),
         )
         _require_customer(reporter, complaint)
+        if filed_by is not None:
+            require_acting_for_customers(filed_by, complaint)
         _mark_at_risk_moments(complaint, calendar)
         complaint.save()
-        _store_files(complaint, None, files, reporter)
-        _event(complaint, actor=reporter, action="filed", at=now)
+        _store_files(complaint, None, files, filed_by or reporter)
+        _event(complaint, actor=filed_by or reporter, action="filed", at=now)
     return complaint
+
+
+def complaint_file_for_customer(
+    *,
+    actor: User,
+    customer_id: int | None,
+    channel: str = "",
+    category: str,
+    priority: str,
+    subject: str,
+    description: str,
+    order_id: int | None = None,
+    order_line_id: int | None = None,
+    product_id: int | None = None,
+    uploads: Sequence = (),
+    now: datetime.datetime | None = None,
+) -> Complaint:
+    """Staff (or an integration's API key) file a complaint for the customer user
+    `customer_id`, with the same checks as the customer's own (orders and lines of the
+    customer's company). The customer is its reporter: they get its e-mails and see it in
+    the portal as their own.
+
+    An id that is not an active customer user of the actor's tenant (another tenant's user,
+    a staff user, no such user) answers the same error.
+    """
+    require_acting_for_customers(actor)
+    if customer_id is None:
+        message = _("Name the customer user you file the complaint for (on_behalf_of).")
+        raise ComplaintInvalid(message, fields={"on_behalf_of": [message]})
+    membership = (
+        filing_customer(tenant=actor.tenant, user_id=customer_id) if actor.tenant_id else None
+    )
+    if membership is None:
+        message = _("Unknown customer user: give the id of an active customer user of this tenant.")
+        raise ComplaintInvalid(message, fields={"on_behalf_of": [message]})
+    if not channel:
+        if not actor.is_integration:
+            message = _("Choose the channel the customer reached you through.")
+            raise ComplaintInvalid(message, fields={"channel": [message]})
+        channel = CaseChannel.API  # an integration's complaint came through the API
+    return complaint_file(
+        customer_account=membership.customer_account,
+        reporter=membership.user,
+        category=category,
+        priority=priority,
+        subject=subject,
+        description=description,
+        order_id=order_id,
+        order_line_id=order_line_id,
+        product_id=product_id,
+        uploads=uploads,
+        now=now,
+        filed_by=actor,
+        channel=channel,
+    )
 
 
 # --- staff ------------------------------------------------------------------------------

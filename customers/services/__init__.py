@@ -1,5 +1,6 @@
 """Writes on customer companies, their users and the mirrored ERP data."""
 
+from .erp import MAX_RECORDS, erp_upsert, erp_upsert_one
 from .imports import (
     ImportRejected,
     ImportReport,
@@ -7,14 +8,18 @@ from .imports import (
     customers_import,
     orders_import,
 )
-from .users import customer_user_create, customer_user_set_active
+from .users import customer_user_create, customer_user_invite, customer_user_set_active
 
 __all__ = [
+    "MAX_RECORDS",
     "ImportRejected",
     "ImportReport",
     "catalog_import_products",
     "customer_user_create",
+    "customer_user_invite",
     "customer_user_set_active",
     "customers_import",
+    "erp_upsert",
+    "erp_upsert_one",
     "orders_import",
 ]

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import CustomerAccount, CustomerMembership
 from customers.selectors import colleagues_of, invitation_pending_q
-from rma_portal.accounts.models import CUSTOMER_ROLES, User
+from rma_portal.accounts.models import CUSTOMER_ROLES, Role, User
 from rma_portal.accounts.services import user_send_welcome
 from rma_portal.errors import ApplicationError
 from rma_portal.security.audit import record
@@ -51,6 +51,61 @@ def customer_user_create(
     the team list already shows is refused by name.
     """
     _ensure_admin_of(actor, customer_account)
+    _invite(
+        customer_account=customer_account,
+        email=email,
+        full_name=full_name,
+        role=role,
+        language=language,
+        actor=actor,
+        base_url=base_url,
+    )
+
+
+def customer_user_invite(
+    *,
+    customer_account: CustomerAccount,
+    email: str,
+    full_name: str,
+    role: str,
+    language: str,
+    actor: User,
+    base_url: str,
+    by_api_key: bool = False,
+) -> None:
+    """A tenant admin (or the ERP, with an API key whose scope the view checked) invites a
+    user to a customer company: the same invitation, and the same one answer whatever the
+    address, as a customer admin's (`customer_user_create`). The tenant admin sees every user
+    of the tenant anyway; what the answer must not tell is whether an address has an account
+    in another tenant (docs/security.md#team-invitations)."""
+    if not by_api_key and (
+        actor.role != Role.TENANT_ADMIN or actor.tenant_id != customer_account.tenant_id
+    ):
+        raise ApplicationError(
+            _("Only the tenant's administrators may invite users to a customer company."),
+            code="forbidden",
+        )
+    _invite(
+        customer_account=customer_account,
+        email=email,
+        full_name=full_name,
+        role=role,
+        language=language,
+        actor=actor,
+        base_url=base_url,
+    )
+
+
+def _invite(
+    *,
+    customer_account: CustomerAccount,
+    email: str,
+    full_name: str,
+    role: str,
+    language: str,
+    actor: User,
+    base_url: str,
+) -> None:
     if role not in CUSTOMER_ROLES:
         raise ApplicationError(_("Choose a customer role."), code="invalid_role")
     email = User.objects.normalize_email(email.strip()).lower()

@@ -41,7 +41,12 @@ def order_detail(request, order_id: int):
     )
     if order is None:
         raise Http404
-    return render(request, "portal/order_detail.html", {"order": order})
+    # The invoices that billed its lines (loaded with the lines), else the order's reference.
+    invoices = sorted(
+        {line.invoice for line in order.lines.all() if line.invoice_id},
+        key=lambda invoice: (invoice.issue_date, invoice.number),
+    )
+    return render(request, "portal/order_detail.html", {"order": order, "invoices": invoices})
 
 
 class ColleagueForm(forms.Form):

@@ -11,10 +11,13 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from customers.api.serializers import CustomerAccountSummarySerializer, ProductSerializer
+from customers.cases import CaseChannel
 from returns.models import (
     Disposition,
+    DocumentKind,
     ItemCondition,
     Resolution,
+    ResolutionDocument,
     ReturnAttachment,
     ReturnEvent,
     ReturnLine,
@@ -23,6 +26,16 @@ from returns.models import (
     ReturnRequest,
     ReturnStatus,
 )
+from returns.services.drafts import MAX_COMMENT
+from rma_portal.api.fields import (
+    BlankAsNullCharField,
+    BlankChoicesAsNullMixin,
+    FormDataInput,
+    StrictInputSerializer,
+    may_be_absent,
+    multiple,
+)
+from rma_portal.api.filters import ListFilterSerializer, assignee_filter, customer_filter
 
 MAX_TEXT = 4000
 MAX_LINES = 200
@@ -42,17 +55,16 @@ class OrderLineReferenceSerializer(serializers.Serializer):
     order_number = serializers.CharField(source="order.number", read_only=True)
 
 
-class ReturnRequestSummarySerializer(serializers.ModelSerializer):
+class ReturnRequestSummarySerializer(BlankChoicesAsNullMixin, serializers.ModelSerializer):
     """A return in a list."""
 
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     customer = CustomerAccountSummarySerializer(source="customer_account", read_only=True)
     requester = UserSummarySerializer(read_only=True)
     assignee = UserSummarySerializer(read_only=True, allow_null=True)
-    requested_resolution_label = serializers.CharField(
-        source="get_requested_resolution_display", read_only=True
-    )
-    return_method_label = serializers.CharField(source="get_return_method_display", read_only=True)
+    requested_resolution_label = BlankAsNullCharField(source="get_requested_resolution_display")
+    return_method_label = BlankAsNullCharField(source="get_return_method_display")
+    channel_label = serializers.CharField(source="get_channel_display", read_only=True)
     currency = serializers.SerializerMethodField()
 
     class Meta:
@@ -62,6 +74,8 @@ class ReturnRequestSummarySerializer(serializers.ModelSerializer):
             "number",
             "status",
             "status_label",
+            "channel",
+            "channel_label",
             "customer",
             "requester",
             "assignee",
@@ -84,21 +98,39 @@ class ReturnRequestSummarySerializer(serializers.ModelSerializer):
         return self.context["request"].user.tenant.currency
 
 
-class ReturnLineSerializer(serializers.ModelSerializer):
+class ReturnLineSerializer(BlankChoicesAsNullMixin, serializers.ModelSerializer):
     order_line = OrderLineReferenceSerializer(read_only=True)
     product = ProductSerializer(source="order_line.product", read_only=True)
     reason_label = serializers.CharField(source="get_reason_display", read_only=True)
     comment = serializers.CharField(source="customer_comment", read_only=True)
     serial_numbers = serializers.ListField(child=serializers.CharField(), read_only=True)
     line_value = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
-    condition_label = serializers.CharField(source="get_condition_display", read_only=True)
-    disposition_label = serializers.CharField(source="get_disposition_display", read_only=True)
+    condition_label = BlankAsNullCharField(source="get_condition_display")
+    disposition_label = BlankAsNullCharField(source="get_disposition_display")
     inspection_customer_note = serializers.CharField(
         read_only=True, help_text="What inspection found, for the customer."
     )
-    inspection_note = serializers.CharField(
+    inspection_note = may_be_absent(
+        serializers.CharField(
+            read_only=True,
+            help_text="Internal note on the inspection: staff only, never in a customer's answer.",
+        )
+    )
+    resolution_label = BlankAsNullCharField(source="get_resolution_display")
+    refund_amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
         read_only=True,
-        help_text="Internal note on the inspection: staff only, never in a customer's answer.",
+        allow_null=True,
+        help_text="What the line pays back (refund or credit note; 0.00 for a replacement or a "
+        "repair); null until the return is resolved.",
+    )
+    override_reason = may_be_absent(
+        serializers.CharField(
+            read_only=True,
+            help_text="Why staff paid more than the accepted value or replaced more than was "
+            "accepted: staff only, never in a customer's answer.",
+        )
     )
 
     class Meta:
@@ -122,16 +154,22 @@ class ReturnLineSerializer(serializers.ModelSerializer):
             "accepted_quantity",
             "inspection_customer_note",
             "inspection_note",
+            "resolution",
+            "resolution_label",
             "refund_amount",
+            "replacement_sku",
+            "replacement_quantity",
+            "override_reason",
         ]
         read_only_fields = fields
 
     def to_representation(self, line: ReturnLine) -> dict:
         data = super().to_representation(line)
         request = self.context.get("request")
-        # Closed by default: only tenant staff read the internal note (docs/api.md).
+        # Closed by default: only tenant staff read the internal notes (docs/api.md).
         if request is None or not request.user.is_tenant_staff:
             data.pop("inspection_note", None)
+            data.pop("override_reason", None)
         return data
 
 
@@ -180,6 +218,19 @@ class ReturnAttachmentSerializer(serializers.ModelSerializer):
         )
 
 
+class ResolutionDocumentSerializer(serializers.ModelSerializer):
+    """A document of the ERP that carries out the resolution, as confirmed."""
+
+    type = serializers.CharField(source="kind", read_only=True)
+    type_label = serializers.CharField(source="get_kind_display", read_only=True)
+    date = serializers.DateField(source="issued_on", read_only=True, allow_null=True)
+
+    class Meta:
+        model = ResolutionDocument
+        fields = ["type", "type_label", "number", "date", "amount", "confirmed_at"]
+        read_only_fields = fields
+
+
 class PolicySummarySerializer(serializers.Serializer):
     """The rules snapshotted when the return was submitted (they apply to it for good)."""
 
@@ -196,16 +247,26 @@ class PolicySummarySerializer(serializers.Serializer):
 class ReturnRequestDetailSerializer(ReturnRequestSummarySerializer):
     """A return with its lines, timeline, files, the policy applied and the money."""
 
-    shipping_paid_by_label = serializers.CharField(
-        source="get_shipping_paid_by_display", read_only=True
-    )
-    resolution_label = serializers.CharField(source="get_resolution_display", read_only=True)
+    shipping_paid_by_label = BlankAsNullCharField(source="get_shipping_paid_by_display")
+    resolution_label = BlankAsNullCharField(source="get_resolution_display")
     policy = PolicySummarySerializer(source="policy_snapshot", read_only=True, allow_null=True)
     lines = ReturnLineSerializer(many=True, read_only=True)
     events = ReturnEventSerializer(
         many=True, read_only=True, help_text="The timeline; customers see public events only."
     )
     attachments = ReturnAttachmentSerializer(many=True, read_only=True)
+    documents = ResolutionDocumentSerializer(
+        many=True,
+        read_only=True,
+        help_text="The ERP's documents confirmed for the resolution: the credit note, the "
+        "replacement / repair order.",
+    )
+    filed_by = UserSummarySerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The staff member (or integration) who filed the return for the customer; "
+        "null when the customer filed it.",
+    )
 
     version = serializers.IntegerField(
         read_only=True,
@@ -226,10 +287,13 @@ class ReturnRequestDetailSerializer(ReturnRequestSummarySerializer):
             "shipping_paid_by",
             "shipping_paid_by_label",
             "restocking_fee",
+            "credit_note_total",
             "resolution",
             "resolution_label",
             "credit_note_number",
             "replacement_order_ref",
+            "documents",
+            "filed_by",
             "resolution_note",
             "approved_at",
             "received_at",
@@ -247,29 +311,27 @@ class ReturnRequestDetailSerializer(ReturnRequestSummarySerializer):
 # --- input ----------------------------------------------------------------------------------
 
 
-class ReturnFilterSerializer(serializers.Serializer):
-    """Query parameters of the return list."""
+class ReturnFilterSerializer(ListFilterSerializer):
+    """Query parameters of the return list (with `updated_since`, `created_from`, `created_to`)."""
 
-    status = serializers.ChoiceField(choices=ReturnStatus.choices, required=False)
-    created_from = serializers.DateField(required=False, help_text="Created on or after (date).")
-    created_to = serializers.DateField(required=False, help_text="Created on or before (date).")
+    status = multiple(
+        serializers.ChoiceField(choices=ReturnStatus.choices),
+        help_text="Status; repeat for any of several (`status=submitted&status=needs_info`).",
+    )
+    customer = customer_filter()
+    assignee = assignee_filter()
     order = serializers.CharField(
-        required=False, max_length=40, help_text="Part of an order number on the return's lines."
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text="Part of an order number on the return's lines.",
     )
     search = serializers.CharField(
-        required=False, max_length=40, help_text="Part of the RMA number."
+        required=False, allow_blank=True, max_length=40, help_text="Part of the RMA number."
     )
 
-    def validate(self, attrs):
-        start, end = attrs.get("created_from"), attrs.get("created_to")
-        if start and end and start > end:
-            raise serializers.ValidationError(
-                {"created_to": [_("The end date must not be before the start date.")]}
-            )
-        return attrs
 
-
-class ReturnLineInputSerializer(serializers.Serializer):
+class ReturnLineInputSerializer(StrictInputSerializer):
     order_line = serializers.IntegerField(min_value=1, help_text="Id of a line of your order.")
     quantity = serializers.IntegerField(min_value=1)
     reason = serializers.ChoiceField(choices=ReturnReason.choices)
@@ -277,10 +339,10 @@ class ReturnLineInputSerializer(serializers.Serializer):
         required=False, allow_blank=True, default="", max_length=500, help_text="For other."
     )
     comment = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=MAX_TEXT
+        required=False, allow_blank=True, default="", max_length=MAX_COMMENT
     )
     serial_numbers = serializers.ListField(
-        child=serializers.CharField(max_length=100),
+        child=serializers.CharField(max_length=100, allow_blank=True),  # blanks are skipped
         required=False,
         default=list,
         max_length=10_000,
@@ -288,8 +350,33 @@ class ReturnLineInputSerializer(serializers.Serializer):
     )
 
 
-class ReturnCreateSerializer(serializers.Serializer):
-    lines = ReturnLineInputSerializer(many=True, max_length=MAX_LINES)
+class ReturnCreateSerializer(StrictInputSerializer):
+    on_behalf_of = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text="Staff and integrations: the user id of the customer user the return is "
+        "filed for (required). Customers file for themselves and leave it out.",
+    )
+    channel = serializers.ChoiceField(
+        choices=CaseChannel.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Staff: how the customer reached you (required). API keys: `api` unless "
+        "given. Customers: always `portal`.",
+    )
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=MAX_TEXT,
+        help_text="Staff and integrations, with `submit`: submit although the return policy "
+        "refuses (window, product, reason, resolution), for this reason; recorded on the "
+        "staff timeline. Quantities and serial numbers are never overridden.",
+    )
+    lines = ReturnLineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
     requested_resolution = serializers.ChoiceField(choices=Resolution.choices)
     return_method = serializers.ChoiceField(choices=ReturnMethod.choices)
     pickup_date = serializers.DateField(required=False, allow_null=True, default=None)
@@ -297,29 +384,27 @@ class ReturnCreateSerializer(serializers.Serializer):
         required=False, allow_blank=True, default="", max_length=MAX_TEXT
     )
     customer_note = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=MAX_TEXT
+        required=False, allow_blank=True, default="", max_length=MAX_COMMENT
     )
     submit = serializers.BooleanField(
         required=False, default=False, help_text="Submit at once instead of keeping a draft."
     )
 
 
-class NoteInputSerializer(serializers.Serializer):
+class NoteInputSerializer(StrictInputSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_TEXT)
 
 
-class ProvideInfoInputSerializer(serializers.Serializer):
-    answer = serializers.CharField(allow_blank=True, max_length=MAX_TEXT)
+class ProvideInfoInputSerializer(StrictInputSerializer):
+    answer = serializers.CharField(max_length=MAX_TEXT)
 
 
-class RejectInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        allow_blank=True, max_length=MAX_TEXT, help_text="Shown to the customer."
-    )
+class RejectInputSerializer(StrictInputSerializer):
+    reason = serializers.CharField(max_length=MAX_TEXT, help_text="Shown to the customer.")
 
 
-class RequestInfoInputSerializer(serializers.Serializer):
-    question = serializers.CharField(allow_blank=True, max_length=MAX_TEXT)
+class RequestInfoInputSerializer(StrictInputSerializer):
+    question = serializers.CharField(max_length=MAX_TEXT)
 
 
 def _note(help_text: str) -> serializers.CharField:
@@ -328,7 +413,7 @@ def _note(help_text: str) -> serializers.CharField:
     )
 
 
-class InspectionLineInputSerializer(serializers.Serializer):
+class InspectionLineInputSerializer(StrictInputSerializer):
     id = serializers.IntegerField(help_text="Id of a line of this return.")
     condition = serializers.ChoiceField(choices=ItemCondition.choices)
     disposition = serializers.ChoiceField(choices=Disposition.choices)
@@ -338,8 +423,8 @@ class InspectionLineInputSerializer(serializers.Serializer):
     note = _note("Former name of `internal_note`, used when that is empty.")
 
 
-class InspectInputSerializer(serializers.Serializer):
-    lines = InspectionLineInputSerializer(many=True, max_length=MAX_LINES)
+class InspectInputSerializer(StrictInputSerializer):
+    lines = InspectionLineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
     customer_note = _note("Shown to the customer: the note of the `inspected` timeline event.")
     internal_note = _note("Staff only: an internal `inspection_note` timeline event.")
     note = _note("Former name of `customer_note` (as on every transition, the customer sees it).")
@@ -351,18 +436,100 @@ class InspectInputSerializer(serializers.Serializer):
         return lines
 
 
-class ResolveInputSerializer(serializers.Serializer):
+class ResolveLineInputSerializer(StrictInputSerializer):
+    id = serializers.IntegerField(help_text="Id of a line of this return.")
     resolution = serializers.ChoiceField(choices=Resolution.choices)
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Refund and credit note: what the line pays back (default: the policy's "
+        "amount). More than the accepted value needs `override_reason`.",
+    )
+    replacement_sku = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=60,
+        help_text="Replacement: the SKU sent (default: the returned product's).",
+    )
+    replacement_quantity = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text="Replacement: units sent (default: the accepted quantity). More than "
+        "accepted needs `override_reason`.",
+    )
+    override_reason = _note(
+        "Why the line pays more than its accepted value or replaces more than was accepted "
+        "(staff only, never shown to the customer)."
+    )
+
+
+class ResolveInputSerializer(StrictInputSerializer):
+    resolution = serializers.ChoiceField(
+        choices=Resolution.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The resolution of every line not listed in `lines`, with the policy's amounts.",
+    )
+    lines = ResolveLineInputSerializer(
+        many=True, max_length=MAX_LINES, required=False, default=list
+    )
     credit_note_number = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=40
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=40,
+        help_text="A reference known already; the ERP confirms the document later.",
     )
     replacement_order_ref = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=40
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=40,
+        help_text="A reference known already; the ERP confirms the document later.",
     )
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_TEXT)
 
+    def validate_lines(self, lines):
+        ids = [line["id"] for line in lines]
+        if len(ids) != len(set(ids)):
+            raise serializers.ValidationError(_("Each line may appear only once."))
+        return lines
 
-class AttachmentUploadSerializer(serializers.Serializer):
+
+class ConfirmDocumentInputSerializer(StrictInputSerializer):
+    type = serializers.ChoiceField(
+        choices=DocumentKind.choices,
+        help_text="`credit_note` (one per return, for all the money it pays back) or "
+        "`replacement_order` (one per return, for its replacement and repair lines).",
+    )
+    number = serializers.CharField(max_length=40, help_text="The document's number in the ERP.")
+    date = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The document's date; required for a credit note.",
+    )
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Credit note: its amount, equal to the return's `refund_total`. Orders have "
+        "none.",
+    )
+
+
+class AttachmentUploadSerializer(FormDataInput, StrictInputSerializer):
     file = serializers.FileField(help_text="JPEG, PNG, WebP or PDF, judged by content.")
     line = serializers.IntegerField(
         required=False, allow_null=True, default=None, help_text="Id of a line of this return."

@@ -22,11 +22,17 @@ from customers.api.views import OrderViewSetBase
 from customers.selectors import customer_account_for_user
 from returns import labels, selectors, services
 from returns.models import ReturnAttachment, ReturnLine, ReturnRequest
+from returns.services.access import require_acting_for_customers
+from rma_portal.api.filters import validated_filters
+from rma_portal.api.permissions import IsTenantUser, require_read_write_scopes
+from rma_portal.api.schema import file_download_responses
 from rma_portal.api.views import IF_MATCH, IgnoreAcceptNegotiation, TenantScopedViewSet
 from rma_portal.files.responses import stored_file_response
 
+from .examples import RETURN_CREATE_EXAMPLES
 from .serializers import (
     AttachmentUploadSerializer,
+    ConfirmDocumentInputSerializer,
     InspectInputSerializer,
     NoteInputSerializer,
     ProvideInfoInputSerializer,
@@ -62,23 +68,37 @@ class ReturnRequestViewSet(TenantScopedViewSet):
     """Return requests (RMA) the user may see; transitions are POST actions on one return."""
 
     model = ReturnRequest
+    permission_classes = [
+        IsTenantUser,
+        require_read_write_scopes(read="returns:read", write="returns:write"),
+    ]
     serializer_class = ReturnRequestDetailSerializer
     parser_classes = [JSONParser]
+    # The list's query parameters, and the timestamp its cursor pages by (pagination.py).
+    filter_serializer_class = ReturnFilterSerializer
+    cursor_field = "updated_at"
 
     def scoped_queryset(self, *, user):
         if self.action != "list":
             return selectors.return_requests_visible_to(user=user)
-        filters = ReturnFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        data = filters.validated_data
-        return selectors.return_requests_list(
+        data = validated_filters(self, ReturnFilterSerializer)
+        returns = selectors.return_requests_list(
             user=user,
-            status=data.get("status", ""),
             created_from=data.get("created_from"),
             created_to=data.get("created_to"),
             order_number=data.get("order", ""),
             search=data.get("search", ""),
         )
+        # Repeated parameters mean any of their values.
+        if statuses := data.get("status"):
+            returns = returns.filter(status__in=statuses)
+        if customers := data.get("customer"):
+            returns = returns.filter(customer_account_id__in=customers)
+        if assignees := data.get("assignee"):
+            returns = returns.filter(assignee_id__in=assignees)
+        if (since := data.get("updated_since")) is not None:
+            returns = returns.filter(updated_at__gte=since)
+        return returns
 
     def _detail(self, return_request: ReturnRequest) -> dict:
         loaded = selectors.return_request_detail(
@@ -107,12 +127,26 @@ class ReturnRequestViewSet(TenantScopedViewSet):
 
     # --- create -------------------------------------------------------------------------------
 
-    @extend_schema(request=ReturnCreateSerializer, responses={201: ReturnRequestDetailSerializer})
+    @extend_schema(
+        request=ReturnCreateSerializer,
+        responses={201: ReturnRequestDetailSerializer},
+        examples=RETURN_CREATE_EXAMPLES,
+    )
     def create(self, request, *args, **kwargs):
-        """File a return (a draft, or submitted at once with `"submit": true`): customers only."""
-        account = customer_account_for_user(user=request.user)
-        if account is None:
-            raise exceptions.PermissionDenied(_("Only users of customer companies file returns."))
+        """File a return (a draft, or submitted at once with `"submit": true`). Customers file
+        for themselves; agents, coordinators, tenant admins and integrations file for a
+        customer user of the tenant (`on_behalf_of`) under the same policy checks, and may
+        override a refusal of the policy with `override_reason`. Managers read only."""
+        user = request.user
+        if user.is_customer:
+            account = customer_account_for_user(user=user)
+            if account is None:
+                raise exceptions.PermissionDenied(
+                    _("Only users of customer companies file returns.")
+                )
+        else:
+            # Before the body is read: a role that may not file learns nothing from it.
+            require_acting_for_customers(user)
         form = ReturnCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -127,21 +161,40 @@ class ReturnRequestViewSet(TenantScopedViewSet):
             )
             for line in data["lines"]
         ]
+        details = {
+            "lines": lines,
+            "requested_resolution": data["requested_resolution"],
+            "return_method": data["return_method"],
+            "pickup_date": data["pickup_date"],
+            "pickup_address": data["pickup_address"],
+            "customer_note": data["customer_note"],
+        }
+        if not user.is_customer:
+            return_request = services.return_request_file_for_customer(
+                actor=user,
+                customer_id=data["on_behalf_of"],
+                channel=data["channel"],
+                submit=data["submit"],
+                override_reason=data["override_reason"],
+                **details,
+            )
+            return Response(self._detail(return_request), status=201)
+        if data["on_behalf_of"] not in (None, user.pk):
+            raise exceptions.PermissionDenied(
+                _("Customers file returns for themselves; a colleague files their own.")
+            )
+        if data["override_reason"].strip():
+            raise exceptions.PermissionDenied(
+                _("Only support staff may override the return policy.")
+            )
         # One transaction: a submission the policy refuses leaves no draft behind.
         with transaction.atomic():
             return_request = services.return_request_create(
-                customer_account=account,
-                requester=request.user,
-                lines=lines,
-                requested_resolution=data["requested_resolution"],
-                return_method=data["return_method"],
-                pickup_date=data["pickup_date"],
-                pickup_address=data["pickup_address"],
-                customer_note=data["customer_note"],
+                customer_account=account, requester=user, **details
             )
             if data["submit"]:
                 return_request = services.return_request_submit(
-                    return_request=return_request, actor=request.user
+                    return_request=return_request, actor=user
                 )
         return Response(self._detail(return_request), status=201)
 
@@ -230,13 +283,67 @@ class ReturnRequestViewSet(TenantScopedViewSet):
         )
         return Response(self._detail(return_request))
 
-    @_transition_schema("Resolve (agent)", ResolveInputSerializer)
+    @_transition_schema("Resolve every line (agent)", ResolveInputSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        """Inspected returns only. Money is computed from the policy snapshot: accepted value,
-        restocking fee and refund total. A credit note needs `credit_note_number`;
-        replacement and repair need `replacement_order_ref`."""
-        return self._transition(services.return_request_resolve, ResolveInputSerializer)
+        """Inspected returns only. Each line is a refund or a credit note (an amount), a
+        replacement (SKU and quantity) or a repair; lines not listed take `resolution`. The
+        policy snapshot proposes every amount (accepted value less the restocking fee); more
+        than the accepted value, or replacing more than was accepted, needs the line's
+        `override_reason`. The return's totals are the sums of its lines."""
+        return_request = self.get_object()
+        form = ResolveInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        services.return_request_resolve(
+            return_request=return_request,
+            actor=request.user,
+            resolution=data["resolution"],
+            lines={
+                line["id"]: services.LineResolution(
+                    resolution=line["resolution"],
+                    amount=line["amount"],
+                    replacement_sku=line["replacement_sku"],
+                    replacement_quantity=line["replacement_quantity"],
+                    override_reason=line["override_reason"],
+                )
+                for line in data["lines"]
+            },
+            credit_note_number=data["credit_note_number"],
+            replacement_order_ref=data["replacement_order_ref"],
+            note=data["note"],
+        )
+        return Response(self._detail(return_request))
+
+    @_transition_schema(
+        "Confirm the ERP's credit note or replacement order (agent, integration)",
+        ConfirmDocumentInputSerializer,
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="resolution/confirm",
+        url_name="resolution-confirm",
+    )
+    def confirm_resolution(self, request, pk=None):
+        """Resolved (and closed) returns only (409 otherwise). A credit note needs `date` and
+        an `amount` equal to the return's `refund_total` (400 otherwise, naming `amount`); a
+        replacement order needs replacement or repair lines. The same document confirmed again
+        changes nothing; another number for a document the return has, or a credit note
+        number already on another return, answers 409. The customer sees the document."""
+        return_request = self.get_object()
+        form = ConfirmDocumentInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        services.return_request_confirm_document(
+            return_request=return_request,
+            actor=request.user,
+            kind=data["type"],
+            number=data["number"],
+            issued_on=data["date"],
+            amount=data["amount"],
+        )
+        return Response(self._detail(return_request))
 
     # --- files --------------------------------------------------------------------------------
 
@@ -271,11 +378,7 @@ class ReturnRequestViewSet(TenantScopedViewSet):
 
     @extend_schema(
         summary="Download an attachment",
-        responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The file (images inline, PDFs as download)."
-            )
-        },
+        responses=file_download_responses("The file (images inline, PDFs as download)."),
     )
     @action(
         detail=True,

@@ -10,8 +10,20 @@ from .drafts import (
     return_request_create,
 )
 from .errors import ReturnAccessDenied, ReturnConflict, ReturnInvalid
+from .filing import return_request_file_for_customer
+from .resolution import (
+    DOCUMENT_CONFIRMED,
+    RESOLUTION_OVERRIDDEN,
+    LineProposal,
+    LineResolution,
+    resolution_documents_data,
+    resolution_proposal,
+    return_request_confirm_document,
+    return_request_resolve,
+)
 from .transitions import (
     INTERNAL_INSPECTION_NOTE,
+    POLICY_OVERRIDDEN,
     InspectionInput,
     return_request_approve,
     return_request_assign,
@@ -23,17 +35,24 @@ from .transitions import (
     return_request_provide_info,
     return_request_reject,
     return_request_request_info,
-    return_request_resolve,
     return_request_submit,
+    return_request_submit_for_customer,
 )
 
 __all__ = [
+    "DOCUMENT_CONFIRMED",
     "INTERNAL_INSPECTION_NOTE",
+    "POLICY_OVERRIDDEN",
+    "RESOLUTION_OVERRIDDEN",
     "InspectionInput",
     "LineInput",
+    "LineProposal",
+    "LineResolution",
     "ReturnAccessDenied",
     "ReturnConflict",
     "ReturnInvalid",
+    "resolution_documents_data",
+    "resolution_proposal",
     "return_attachment_add",
     "return_draft_create",
     "return_draft_set_details",
@@ -43,7 +62,9 @@ __all__ = [
     "return_request_cancel",
     "return_request_close",
     "return_request_comment",
+    "return_request_confirm_document",
     "return_request_create",
+    "return_request_file_for_customer",
     "return_request_inspect",
     "return_request_mark_received",
     "return_request_provide_info",
@@ -51,4 +72,5 @@ __all__ = [
     "return_request_request_info",
     "return_request_resolve",
     "return_request_submit",
+    "return_request_submit_for_customer",
 ]

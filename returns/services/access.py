@@ -39,6 +39,21 @@ def require_staff(user: User, return_request: ReturnRequest | None = None) -> No
         raise ReturnAccessDenied(_("Only support staff may do this."))
 
 
+def is_acting_for_customers(user: User, return_request: ReturnRequest | None = None) -> bool:
+    """Acting staff, or the tenant's integration (its API keys, whose scopes the API checks):
+    who may file a return for a customer user and confirm the ERP's documents."""
+    if is_acting_staff(user, return_request):
+        return True
+    return user.is_integration and (
+        return_request is None or user.tenant_id == return_request.tenant_id
+    )
+
+
+def require_acting_for_customers(user: User, return_request: ReturnRequest | None = None) -> None:
+    if not is_acting_for_customers(user, return_request):
+        raise ReturnAccessDenied(_("Only support staff may do this."))
+
+
 def require_customer(user: User, return_request: ReturnRequest) -> None:
     if not is_customer_party(user, return_request):
         raise ReturnAccessDenied(_("Only the customer who filed this return may do this."))

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from customers.cases import CaseChannel
 from customers.models import CustomerAccount, OrderLine
 from rma_portal.accounts.models import User
 from rma_portal.tenancy.sequences import format_document_number, next_in_sequence
@@ -24,7 +25,7 @@ from ..models import (
     ReturnStatus,
 )
 from ..selectors import tenant_today
-from .access import require_customer
+from .access import require_acting_for_customers, require_customer
 from .errors import ReturnConflict, ReturnInvalid
 
 MAX_COMMENT = 2000
@@ -57,22 +58,41 @@ def _lock_draft(return_request: ReturnRequest, actor: User) -> ReturnRequest:
     return locked
 
 
-def return_draft_create(*, customer_account: CustomerAccount, requester: User) -> ReturnRequest:
-    """An empty draft for the wizard's first step; it gets its RMA number at once."""
+def return_draft_create(
+    *,
+    customer_account: CustomerAccount,
+    requester: User,
+    filed_by: User | None = None,
+    channel: str = CaseChannel.PORTAL,
+) -> ReturnRequest:
+    """An empty draft for the wizard's first step; it gets its RMA number at once.
+
+    The requester is always the customer user the return is for; `filed_by` is the staff
+    member who files it for them (the timeline names them), `channel` how it reached us.
+    """
+    if channel not in CaseChannel.values:
+        raise ReturnInvalid(
+            _("Choose the channel the return came through."),
+            fields={"channel": [_("Choose the channel the return came through.")]},
+        )
     with transaction.atomic():
         today = tenant_today(customer_account.tenant)
         return_request = ReturnRequest(
             tenant=customer_account.tenant,
             customer_account=customer_account,
             requester=requester,
+            filed_by=filed_by,
+            channel=channel,
             number=_next_rma_number(customer_account.tenant, today),
         )
         require_customer(requester, return_request)
+        if filed_by is not None:
+            require_acting_for_customers(filed_by, return_request)
         return_request.save()
         ReturnEvent.objects.create(
             tenant=return_request.tenant,
             return_request=return_request,
-            actor=requester,
+            actor=filed_by or requester,
             action="created",
             to_status=ReturnStatus.DRAFT,
         )
@@ -263,10 +283,17 @@ def return_request_create(
     pickup_date: datetime.date | None = None,
     pickup_address: str = "",
     customer_note: str = "",
+    filed_by: User | None = None,
+    channel: str = CaseChannel.PORTAL,
 ) -> ReturnRequest:
     """A complete draft in one call (API); all or nothing."""
     with transaction.atomic():
-        draft = return_draft_create(customer_account=customer_account, requester=requester)
+        draft = return_draft_create(
+            customer_account=customer_account,
+            requester=requester,
+            filed_by=filed_by,
+            channel=channel,
+        )
         return_draft_set_lines(return_request=draft, actor=requester, lines=lines)
         return return_draft_set_details(
             return_request=draft,

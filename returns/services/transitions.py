@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -19,7 +18,6 @@ from rma_portal.concurrency import changed_since_seen
 from ..models import (
     Disposition,
     ItemCondition,
-    Resolution,
     ReturnEvent,
     ReturnLine,
     ReturnRequest,
@@ -27,9 +25,14 @@ from ..models import (
     ShippingPaidBy,
 )
 from ..notifications import on_return_event
-from ..policies import LineSettlement, evaluate_return, settle
+from ..policies import evaluate_return
 from ..selectors import claimed_quantities, line_facts, return_rules_for, tenant_today
-from .access import require_customer, require_customer_or_staff, require_staff
+from .access import (
+    require_acting_for_customers,
+    require_customer,
+    require_customer_or_staff,
+    require_staff,
+)
 from .errors import ReturnConflict, ReturnInvalid
 
 # One whole sentence per transition, so translations need not agree with an inserted verb.
@@ -152,9 +155,48 @@ def _required_text(value: str, message: str, field_name: str) -> str:
 def return_request_submit(*, return_request: ReturnRequest, actor: User) -> ReturnRequest:
     """Check the policy and the quantity ledger under row locks, snapshot the policy, submit;
     approve at once when the auto-approval rule says so."""
+    return _submit(return_request, actor=actor, check=require_customer)
+
+
+# The internal timeline action of a policy refusal overridden by staff (with its reason).
+POLICY_OVERRIDDEN = "policy_overridden"
+
+
+def return_request_submit_for_customer(
+    *, return_request: ReturnRequest, actor: User, override_reason: str = ""
+) -> ReturnRequest:
+    """Staff submit a return they file for a customer, under the same checks as the
+    customer's own submission.
+
+    With an `override_reason` a refusal of the return policy (window, non-returnable goods,
+    reason or resolution not offered) does not stop the submission: the refusals and the
+    reason are recorded as an internal timeline event and the return waits for a decision
+    (it is never approved automatically). The quantity ledger and serial numbers are never
+    overridden: goods not delivered, or already in another return, cannot come back.
+    """
+    override_reason = (override_reason or "").strip()
+    if len(override_reason) > 4000:
+        raise ReturnInvalid(
+            _("The text is too long."), fields={"override_reason": [_("Too long.")]}
+        )
+    return _submit(
+        return_request,
+        actor=actor,
+        check=require_acting_for_customers,
+        override_reason=override_reason,
+    )
+
+
+def _submit(
+    return_request: ReturnRequest,
+    *,
+    actor: User,
+    check: Callable[[User, ReturnRequest], None],
+    override_reason: str = "",
+) -> ReturnRequest:
     with transaction.atomic():
         locked = _lock(return_request)
-        require_customer(actor, locked)
+        check(actor, locked)
         if not can_proceed(locked.submit):
             raise _conflict(locked, "submit")
         lines = list(locked.lines.all())
@@ -186,6 +228,7 @@ def return_request_submit(*, return_request: ReturnRequest, actor: User) -> Retu
         verdict = evaluate_return(
             rules, facts, resolution=locked.requested_resolution, today=tenant_today(locked.tenant)
         )
+        overridden: list[str] = []
         if not verdict.allowed:
             messages = list(verdict.refusals)
             fields: dict[str, list[str]] = {}
@@ -195,7 +238,14 @@ def return_request_submit(*, return_request: ReturnRequest, actor: User) -> Retu
                     where = f"{order_line.order.number}/{order_line.line_number}"
                     fields[f"lines[{index}]"] = line_verdict.refusals
                     messages.extend(f"{where}: {text}" for text in line_verdict.refusals)
-            raise ReturnInvalid(" ".join(messages), code="policy_refused", fields=fields)
+            # More than can still be returned is a fact about the goods, not a rule to waive.
+            beyond_ledger = any(
+                f.quantity_requested > v.returnable_quantity
+                for f, v in zip(facts, verdict.lines, strict=True)
+            )
+            if not override_reason or beyond_ledger:
+                raise ReturnInvalid(" ".join(messages), code="policy_refused", fields=fields)
+            overridden = messages
         locked.policy_snapshot = rules.to_snapshot()
         locked.requested_value = verdict.requested_value
         locked.shipping_paid_by = (
@@ -204,6 +254,21 @@ def return_request_submit(*, return_request: ReturnRequest, actor: User) -> Retu
         locked.submit()
         locked.save()
         _event(locked, actor=actor, action="submitted", from_status=ReturnStatus.DRAFT)
+        if overridden:
+            _event(
+                locked,
+                actor=actor,
+                action=POLICY_OVERRIDDEN,
+                from_status=locked.status,
+                note="\n\n".join(
+                    [
+                        override_reason,
+                        _("Refused by the return policy: %(refusals)s")
+                        % {"refusals": " ".join(overridden)},
+                    ]
+                ),
+                is_public=False,
+            )
         if verdict.auto_approve:
             locked.approve(automatic=True)
             locked.save()
@@ -425,79 +490,6 @@ def return_request_inspect(
                 note=internal_note,
                 is_public=False,
             )
-    return locked
-
-
-def return_request_resolve(
-    *,
-    return_request: ReturnRequest,
-    actor: User,
-    resolution: str,
-    credit_note_number: str = "",
-    replacement_order_ref: str = "",
-    note: str = "",
-) -> ReturnRequest:
-    """Compute the money from the snapshotted policy and record the resolution."""
-    with transaction.atomic():
-        locked = _lock(return_request)
-        require_staff(actor, locked)
-        if not can_proceed(locked.resolve):
-            raise _conflict(locked, "resolve")
-        if resolution not in Resolution.values:
-            raise ReturnInvalid(
-                _("Choose the resolution."), fields={"resolution": [_("Choose the resolution.")]}
-            )
-        credit_note_number = (credit_note_number or "").strip()
-        replacement_order_ref = (replacement_order_ref or "").strip()
-        if resolution == Resolution.CREDIT_NOTE and not credit_note_number:
-            raise ReturnInvalid(
-                _("Give the credit note number."),
-                fields={"credit_note_number": [_("Give the credit note number.")]},
-            )
-        if resolution in (Resolution.REPLACEMENT, Resolution.REPAIR) and not replacement_order_ref:
-            raise ReturnInvalid(
-                _("Give the replacement or repair order reference."),
-                fields={"replacement_order_ref": [_("Give the order reference.")]},
-            )
-        from ..policies import PolicyRules
-
-        rules = (
-            PolicyRules.from_snapshot(locked.policy_snapshot)
-            if locked.policy_snapshot
-            else return_rules_for(customer_account=locked.customer_account)
-        )
-        lines = list(locked.lines.order_by("pk"))
-        settlement = settle(
-            rules,
-            [
-                LineSettlement(
-                    accepted_quantity=line.accepted_quantity or 0,
-                    unit_price=line.unit_price,
-                    reason=line.reason,
-                )
-                for line in lines
-            ],
-        )
-        money_back = resolution in (Resolution.REFUND, Resolution.CREDIT_NOTE)
-        for line, amount in zip(lines, settlement.line_amounts, strict=True):
-            line.refund_amount = amount if money_back else Decimal("0.00")
-            line.save(update_fields=["refund_amount"])
-        locked.resolution = resolution
-        locked.accepted_value = settlement.accepted_value
-        locked.restocking_fee = settlement.restocking_fee if money_back else Decimal("0.00")
-        locked.refund_total = settlement.total if money_back else Decimal("0.00")
-        locked.credit_note_number = credit_note_number
-        locked.replacement_order_ref = replacement_order_ref
-        locked.resolution_note = (note or "").strip()[:4000]
-        locked.resolve()
-        locked.save()
-        _event(
-            locked,
-            actor=actor,
-            action="resolved",
-            from_status=ReturnStatus.INSPECTED,
-            note=locked.resolution_note,
-        )
     return locked
 
 

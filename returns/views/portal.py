@@ -72,6 +72,8 @@ EVENT_TITLES = {
     "received": gettext_lazy("Goods received"),
     "inspected": gettext_lazy("Goods inspected"),
     "resolved": gettext_lazy("Resolved"),
+    "credit_note_confirmed": gettext_lazy("Credit note issued"),
+    "replacement_order_confirmed": gettext_lazy("Replacement / repair order placed"),
     "closed": gettext_lazy("Closed"),
     "comment": gettext_lazy("Message"),
     "attachment": gettext_lazy("File added"),

@@ -8,11 +8,19 @@ from django.contrib.auth.backends import ModelBackend
 
 from rma_portal.tenancy.context import tenant_context
 
-from .models import User
+from .models import Role, User
 from .permissions import role_has_module_perms, role_has_perm
 
+
+def is_not_integration(user: User) -> bool:
+    """The tenant's integration user is the principal of its API keys, never a person: no
+    sign-in page, session or personal token lets anyone act as it (its password is unusable
+    too). API keys authenticate it without these checks (rma_portal.credentials.services)."""
+    return user.role != Role.INTEGRATION
+
+
 # Domain apps add checks here (e.g. "the customer company is active") from AppConfig.ready().
-login_checks: list[Callable[[User], bool]] = []
+login_checks: list[Callable[[User], bool]] = [is_not_integration]
 
 
 def register_login_check(check: Callable[[User], bool]) -> None:

@@ -19,10 +19,16 @@ class Role(models.TextChoices):
     COORDINATOR = "coordinator", _("Coordinator")  # + assigns work, receives SLA escalations
     MANAGER = "manager", _("Manager")  # reads dashboards and everything in the back-office
     TENANT_ADMIN = "tenant_admin", _("Tenant admin")  # configures the tenant, manages users
+    # The tenant's own systems (ERP, warehouse) acting through API keys; never a person.
+    INTEGRATION = "integration", _("Integration")
 
 
 CUSTOMER_ROLES = frozenset({Role.CUSTOMER_USER, Role.CUSTOMER_ADMIN})
 STAFF_ROLES = frozenset({Role.AGENT, Role.COORDINATOR, Role.MANAGER, Role.TENANT_ADMIN})
+# Who reads the whole tenant's orders and cases (internal notes included): the staff, and the
+# tenant's integration (one system user per tenant, the principal of its API keys:
+# rma_portal/credentials). Only STAFF_ROLES get the back-office, the staff's queues and pickers.
+TENANT_WIDE_ROLES = STAFF_ROLES | {Role.INTEGRATION}
 
 
 class UserManager(BaseUserManager):
@@ -117,6 +123,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         indexes = [models.Index(fields=["tenant", "role"], name="user_tenant_role_idx")]
 
     def __str__(self) -> str:
+        if self.is_integration:
+            return str(Role.INTEGRATION.label)
         return f"{self.full_name} <{self.email}>" if self.full_name else self.email
 
     def save(self, *args, **kwargs) -> None:
@@ -143,9 +151,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.save(update_fields=["session_stamp"])
 
     def get_full_name(self) -> str:
+        if self.is_integration:
+            # Timelines and threads name the integration in the reader's language.
+            return str(Role.INTEGRATION.label)
         return self.full_name or self.email
 
     def get_short_name(self) -> str:
+        if self.is_integration:
+            return str(Role.INTEGRATION.label)
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
     @property
@@ -158,7 +171,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_tenant_staff(self) -> bool:
-        return self.role in STAFF_ROLES
+        """Sees the whole tenant's orders and cases, as staff: the staff roles and the tenant's
+        integration (TENANT_WIDE_ROLES). What one may *do* is the services' role check, and
+        the back-office is `is_staff` (staff roles only)."""
+        return self.role in TENANT_WIDE_ROLES
+
+    @property
+    def is_integration(self) -> bool:
+        """The tenant's system user that its API keys act as; it never signs in."""
+        return self.role == Role.INTEGRATION
 
     @property
     def preferred_language(self) -> str:

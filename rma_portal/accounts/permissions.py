@@ -51,6 +51,9 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("analytics", "*"): ALL,
         ("notifications", "*"): ALL,  # endpoints, and "retry" on failed rows
     },
+    # No back-office at all: the integration acts only through the API, within the scopes of
+    # the API key it was called with (rma_portal/credentials).
+    Role.INTEGRATION: {},
 }
 
 

@@ -13,7 +13,20 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import SimpleRouter
 
 from complaints.api.views import ComplaintViewSet
+from customers.api.erp import (
+    CustomerAccountViewSet,
+    CustomerUserInviteViewSet,
+    InvoiceViewSet,
+    ProductCategoryViewSet,
+    ProductViewSet,
+)
 from returns.api.views import OrderViewSet, ReturnRequestViewSet
+from rma_portal.credentials.api import ApiKeyViewSet
+from rma_portal.notifications.api.views import (
+    WebhookDeliveryViewSet,
+    WebhookEndpointViewSet,
+    WebhookEventViewSet,
+)
 
 from .exceptions import api_not_found
 from .permissions import IsTenantUser, is_tenant_user
@@ -68,7 +81,16 @@ router = SimpleRouter(use_regex_path=False)
 router.register("orders", OrderViewSet, basename="order")
 router.register("returns", ReturnRequestViewSet, basename="return")
 router.register("complaints", ComplaintViewSet, basename="complaint")
+router.register("product-categories", ProductCategoryViewSet, basename="product-category")
+router.register("products", ProductViewSet, basename="product")
+router.register("customers", CustomerAccountViewSet, basename="customer")
+router.register("customer-users", CustomerUserInviteViewSet, basename="customer-user")
+router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("auth/tokens", PersonalTokenViewSet, basename="personal-token")
+router.register("webhooks/events", WebhookEventViewSet, basename="webhook-event")
+router.register("webhooks/endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
+router.register("webhooks/deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
+router.register("api-keys", ApiKeyViewSet, basename="api-key")
 
 v1_urlpatterns = [
     path("auth/token/", AuthTokenView.as_view(), name="auth-token"),
@@ -84,5 +106,6 @@ urlpatterns = [
         csp_update({"img-src": ["data:"]})(SwaggerView.as_view(url_name="api:schema")),
         name="docs",
     ),
-    re_path(r"^.*$", api_not_found),
+    # Every other path under /api/, a newline in it too (`.` alone does not match one).
+    re_path(r"^[\s\S]*$", api_not_found),
 ]

@@ -8,4 +8,9 @@ class CredentialsConfig(AppConfig):
     verbose_name = _("API access")
 
     def ready(self) -> None:
+        from rma_portal.notifications.sweepers import register_sweeper
+
         from . import signals  # noqa: F401 - connects the revocation receivers
+        from .services import sweep_idempotency_records
+
+        register_sweeper("idempotency-records", sweep_idempotency_records)

@@ -3,8 +3,9 @@
 A key reads ``rma_<kind>_<id>_<secret>``:
 
 - ``kind`` says what the key is for: ``pat`` for a personal API token (sent as
-  ``Authorization: Token <key>``); tenant API keys will use their own kind and header. A key
-  presented under the wrong kind is refused before any lookup.
+  ``Authorization: Token <key>``), ``key`` for a tenant API key (sent as
+  ``Authorization: Api-Key <key>``). A key presented under the wrong kind is refused before
+  any lookup.
 - ``id`` (8 random base62 characters) is public: with the kind it forms the *prefix* that is
   stored, shown in lists ("rma_pat_Xy12AbCd…") and used to find the row.
 - ``secret`` is 43 random base62 characters, about 256 bits from `secrets`.
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 
 SCHEME = "rma"
 PERSONAL_TOKEN = "pat"  # noqa: S105 - the kind of key, not a secret
+API_KEY = "key"
 
 ALPHABET = string.ascii_letters + string.digits
 ID_LENGTH = 8

@@ -1,10 +1,11 @@
-"""Issuing, checking and revoking personal API tokens. Every issue and revocation is written
-to the audit log; the secret itself is returned once, by `issue_personal_token`, and never
-stored."""
+"""Issuing, checking and revoking personal API tokens and tenant API keys. Every issue,
+rotation and revocation is written to the audit log; a secret is returned once, by
+`issue_personal_token`, `issue_api_key` or `rotate_api_key`, and never stored."""
 
 from __future__ import annotations
 
 import datetime
+import logging
 from dataclasses import dataclass
 
 import django_otp
@@ -15,12 +16,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from rma_portal.accounts.models import Role
 from rma_portal.errors import ApplicationError
 from rma_portal.security.audit import record
 from rma_portal.security.models import ActorKind, AuditAction
+from rma_portal.tenancy.models import Tenant
 
 from . import keys
-from .models import PersonalToken
+from .models import ApiKey, ApiScope, CredentialState, IdempotencyRecord, PersonalToken
+
+logger = logging.getLogger(__name__)
 
 NAME_MAX_LENGTH = PersonalToken._meta.get_field("name").max_length
 
@@ -33,6 +38,7 @@ def may_hold_tokens(user) -> bool:
         and user.is_authenticated
         and user.tenant_id
         and (user.is_customer or user.is_tenant_staff)
+        and not user.is_integration  # acts only through API keys
     )
 
 
@@ -231,3 +237,344 @@ def record_use(token: PersonalToken, *, now: datetime.datetime | None = None) ->
         Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - interval)
     ).update(last_used_at=now)
     token.last_used_at = now
+
+
+# --- tenant API keys -------------------------------------------------------------------------
+
+API_KEY_NAME_MAX_LENGTH = ApiKey._meta.get_field("name").max_length
+# A rotated key keeps working this long by default, so the integration can switch without a
+# gap; each rotation may choose from 0 (at once) to the maximum.
+DEFAULT_ROTATION_GRACE = datetime.timedelta(hours=24)
+MAX_ROTATION_GRACE = datetime.timedelta(days=7)
+# Usable keys per tenant: enough for every system of a merchant, few enough to review.
+MAX_ACTIVE_API_KEYS = 50
+# "API key used" is audited at most this often per key, not at every request.
+API_KEY_USE_AUDIT_INTERVAL = datetime.timedelta(hours=1)
+INTEGRATION_NAME = "Integration"
+
+
+def may_manage_api_keys(user, tenant) -> bool:
+    """Tenant admins of `tenant`, and platform superusers (in the back-office, switched into
+    it). Never a key: the integration user is no tenant admin."""
+    if tenant is None or not (user and user.is_authenticated and user.is_active):
+        return False
+    if user.is_superuser and user.tenant_id is None:
+        return True
+    return user.tenant_id == tenant.pk and user.role == Role.TENANT_ADMIN
+
+
+def integration_user(tenant):
+    """The tenant's integration user, which its API keys act as; made on first use.
+
+    A system account, not a person: role Integration, an unusable password, an address that
+    can receive no mail (`.invalid`, RFC 2606), no status e-mails. The sign-in pages refuse it
+    (rma_portal.accounts.backends.is_not_integration). The caller holds the tenant's row lock,
+    so two first keys at once make one user.
+    """
+    User = get_user_model()
+    existing = (
+        User._default_manager.filter(tenant=tenant, role=Role.INTEGRATION).order_by("pk").first()
+    )
+    if existing is not None:
+        return existing
+    email = f"integration@{tenant.slug}.invalid"
+    if User._default_manager.filter(email=email).exists():  # a slug given up by another tenant
+        email = f"integration+{tenant.pk}@{tenant.slug}.invalid"
+    return User.objects.create_user(
+        email=email,
+        password=None,
+        tenant=tenant,
+        role=Role.INTEGRATION,
+        full_name=INTEGRATION_NAME,
+        wants_status_emails=False,
+    )
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    api_key: ApiKey
+    key: str  # shown once; only its hash is stored
+
+
+def _clean_api_key_input(
+    *, name: str, scopes, expires_at: datetime.datetime | None, now: datetime.datetime
+) -> tuple[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name:
+        fields["name"] = [_("Name the key after the system that uses it.")]
+    elif len(name) > API_KEY_NAME_MAX_LENGTH:
+        fields["name"] = [_("At most %(count)d characters.") % {"count": API_KEY_NAME_MAX_LENGTH}]
+    chosen = set(scopes or [])
+    unknown = sorted(str(scope) for scope in chosen if scope not in ApiScope.values)
+    if unknown:
+        fields["scopes"] = [_("Unknown scope: %(scopes)s.") % {"scopes": ", ".join(unknown)}]
+    elif not chosen:
+        fields["scopes"] = [_("Choose at least one scope.")]
+    if expires_at is not None and expires_at <= now:
+        fields["expires_at"] = [_("Choose a time in the future, or none.")]
+    if fields:
+        first = next(iter(fields.values()))[0]
+        raise ApplicationError(first, code="invalid", fields=fields)
+    # Stored in the order of ApiScope, each once.
+    return name, [scope for scope in ApiScope.values if scope in chosen]
+
+
+def _refuse_unless_manager(actor, tenant) -> None:
+    if not may_manage_api_keys(actor, tenant):
+        raise ApplicationError(_("Only tenant admins manage API keys."), code="forbidden")
+
+
+def issue_api_key(
+    *,
+    tenant,
+    name: str,
+    scopes,
+    expires_at: datetime.datetime | None = None,
+    actor,
+    via: str,
+    request=None,
+    now: datetime.datetime | None = None,
+) -> IssuedApiKey:
+    """A new key of `tenant` acting as its integration user with `scopes`, until `expires_at`
+    (none: until revoked or rotated). A tenant holds at most MAX_ACTIVE_API_KEYS usable keys."""
+    _refuse_unless_manager(actor, tenant)
+    now = now or timezone.now()
+    name, scopes = _clean_api_key_input(name=name, scopes=scopes, expires_at=expires_at, now=now)
+    with transaction.atomic():
+        # The tenant's row lock makes "count, then insert" and "find or make the integration
+        # user" one step each: concurrent requests cannot pass the cap or make two users.
+        Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
+        active = ApiKey.objects.filter(tenant=tenant).usable(now).count()
+        if active >= MAX_ACTIVE_API_KEYS:
+            raise ApplicationError(
+                _(
+                    "This tenant already has the most usable API keys allowed (%(count)d). "
+                    "Revoke one that is no longer used, then create a new one."
+                )
+                % {"count": active},
+                code="too_many_api_keys",
+            )
+        new = keys.generate(ApiKey.KIND)
+        api_key = ApiKey.objects.create(
+            tenant=tenant,
+            user=integration_user(tenant),
+            name=name,
+            scopes=scopes,
+            prefix=new.prefix,
+            key_hash=new.digest,
+            created_at=now,
+            expires_at=expires_at,
+            created_by=actor,
+        )
+        record(
+            AuditAction.API_KEY_CREATED,
+            request=request,
+            user=actor,
+            tenant=tenant,
+            target=api_key,
+            details={
+                "prefix": api_key.prefix,
+                "scopes": scopes,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+                "via": via,
+            },
+        )
+    return IssuedApiKey(api_key=api_key, key=new.key)
+
+
+def revoke_api_key(
+    api_key: ApiKey,
+    *,
+    actor,
+    reason: str,
+    via: str,
+    request=None,
+    now: datetime.datetime | None = None,
+) -> bool:
+    """Revoke one key at once (a rotated key's grace period ends too); False when it already
+    was revoked (nothing changes, nothing is audited)."""
+    _refuse_unless_manager(actor, api_key.tenant)
+    now = now or timezone.now()
+    changed = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_reason=reason
+    )
+    if not changed:
+        return False
+    api_key.revoked_at, api_key.revoked_reason = now, reason
+    record(
+        AuditAction.API_KEY_REVOKED,
+        request=request,
+        user=actor,
+        tenant=api_key.tenant,
+        target=api_key,
+        details={"prefix": api_key.prefix, "reason": reason, "via": via},
+    )
+    return True
+
+
+def grace_message() -> str:
+    return _("Choose a grace period between 0 and %(hours)d hours.") % {
+        "hours": MAX_ROTATION_GRACE // datetime.timedelta(hours=1)
+    }
+
+
+def rotate_api_key(
+    api_key: ApiKey,
+    *,
+    actor,
+    grace: datetime.timedelta | None = None,
+    via: str,
+    request=None,
+    now: datetime.datetime | None = None,
+) -> IssuedApiKey:
+    """Replace a usable key by a new one with the same name, scopes and expiry; the old one
+    keeps working for `grace` (default DEFAULT_ROTATION_GRACE, at most MAX_ROTATION_GRACE),
+    then is refused as expired. A key is rotated once: the next rotation is its
+    replacement's."""
+    _refuse_unless_manager(actor, api_key.tenant)
+    grace = DEFAULT_ROTATION_GRACE if grace is None else grace
+    if not datetime.timedelta(0) <= grace <= MAX_ROTATION_GRACE:
+        message = grace_message()
+        raise ApplicationError(message, code="invalid", fields={"grace_hours": [message]})
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = ApiKey.objects.select_for_update().select_related("tenant").get(pk=api_key.pk)
+        if locked.rotated_to_id is not None:
+            raise ApplicationError(
+                _("This API key was already rotated; rotate its replacement instead."),
+                code="conflict",
+            )
+        if locked.state_at(now) != CredentialState.ACTIVE:
+            raise ApplicationError(
+                _("Only an active API key can be rotated; create a new one instead."),
+                code="conflict",
+            )
+        new = keys.generate(ApiKey.KIND)
+        replacement = ApiKey.objects.create(
+            tenant=locked.tenant,
+            user=integration_user(locked.tenant),
+            name=locked.name,
+            scopes=list(locked.scopes),
+            prefix=new.prefix,
+            key_hash=new.digest,
+            created_at=now,
+            expires_at=locked.expires_at,
+            created_by=actor,
+        )
+        grace_until = now + grace
+        if locked.expires_at is None or locked.expires_at > grace_until:
+            locked.expires_at = grace_until
+        locked.rotated_to = replacement
+        locked.rotated_at = now
+        locked.save(update_fields=["expires_at", "rotated_to", "rotated_at"])
+        record(
+            AuditAction.API_KEY_ROTATED,
+            request=request,
+            user=actor,
+            tenant=locked.tenant,
+            target=locked,
+            details={
+                "prefix": locked.prefix,
+                "replaced_by": replacement.prefix,
+                "old_key_expires_at": locked.expires_at.isoformat(),
+                "via": via,
+            },
+        )
+    api_key.expires_at, api_key.rotated_to, api_key.rotated_at = (
+        locked.expires_at,
+        replacement,
+        now,
+    )
+    return IssuedApiKey(api_key=replacement, key=new.key)
+
+
+def find_api_key(key: str, *, now: datetime.datetime | None = None) -> ApiKey:
+    """The usable API key whose secret this is, with its tenant and integration user; raises
+    TokenRejected. Found by the public prefix, matched by hash in constant time; the caller
+    then checks `integration_may_act` and calls `record_api_key_use`."""
+    parsed = keys.parse(key)
+    if parsed is None or parsed.kind != ApiKey.KIND:
+        raise TokenRejected(_("Invalid API key."), "authentication_failed")
+    presented = keys.digest(key)
+    api_key = None
+    for candidate in ApiKey.objects.select_related("user", "tenant").filter(prefix=parsed.prefix):
+        if keys.same_digest(candidate.key_hash, presented):
+            api_key = candidate
+    if api_key is None:
+        raise TokenRejected(_("Invalid API key."), "authentication_failed")
+    if api_key.user.tenant_id == api_key.tenant_id:
+        api_key.user.tenant = api_key.tenant  # loaded once; the request reads it again
+    now = now or timezone.now()
+    if api_key.revoked_at is not None:
+        raise TokenRejected(_("This API key was revoked."), "api_key_revoked")
+    if api_key.expires_at is not None and api_key.expires_at <= now:
+        if api_key.rotated_to_id is not None:
+            message = _("This API key was replaced and its grace period is over; use the new key.")
+        else:
+            message = _("This API key has expired.")
+        raise TokenRejected(message, "api_key_expired")
+    return api_key
+
+
+def integration_may_act(api_key: ApiKey) -> bool:
+    """The key's user is still its tenant's active integration user, and the tenant is active.
+    Not RoleBackend's sign-in checks: those refuse the integration user on purpose."""
+    user = api_key.user
+    return bool(
+        user.is_active
+        and user.is_integration
+        and user.tenant_id == api_key.tenant_id
+        and api_key.tenant.is_active
+    )
+
+
+def record_api_key_use(
+    api_key: ApiKey, *, request=None, now: datetime.datetime | None = None
+) -> None:
+    """Remember when the key was last used (at most once per API_TOKEN_LAST_USED_INTERVAL
+    seconds, like tokens), and audit its use at most once per API_KEY_USE_AUDIT_INTERVAL: a
+    row per request would bury every other row of the tenant's log. Both decisions are read
+    from the row already loaded, so a request usually writes nothing."""
+    now = now or timezone.now()
+    interval = datetime.timedelta(seconds=settings.API_TOKEN_LAST_USED_INTERVAL)
+    if api_key.last_used_at is None or now - api_key.last_used_at >= interval:
+        # Conditional: of concurrent requests, one writes.
+        ApiKey.objects.filter(pk=api_key.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - interval)
+        ).update(last_used_at=now)
+        api_key.last_used_at = now
+    audit_interval = API_KEY_USE_AUDIT_INTERVAL
+    if api_key.use_audited_at is not None and now - api_key.use_audited_at < audit_interval:
+        return
+    claimed = (
+        ApiKey.objects.filter(pk=api_key.pk)
+        .filter(Q(use_audited_at__isnull=True) | Q(use_audited_at__lte=now - audit_interval))
+        .update(use_audited_at=now)
+    )
+    api_key.use_audited_at = now
+    if claimed:
+        record(
+            AuditAction.API_KEY_USED,
+            request=request,
+            user=api_key.user,
+            tenant=api_key.tenant,
+            target=api_key,
+            details={"prefix": api_key.prefix},
+        )
+
+
+# --- idempotency records -------------------------------------------------------------------
+
+# How long the API keeps the answer to a POST sent with an Idempotency-Key
+# (rma_portal/api/idempotency.py): a retry within this time gets the same answer.
+IDEMPOTENCY_RETENTION = datetime.timedelta(hours=24)
+
+
+def sweep_idempotency_records(*, now: datetime.datetime) -> int:
+    """Delete the records past their expiry, of every tenant (registered with the outbox sweep,
+    which runs every minute). Returns 0: nothing is handed out again."""
+    deleted, _per_model = IdempotencyRecord.unscoped.filter(expires_at__lte=now).delete()
+    if deleted:
+        logger.info("expired idempotency records deleted", extra={"count": deleted})
+    return 0

@@ -4,8 +4,6 @@ shows until when its worker holds it ("leased until"); after that the sweep send
 
 from __future__ import annotations
 
-import secrets
-
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
@@ -18,37 +16,8 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from rma_portal.backoffice.admin import TenantScopedAdmin
 
-from . import services, webhooks
+from . import catalogue, services, webhooks
 from .models import DeliveryStatus, Notification, WebhookDelivery, WebhookEndpoint
-
-# The events the domain services publish to webhooks: every public timeline event of a
-# return (returns/services/transitions.py) and of a complaint (complaints/services/). Kept
-# here as names, not imported, because the platform does not import the domain apps;
-# tests/notifications/test_outbox_admin.py fails when a service gains an action not listed.
-WEBHOOK_EVENTS: tuple[tuple[str, str], ...] = (
-    ("return.submitted", gettext_lazy("Return submitted")),
-    ("return.auto_approved", gettext_lazy("Return approved automatically")),
-    ("return.approved", gettext_lazy("Return approved")),
-    ("return.info_requested", gettext_lazy("Return: question to the customer")),
-    ("return.info_provided", gettext_lazy("Return: customer answered")),
-    ("return.rejected", gettext_lazy("Return rejected")),
-    ("return.cancelled", gettext_lazy("Return cancelled")),
-    ("return.received", gettext_lazy("Return received")),
-    ("return.inspected", gettext_lazy("Return inspected")),
-    ("return.resolved", gettext_lazy("Return resolved")),
-    ("return.closed", gettext_lazy("Return closed")),
-    ("return.comment", gettext_lazy("Return: public comment")),
-    ("complaint.filed", gettext_lazy("Complaint filed")),
-    ("complaint.started", gettext_lazy("Complaint: work started")),
-    ("complaint.awaiting_customer", gettext_lazy("Complaint awaiting the customer")),
-    ("complaint.customer_replied", gettext_lazy("Complaint: customer replied")),
-    ("complaint.resolved", gettext_lazy("Complaint resolved")),
-    ("complaint.rejected", gettext_lazy("Complaint rejected")),
-    ("complaint.closed", gettext_lazy("Complaint closed")),
-    ("complaint.reopened", gettext_lazy("Complaint reopened")),
-    ("complaint.rated", gettext_lazy("Complaint rated")),
-    ("complaint.return_linked", gettext_lazy("Complaint linked to a return")),
-)
 
 
 def _https_by_default(db_field, **kwargs):
@@ -67,7 +36,9 @@ class WebhookEndpointForm(forms.ModelForm):
     )
     event_types = forms.MultipleChoiceField(
         label=gettext_lazy("Events"),
-        choices=WEBHOOK_EVENTS,
+        # The catalogue, read when the form is built: the domain apps register their events
+        # at start-up (rma_portal/notifications/catalogue.py).
+        choices=catalogue.event_choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=gettext_lazy("None ticked: every event."),
@@ -75,7 +46,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["tenant", "url", "event_types", "is_active"]
+        fields = ["tenant", "url", "description", "event_types", "is_active"]
         # The admin's read-only variants of this form build the field from the model.
         formfield_callback = _https_by_default
 
@@ -151,23 +122,23 @@ class WebhookEndpointAdmin(TenantScopedAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["tenant", "url", "event_types", "is_active"]
+            return ["tenant", "url", "description", "event_types", "is_active"]
         if self.has_change_permission(request, obj):
-            return ["tenant", "url", "event_types", "is_active", "secret"]
+            return ["tenant", "url", "description", "event_types", "is_active", "secret"]
         # Viewers see the chosen events as a list, and never the secret that signs calls.
-        return ["url", "events_display", "is_active"]
+        return ["url", "description", "events_display", "is_active"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
         if self.has_change_permission(request, obj):
             return ["secret"]
-        return ["url", "events_display", "is_active"]
+        return ["url", "description", "events_display", "is_active"]
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:
             # Generated, never typed: a guessable secret would let anyone forge our calls.
-            obj.secret = secrets.token_urlsafe(32)
+            obj.secret = services.webhook_secret_new()
         super().save_model(request, obj, form, change)
 
     def response_add(self, request, obj, post_url_continue=None):

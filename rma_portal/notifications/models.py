@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -87,8 +89,22 @@ class WebhookEndpoint(TenantOwnedModel):
     """Where a tenant's integration receives signed events."""
 
     url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(
+        _("description"), max_length=200, blank=True, help_text=_("What receives the calls.")
+    )
     secret = models.CharField(
         _("signing secret"), max_length=200, help_text=_("Used for the X-Signature HMAC.")
+    )
+    # After a rotation the replaced secret signs too (a second v1 signature) until
+    # `previous_secret_expires_at`, so the receiver can switch secrets without losing calls.
+    previous_secret = models.CharField(
+        _("previous signing secret"), max_length=200, blank=True, editable=False
+    )
+    previous_secret_expires_at = models.DateTimeField(
+        _("previous secret signs until"), null=True, blank=True, editable=False
+    )
+    secret_rotated_at = models.DateTimeField(
+        _("secret rotated"), null=True, blank=True, editable=False
     )
     event_types = models.JSONField(
         _("event types"), default=list, blank=True, help_text=_("Empty means every event.")
@@ -107,6 +123,18 @@ class WebhookEndpoint(TenantOwnedModel):
 
     def wants(self, event: str) -> bool:
         return self.is_active and (not self.event_types or event in self.event_types)
+
+    def signing_secrets(self, now: datetime.datetime) -> list[str]:
+        """The secrets that sign a call made at `now`: the current one first, then the one
+        it replaced while its grace period lasts."""
+        secrets = [self.secret]
+        if (
+            self.previous_secret
+            and self.previous_secret_expires_at is not None
+            and self.previous_secret_expires_at > now
+        ):
+            secrets.append(self.previous_secret)
+        return secrets
 
 
 class WebhookDelivery(OutboxRow):
@@ -130,6 +158,8 @@ class WebhookDelivery(OutboxRow):
         indexes = [
             models.Index(fields=["tenant", "status", "next_attempt_at"], name="webhook_due_idx"),
             models.Index(fields=["status", "next_attempt_at"], name="webhook_sweep_idx"),
+            # The delivery log of one endpoint, newest first (API and back-office).
+            models.Index(fields=["endpoint", "-created_at"], name="webhook_endpoint_log_idx"),
         ]
 
     def __str__(self) -> str:

@@ -12,6 +12,9 @@ import datetime
 import hashlib
 import logging
 import mimetypes
+import secrets
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import urlsplit
@@ -23,7 +26,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.encoding import punycode
+from django.utils.translation import gettext as _
 
+from rma_portal.errors import ApplicationError
 from rma_portal.tenancy.models import Tenant
 
 from .models import DeliveryStatus, Notification, WebhookDelivery, WebhookEndpoint
@@ -99,17 +104,24 @@ def notification_enqueue(
 
 
 def webhook_publish(
-    *, tenant: Tenant, event: str, payload: dict, key: str
+    *, tenant: Tenant, event: str, payload: dict | Callable[[], dict], key: str
 ) -> list[WebhookDelivery]:
-    """Queue the event for every active endpoint of the tenant that subscribed to it."""
+    """Queue the event for every active endpoint of the tenant that subscribed to it.
+
+    `payload` is the body, or a function that builds it: called once, and only when an
+    endpoint wants the event (catalogue.publish() passes one).
+    """
     made = []
+    built: dict | None = None
     for endpoint in WebhookEndpoint.objects.for_tenant(tenant).filter(is_active=True):
         if not endpoint.wants(event):
             continue
+        if built is None:
+            built = payload() if callable(payload) else payload
         row, created = WebhookDelivery.objects.get_or_create(
             tenant=tenant,
             idempotency_key=f"{key}:{endpoint.pk}",
-            defaults={"endpoint": endpoint, "event": event, "payload": payload},
+            defaults={"endpoint": endpoint, "event": event, "payload": built},
         )
         if created:
             _enqueue_on_commit("deliver_webhook_task", row.pk, tenant.pk)
@@ -355,12 +367,14 @@ def webhook_deliver(*, delivery_id: int, now: datetime.datetime | None = None) -
     if isinstance(row, DeliveryResult):
         return row
     try:
+        secret, *old_secrets = row.endpoint.signing_secrets(now)
         status = webhooks.post(
             row.endpoint.url,
-            secret=row.endpoint.secret,
+            secret=secret,
             event=row.event,
             delivery_key=row.idempotency_key,
             payload=row.payload,
+            old_secrets=old_secrets,
         )
     except (OSError, ValidationError) as error:
         # No answer: an earlier attempt's status would mislead.
@@ -369,3 +383,192 @@ def webhook_deliver(*, delivery_id: int, now: datetime.datetime | None = None) -
     if not 200 <= status < 300:
         return _finish_failed(row, f"HTTP {status}", now, last_status_code=status)
     return _finish_sent(row, now, last_status_code=status)
+
+
+# --- endpoints, managed by tenant admins (API) and in the back-office -------------------------
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 - what a secret starts with, not a secret
+# After a rotation the replaced secret keeps signing (a second signature) for this long unless
+# the caller chooses otherwise, within SECRET_GRACE_MAX (docs/webhooks.md#rotating-the-secret).
+SECRET_GRACE_DEFAULT = datetime.timedelta(hours=24)
+SECRET_GRACE_MAX = datetime.timedelta(days=7)
+
+
+class WebhookConflict(ApplicationError):
+    """The endpoint or delivery is not in a state that allows this (HTTP 409)."""
+
+    code = "conflict"
+
+
+def webhook_secret_new() -> str:
+    """A new signing secret: generated, never typed (a guessable secret would let anyone forge
+    our calls); 256 random bits, with a prefix that says what it is."""
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def _checked_url(url: str) -> str:
+    """The URL, if calls may go there: http(s) to a public address unless
+    WEBHOOKS_ALLOW_PRIVATE_ADDRESSES (the check every delivery repeats)."""
+    from django.core.exceptions import ValidationError
+
+    from . import webhooks
+
+    try:
+        webhooks.check_url(url)
+    except ValidationError as error:
+        raise ApplicationError(error.messages[0], fields={"url": error.messages}) from None
+    return url
+
+
+def _checked_event_types(event_types) -> list[str]:
+    """Names of events an endpoint may choose, without repeats; empty means every event."""
+    from . import catalogue
+
+    chosen = list(dict.fromkeys(event_types or ()))
+    known = set(catalogue.subscribable_names())
+    unknown = [name for name in chosen if name not in known]
+    if unknown:
+        message = _("Unknown event type: %(name)s.") % {"name": unknown[0]}
+        raise ApplicationError(message, fields={"event_types": [message]})
+    return chosen
+
+
+def webhook_endpoint_create(
+    *,
+    tenant: Tenant,
+    url: str,
+    description: str = "",
+    event_types=(),
+    is_active: bool = True,
+) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint with a generated secret; returns it with the secret, which the caller
+    shows once."""
+    endpoint = WebhookEndpoint.objects.create(
+        tenant=tenant,
+        url=_checked_url(url),
+        description=description.strip(),
+        event_types=_checked_event_types(event_types),
+        is_active=is_active,
+        secret=webhook_secret_new(),
+    )
+    return endpoint, endpoint.secret
+
+
+def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint:
+    """Change `url`, `description`, `event_types` or `is_active`; everything is checked before
+    anything is saved. Calls still queued go to the URL the endpoint has when they are
+    attempted; an inactive endpoint's are skipped."""
+    allowed = {"url", "description", "event_types", "is_active"}
+    if set(changes) - allowed:
+        raise TypeError(f"webhook_endpoint_update() cannot change {set(changes) - allowed}")
+    if "url" in changes:
+        changes["url"] = _checked_url(changes["url"])
+    if "event_types" in changes:
+        changes["event_types"] = _checked_event_types(changes["event_types"])
+    if "description" in changes:
+        changes["description"] = changes["description"].strip()
+    for name, value in changes.items():
+        setattr(endpoint, name, value)
+    if changes:
+        endpoint.save(update_fields=list(changes))
+    return endpoint
+
+
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    """Remove the endpoint with its delivery log; calls still queued for it are not sent."""
+    endpoint.delete()
+
+
+def webhook_secret_rotate(
+    *,
+    endpoint: WebhookEndpoint,
+    grace: datetime.timedelta = SECRET_GRACE_DEFAULT,
+    now: datetime.datetime | None = None,
+) -> tuple[WebhookEndpoint, str]:
+    """A new signing secret; the one it replaces still signs (a second `v1` signature) for
+    `grace`, so the receiver can switch without refusing calls. A zero grace switches at
+    once. Returns the endpoint and the new secret, which the caller shows once."""
+    if not datetime.timedelta(0) <= grace <= SECRET_GRACE_MAX:
+        hours = int(SECRET_GRACE_MAX.total_seconds() // 3600)
+        message = _("Keep the previous secret for 0 to %(hours)d hours.") % {"hours": hours}
+        raise ApplicationError(message, fields={"previous_secret_hours": [message]})
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Locked: two rotations at once must not leave a secret nobody was shown.
+        locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        if grace:
+            locked.previous_secret = locked.secret
+            locked.previous_secret_expires_at = now + grace
+        else:
+            locked.previous_secret = ""
+            locked.previous_secret_expires_at = None
+        locked.secret = webhook_secret_new()
+        locked.secret_rotated_at = now
+        locked.save(
+            update_fields=[
+                "secret",
+                "previous_secret",
+                "previous_secret_expires_at",
+                "secret_rotated_at",
+            ]
+        )
+    return locked, locked.secret
+
+
+def _queue_delivery(
+    *, endpoint: WebhookEndpoint, event: str, key: str, payload: dict
+) -> WebhookDelivery:
+    row = WebhookDelivery.objects.create(
+        tenant=endpoint.tenant,
+        endpoint=endpoint,
+        event=event,
+        idempotency_key=f"{key}:{endpoint.pk}",
+        payload=payload,
+    )
+    _enqueue_on_commit("deliver_webhook_task", row.pk, endpoint.tenant_id)
+    return row
+
+
+def webhook_ping(
+    *, endpoint: WebhookEndpoint, now: datetime.datetime | None = None
+) -> WebhookDelivery:
+    """Queue a `webhook.ping` to this endpoint only, through the outbox like any event: it
+    shows in the delivery log with its answer."""
+    from . import catalogue
+
+    if not endpoint.is_active:
+        raise WebhookConflict(
+            _("This endpoint is inactive: activate it before sending it a test event.")
+        )
+    event = catalogue.event_type(catalogue.PING)
+    key = f"ping:{uuid.uuid4().hex}"
+    with catalogue.tenant_time(endpoint.tenant):
+        payload = catalogue.envelope(
+            event=event,
+            tenant=endpoint.tenant,
+            key=key,
+            created_at=now or timezone.now(),
+            data=event.build(endpoint),
+        )
+    return _queue_delivery(endpoint=endpoint, event=event.name, key=key, payload=payload)
+
+
+def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery's call again as a new delivery (its own X-Delivery and attempts; the
+    same body, so the same event id): after a failure, or when the receiver lost what it got.
+    The original row keeps its history."""
+    if delivery.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
+        raise WebhookConflict(
+            _("This delivery has not finished yet: it is sent or retried on its own.")
+        )
+    endpoint = delivery.endpoint
+    if not endpoint.is_active:
+        raise WebhookConflict(
+            _("This endpoint is inactive: activate it before sending it calls again.")
+        )
+    return _queue_delivery(
+        endpoint=endpoint,
+        event=delivery.event,
+        key=f"redelivery:{uuid.uuid4().hex}",
+        payload=delivery.payload,
+    )

@@ -13,6 +13,7 @@ import json
 import socket
 import ssl
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -23,22 +24,39 @@ from django.utils.translation import gettext as _
 TIMEOUT_SECONDS = 10
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={digest.hexdigest()}"
+def _digest(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def sign(secret: str, timestamp: int, body: bytes, *, old_secrets: Sequence[str] = ()) -> str:
+    """The X-Signature header: `t=<timestamp>,v1=<hex>`, with one more `v1=` per old secret
+    (during a rotation's grace period both the new and the replaced secret sign)."""
+    signatures = [_digest(key, timestamp, body) for key in (secret, *old_secrets)]
+    return ",".join([f"t={timestamp}", *(f"v1={signature}" for signature in signatures)])
 
 
 def verify(secret: str, header: str, body: bytes, *, tolerance: int = 300) -> bool:
-    """What a receiver does (documented in docs/operations.md, used by the tests)."""
+    """What a receiver does (docs/webhooks.md#verifying-a-call, used by the tests): the
+    timestamp is recent, and one of the `v1` signatures is ours."""
+    timestamps, signatures = [], []
+    for item in header.split(","):
+        name, _sep, value = item.strip().partition("=")
+        if name == "t":
+            timestamps.append(value)
+        elif name == "v1":
+            signatures.append(value)
     try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
+        (timestamp,) = (int(value) for value in timestamps)
+    except ValueError:  # none, several, or not a number
         return False
     if abs(time.time() - timestamp) > tolerance:
         return False
+    expected = _digest(secret, timestamp, body).encode()
     # As bytes: compare_digest refuses str with non-ASCII characters (a forged header).
-    return hmac.compare_digest(sign(secret, timestamp, body).encode(), header.encode())
+    return any(
+        hmac.compare_digest(expected, signature.encode(errors="replace"))
+        for signature in signatures
+    )
 
 
 @dataclass(frozen=True)
@@ -111,8 +129,17 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
-def post(url: str, *, secret: str, event: str, delivery_key: str, payload: dict) -> int:
-    """POST the payload; returns the HTTP status (raises OSError on network failure).
+def post(
+    url: str,
+    *,
+    secret: str,
+    event: str,
+    delivery_key: str,
+    payload: dict,
+    old_secrets: Sequence[str] = (),
+) -> int:
+    """POST the payload, signed with `secret` (and `old_secrets`, see sign()); returns the
+    HTTP status (raises OSError on network failure).
 
     Redirects are not followed (a 3xx counts as a failure: it could point inside the
     network), and no proxy from the environment is used (it would bypass the address check).
@@ -126,7 +153,7 @@ def post(url: str, *, secret: str, event: str, delivery_key: str, payload: dict)
         "X-Event": event,
         "X-Delivery": delivery_key,
         "X-Timestamp": str(timestamp),
-        "X-Signature": sign(secret, timestamp, body),
+        "X-Signature": sign(secret, timestamp, body, old_secrets=old_secrets),
     }
     if target.scheme == "https":
         connection = _PinnedHTTPSConnection(

@@ -17,6 +17,10 @@ from .models import ActorKind, AuditEvent
 
 logger = logging.getLogger(__name__)
 
+# Labels are stored as written, in no particular reader's language (like the e-mail
+# addresses in the other rows).
+INTEGRATION_LABEL = "Integration"
+
 
 @dataclass(frozen=True)
 class RequestOrigin:
@@ -25,6 +29,8 @@ class RequestOrigin:
 
 
 _origin: ContextVar[RequestOrigin | None] = ContextVar("audit_request_origin", default=None)
+# The API key a request is authenticated with, for rows written without the request.
+_api_key: ContextVar[object | None] = ContextVar("audit_api_key", default=None)
 
 
 def origin_of(request) -> RequestOrigin:
@@ -41,6 +47,26 @@ def request_origin(request) -> Iterator[None]:
         yield
     finally:
         _origin.reset(token)
+
+
+@contextlib.contextmanager
+def acting_api_key(api_key) -> Iterator[None]:
+    """Rows written by the integration user while this runs name `api_key` (an object with
+    `audit_label`, rma_portal.credentials.models.ApiKey), also when `record()` is not given
+    the request: services only know their actor. The API base enters it after
+    authentication (rma_portal.api.views.TenantScopedAPIMixin)."""
+    token = _api_key.set(api_key)
+    try:
+        yield
+    finally:
+        _api_key.reset(token)
+
+
+def _acting_api_key(request):
+    # Set on Django's request by the API key authentication (rma_portal.api.permissions);
+    # read without touching DRF's lazy `request.auth`, which would authenticate again.
+    api_key = getattr(request, "api_key", None) if request is not None else None
+    return api_key if api_key is not None else _api_key.get()
 
 
 class AuditContextMiddleware:
@@ -89,6 +115,12 @@ def record(
             tenant = user.tenant
         elif request is not None:
             tenant = getattr(request, "tenant", None)
+    if user is not None and getattr(user, "is_integration", False):
+        # Whatever the caller assumed, the tenant's integration acted, with one of its keys.
+        actor_kind = ActorKind.INTEGRATION
+        if not actor_label or actor_label == user.email:
+            api_key = _acting_api_key(request)
+            actor_label = api_key.audit_label if api_key is not None else INTEGRATION_LABEL
     if actor_kind is None:
         actor_kind = ActorKind.USER if user is not None else ActorKind.ANONYMOUS
     origin = origin_of(request) if request is not None else _origin.get()

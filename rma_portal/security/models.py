@@ -27,6 +27,7 @@ class AuditAction(models.TextChoices):
     API_KEY_CREATED = "api_key_created", _("API key created")
     API_KEY_USED = "api_key_used", _("API key used")
     API_KEY_REVOKED = "api_key_revoked", _("API key revoked")
+    API_KEY_ROTATED = "api_key_rotated", _("API key rotated")
     USER_INVITED = "user_invited", _("Colleague invited")
     USER_DEACTIVATED = "user_deactivated", _("User deactivated")
     USER_REACTIVATED = "user_reactivated", _("User reactivated")

@@ -6,7 +6,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -48,6 +48,15 @@ class Tenant(models.Model):
         help_text=_(
             "Every back-office user of this tenant signs in with a code from an authenticator "
             "app; those without one set it up at their next sign-in."
+        ),
+    )
+    api_rate_limit_per_minute = models.PositiveIntegerField(
+        _("API requests per minute"),
+        default=600,
+        validators=[MinValueValidator(1), MaxValueValidator(100_000)],
+        help_text=_(
+            "How many API requests each API key and each user of this tenant may make per "
+            "minute; beyond that the API answers 429 until the minute is over."
         ),
     )
     # Where customers send goods back.

@@ -546,13 +546,15 @@ def test_assignment_rules(world_a, world_b):
     assert complaint_state(complaint) == before
 
 
-@pytest.mark.parametrize("who", ["agent", "coordinator", "manager"])
-def test_staff_cannot_file_complaints(world_a, who):
+def test_managers_cannot_file_complaints_and_agents_name_the_customer(world_a):
     payload = {"category": "delivery", "subject": "Late", "description": "Two weeks late."}
 
-    response = api_as(getattr(world_a, who)).post(URL, payload, format="json")
+    refused = api_as(world_a.manager).post(URL, payload, format="json")
+    # agents file for a customer user (tests/api/test_file_on_behalf.py), never for nobody
+    unnamed = api_as(world_a.agent).post(URL, payload, format="json")
 
-    assert_error(response, 403, "forbidden")
+    assert_error(refused, 403, "forbidden")
+    assert "on_behalf_of" in assert_error(unnamed, 400, "invalid")["fields"]
     assert not Complaint.unscoped.exists()
 
 

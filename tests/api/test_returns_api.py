@@ -212,13 +212,16 @@ def test_role_matrix_for_approval(world_a, lines, file_return):
     assert events.count() == count + 1
 
 
-def test_staff_cannot_file_returns(world_a, lines):
+def test_managers_cannot_file_returns_and_agents_name_the_customer(world_a, lines):
     payload = {
         "lines": [{"order_line": lines[0].pk, "quantity": 1, "reason": "defective"}],
         "requested_resolution": "refund",
         "return_method": "drop_off",
     }
-    assert_error(api_as(world_a.agent).post(URL, payload, format="json"), 403, "forbidden")
+    assert_error(api_as(world_a.manager).post(URL, payload, format="json"), 403, "forbidden")
+    # agents file for a customer user (tests/api/test_file_on_behalf.py), never for nobody
+    error = assert_error(api_as(world_a.agent).post(URL, payload, format="json"), 400, "invalid")
+    assert "on_behalf_of" in error["fields"]
     assert not ReturnRequest.unscoped.exists()
 
 

@@ -11,7 +11,7 @@ from django.contrib.admin import helpers
 from django.core import mail
 from django.urls import reverse
 
-from rma_portal.notifications.admin import WEBHOOK_EVENTS
+from rma_portal.notifications import catalogue
 from rma_portal.notifications.models import (
     DeliveryStatus,
     Notification,
@@ -245,9 +245,9 @@ def test_an_endpoint_url_that_is_not_public_http_is_a_form_error(
 
 
 def test_every_public_event_the_services_write_can_be_subscribed_to():
-    """The checkbox list names the domain's events without importing the domain apps; this
-    fails when a service starts writing an event the list does not offer."""
-    offered = {name for name, _label in WEBHOOK_EVENTS}
+    """The checkbox list offers the catalogue's events, which the domain apps register; this
+    fails when a service starts writing an event the catalogue does not have."""
+    offered = {name for name, _label in catalogue.event_choices()}
     sources = {
         "return": [ROOT / "returns/services/transitions.py"],
         "complaint": [ROOT / "complaints/services/complaints.py"],

@@ -128,9 +128,10 @@ def test_a_return_transition_posts_a_signed_json_event(
     )
     payload = json.loads(body)
     assert headers["Content-Type"] == "application/json"
-    assert headers["X-Event"] == payload["event"] == "return.rejected"
-    assert payload["return"]["number"] == "RMA-TEST-1"
-    assert (payload["from_status"], payload["to_status"]) == ("submitted", "rejected")
+    assert headers["X-Event"] == payload["type"] == "return.rejected"
+    assert payload["data"]["return"]["number"] == "RMA-TEST-1"
+    event = payload["data"]["event"]
+    assert (event["from_status"], event["to_status"]) == ("submitted", "rejected")
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("sent", 1, 200)
     # Delivering again (a duplicate task, the sweep) posts nothing more.
@@ -298,7 +299,7 @@ def test_a_tenants_endpoint_never_receives_another_tenants_events(
     assert WebhookDelivery.unscoped.get(endpoint=endpoint_b).tenant == world_b.tenant
     assert hook_a.requests == []
     (request,) = hook_b.requests
-    assert json.loads(request["body"])["return"]["number"] == "RMA-B-1"
+    assert json.loads(request["body"])["data"]["return"]["number"] == "RMA-B-1"
     # A's context cannot even load B's delivery (the scoped manager hides it).
     delivery_b = WebhookDelivery.unscoped.get(endpoint=endpoint_b)
     with tenant_context(world_a.tenant):

@@ -483,7 +483,7 @@ def posts(monkeypatch):
 
     made = Posts()
 
-    def post(url, *, secret, event, delivery_key, payload) -> int:
+    def post(url, *, secret, event, delivery_key, payload, old_secrets=()) -> int:
         made.append(delivery_key)
         hook, made.hook = made.hook, None
         if hook is not None:

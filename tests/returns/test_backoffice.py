@@ -297,20 +297,30 @@ def test_agent_takes_a_return_through_every_button(world_a, two_line_return, log
     # resolve: the amounts are shown before confirming
     page = client.get(_url("resolve", rma.pk))
     assert page.status_code == 200
-    assert page.context["form"]["resolution"].value() == "credit_note"  # as requested
-    settlement = page.context["settlement"]
-    assert settlement.accepted_value == Decimal("260.00")
-    assert settlement.restocking_fee == Decimal("6.00")
-    assert settlement.total == Decimal("254.00")
-    assert [(row["value"], row["fee"], row["amount"]) for row in page.context["rows"]] == [
+    line_forms = page.context["line_forms"]
+    assert [f["resolution"].value() for f in line_forms] == ["credit_note"] * 2  # as requested
+    totals = page.context["totals"]
+    assert (totals["accepted_value"], totals["fee"], totals["amount"]) == (
+        Decimal("260.00"),
+        Decimal("6.00"),
+        Decimal("254.00"),
+    )
+    assert [(f.proposal.accepted_value, f.proposal.fee, f.proposal.amount) for f in line_forms] == [
         (Decimal("200.00"), Decimal("0.00"), Decimal("200.00")),
         (Decimal("60.00"), Decimal("6.00"), Decimal("54.00")),
     ]
     assert parse(page).select_one("#settlement-total").text == "254.00"
 
+    # the proposal as shown, confirmed
+    proposed = {
+        f"{form.prefix}-{name}": value
+        for form in line_forms
+        for name, value in form.initial.items()
+        if value is not None
+    }
     response = client.post(
         _url("resolve", rma.pk),
-        {"resolution": "credit_note", "credit_note_number": "KOR/2026/1", "note": "Thanks."},
+        {**proposed, "credit_note_number": "KOR/2026/1", "note": "Thanks."},
     )
     assert response.status_code == 302
     resolved = _reload(rma)
@@ -323,10 +333,11 @@ def test_agent_takes_a_return_through_every_button(world_a, two_line_return, log
     assert resolved.credit_note_number == "KOR/2026/1"
 
     page = client.get(_url("change", rma.pk))
-    assert _action_names(page) == {"close"}
+    # the ERP's credit note may still be recorded by hand, before and after closing
+    assert _action_names(page) == {"close", "confirm-document"}
     client.post(_url("close", rma.pk))
     assert _reload(rma).status == ReturnStatus.CLOSED
-    assert _action_names(client.get(_url("change", rma.pk))) == set()
+    assert _action_names(client.get(_url("change", rma.pk))) == {"confirm-document"}
 
     # the customer sees every step on their timeline
     with tenant_context(world_a.tenant):
@@ -367,10 +378,21 @@ def test_resolve_form_errors_come_from_the_service_and_change_nothing(
             results={pk: services.InspectionInput("opened", "restock", 1) for pk in lines},
         )
     client = login(world_a.agent)
-    response = client.post(_url("resolve", rma.pk), {"resolution": "credit_note"})
+    first, second = (f"line-{pk}" for pk in sorted(lines))
+    # 1 of 2 units at 100 accepted: paying 150 needs a reason
+    response = client.post(
+        _url("resolve", rma.pk),
+        {
+            f"{first}-resolution": "credit_note",
+            f"{first}-amount": "150.00",
+            f"{second}-resolution": "repair",
+        },
+    )
     assert response.status_code == 200
-    assert response.context["form"].errors["credit_note_number"]
-    assert _messages(response) == [("error", "Give the credit note number.")]
+    line_form = response.context["line_forms"][0]
+    assert line_form.errors["amount"]
+    assert [level for level, _text in _messages(response)] == ["error"]
+    assert "give a reason to pay more" in _messages(response)[0][1]
     assert _reload(rma).status == ReturnStatus.INSPECTED
 
 

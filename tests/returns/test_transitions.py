@@ -315,22 +315,22 @@ def test_provide_info_needs_an_answer(return_in, world_a):
 @pytest.mark.parametrize(
     ("resolution", "extra", "field"),
     [
-        ("credit_note", {}, "credit_note_number"),
-        ("credit_note", {"credit_note_number": "   "}, "credit_note_number"),
-        ("replacement", {}, "replacement_order_ref"),
-        ("repair", {}, "replacement_order_ref"),
+        ("", {}, "lines[{line}].resolution"),
         ("voucher", {}, "resolution"),
+        ("refund", {"credit_note_number": "K" * 41}, "credit_note_number"),
     ],
 )
 def test_resolve_refuses_incomplete_input(return_in, world_a, resolution, extra, field):
     rma = return_in(S.INSPECTED)
+
+    line = ReturnLine.unscoped.get(return_request=rma)
 
     _refused_unchanged(
         rma,
         lambda: services.return_request_resolve(
             return_request=rma, actor=world_a.agent, resolution=resolution, **extra
         ),
-        field=field,
+        field=field.format(line=line.pk),
     )
 
     row = ReturnRequest.unscoped.get(pk=rma.pk)

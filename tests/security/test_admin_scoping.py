@@ -69,6 +69,18 @@ def _personal_token(world: World) -> Model:
     return PersonalToken.objects.get(user=world.tenant_admin)
 
 
+def _api_key(world: World) -> Model:
+    from rma_portal.credentials.services import issue_api_key
+
+    return issue_api_key(
+        tenant=world.tenant,
+        name=f"ERP of {world.tenant.name}",
+        scopes=["returns:read"],
+        actor=world.tenant_admin,
+        via="test",
+    ).api_key
+
+
 # label -> a row of the world's tenant, made the way the application makes them.
 BUILDERS: dict[str, Callable[[World], Model]] = {
     "tenancy.tenant": lambda world: world.tenant,
@@ -111,6 +123,7 @@ BUILDERS: dict[str, Callable[[World], Model]] = {
         language="en",
     ),
     "credentials.personaltoken": _personal_token,
+    "credentials.apikey": _api_key,
     "security.auditevent": lambda world: AuditEvent.objects.create(
         tenant=world.tenant,
         actor=world.tenant_admin,

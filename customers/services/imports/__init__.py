@@ -1,20 +1,30 @@
-"""CSV import of the product catalogue, customer companies and orders mirrored from the ERP.
+"""Import of the product catalogue, customer companies and orders mirrored from the ERP, from a
+CSV file or from API records: one path of checks and writes (`write_*`) for both.
 
-All-or-nothing and idempotent: every row is checked first, rows that differ are upserted by key.
+All-or-nothing and idempotent: every record is checked first, those that differ are upserted by
+key.
 """
 
 from collections.abc import Callable
 
 from .cells import INVALID, MAX_MONEY, MAX_POSITIVE_INT, SERIAL_SEPARATOR
-from .customers import CUSTOMER_COLUMNS, customers_import
-from .orders import ORDER_COLUMNS, orders_import
-from .pipeline import PROGRESS_EVERY, ImportBody, ProgressCallback
-from .products import PRODUCT_COLUMNS, catalog_import_products
-from .reading import RowsSource
+from .customers import CUSTOMER_COLUMNS, customers_import, write_customers
+from .orders import LINE_COLUMNS, ORDER_COLUMNS, orders_import, write_orders
+from .pipeline import PROGRESS_EVERY, ImportBody, ProgressCallback, run_records
+from .products import (
+    CATEGORY_COLUMNS,
+    PRODUCT_COLUMNS,
+    catalog_import_categories,
+    catalog_import_products,
+    write_categories,
+    write_products,
+)
+from .reading import Record, RowsSource
 from .report import ImportProblem, ImportRejected, ImportReport, ModelCounts
 from .writing import BATCH_SIZE, LOOKUP_CHUNK, Wanted
 
 IMPORTERS: dict[str, Callable[..., ImportReport]] = {
+    "categories": catalog_import_categories,
     "products": catalog_import_products,
     "customers": customers_import,
     "orders": orders_import,
@@ -22,9 +32,11 @@ IMPORTERS: dict[str, Callable[..., ImportReport]] = {
 
 __all__ = [
     "BATCH_SIZE",
+    "CATEGORY_COLUMNS",
     "CUSTOMER_COLUMNS",
     "IMPORTERS",
     "INVALID",
+    "LINE_COLUMNS",
     "LOOKUP_CHUNK",
     "MAX_MONEY",
     "MAX_POSITIVE_INT",
@@ -38,9 +50,16 @@ __all__ = [
     "ImportReport",
     "ModelCounts",
     "ProgressCallback",
+    "Record",
     "RowsSource",
     "Wanted",
+    "catalog_import_categories",
     "catalog_import_products",
     "customers_import",
     "orders_import",
+    "run_records",
+    "write_categories",
+    "write_customers",
+    "write_orders",
+    "write_products",
 ]

@@ -1,4 +1,4 @@
-"""Import of customer companies: one CSV row per company, upserted by customer number.
+"""Import of customer companies: one record per company, upserted by customer number.
 
 Checks VAT numbers (unique per tenant) and addresses; empty shipping means the billing address.
 """
@@ -18,9 +18,9 @@ from rma_portal.tenancy.models import Tenant
 
 from .cells import INVALID, RowCheck, field_max_length, valid
 from .pipeline import Progress, ProgressCallback, run_import, stop_if_rejected
-from .reading import Columns, RowsSource, Table
+from .reading import Columns, Record, RowsSource
 from .report import ImportReport
-from .writing import Wanted, load_by_key, upsert
+from .writing import Wanted, key_values, load_by_key, upsert
 
 CUSTOMER_COLUMNS = Columns(
     required=(
@@ -68,39 +68,38 @@ def customers_import(
     return run_import(
         kind="customers",
         columns=CUSTOMER_COLUMNS,
-        body=_import_customers,
+        body=write_customers,
         tenant=tenant,
         rows_source=rows_source,
         progress=progress,
     )
 
 
-def _import_customers(
-    *, tenant: Tenant, table: Table, report: ImportReport, progress: Progress
+def write_customers(
+    *, tenant: Tenant, records: list[Record], report: ImportReport, progress: Progress
 ) -> None:
-    present = table.present
+    """Check every customer record, then create or update them all (or raise ImportRejected)."""
     existing = load_by_key(
-        CustomerAccount.unscoped.filter(tenant=tenant),
-        "number",
-        (row.cells["number"] for row in table.rows),
+        CustomerAccount.unscoped.filter(tenant=tenant), "number", key_values(records, "number")
     )
     owners_of_vat = load_by_key(
         CustomerAccount.unscoped.filter(tenant=tenant),
         "vat_number",
-        (normalize_vat_number(row.cells["vat_number"]) for row in table.rows),
+        key_values(records, "vat_number", normalize_vat_number),
     )
     number_lines: dict[str, int] = {}
     vat_lines: dict[str, int] = {}
     vat_of_number: dict[str, tuple[int, str]] = {}
     wanted: dict[str, Wanted] = {}
-    shipping_given = any(column in present for column in _SHIPPING_ADDRESS)
     limits = {
         column: field_max_length(CustomerAccount, column) for column in ("number", *_CUSTOMER_TEXT)
     }
-    total = len(table.rows)
-    for done, row in enumerate(table.rows, 1):
+    total = len(records)
+    for done, row in enumerate(records, 1):
         progress("validate", done, total)
         check = RowCheck(report, row)
+        present = row.present
+        shipping_given = any(column in present for column in _SHIPPING_ADDRESS)
         number = check.text("number", max_length=limits["number"], required=True)
         text = {
             column: check.text(column, max_length=limits[column], required=required)
@@ -113,7 +112,8 @@ def _import_customers(
             except ValidationError:
                 check.fail(
                     _("contact_email is not a valid e-mail address, got '%(value)s'")
-                    % {"value": text["contact_email"]}
+                    % {"value": text["contact_email"]},
+                    "contact_email",
                 )
         language = check.choice("preferred_language", _LANGUAGES)
         billing_country = check.country("billing_country")
@@ -126,26 +126,29 @@ def _import_customers(
                     "the shipping address is incomplete: fill shipping_street, "
                     "shipping_postal_code and shipping_city, or leave all three empty to ship "
                     "to the billing address"
-                )
+                ),
+                "shipping_street",
             )
         if number is not INVALID:
             if number in number_lines:
                 check.fail(
-                    _("customer number '%(number)s' appears again (first on line %(first)d)")
-                    % {"number": number, "first": number_lines[number]}
+                    _("customer number '%(number)s' appears again (first on %(where)s)")
+                    % {"number": number, "where": report.where(number_lines[number])},
+                    "number",
                 )
             else:
                 number_lines[number] = row.line
         if vat_number is not INVALID:
             if vat_number in vat_lines:
                 check.fail(
-                    _("VAT number '%(vat)s' appears again (first on line %(first)d)")
-                    % {"vat": vat_number, "first": vat_lines[vat_number]}
+                    _("VAT number '%(vat)s' appears again (first on %(where)s)")
+                    % {"vat": vat_number, "where": report.where(vat_lines[vat_number])},
+                    "vat_number",
                 )
             else:
                 vat_lines[vat_number] = row.line
                 if number is not INVALID:
-                    vat_of_number[number] = (row.line, vat_number)
+                    vat_of_number[number] = (row, vat_number)
         if not check.ok:
             continue
 
@@ -187,13 +190,14 @@ def _import_customers(
     # The VAT number is unique per tenant and the constraint is checked row by row, so a number
     # may not move from one existing customer to another in the same import, even when the
     # file gives the first one a new number: a swap would fail half-way through the UPDATE.
-    for number, (line, vat_number) in vat_of_number.items():
+    for number, (row, vat_number) in vat_of_number.items():
         owner = owners_of_vat.get(vat_number)
         if owner is not None and owner.number != number:
             report.add_error(
-                line,
+                row.line,
                 _("VAT number '%(vat)s' already belongs to customer '%(owner)s'")
                 % {"vat": vat_number, "owner": owner.number},
+                row.field("vat_number"),
             )
     stop_if_rejected(report)
     upsert(

@@ -1,6 +1,7 @@
-"""Import of orders mirrored from the ERP: one CSV row per order line, upserted by order number.
+"""Import of orders mirrored from the ERP: one record per order line, upserted by order number.
 
-Every line of an order repeats its header; customers and products must already be imported.
+Every line of an order repeats its header (the API's order records are split into such line
+records: records.py); customers and products must already be imported.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from rma_portal.tenancy.models import Tenant
 
 from .cells import INVALID, RowCheck, field_max_length, valid
 from .pipeline import Progress, ProgressCallback, run_import, stop_if_rejected
-from .reading import Columns, RowsSource, Table
+from .reading import Columns, Record, RowsSource
 from .report import ImportReport
-from .writing import LOOKUP_CHUNK, Wanted, batches, load_by_key, upsert
+from .writing import LOOKUP_CHUNK, Wanted, batches, key_values, load_by_key, upsert
 
 ORDER_COLUMNS = Columns(
     required=(
@@ -31,7 +32,25 @@ ORDER_COLUMNS = Columns(
         "quantity",
         "unit_price",
     ),
-    optional=("delivery_date", "invoice_number", "lot_number", "serial_numbers"),
+    optional=(
+        "delivery_date",
+        "invoice_number",
+        "lot_number",
+        "serial_numbers",
+        "delivered_quantity",
+        "delivered_on",
+    ),
+)
+# The columns of an order line; the others are the order's, repeated on each of its lines.
+LINE_COLUMNS = (
+    "line_number",
+    "sku",
+    "quantity",
+    "unit_price",
+    "lot_number",
+    "serial_numbers",
+    "delivered_quantity",
+    "delivered_on",
 )
 
 
@@ -51,28 +70,29 @@ def orders_import(
     return run_import(
         kind="orders",
         columns=ORDER_COLUMNS,
-        body=_import_orders,
+        body=write_orders,
         tenant=tenant,
         rows_source=rows_source,
         progress=progress,
     )
 
 
-def _import_orders(
-    *, tenant: Tenant, table: Table, report: ImportReport, progress: Progress
+def write_orders(
+    *, tenant: Tenant, records: list[Record], report: ImportReport, progress: Progress
 ) -> None:
-    present = table.present
-    rows = table.rows
+    """Check every order line record, then create or update the orders and lines (or raise
+    ImportRejected). Each record is one line and repeats its order's fields."""
+    rows = records
     customer_ids = {
         number: pk
-        for chunk in batches(sorted({row.cells["customer_number"] for row in rows}), LOOKUP_CHUNK)
+        for chunk in batches(sorted(set(key_values(rows, "customer_number"))), LOOKUP_CHUNK)
         for number, pk in CustomerAccount.unscoped.filter(
             tenant=tenant, number__in=chunk
         ).values_list("number", "pk")
     }
     products = {
         sku: (pk, serial_tracked)
-        for chunk in batches(sorted({row.cells["sku"] for row in rows}), LOOKUP_CHUNK)
+        for chunk in batches(sorted(set(key_values(rows, "sku"))), LOOKUP_CHUNK)
         for sku, pk, serial_tracked in Product.unscoped.filter(
             tenant=tenant, sku__in=chunk
         ).values_list("sku", "pk", "is_serial_tracked")
@@ -82,7 +102,7 @@ def _import_orders(
             current_customer_number=F("customer_account__number")
         ),
         "number",
-        (row.cells["order_number"] for row in rows),
+        key_values(rows, "order_number"),
     )
     existing_lines: dict[tuple[int, int], OrderLine] = {}
     for chunk in batches(sorted(order.pk for order in existing_orders.values()), LOOKUP_CHUNK):
@@ -90,7 +110,7 @@ def _import_orders(
             existing_lines[order_line.order_id, order_line.line_number] = order_line
 
     headers: dict[str, _OrderHeader] = {}
-    line_rows: dict[tuple[str, int], int] = {}
+    line_rows: dict[tuple[str, int], Record] = {}
     wanted_orders: dict[str, Wanted] = {}
     wanted_lines: dict[tuple[str, int], Wanted] = {}
     limits = {
@@ -107,6 +127,7 @@ def _import_orders(
     for done, row in enumerate(rows, 1):
         progress("validate", done, total)
         check = RowCheck(report, row)
+        present = row.present
         order_number = check.text("order_number", max_length=limits["number"], required=True)
         customer_number = check.text("customer_number", max_length=limits["number"], required=True)
         order_date = check.date("order_date", required=True)
@@ -118,30 +139,53 @@ def _import_orders(
         unit_price = check.money("unit_price")
         lot_number = check.text("lot_number", max_length=limits["lot_number"])
         serials = check.serial_numbers("serial_numbers")
+        delivered_quantity = check.whole_number("delivered_quantity", required=False, minimum=0)
+        delivered_on = check.date("delivered_on")
 
         if valid(order_date, delivery_date) and delivery_date and delivery_date < order_date:
             check.fail(
                 _("delivery_date %(delivery)s is before order_date %(ordered)s")
-                % {"delivery": delivery_date.isoformat(), "ordered": order_date.isoformat()}
+                % {"delivery": delivery_date.isoformat(), "ordered": order_date.isoformat()},
+                "delivery_date",
+            )
+        if valid(order_date, delivered_on) and delivered_on and delivered_on < order_date:
+            check.fail(
+                _("delivered_on %(delivery)s is before order_date %(ordered)s")
+                % {"delivery": delivered_on.isoformat(), "ordered": order_date.isoformat()},
+                "delivered_on",
+            )
+        if (
+            valid(quantity, delivered_quantity)
+            and delivered_quantity is not None
+            and delivered_quantity > quantity
+        ):
+            check.fail(
+                _("delivered_quantity %(delivered)d is more than quantity %(quantity)d")
+                % {"delivered": delivered_quantity, "quantity": quantity},
+                "delivered_quantity",
             )
         product = None
         if sku is not INVALID:
             product = products.get(sku)
             if product is None:
-                check.fail(_("unknown SKU '%(sku)s' (not in the catalogue)") % {"sku": sku})
+                check.fail(_("unknown SKU '%(sku)s' (not in the catalogue)") % {"sku": sku}, "sku")
         if product is not None and serials and serials is not INVALID:
+            # Serials name the units delivered: all of the line's, or the delivered part.
+            units = delivered_quantity if delivered_quantity not in (None, INVALID) else quantity
             if not product[1]:
                 check.fail(
                     _("serial_numbers given, but product '%(sku)s' is not serial-tracked")
-                    % {"sku": sku}
+                    % {"sku": sku},
+                    "serial_numbers",
                 )
-            elif quantity is not INVALID and len(serials) != quantity:
+            elif valid(quantity, delivered_quantity) and len(serials) != units:
                 check.fail(
                     _(
                         "%(count)d serial numbers given for quantity %(quantity)d of "
                         "serial-tracked product '%(sku)s'"
                     )
-                    % {"count": len(serials), "quantity": quantity, "sku": sku}
+                    % {"count": len(serials), "quantity": units, "sku": sku},
+                    "serial_numbers",
                 )
         if order_number is not INVALID:
             header = _OrderHeader(
@@ -155,14 +199,20 @@ def _import_orders(
             else:
                 _check_same_order_header(check, order_number, header, first)
             if line_number is not INVALID:
-                first_line = line_rows.setdefault((order_number, line_number), row.line)
-                if first_line != row.line:
+                first_row = line_rows.setdefault((order_number, line_number), row)
+                if first_row is not row:
                     check.fail(
-                        _(
-                            "order '%(order)s' line %(number)d appears again "
-                            "(first on line %(first)d)"
-                        )
-                        % {"order": order_number, "number": line_number, "first": first_line}
+                        _("order '%(order)s' line %(number)d appears again (first on %(where)s)")
+                        % {
+                            "order": order_number,
+                            "number": line_number,
+                            "where": report.where(first_row.line),
+                        },
+                        "line_number",
+                    )
+                elif "delivered_quantity" not in present and quantity is not INVALID:
+                    _check_stored_delivery(
+                        check, order_number, line_number, quantity, existing_orders, existing_lines
                     )
         customer_id = customer_ids.get(customer_number)
         if not check.ok or customer_id is None:  # an unknown customer is reported once per order
@@ -183,6 +233,10 @@ def _import_orders(
             line_values["lot_number"] = lot_number
         if "serial_numbers" in present:
             line_values["serial_numbers"] = serials
+        if "delivered_quantity" in present:
+            line_values["delivered_quantity"] = delivered_quantity
+        if "delivered_on" in present:
+            line_values["delivered_on"] = delivered_on
         wanted_lines[order_number, line_number] = (line_values, {"line_number": line_number})
     stop_if_rejected(report)
 
@@ -225,7 +279,8 @@ def _check_new_order_header(
     if customer_id is None:
         check.fail(
             _("unknown customer number '%(number)s' (order '%(order)s')")
-            % {"number": header.customer_number, "order": order_number}
+            % {"number": header.customer_number, "order": order_number},
+            "customer_number",
         )
         return
     current = existing_orders.get(order_number)
@@ -241,7 +296,8 @@ def _check_new_order_header(
                 "order": order_number,
                 "current": current.current_customer_number,
                 "new": header.customer_number,
-            }
+            },
+            "customer_number",
         )
     if (
         "delivery_date" not in present
@@ -258,7 +314,35 @@ def _check_new_order_header(
                 "ordered": header.order_date.isoformat(),
                 "delivery": current.delivery_date.isoformat(),
                 "order": order_number,
-            }
+            },
+            "order_date",
+        )
+
+
+def _check_stored_delivery(
+    check: RowCheck,
+    order_number: str,
+    line_number: int,
+    quantity: int,
+    existing_orders: dict[str, Order],
+    existing_lines: dict[tuple[int, int], OrderLine],
+) -> None:
+    """A record without delivered_quantity keeps the stored one, which must still fit."""
+    order = existing_orders.get(order_number)
+    stored = existing_lines.get((order.pk, line_number)) if order is not None else None
+    if stored is not None and (stored.delivered_quantity or 0) > quantity:
+        check.fail(
+            _(
+                "quantity %(quantity)d is less than the %(delivered)d units already delivered "
+                "of order '%(order)s' line %(number)d"
+            )
+            % {
+                "quantity": quantity,
+                "delivered": stored.delivered_quantity,
+                "order": order_number,
+                "number": line_number,
+            },
+            "quantity",
         )
 
 
@@ -273,17 +357,15 @@ def _check_same_order_header(
         here, there = getattr(header, column), getattr(first, column)
         if valid(here, there) and here != there:
             check.fail(
-                _(
-                    "order '%(order)s' has %(column)s '%(here)s' here "
-                    "but '%(there)s' on line %(line)d"
-                )
+                _("order '%(order)s' has %(column)s '%(here)s' here but '%(there)s' on %(where)s")
                 % {
                     "order": order_number,
                     "column": column,
                     "here": _shown(here),
                     "there": _shown(there),
-                    "line": first.line,
-                }
+                    "where": check.report.where(first.line),
+                },
+                column,
             )
 
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from rma_portal.tenancy.context import tenant_context
 from rma_portal.tenancy.models import Tenant
 
-from .reading import Columns, RowsSource, parse_csv, read_text
+from .reading import Columns, Record, RowsSource, parse_csv, read_text
 from .report import ImportRejected, ImportReport
 
 # The package's name, as before it was split into modules: log config keyed on it still matches.
@@ -51,11 +51,35 @@ def run_import(
     rows_source: RowsSource,
     progress: ProgressCallback | None,
 ) -> ImportReport:
-    started = time.monotonic()
+    """A CSV file: read its records, then check and write them (`run_records`)."""
     report = ImportReport(kind=kind)
-    log = {"tenant": tenant.slug, "import_kind": kind}
     try:
         table = parse_csv(read_text(rows_source, report), columns, report)
+    except ImportRejected:
+        logger.info(
+            "csv import rejected",
+            extra={"tenant": tenant.slug, "import_kind": kind, "errors": len(report.errors)},
+        )
+        raise
+    return run_records(
+        body=body, tenant=tenant, records=table.rows, report=report, progress=progress
+    )
+
+
+def run_records(
+    *,
+    body: ImportBody,
+    tenant: Tenant,
+    records: list[Record],
+    report: ImportReport,
+    progress: ProgressCallback | None = None,
+    source: str = "csv",
+) -> ImportReport:
+    """Check every record and write them all, or nothing: the one path of the CSV import and
+    of the API's writes (`source` "csv" or "api", for the log)."""
+    started = time.monotonic()
+    log = {"tenant": tenant.slug, "import_kind": report.kind}
+    try:
         with tenant_context(tenant), transaction.atomic():
             # Two imports into one tenant at once would both see a key as new and collide
             # on insert. Locking the tenant row FOR NO KEY UPDATE queues them, while inserts
@@ -65,20 +89,21 @@ def run_import(
                 .filter(pk=tenant.pk)
                 .values_list("pk", flat=True)
             )
-            body(tenant=tenant, table=table, report=report, progress=Progress(progress))
+            body(tenant=tenant, records=records, report=report, progress=Progress(progress))
     except IntegrityError as exc:
-        # A backstop: the checks make this unreachable for the file itself; a concurrent write
-        # outside an import (admin, API) can still take a key between preload and insert.
+        # A backstop: the checks make this unreachable for the records themselves; a
+        # concurrent write outside an import (admin) can still take a key between preload
+        # and insert.
         report.add_error(
             None, _("The database refused the import: %(error)s") % {"error": str(exc).strip()}
         )
-        logger.warning("csv import refused by the database", extra=log)
+        logger.warning(f"{source} import refused by the database", extra=log)
         raise ImportRejected(report) from exc
     except ImportRejected:
-        logger.info("csv import rejected", extra={**log, "errors": len(report.errors)})
+        logger.info(f"{source} import rejected", extra={**log, "errors": len(report.errors)})
         raise
     logger.info(
-        "csv import done",
+        f"{source} import done",
         extra={
             **log,
             "rows": report.rows,

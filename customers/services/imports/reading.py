@@ -1,6 +1,7 @@
-"""Reading an import file into rows: path or open file, UTF-8 with or without BOM, the header.
+"""Reading an import file into records: path or open file, UTF-8 with or without BOM, the header.
 
 The delimiter (',' or ';') is guessed from the header; only the columns a kind knows are kept.
+The API builds the same records from JSON (records.py); both are checked and written alike.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from django.utils.translation import gettext as _
 
@@ -30,15 +31,35 @@ class Columns:
         return frozenset(self.required + self.optional)
 
 
-@dataclass
-class Row:
+@dataclass(slots=True)
+class Record:
+    """One record to check and write, whatever it came from: a CSV row or an API record.
+
+    `line` is where problems are reported: the CSV line, or the record's index in an API
+    request. `cells` are the values by column (CSV: the trimmed text of each known column the
+    header has; API: the JSON values); `present` names the columns the record has, so a
+    column it lacks leaves the field of an existing object alone. `fields` names a column
+    as the caller knows it, where that differs (an API order line's `lines[2].quantity`).
+    """
+
     line: int
-    cells: dict[str, str]
+    cells: dict[str, Any]
+    present: frozenset[str]
+    fields: dict[str, str] | None = None
+
+    def field(self, column: str) -> str:
+        if self.fields is None:
+            return column
+        return self.fields.get(column, column)
+
+
+# The name the CSV reader used before records came from the API too.
+Row = Record
 
 
 @dataclass
 class Table:
-    rows: list[Row]
+    rows: list[Record]
     present: frozenset[str]  # known columns that the header has
 
 
@@ -83,7 +104,7 @@ def parse_csv(text: str, columns: Columns, report: ImportReport) -> Table:
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
     report.delimiter = delimiter
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[Row] = []
+    rows: list[Record] = []
     try:
         header = next(reader, None)
         names = [name.strip().lower() for name in header or []]
@@ -105,6 +126,7 @@ def parse_csv(text: str, columns: Columns, report: ImportReport) -> Table:
             )
         report.ignored_columns = [n for n in names if n and n not in columns.known]
         picks = [(index, name) for index, name in enumerate(names) if name in columns.known]
+        present = frozenset(names) & columns.known
         width = len(names)
         previous_end = reader.line_num
         for record in reader:
@@ -122,9 +144,11 @@ def parse_csv(text: str, columns: Columns, report: ImportReport) -> Table:
                     % {"found": len(record), "expected": width},
                 )
                 continue
-            rows.append(Row(line, {name: record[index].strip() for index, name in picks}))
+            rows.append(
+                Record(line, {name: record[index].strip() for index, name in picks}, present)
+            )
     except csv.Error as exc:
         raise _reject(
             report, _("cannot read the CSV: %(error)s") % {"error": exc}, reader.line_num
         ) from exc
-    return Table(rows=rows, present=frozenset(names) & columns.known)
+    return Table(rows=rows, present=present)

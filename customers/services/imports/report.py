@@ -8,17 +8,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from rma_portal.errors import ApplicationError
 
 
 @dataclass(frozen=True)
 class ImportProblem:
-    """Why a row (or the whole file, when `line` is None) was refused; header = line 1."""
+    """Why a row (or the whole file, when `line` is None) was refused; header = line 1.
+
+    From the API, `line` is the record's index in the request. `field` names the column (or
+    the API field, e.g. `lines[1].quantity`) at fault, None when the problem is the row's.
+    """
 
     line: int | None
     message: str
+    field: str | None = None
 
     def __str__(self) -> str:
         if self.line is None:
@@ -38,6 +43,8 @@ class ImportReport:
     """What an import did, or every reason it was refused."""
 
     kind: str
+    # What `line` counts: CSV lines ("line"), or records of an API request ("record").
+    unit: str = "line"
     rows: int = 0
     delimiter: str = ","
     counts: dict[str, ModelCounts] = field(default_factory=dict)
@@ -48,8 +55,14 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.errors
 
-    def add_error(self, line: int | None, message: str) -> None:
-        self.errors.append(ImportProblem(line, message))
+    def add_error(self, line: int | None, message: str, field: str | None = None) -> None:
+        self.errors.append(ImportProblem(line, message, field))
+
+    def where(self, line: int) -> str:
+        """A line or record named inside a message: "(first on line 3)", "… on record 3"."""
+        if self.unit == "record":
+            return pgettext("first on …", "record %(index)d") % {"index": line}
+        return pgettext("first on …", "line %(line)d") % {"line": line}
 
     def counts_for(self, label: str) -> ModelCounts:
         return self.counts.setdefault(label, ModelCounts())
@@ -86,6 +99,12 @@ class ImportRejected(ApplicationError):
         count = len(report.errors)
         if count == 1 and report.errors[0].line is None:
             message = report.errors[0].message
+        elif report.unit == "record":
+            message = ngettext(
+                "The request was rejected (%(count)d error); nothing was written.",
+                "The request was rejected (%(count)d errors); nothing was written.",
+                count,
+            ) % {"count": count}
         else:
             message = ngettext(
                 "The file was rejected (%(count)d error); nothing was imported.",

@@ -29,6 +29,20 @@ def batches(items: list, size: int = BATCH_SIZE) -> Iterator[list]:
         yield items[start : start + size]
 
 
+def key_values(records: Iterable, column: str, transform=None) -> list[str]:
+    """The text keys the records give in `column` (what an existing row is looked up by);
+    values that are not text cannot match and are left to the checks."""
+    found = []
+    for record in records:
+        value = record.cells.get(column)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str):
+            value = value.strip()
+            found.append(transform(value) if transform else value)
+    return found
+
+
 def load_by_key(queryset: models.QuerySet, key: str, values: Iterable) -> dict:
     """Existing rows whose `key` is among `values`, keyed by it, in a few IN queries."""
     wanted = sorted(set(values))

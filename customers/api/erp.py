@@ -1,0 +1,576 @@
+"""The API through which the merchant's ERP pushes its data in, and reads it back.
+
+Every kind (product categories, products, customers, orders, invoices) has
+`PUT …/by-external-id/{id}/` (create or update one record by the ERP's key: 201 with
+Location, or 200), `GET …/by-external-id/{id}/` and `POST …/bulk/` (up to
+MAX_RECORDS records, all or nothing). The records are those of the CSV import, checked and
+written by the same code (customers.services.erp); a refused request answers the import's
+problems (record index, field, message) in the API's error shape and writes nothing.
+
+Who may write: tenant admins, and API keys with the kind's scope (`catalog:write`,
+`orders:write`). Coordinators, agents and managers handle cases; the ERP's data is the tenant
+admin's. Reads: staff and API keys see the tenant's; customer users see their own company
+and its invoices, and neither products nor categories (they meet products in their orders).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Model, Prefetch, QuerySet
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, serializers
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from customers.models import (
+    CustomerAccount,
+    CustomerMembership,
+    Invoice,
+    OrderLine,
+    Product,
+    ProductCategory,
+)
+from customers.selectors import customer_account_for_user
+from customers.services.erp import ERP_KINDS, MAX_RECORDS, erp_upsert, erp_upsert_one
+from customers.services.imports import ImportRejected, ImportReport
+from customers.services.users import customer_user_invite
+from rma_portal.accounts.models import Role
+from rma_portal.api.permissions import IsTenantUser, require_scopes
+from rma_portal.api.views import TenantScopedViewSet
+from rma_portal.errors import ApplicationError
+
+from .serializers import (
+    CustomerAccountDetailSerializer,
+    InvoiceSerializer,
+    ProductCategoryDetailSerializer,
+    ProductDetailSerializer,
+)
+
+# --- the records' OpenAPI schemas: the CSV columns of each kind, typed ------------------------
+
+
+def _text(max_length: int, *, required: bool = False) -> dict:
+    if required:  # trimmed, it must still hold something
+        return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": r"\S"}
+    return {"type": "string", "maxLength": max_length, "nullable": True}
+
+
+_MONEY = {
+    "type": "string",
+    "pattern": r"^\d{1,10}([.,]\d{1,2})?$",
+    "description": 'An amount, e.g. "12.50" (a JSON number with at most 2 decimals works too).',
+}
+_WHOLE = {"type": "integer", "minimum": 1, "maximum": 2_147_483_647}
+_BOOLEAN = {"type": "boolean"}
+_DATE = {"type": "string", "format": "date"}
+_OPTIONAL_DATE = {**_DATE, "nullable": True}
+_COUNTRY = {"type": "string", "pattern": r"^[A-Za-z]{2}$", "nullable": True}
+_CODE = {"type": "string", "minLength": 1, "maxLength": 60, "pattern": r"^[-a-zA-Z0-9_]+$"}
+
+_LINE = {
+    "line_number": _WHOLE,
+    "sku": _text(64, required=True),
+    "quantity": _WHOLE,
+    "unit_price": _MONEY,
+    "lot_number": _text(64),
+    "serial_numbers": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+    "delivered_quantity": {**_WHOLE, "minimum": 0, "nullable": True},
+    "delivered_on": _OPTIONAL_DATE,
+}
+# kind -> ({field: schema}, required fields besides the key)
+_RECORDS: dict[str, tuple[dict, tuple[str, ...]]] = {
+    "product-categories": ({"code": _CODE, "name": _text(120, required=True)}, ("name",)),
+    "products": (
+        {
+            "sku": _text(64, required=True),
+            "name": _text(255, required=True),
+            "category": _CODE,
+            "category_name": _text(120),
+            "unit_price": _MONEY,
+            "returnable": _BOOLEAN,
+            "serial_tracked": _BOOLEAN,
+            "active": {**_BOOLEAN, "nullable": True},
+        },
+        ("name", "category", "unit_price", "returnable", "serial_tracked"),
+    ),
+    "customers": (
+        {
+            "number": _text(40, required=True),
+            "name": _text(200, required=True),
+            "vat_number": {
+                **_text(40, required=True),
+                "description": "Polish NIP (check digit verified) or an EU VAT number.",
+            },
+            "contact_email": {"type": "string", "format": "email", "maxLength": 254},
+            "contact_phone": _text(40),
+            "preferred_language": {
+                "type": "string",
+                "enum": [code for code, _name in settings.LANGUAGES],
+                "nullable": True,
+            },
+            "billing_street": _text(200, required=True),
+            "billing_postal_code": _text(20, required=True),
+            "billing_city": _text(100, required=True),
+            "billing_country": _COUNTRY,
+            "shipping_name": _text(200),
+            "shipping_street": _text(200),
+            "shipping_postal_code": _text(20),
+            "shipping_city": _text(100),
+            "shipping_country": _COUNTRY,
+            "active": {**_BOOLEAN, "nullable": True},
+        },
+        (
+            "name",
+            "vat_number",
+            "contact_email",
+            "billing_street",
+            "billing_postal_code",
+            "billing_city",
+        ),
+    ),
+    "orders": (
+        {
+            "order_number": _text(40, required=True),
+            "customer_number": _text(40, required=True),
+            "order_date": _DATE,
+            "delivery_date": _OPTIONAL_DATE,
+            "invoice_number": _text(40),
+            "lines": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "properties": _LINE,
+                    "required": ["line_number", "sku", "quantity", "unit_price"],
+                    "additionalProperties": False,
+                },
+            },
+        },
+        ("customer_number", "order_date", "lines"),
+    ),
+    "invoices": (
+        {
+            "number": _text(40, required=True),
+            "customer_number": _text(40, required=True),
+            "issue_date": _DATE,
+            "currency": {"type": "string", "pattern": r"^[A-Za-z]{3}$", "nullable": True},
+            "net_amount": _MONEY,
+            "tax_amount": _MONEY,
+            "gross_amount": {**_MONEY, "description": "net_amount + tax_amount"},
+            "order_numbers": {
+                "type": "array",
+                "items": _text(40, required=True),
+                "uniqueItems": True,
+            },
+            "lines": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "order_number": _text(40, required=True),
+                        "line_number": _WHOLE,
+                    },
+                    "required": ["order_number", "line_number"],
+                    "additionalProperties": False,
+                },
+            },
+        },
+        ("customer_number", "issue_date", "net_amount", "tax_amount", "gross_amount"),
+    ),
+}
+
+
+def record_schema(kind: str, *, with_key: bool) -> dict:
+    """A record of `kind`: with its key (bulk), or without it (the key is in the URL)."""
+    properties, required = _RECORDS[kind]
+    key = ERP_KINDS[kind].key
+    if not with_key:
+        properties = {name: value for name, value in properties.items() if name != key}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [key, *required] if with_key else list(required),
+        "additionalProperties": False,
+    }
+
+
+def bulk_body(kind: str) -> dict:
+    return {
+        "application/json": {
+            "type": "object",
+            "properties": {
+                "records": {
+                    "type": "array",
+                    "maxItems": MAX_RECORDS,
+                    "items": record_schema(kind, with_key=True),
+                }
+            },
+            "required": ["records"],
+            "additionalProperties": False,
+        }
+    }
+
+
+def put_body(kind: str) -> dict:
+    return {"application/json": record_schema(kind, with_key=False)}
+
+
+def external_id_parameter(kind: str) -> OpenApiParameter:
+    key = ERP_KINDS[kind].key
+    return OpenApiParameter(
+        "external_id",
+        _RECORDS[kind][0][key],
+        OpenApiParameter.PATH,
+        description=f"The ERP's key (`{key}`). A '/' in it is sent as it is "
+        "(`/orders/by-external-id/ZAM/2026/7/`).",
+    )
+
+
+def erp_schema(kind: str):
+    """The OpenAPI description of a viewset's `by-external-id` and `bulk` for `kind`."""
+
+    def decorate(viewset):
+        answer = viewset.serializer_class
+        external_id = external_id_parameter(kind)
+        return extend_schema_view(
+            by_external_id=[
+                extend_schema(
+                    methods=["GET"],
+                    summary="Read one record by the ERP's key",
+                    parameters=[external_id],
+                    responses={200: answer},
+                ),
+                extend_schema(
+                    methods=["PUT"],
+                    summary="Create (201) or update (200) one record by the ERP's key",
+                    parameters=[external_id],
+                    request=put_body(kind),
+                    responses={200: answer, 201: answer},
+                ),
+            ],
+            bulk=extend_schema(
+                summary=f"Create or update up to {MAX_RECORDS} records, all or nothing",
+                request=bulk_body(kind),
+                responses={200: BULK_ANSWER},
+            ),
+        )(viewset)
+
+    return decorate
+
+
+BULK_ANSWER = {
+    "type": "object",
+    "properties": {
+        "records": {"type": "integer"},
+        "counts": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    name: {"type": "integer"} for name in ("created", "updated", "unchanged")
+                },
+            },
+        },
+    },
+}
+
+
+def is_api_key(request) -> bool:
+    """A request authenticated by a tenant API key (its scopes decide what it may do)."""
+    return getattr(request.auth, "scopes", None) is not None
+
+
+def acts_for_tenant(request) -> bool:
+    """Staff and API keys read the whole tenant's data; customer users their company's."""
+    return request.user.is_tenant_staff or is_api_key(request)
+
+
+class ErpWriteAccess(BasePermission):
+    """Writes: tenant admins, or an API key (whose scopes `require_scopes` checks)."""
+
+    message = _("Only the tenant's administrators may write the ERP's data.")
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return is_api_key(request) or request.user.role == Role.TENANT_ADMIN
+
+
+def rejected_as_api_error(report: ImportReport, *, bulk: bool) -> ApplicationError:
+    """The import's problems in the API's error shape: `fields` keyed by the record and its
+    field (`records[3].lines[0].quantity`; for one record, `lines[0].quantity`)."""
+    fields: dict[str, list[str]] = {}
+    for problem in report.errors:
+        if problem.line is None:
+            key = api_settings.NON_FIELD_ERRORS_KEY
+        elif bulk:
+            key = f"records[{problem.line}]" + (f".{problem.field}" if problem.field else "")
+        else:
+            key = problem.field or api_settings.NON_FIELD_ERRORS_KEY
+        messages = fields.setdefault(key, [])
+        if problem.message not in messages:  # an order's field, checked on each of its lines
+            messages.append(problem.message)
+    return ApplicationError(ImportRejected(report).message, code="invalid", fields=fields)
+
+
+def counts_of(report: ImportReport) -> dict[str, dict[str, int]]:
+    return {
+        label: {"created": c.created, "updated": c.updated, "unchanged": c.unchanged}
+        for label, c in report.counts.items()
+    }
+
+
+class ErpWritableMixin:
+    """`by-external-id` (GET, PUT) and `bulk` (POST) for the viewset's `erp_kind`."""
+
+    erp_kind: str
+    read_scope: str  # an API key's scope for reads (people: their role)
+    write_scope: str
+    parser_classes = [JSONParser]
+
+    def get_permissions(self):
+        """The viewset's own, plus: reads need the kind's read scope from an API key; the
+        ERP's writes need a tenant admin, or an API key with the kind's write scope (other
+        unsafe methods of the viewset answer 405 as before)."""
+        permissions = list(super().get_permissions())
+        if self.request is None:
+            return permissions
+        if self.request.method in SAFE_METHODS:
+            permissions.append(require_scopes(self.read_scope)())
+        elif getattr(self, "action", None) in ("by_external_id", "bulk"):
+            permissions += [ErpWriteAccess(), require_scopes(self.write_scope)()]
+        return permissions
+
+    def erp_queryset(self) -> QuerySet:
+        """The rows the ERP's keys are looked up in, with what the answer shows."""
+        return self.get_queryset()
+
+    def represent(self, obj: Model) -> dict:
+        return self.get_serializer(obj).data
+
+    def _by_key(self, external_id: str) -> Model:
+        key = ERP_KINDS[self.erp_kind].key
+        lookup = "number" if key == "order_number" else key
+        obj = self.erp_queryset().filter(**{lookup: external_id}).first()
+        if obj is None:
+            raise exceptions.NotFound()
+        return obj
+
+    @action(
+        detail=False,
+        methods=["get", "put"],
+        url_path="by-external-id/<path:external_id>",
+        url_name="by-external-id",
+    )
+    def by_external_id(self, request, external_id: str):
+        external_id = external_id.strip()
+        if request.method == "GET":
+            return Response(self.represent(self._by_key(external_id)))
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError(_("Send the record as a JSON object."))
+        try:
+            _report, created = erp_upsert_one(
+                kind=self.erp_kind,
+                tenant=request.tenant,
+                external_id=external_id,
+                record=request.data,
+            )
+        except ImportRejected as rejected:
+            raise rejected_as_api_error(rejected.report, bulk=False) from None
+        obj = self._by_key(external_id)
+        if not created:
+            return Response(self.represent(obj))
+        location = request.build_absolute_uri(
+            reverse(f"api:{self.basename}-detail", kwargs={"pk": obj.pk})
+        )
+        return Response(self.represent(obj), status=201, headers={"Location": location})
+
+    @action(detail=False, methods=["post"], url_path="bulk", url_name="bulk")
+    def bulk(self, request):
+        records = request.data.get("records") if isinstance(request.data, dict) else None
+        if not isinstance(records, list):
+            raise exceptions.ValidationError({"records": [_("Send the records as a list.")]})
+        try:
+            report = erp_upsert(kind=self.erp_kind, tenant=request.tenant, records=records)
+        except ImportRejected as rejected:
+            raise rejected_as_api_error(rejected.report, bulk=True) from None
+        return Response({"records": len(records), "counts": counts_of(report)})
+
+
+class ErpViewSet(ErpWritableMixin, TenantScopedViewSet):
+    """List and detail of one kind, plus the ERP's writes."""
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self.represent(self.get_object()))
+
+
+def _staff_only(request) -> None:
+    if not acts_for_tenant(request):
+        raise exceptions.PermissionDenied(_("Only the tenant's staff may read the catalogue."))
+
+
+@erp_schema("product-categories")
+@extend_schema(tags=["catalogue"])
+class ProductCategoryViewSet(ErpViewSet):
+    """Product categories by code (staff and API keys)."""
+
+    model = ProductCategory
+    serializer_class = ProductCategoryDetailSerializer
+    erp_kind = "product-categories"
+    read_scope = "catalog:write"
+    write_scope = "catalog:write"
+
+    def scoped_queryset(self, *, user) -> QuerySet:
+        _staff_only(self.request)
+        return ProductCategory.objects.order_by("code", "pk")
+
+
+@erp_schema("products")
+@extend_schema(tags=["catalogue"])
+class ProductViewSet(ErpViewSet):
+    """Products by SKU (staff and API keys)."""
+
+    model = Product
+    serializer_class = ProductDetailSerializer
+    erp_kind = "products"
+    read_scope = "catalog:write"
+    write_scope = "catalog:write"
+
+    def scoped_queryset(self, *, user) -> QuerySet:
+        _staff_only(self.request)
+        return Product.objects.select_related("category").order_by("sku", "pk")
+
+
+@erp_schema("customers")
+@extend_schema(tags=["customers"])
+class CustomerAccountViewSet(ErpViewSet):
+    """Customer companies by customer number: staff and API keys see the tenant's, a
+    customer user their own company."""
+
+    model = CustomerAccount
+    serializer_class = CustomerAccountDetailSerializer
+    erp_kind = "customers"
+    read_scope = "orders:read"
+    write_scope = "orders:write"
+
+    def scoped_queryset(self, *, user) -> QuerySet:
+        accounts = CustomerAccount.objects.order_by("number", "pk")
+        if acts_for_tenant(self.request):
+            return accounts
+        account = customer_account_for_user(user=user)
+        return accounts.filter(pk=account.pk) if account else accounts.none()
+
+
+@erp_schema("invoices")
+@extend_schema(tags=["invoices"])
+class InvoiceViewSet(ErpViewSet):
+    """Invoices by number with the order lines they billed: staff and API keys see the
+    tenant's, a customer user their company's."""
+
+    model = Invoice
+    serializer_class = InvoiceSerializer
+    erp_kind = "invoices"
+    read_scope = "orders:read"
+    write_scope = "orders:write"
+
+    def scoped_queryset(self, *, user) -> QuerySet:
+        lines = OrderLine.objects.select_related("order").order_by("order__number", "line_number")
+        invoices = (
+            Invoice.objects.select_related("customer_account")
+            .prefetch_related(Prefetch("lines", queryset=lines))
+            .order_by("-issue_date", "-number", "-pk")
+        )
+        if acts_for_tenant(self.request):
+            return invoices
+        account = customer_account_for_user(user=user)
+        return invoices.filter(customer_account=account) if account else invoices.none()
+
+
+class CustomerUserInviteSerializer(serializers.Serializer):
+    customer_number = serializers.CharField(max_length=40)
+    email = serializers.EmailField(max_length=254)
+    full_name = serializers.CharField(max_length=150, allow_blank=True, default="")
+    role = serializers.ChoiceField(
+        choices=[Role.CUSTOMER_USER, Role.CUSTOMER_ADMIN], default=Role.CUSTOMER_USER
+    )
+    language = serializers.ChoiceField(
+        choices=[code for code, _name in settings.LANGUAGES],
+        required=False,
+        help_text="Default: the company's preferred language.",
+    )
+
+
+@extend_schema(tags=["customers"])
+class CustomerUserInviteViewSet(TenantScopedViewSet):
+    """Invitations of users to customer companies (write only).
+
+    One answer, 202, whatever the address: a new address gets an account and an e-mail to
+    choose a password; an address with an account anywhere else (another company, another
+    tenant, staff) gets an e-mail saying someone tried to invite it, and nothing changes
+    (docs/security.md#team-invitations). Only an address already in that company's team is
+    answered as such (400 `already_colleague`).
+    """
+
+    model = CustomerMembership
+    serializer_class = CustomerUserInviteSerializer
+    parser_classes = [JSONParser]
+    write_scope = "orders:write"
+
+    def get_permissions(self):
+        return [IsTenantUser(), ErpWriteAccess(), require_scopes(self.write_scope)()]
+
+    def scoped_queryset(self, *, user) -> QuerySet:
+        return CustomerMembership.objects.none()
+
+    @extend_schema(
+        responses={
+            202: {
+                "type": "object",
+                "properties": {
+                    "email": {"type": "string"},
+                    "customer_number": {"type": "string"},
+                    "detail": {"type": "string"},
+                },
+            }
+        }
+    )
+    def create(self, request):
+        data = self._valid_input(request)
+        account = CustomerAccount.objects.filter(number=data["customer_number"]).first()
+        if account is None:
+            message = _("unknown customer number '%(number)s'") % {
+                "number": data["customer_number"]
+            }
+            raise exceptions.ValidationError({"customer_number": [message]})
+        customer_user_invite(
+            customer_account=account,
+            email=data["email"],
+            full_name=data["full_name"],
+            role=data["role"],
+            language=data.get("language") or account.preferred_language,
+            actor=request.user,
+            base_url=request.build_absolute_uri("/"),
+            by_api_key=is_api_key(request),
+        )
+        message = _(
+            "We sent an e-mail to %(email)s. The user appears in the company's team once they "
+            "have chosen a password."
+        ) % {"email": data["email"]}
+        return Response(
+            {"email": data["email"], "customer_number": account.number, "detail": message},
+            status=202,
+        )
+
+    def _valid_input(self, request) -> dict:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data

@@ -1,0 +1,96 @@
+"""Staff (and integrations' API keys) filing a return for a customer user of the tenant.
+
+The return is the customer's in every way (they are its requester: they get its e-mails and
+see it in the portal as their own) and passes the same checks as one they file themselves;
+the staff member is named on the timeline and as `filed_by`, and the channel says how the
+customer reached us. A refusal of the return policy may be overridden with a reason
+(`return_request_submit_for_customer`).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from customers.cases import CaseChannel, filing_customer
+from rma_portal.accounts.models import User
+
+from ..models import ReturnRequest
+from .access import require_acting_for_customers
+from .drafts import LineInput, return_request_create
+from .errors import ReturnInvalid
+from .transitions import return_request_submit_for_customer
+
+
+def unknown_customer_error() -> ReturnInvalid:
+    message = _("Unknown customer user: give the id of an active customer user of this tenant.")
+    return ReturnInvalid(message, fields={"on_behalf_of": [message]})
+
+
+def staff_channel(actor: User, channel: str) -> str:
+    """The channel of a case filed for a customer: the one named; an integration's is the
+    API unless it names another. A person must say how the customer reached them."""
+    if channel:
+        return channel
+    if actor.is_integration:
+        return CaseChannel.API
+    message = _("Choose the channel the customer reached you through.")
+    raise ReturnInvalid(message, fields={"channel": [message]})
+
+
+def return_request_file_for_customer(
+    *,
+    actor: User,
+    customer_id: int | None,
+    channel: str = "",
+    lines: Sequence[LineInput],
+    requested_resolution: str,
+    return_method: str,
+    pickup_date: datetime.date | None = None,
+    pickup_address: str = "",
+    customer_note: str = "",
+    submit: bool = False,
+    override_reason: str = "",
+) -> ReturnRequest:
+    """File a return for the customer user `customer_id` (a draft, or submitted at once);
+    all or nothing.
+
+    An id that is not an active customer user of the actor's tenant (another tenant's user,
+    a staff user, no such user) answers the same error. `override_reason` only counts when
+    the return is submitted at once.
+    """
+    require_acting_for_customers(actor)
+    if customer_id is None:
+        message = _("Name the customer user you file the return for (on_behalf_of).")
+        raise ReturnInvalid(message, fields={"on_behalf_of": [message]})
+    membership = (
+        filing_customer(tenant=actor.tenant, user_id=customer_id) if actor.tenant_id else None
+    )
+    if membership is None:
+        raise unknown_customer_error()
+    channel = staff_channel(actor, channel)
+    override_reason = (override_reason or "").strip()
+    if override_reason and not submit:
+        message = _("A policy override is given when the return is submitted at once (submit).")
+        raise ReturnInvalid(message, fields={"override_reason": [message]})
+    with transaction.atomic():
+        return_request = return_request_create(
+            customer_account=membership.customer_account,
+            requester=membership.user,
+            lines=lines,
+            requested_resolution=requested_resolution,
+            return_method=return_method,
+            pickup_date=pickup_date,
+            pickup_address=pickup_address,
+            customer_note=customer_note,
+            filed_by=actor,
+            channel=channel,
+        )
+        if submit:
+            return_request = return_request_submit_for_customer(
+                return_request=return_request, actor=actor, override_reason=override_reason
+            )
+    return return_request
