@@ -122,7 +122,11 @@ class UserAdmin(DjangoUserAdmin):
         return columns
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).select_related("tenant")
+        # The tenant's integration (the principal of its API keys) is no person to manage
+        # here: its keys are (rma_portal/credentials).
+        queryset = (
+            super().get_queryset(request).select_related("tenant").exclude(role=Role.INTEGRATION)
+        )
         if request.tenant is not None:
             return queryset.filter(tenant=request.tenant)
         if request.user.is_superuser:
@@ -134,7 +138,10 @@ class UserAdmin(DjangoUserAdmin):
         form.request_tenant = request.tenant
         if "role" in form.base_fields:
             form.base_fields["role"].required = not (obj is not None and obj.is_superuser)
-            form.base_fields["role"].choices = [("", "---------"), *Role.choices]
+            form.base_fields["role"].choices = [
+                ("", "---------"),
+                *((value, label) for value, label in Role.choices if value != Role.INTEGRATION),
+            ]
         if "tenant" in form.base_fields and obj is not None:
             form.base_fields["tenant"].disabled = True
         return form

@@ -15,6 +15,7 @@ class TenantAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "is_active", "support_email"]}),
         (_("Sign-in security"), {"fields": ["staff_two_factor_required"]}),
+        (_("API"), {"fields": ["api_rate_limit_per_minute"]}),
         (
             _("Branding and locale"),
             {"fields": ["brand_colour", "logo", "default_language", "timezone", "currency"]},
@@ -55,7 +56,8 @@ class TenantAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
             return []
-        return ["slug", "is_active"]
+        # The API rate limit protects the platform as much as the tenant: the platform sets it.
+        return ["slug", "is_active", "api_rate_limit_per_minute"]
 
     def get_prepopulated_fields(self, request, obj=None):
         return {"slug": ["name"]} if request.user.is_superuser else {}

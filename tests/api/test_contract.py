@@ -369,7 +369,8 @@ def test_error_codes_are_an_enum_with_every_code_the_api_answers(schema):
 
 
 CODE_IN_SOURCE = re.compile(
-    r"""(?:\b(?:default_)?code\s*=\s*|TokenRejected\([^)]*?,\s*|error_body\(\s*)["']([a-z_]+)["']"""
+    r"""(?:\b(?:default_)?code\s*=\s*|TokenRejected\((?:[^()]|\([^()]*\))*?,\s*|error_body\(\s*)"""
+    r"""["']([a-z_]+)["']"""
 )
 
 
