@@ -48,7 +48,7 @@ ERROR_CODES = {
     "authentication_failed": "The credentials are unknown, or their user can no longer sign in.",
     "token_expired": "The token has expired.",
     "token_revoked": "The token was revoked.",
-    "api_key_revoked": "The API key was revoked (or replaced by a rotation whose grace period ended).",
+    "api_key_revoked": "The API key was revoked.",
     "api_key_expired": "The API key has expired (or its grace period after a rotation ended).",
     "insufficient_scope": "The API key lacks the scope this request needs.",
     "too_many_api_keys": "The tenant holds the most usable API keys allowed; revoke one first.",

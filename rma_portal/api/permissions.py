@@ -184,6 +184,20 @@ def require_read_write_scopes(*, read: str, write: str) -> type[BasePermission]:
     return RequiresReadWriteScopes
 
 
+class IsPerson(BasePermission):
+    """A person (session or personal token), never an API key: for what people manage about
+    themselves, such as their own personal tokens."""
+
+    code = "forbidden"
+
+    @property
+    def message(self) -> str:
+        return gettext("API keys cannot use this endpoint.")
+
+    def has_permission(self, request, view) -> bool:
+        return not is_api_key(request.auth)
+
+
 class IsTenantAdmin(BasePermission):
     """A tenant admin in person (session or personal token), never an API key."""
 

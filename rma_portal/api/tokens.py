@@ -32,7 +32,7 @@ from rma_portal.security.audit import record
 from rma_portal.security.models import AuditAction
 
 from .exceptions import ERROR_DESCRIPTIONS, ErrorResponseSerializer
-from .permissions import IsTenantUser, TenantTokenAuthentication, is_tenant_user
+from .permissions import IsPerson, IsTenantUser, TenantTokenAuthentication, is_tenant_user
 
 # --- serializers ---------------------------------------------------------------------------
 
@@ -243,7 +243,7 @@ class PersonalTokenViewSet(
     answers 404 like a missing one."""
 
     serializer_class = PersonalTokenSerializer
-    permission_classes = [IsTenantUser]
+    permission_classes = [IsTenantUser, IsPerson]
     lookup_value_converter = "int"
 
     def get_queryset(self):
