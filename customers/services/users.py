@@ -178,7 +178,8 @@ def _send_address_taken_notice(
     with translation.override(user.preferred_language):
         context = {
             "email": user.email,
-            "inviter": actor.get_full_name(),
+            # The merchant's ERP is no person to name, nor one of the company.
+            "inviter": "" if actor.is_integration else actor.get_full_name(),
             "company": customer_account.name,
             "tenant": customer_account.tenant.name,
         }

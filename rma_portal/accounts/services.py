@@ -20,6 +20,8 @@ def user_send_welcome(*, user: User, base_url: str, invited_by: User | None = No
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     path = reverse("accounts:password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+    if invited_by is not None and invited_by.is_integration:
+        invited_by = None  # the merchant's ERP is no person to name: "You have an account at…"
     with translation.override(user.preferred_language):
         context = {
             "user": user,
