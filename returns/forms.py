@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from rma_portal.forms import IsoDateInput, MultipleFileField, add_application_error
 
 from .models import Resolution, ReturnMethod, ReturnStatus
+from .selectors import returnable_at_most
 
 __all__ = ["IsoDateInput", "MultipleFileField", "add_application_error"]  # used by the views
 
@@ -130,7 +131,8 @@ class ReturnLineForm(forms.Form):
         self.fields["reason"].choices = [("", _("Choose a reason")), *reasons]
         self.fields["quantity"].widget.attrs.update({"min": 0, "inputmode": "numeric"})
         if self.order_line is not None:
-            self.fields["quantity"].widget.attrs["max"] = self.order_line.quantity
+            # The wizard lowers it to what can still be returned (returns/views/portal.py).
+            self.fields["quantity"].widget.attrs["max"] = returnable_at_most(self.order_line)
             if self.order_line.product.is_serial_tracked:
                 serials = self.order_line.serial_numbers or []
                 self.fields["serial_numbers"].choices = [(s, s) for s in serials]

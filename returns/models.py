@@ -123,6 +123,11 @@ class ShippingPaidBy(models.TextChoices):
     MERCHANT = "merchant", _("Merchant")
 
 
+# Ten years: a longer window is a mistake, and would carry the return deadline past the
+# calendar's range.
+MAX_WINDOW_DAYS = 3650
+
+
 class ReturnPolicy(TenantOwnedModel):
     """The tenant's return rules (customer_account empty) or one customer's contract override.
 
@@ -142,6 +147,7 @@ class ReturnPolicy(TenantOwnedModel):
         _("return window (days)"),
         null=True,
         blank=True,
+        validators=[MaxValueValidator(MAX_WINDOW_DAYS)],
         help_text=_("Days after delivery, for categories without their own window."),
     )
     conditions_text = models.TextField(_("conditions shown to customers"), blank=True)
@@ -204,7 +210,7 @@ class CategoryWindow(TenantOwnedModel):
     category = models.ForeignKey(
         "customers.ProductCategory", on_delete=models.CASCADE, verbose_name=_("category")
     )
-    days = models.PositiveIntegerField(_("days"))
+    days = models.PositiveIntegerField(_("days"), validators=[MaxValueValidator(MAX_WINDOW_DAYS)])
 
     class Meta:
         verbose_name = _("category window")

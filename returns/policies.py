@@ -153,8 +153,8 @@ class LineFacts:
     category_code: str
     category_name: str
     product_returnable: bool
-    delivered_on: datetime.date | None
-    quantity_delivered: int
+    delivered_on: datetime.date | None  # the line's delivery date, else the order's
+    quantity_delivered: int  # as the ERP reported it; lines without delivery data: as ordered
     quantity_claimed_elsewhere: int
     quantity_requested: int
     unit_price: Decimal
@@ -190,7 +190,9 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
                 % {"product": facts.product_name, "sku": facts.sku}
             )
 
-    if facts.delivered_on is None:
+    # Nothing of the line delivered: no date, or the ERP reported none of it delivered.
+    undelivered = facts.delivered_on is None or facts.quantity_delivered < 1
+    if undelivered:
         refusals.append(_("This line has not been delivered yet."))
     else:
         last_day = facts.delivered_on + datetime.timedelta(days=window)
@@ -212,6 +214,8 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
 
     if facts.quantity_requested < 1:
         refusals.append(_("Quantity must be at least 1."))
+    elif facts.quantity_delivered < 1:
+        pass  # "not delivered yet" says it; "only 0 of 0" would add nothing
     elif facts.quantity_requested > returnable_quantity:
         refusals.append(
             _(

@@ -185,6 +185,15 @@ def return_rules_applied(*, return_request: ReturnRequest) -> PolicyRules:
     return return_rules_for(customer_account=return_request.customer_account)
 
 
+def returnable_at_most(order_line: OrderLine) -> int:
+    """The most of the line that can ever be returned: the quantity the ERP reported delivered
+    (0: nothing delivered yet), else, for a line without delivery data, the quantity ordered
+    (whether the order was delivered is the return policy's check)."""
+    if order_line.delivered_quantity is not None:
+        return order_line.delivered_quantity
+    return order_line.quantity
+
+
 def line_facts(
     *,
     order_line: OrderLine,
@@ -192,6 +201,8 @@ def line_facts(
     reason: str,
     claimed_elsewhere: int,
 ) -> LineFacts:
+    """What the policy engine needs of a line: the return window counts from the line's own
+    delivery date when the ERP reported one, else from the order's."""
     product = order_line.product
     return LineFacts(
         sku=product.sku,
@@ -199,8 +210,8 @@ def line_facts(
         category_code=product.category.code,
         category_name=product.category.name,
         product_returnable=product.is_returnable,
-        delivered_on=order_line.order.delivery_date,
-        quantity_delivered=order_line.quantity,
+        delivered_on=order_line.effective_delivery_date,
+        quantity_delivered=returnable_at_most(order_line),
         quantity_claimed_elsewhere=claimed_elsewhere,
         quantity_requested=quantity,
         unit_price=order_line.unit_price,

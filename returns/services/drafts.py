@@ -24,7 +24,7 @@ from ..models import (
     ReturnRequest,
     ReturnStatus,
 )
-from ..selectors import tenant_today
+from ..selectors import returnable_at_most, tenant_today
 from .access import require_acting_for_customers, require_customer
 from .errors import ReturnConflict, ReturnInvalid
 
@@ -144,10 +144,14 @@ def _validated_lines(
             errors[f"{prefix}.quantity"] = [
                 _("%(where)s: quantity must be a whole number of at least 1.") % {"where": where}
             ]
-        elif line.quantity > order_line.quantity:
+        elif (at_most := returnable_at_most(order_line)) < 1:
+            errors[f"{prefix}.quantity"] = [
+                _("%(where)s: nothing of this line has been delivered yet.") % {"where": where}
+            ]
+        elif line.quantity > at_most:
             errors[f"{prefix}.quantity"] = [
                 _("%(where)s: only %(delivered)d were delivered.")
-                % {"where": where, "delivered": order_line.quantity}
+                % {"where": where, "delivered": at_most}
             ]
         if line.reason not in reasons:
             errors[f"{prefix}.reason"] = [_("%(where)s: choose a reason.") % {"where": where}]

@@ -13,7 +13,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -279,10 +279,22 @@ def return_wizard_orders(request, draft: ReturnRequest):
     return _orders_step(request, draft=draft)
 
 
+def _delivered_since(since: datetime.date | None) -> Q:
+    """Orders delivered (since `since`): the whole order by its delivery date, or any line the
+    ERP reported delivered on its own date (a partial delivery of an order not yet complete)."""
+    if since is None:
+        return Q(delivery_date__isnull=False) | Exists(
+            OrderLine.objects.filter(order=OuterRef("pk"), delivered_on__isnull=False)
+        )
+    return Q(delivery_date__gte=since) | Exists(
+        OrderLine.objects.filter(order=OuterRef("pk"), delivered_on__gte=since)
+    )
+
+
 def _orders_step(request, *, draft: ReturnRequest | None):
     account = request.customer_account
     complaint = _complaint_to_link(request) if draft is None else None
-    choosable = Order.objects.filter(customer_account=account, delivery_date__isnull=False)
+    choosable = Order.objects.filter(_delivered_since(None), customer_account=account)
     if request.method == "POST":
         form = WizardOrdersForm(request.POST, orders=choosable)
         if form.is_valid():
@@ -308,7 +320,7 @@ def _orders_step(request, *, draft: ReturnRequest | None):
             selected_ids = _int_list(request.GET.getlist("order"))
 
     delivered = customer_selectors.orders_for_customer(customer_account=account).filter(
-        delivery_date__isnull=False
+        _delivered_since(None)
     )
     selected = list(delivered.filter(pk__in=selected_ids)) if selected_ids else []
     query = (request.GET.get("q") or "").strip()[:40]
@@ -319,7 +331,7 @@ def _orders_step(request, *, draft: ReturnRequest | None):
         since = selectors.tenant_today(request.tenant) - datetime.timedelta(
             days=ORDER_LOOKBACK_DAYS
         )
-        listed = listed.filter(delivery_date__gte=since)
+        listed = listed.filter(_delivered_since(since))
     page = Paginator(listed, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -347,6 +359,7 @@ class LineRow:
 
     form: object
     order_line: OrderLine | None
+    delivered: int = 0
     claimed: int = 0
     returnable: int = 0
     verdict: LineVerdict | None = None
@@ -369,10 +382,13 @@ def _line_rows(formset, *, rules, today, claimed, saved_lines) -> list[LineRow]:
             claimed_elsewhere=claimed.get(order_line.pk, 0),
         )
         verdict = evaluate_line(rules, facts, today=today)
+        # The browser refuses more than can still be returned, before the page is sent.
+        form.fields["quantity"].widget.attrs["max"] = verdict.returnable_quantity
         rows.append(
             LineRow(
                 form=form,
                 order_line=order_line,
+                delivered=facts.quantity_delivered,
                 claimed=claimed.get(order_line.pk, 0),
                 returnable=verdict.returnable_quantity,
                 verdict=verdict,

@@ -20,6 +20,7 @@ from customers.api.erp import (
     ProductCategoryViewSet,
     ProductViewSet,
 )
+from returns.api.policies import ReturnPolicyOverrideViewSet
 from returns.api.views import OrderViewSet, ReturnRequestViewSet
 from rma_portal.credentials.api import ApiKeyViewSet
 from rma_portal.notifications.api.views import (
@@ -95,6 +96,17 @@ router.register("api-keys", ApiKeyViewSet, basename="api-key")
 v1_urlpatterns = [
     path("auth/token/", AuthTokenView.as_view(), name="auth-token"),
     path("schema/", SchemaView.as_view(), name="schema"),
+    # Before the router's `customers/by-external-id/<path:external_id>/`, whose external id
+    # would take ".../return-policy" for a customer number.
+    path(
+        "customers/by-external-id/<path:external_id>/return-policy/",
+        ReturnPolicyOverrideViewSet.as_view(
+            {"get": "retrieve", "put": "update", "delete": "destroy"},
+            detail=True,
+            basename="customer-return-policy",
+        ),
+        name="customer-return-policy",
+    ),
     *router.urls,
 ]
 
