@@ -1,7 +1,9 @@
 # Entry points people type (README.md, docs/operations.md). GNU make.
 #   make run     embedded demo on http://127.0.0.1:8000 (SQLite, eager tasks, file email)
 #   make test    pytest in parallel processes; ARGS passes options through, e.g.
-#                make test ARGS="-k portal -x"; TEST_PROCESSES=0 runs in one process
+#                make test ARGS="-k portal -x"; TEST_PROCESSES=0 runs in one process.
+#                Starts the inbound mail tests' IMAP server unless TEST_IMAP_URL names one
+#                (it keeps running; scripts/imap-server stop ends it)
 #   make serve / make worker / make beat   the app on local PostgreSQL and Redis
 
 VENV ?= .venv
@@ -23,6 +25,9 @@ EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u EMAIL_URL -u CELERY_TASK_ALWAYS_
 # without them still runs the app and the other tests (scripts/system-packages warns).
 PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0
 FAST_PDF_PACKAGES := libharfbuzz-subset0
+# Dovecot's IMAP server for the inbound mail tests (scripts/imap-server): without it those
+# tests are skipped.
+IMAP_PACKAGES := dovecot-imapd
 # Test processes (pytest-xdist): one per core, at most 4 (each needs a Redis database).
 TEST_PROCESSES ?= auto
 
@@ -42,7 +47,8 @@ run: $(STAMP)
 	$(EMBEDDED) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)
-	@scripts/system-packages "make test" $(PDF_PACKAGES) -- $(FAST_PDF_PACKAGES) chromium
+	@scripts/system-packages "make test" $(PDF_PACKAGES) -- $(FAST_PDF_PACKAGES) chromium $(IMAP_PACKAGES)
+	@[ -n "$$TEST_IMAP_URL" ] || scripts/imap-server start --optional >/dev/null
 	$(BIN)/pytest -n $(TEST_PROCESSES) --maxprocesses=4 --dist loadfile --durations=20 $(ARGS)
 
 # The API's generated contract tests at full strength: 100 generated examples per operation,

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rma_portal.files",
     "rma_portal.security",
     "rma_portal.credentials",
+    "rma_portal.inbound",
     # domain
     "customers",
     "returns",
@@ -296,6 +297,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Seconds between two polls of the support mailboxes (inbound e-mail, below).
+INBOUND_MAIL_POLL_SECONDS = env.int("INBOUND_MAIL_POLL_SECONDS", default=60)
+if INBOUND_MAIL_POLL_SECONDS < 1:
+    raise ImproperlyConfigured("INBOUND_MAIL_POLL_SECONDS must be at least 1.")
 CELERY_BEAT_SCHEDULE = {
     # Rows whose enqueue was lost (broker down, worker killed) are sent by the sweep.
     "sweep-outbox": {"task": "notifications.sweep_outbox_task", "schedule": 60.0},
@@ -318,6 +323,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.monthly_reports_task",
         "schedule": crontab(minute=50),
     },
+    # Support mailboxes (IMAP): one fetch task per active mailbox.
+    "poll-mailboxes": {
+        "task": "inbound.poll_mailboxes_task",
+        "schedule": float(INBOUND_MAIL_POLL_SECONDS),
+    },
     # Stored files no row names (a process killed between write and commit); one task per
     # tenant, at night.
     "sweep-orphaned-files": {
@@ -333,6 +343,13 @@ FILES_SWEEP_MAX_DELETIONS = env.int("FILES_SWEEP_MAX_DELETIONS", default=1000)
 KPI_TODAY_CACHE_SECONDS = env.int("KPI_TODAY_CACHE_SECONDS", default=60)
 # Webhook endpoints on private or loopback addresses are refused unless this is on.
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Inbound e-mail (rma_portal/inbound): a message larger than this is not downloaded but recorded
+# as refused; mailboxes' IMAP servers on private or loopback addresses are refused unless the
+# second is on. How often beat polls them: INBOUND_MAIL_POLL_SECONDS, above.
+INBOUND_MAIL_MAX_BYTES = env.int("INBOUND_MAIL_MAX_BYTES", default=35 * 1024 * 1024)
+INBOUND_MAIL_ALLOW_PRIVATE_ADDRESSES = env.bool(
+    "INBOUND_MAIL_ALLOW_PRIVATE_ADDRESSES", default=False
+)
 
 # REST API v1 (docs/api.md): token or session auth, one error shape, pagination everywhere.
 REST_FRAMEWORK = {

@@ -11,6 +11,7 @@ from complaints.models import CannedResponse, Complaint, Holiday, SlaPolicy, Sup
 from customers.models import CustomerAccount, Product
 from returns.models import ReturnPolicy, ReturnRequest
 from rma_portal.accounts.models import User
+from rma_portal.inbound.models import InboundMessage, Mailbox
 from rma_portal.notifications.models import Notification, WebhookDelivery, WebhookEndpoint
 from rma_portal.tenancy.models import TenantOwnedModel
 from tests.html import summary
@@ -86,6 +87,18 @@ def populated(world_a, world_b, make_order):
             idempotency_key="k",
             email=world.customer.email,
             language="en",
+        )
+        # Rows for the inbound e-mail admins: a mailbox and a message fetched from it.
+        mailbox = Mailbox.unscoped.create(
+            tenant=world.tenant,
+            name="Support",
+            address="support@example.com",
+            host="imap.example.com",
+            username="support",
+            password="s",
+        )
+        InboundMessage.unscoped.create(
+            tenant=world.tenant, mailbox=mailbox, uidvalidity=1, uid=1, size=0
         )
     return world_a, world_b
 

@@ -81,6 +81,32 @@ def _api_key(world: World) -> Model:
     ).api_key
 
 
+def _mailbox(world: World) -> Model:
+    from rma_portal.inbound.models import Mailbox
+
+    return Mailbox.unscoped.create(
+        tenant=world.tenant,
+        name=f"Support of {world.tenant.name}",
+        address=f"support@{world.tenant.slug}.example.com",
+        host=f"imap.{world.tenant.slug}.example.com",
+        username="support",
+        password="s",
+    )
+
+
+def _inbound_message(world: World) -> Model:
+    from rma_portal.inbound.models import InboundMessage
+
+    return InboundMessage.unscoped.create(
+        tenant=world.tenant,
+        mailbox=_mailbox(world),
+        uidvalidity=1,
+        uid=1,
+        subject=f"Mail to {world.tenant.name}",
+        size=0,
+    )
+
+
 # label -> a row of the world's tenant, made the way the application makes them.
 BUILDERS: dict[str, Callable[[World], Model]] = {
     "tenancy.tenant": lambda world: world.tenant,
@@ -124,6 +150,8 @@ BUILDERS: dict[str, Callable[[World], Model]] = {
     ),
     "credentials.personaltoken": _personal_token,
     "credentials.apikey": _api_key,
+    "inbound.mailbox": _mailbox,
+    "inbound.inboundmessage": _inbound_message,
     "security.auditevent": lambda world: AuditEvent.objects.create(
         tenant=world.tenant,
         actor=world.tenant_admin,
