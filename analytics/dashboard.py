@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from complaints.models import ComplaintCategory, Priority
 from customers.models import CustomerAccount, Product, ProductCategory
-from returns.models import Disposition, Resolution, ReturnReason
+from returns.models import Disposition, ReturnReason, ReturnResolution
 from returns.selectors import tenant_today
 from rma_portal.accounts.models import STAFF_ROLES, Role, User
 
@@ -392,7 +392,7 @@ def _category_table(reader, query: DashboardQuery, names: _Names) -> Table:
 
 def _resolution_table(reader, query: DashboardQuery) -> Table:
     counts = figures.returns_by_resolution(reader)
-    labels = {**dict(Resolution.choices), REJECTED: _("Rejected")}
+    labels = {**dict(ReturnResolution.choices), REJECTED: _("Rejected")}
     table = Table(
         "resolutions",
         _("Returns by resolution"),

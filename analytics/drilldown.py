@@ -7,7 +7,7 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from complaints.models import ComplaintCategory, Priority
-from returns.models import Resolution, ReturnLine
+from returns.models import ReturnLine, ReturnResolution
 from rma_portal.accounts.models import User
 
 from .dashboard import DashboardInputError, DashboardQuery
@@ -20,7 +20,7 @@ from .kpis import (
     tenant_period,
 )
 
-RESOLUTION_CHOICES = {*Resolution.values, REJECTED}
+RESOLUTION_CHOICES = {*ReturnResolution.values, REJECTED}
 
 
 def return_list_basis(params) -> str:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db.models import Count
 from django.db.models.functions import TruncDate, TruncMonth
 
-from returns.models import Disposition, Resolution
+from returns.models import Disposition, ReturnResolution
 
 from . import kpis
 from .histograms import Durations
@@ -133,11 +133,11 @@ def return_reasons(reader: RollupReader) -> dict[str, ReasonFigure]:
 
 
 def returns_by_resolution(reader: RollupReader) -> dict[str, int]:
-    measures = (*(f"resolved_{value}" for value in Resolution.values), "rejected")
+    measures = (*(f"resolved_{value}" for value in ReturnResolution.values), "rejected")
     total = reader.total("returns", measures, exact=True)
     if total is None:
         return kpis.returns_by_resolution(**_live(reader))
-    counts = {value: int(total[f"resolved_{value}"]) for value in Resolution.values}
+    counts = {value: int(total[f"resolved_{value}"]) for value in ReturnResolution.values}
     counts[REJECTED] = int(total["rejected"])
     return counts
 

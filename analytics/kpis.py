@@ -31,6 +31,7 @@ from returns.models import (
     ReturnEvent,
     ReturnLine,
     ReturnRequest,
+    ReturnResolution,
     ReturnStatus,
 )
 
@@ -41,7 +42,7 @@ MONEY_OUT = DecimalField(max_digits=16, decimal_places=2)
 # Returns that never became a return of goods: they count in no return-rate numerator.
 NOT_RETURNED = (ReturnStatus.DRAFT, ReturnStatus.CANCELLED, ReturnStatus.REJECTED)
 RESOLVED_RETURN = (ReturnStatus.RESOLVED, ReturnStatus.CLOSED)
-REJECTED = "rejected"  # the fifth "resolution" of the returns-by-resolution KPI
+REJECTED = "rejected"  # the last "resolution" of the returns-by-resolution KPI
 
 # Age buckets of open cases, in whole days since the case was filed: (key, label, min, max).
 AGE_BUCKETS = (
@@ -292,11 +293,12 @@ def return_reasons_by_month(
 def returns_by_resolution(
     *, tenant, start, end, filters: KpiFilters = NO_FILTERS
 ) -> dict[str, int]:
-    """Returns resolved in the period per resolution, plus "rejected": returns rejected in
-    the period (the moment of the `rejected` timeline event)."""
+    """Returns resolved in the period per resolution of the whole return ("mixed": its lines
+    were resolved differently), plus "rejected": returns rejected in the period (the moment of
+    the `rejected` timeline event)."""
     period = tenant_period(tenant, start, end)
     requests = filtered_return_requests(tenant, filters)
-    counts = dict.fromkeys(Resolution.values, 0)
+    counts = dict.fromkeys(ReturnResolution.values, 0)
     for row in (
         requests.filter(status__in=RESOLVED_RETURN, **period.instant_filter("resolved_at"))
         .values("resolution")
@@ -363,14 +365,24 @@ class ReturnMoney:
 
 
 def return_money(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> ReturnMoney:
-    """Money of returns resolved in the period (resolved_at)."""
+    """Money of returns resolved in the period (resolved_at). A return resolved per line
+    ("mixed") counts its credit-note lines as credited and the rest of its money back as
+    refunded."""
     period = tenant_period(tenant, start, end)
+    mixed = Q(resolution=ReturnResolution.MIXED)
+    credit_part = Coalesce("credit_note_total", ZERO, output_field=MONEY_OUT)
     totals = (
         filtered_return_requests(tenant, filters)
         .filter(status__in=RESOLVED_RETURN, **period.instant_filter("resolved_at"))
         .aggregate(
             refunded=Sum("refund_total", filter=Q(resolution=Resolution.REFUND)),
             credited=Sum("refund_total", filter=Q(resolution=Resolution.CREDIT_NOTE)),
+            mixed_refunded=Sum(
+                Coalesce("refund_total", ZERO, output_field=MONEY_OUT) - credit_part,
+                filter=mixed,
+                output_field=MONEY_OUT,
+            ),
+            mixed_credited=Sum(credit_part, filter=mixed, output_field=MONEY_OUT),
             fees=Sum("restocking_fee"),
         )
     )
@@ -387,8 +399,8 @@ def return_money(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> Ret
         ),
     )
     return ReturnMoney(
-        refunded=_money(totals["refunded"]),
-        credited=_money(totals["credited"]),
+        refunded=_money(totals["refunded"]) + _money(totals["mixed_refunded"]),
+        credited=_money(totals["credited"]) + _money(totals["mixed_credited"]),
         restocking_fees=_money(totals["fees"]),
         restocked_value=_money(goods["restocked"]),
         scrapped_value=_money(goods["scrapped"]),

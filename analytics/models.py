@@ -64,6 +64,7 @@ class ReturnRollup(RollupRow):
     resolved_credit_note = _count(_("resolved with credit note"))
     resolved_replacement = _count(_("resolved with replacement"))
     resolved_repair = _count(_("resolved with repair"))
+    resolved_mixed = _count(_("resolved differently per line"))
     rejected = _count(_("rejected"))
     refunded_value = _money(_("refunded"))
     credited_value = _money(_("credited"))

@@ -23,7 +23,14 @@ from django.utils import timezone
 from complaints.models import Complaint, ComplaintEvent, ComplaintMessage, SatisfactionRating
 from complaints.selectors import business_calendar
 from customers.models import Order, OrderLine
-from returns.models import Disposition, Resolution, ReturnEvent, ReturnLine, ReturnRequest
+from returns.models import (
+    Disposition,
+    Resolution,
+    ReturnEvent,
+    ReturnLine,
+    ReturnRequest,
+    ReturnResolution,
+)
 
 from .histograms import add_slowest, add_to_histogram, keep_slowest, merge_histograms
 from .kpis import (
@@ -59,7 +66,7 @@ RETURN_MEASURES = tuple(
 COMPLAINT_MEASURES = tuple(
     f.name for f in ComplaintRollup._meta.concrete_fields if f.get_internal_type() in MEASURE_TYPES
 )
-RESOLUTION_MEASURE = {value: f"resolved_{value}" for value in Resolution.values}
+RESOLUTION_MEASURE = {value: f"resolved_{value}" for value in ReturnResolution.values}
 MONEY_MEASURE = {Resolution.REFUND: "refunded_value", Resolution.CREDIT_NOTE: "credited_value"}
 LINE_BATCH = 5000
 DISPOSITIONS = frozenset(Disposition.values)  # Choices.values is rebuilt at every access
@@ -74,6 +81,7 @@ REQUEST_FIELDS = (
     "received_at",
     "resolved_at",
     "refund_total",
+    "credit_note_total",
     "restocking_fee",
 )
 
@@ -332,6 +340,12 @@ def _add_resolution(cells: Cells, day, row: dict, touched: list[dict]) -> None:
         measures[RESOLUTION_MEASURE[row["resolution"]]] = 1
     if row["resolution"] in MONEY_MEASURE:
         measures[MONEY_MEASURE[row["resolution"]]] = row["refund_total"] or Decimal("0")
+    elif row["resolution"] == ReturnResolution.MIXED:
+        # Lines resolved differently: the credit-note lines' part is credited, the rest of
+        # the money back refunded (as analytics.kpis.return_money counts it).
+        credited = row["credit_note_total"] or Decimal("0")
+        measures["credited_value"] = credited
+        measures["refunded_value"] = (row["refund_total"] or Decimal("0")) - credited
     measures["restocking_fees"] = row["restocking_fee"] or Decimal("0")
     cells.touch(day, touched, measures)
     for line in touched:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from complaints.models import ComplaintCategory, Priority
 from customers.models import CustomerAccount, Product, ProductCategory
-from returns.models import Resolution, ReturnReason
+from returns.models import ReturnReason, ReturnResolution
 from rma_portal.accounts.models import User
 from rma_portal.csv_export import csv_response, default_separator, separator_from
 from rma_portal.errors import ApplicationError
@@ -50,7 +50,7 @@ from .drilldown import (
 from .kpis import AGE_BUCKETS
 
 PAGE_SIZE = 50
-RESOLUTION_LABELS = {**dict(Resolution.choices), "rejected": _lazy("Rejected")}
+RESOLUTION_LABELS = {**dict(ReturnResolution.choices), "rejected": _lazy("Rejected")}
 # The dashboard's tables below the charts, in page order (charts show the others).
 TABLE_ORDER = (
     "top_products",

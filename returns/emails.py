@@ -7,13 +7,21 @@ them in the recipient's language at delivery, so the context holds JSON only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.urls import reverse
 
 from rma_portal.notifications.services import notification_enqueue
 
-from .models import ReturnEvent, ReturnLine, ReturnRequest
+from .models import (
+    MONEY_RESOLUTIONS,
+    Resolution,
+    ReturnEvent,
+    ReturnLine,
+    ReturnRequest,
+    ReturnResolution,
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,56 @@ def inspection_findings(rma: ReturnRequest) -> dict:
     }
 
 
+def resolution_lines(rma: ReturnRequest) -> list[dict]:
+    """What the resolution decided for each line, as the customer reads it in the portal: the
+    amount a refund or a credit note pays, the SKU and quantity a replacement sends. The
+    line's override reason is internal and never read here."""
+    lines = (
+        ReturnLine.objects.for_tenant(rma.tenant)
+        .filter(return_request=rma)
+        .select_related("order_line__product")
+        .order_by("pk")
+    )
+    return [
+        {
+            "product": line.order_line.product.name,
+            "sku": line.order_line.product.sku,
+            "accepted_quantity": line.accepted_quantity or 0,
+            "resolution": line.resolution,
+            "amount": _money(line.refund_amount) if line.resolution in MONEY_RESOLUTIONS else None,
+            "replacement_sku": line.replacement_sku,
+            "replacement_quantity": line.replacement_quantity,
+        }
+        for line in lines
+    ]
+
+
+def _resolution_context(rma: ReturnRequest) -> dict:
+    context = {
+        "resolution": rma.resolution,
+        "accepted_value": _money(rma.accepted_value),
+        "restocking_fee": _money(rma.restocking_fee),
+        "refund_total": _money(rma.refund_total),
+        "currency": rma.tenant.currency,
+        "credit_note_number": rma.credit_note_number,
+        "replacement_order_ref": rma.replacement_order_ref,
+        "note": rma.resolution_note,
+    }
+    if rma.resolution == ReturnResolution.MIXED:
+        # Lines resolved differently: each says what happens to it, and the money back is
+        # split into what is refunded and what is credited.
+        lines = resolution_lines(rma)
+        credited = rma.credit_note_total or Decimal("0.00")
+        refunded = (rma.refund_total or Decimal("0.00")) - credited
+        kinds = {line["resolution"] for line in lines}
+        context.update(
+            lines=lines,
+            refunded=_money(refunded) if Resolution.REFUND in kinds else None,
+            credited=_money(credited) if Resolution.CREDIT_NOTE in kinds else None,
+        )
+    return context
+
+
 def _context_for(event: ReturnEvent, rma: ReturnRequest) -> dict:
     context = return_email_context(rma)
     action = event.action
@@ -108,17 +166,7 @@ def _context_for(event: ReturnEvent, rma: ReturnRequest) -> dict:
             shipping_paid_by=rma.shipping_paid_by,
         )
     elif action == "resolved":
-        context.update(
-            resolution=rma.resolution,
-            accepted_value=_money(rma.accepted_value),
-            restocking_fee=_money(rma.restocking_fee),
-            refund_total=_money(rma.refund_total),
-            currency=rma.tenant.currency,
-            credit_note_number=rma.credit_note_number,
-            replacement_order_ref=rma.replacement_order_ref,
-            note=rma.resolution_note,
-            **inspection_findings(rma),
-        )
+        context.update(**_resolution_context(rma), **inspection_findings(rma))
     else:
         # The question, the reason, the staff message, or the warehouse's note: all public.
         context["note"] = event.note

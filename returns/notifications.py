@@ -40,13 +40,16 @@ from .emails import send_status_emails
 from .labels import request_label
 from .models import (
     Disposition,
+    DocumentKind,
     ItemCondition,
     Resolution,
+    ResolutionDocument,
     ReturnEvent,
     ReturnLine,
     ReturnMethod,
     ReturnReason,
     ReturnRequest,
+    ReturnResolution,
     ReturnStatus,
     ShippingPaidBy,
 )
@@ -170,10 +173,14 @@ def line_resolution_data(line: ReturnLine, rma: ReturnRequest) -> dict | None:
     line's own resolution where lines are resolved one by one, else the return's."""
     if not rma.resolution:
         return None
+    kind = getattr(line, "resolution", "") or rma.resolution
+    replaced = kind == Resolution.REPLACEMENT and bool(line.replacement_sku)
     return {
-        "type": getattr(line, "resolution", "") or rma.resolution,
+        "type": kind,
         "accepted_quantity": line.accepted_quantity or 0,
         "amount": money(line.refund_amount),
+        "replacement_sku": line.replacement_sku if replaced else None,
+        "replacement_quantity": line.replacement_quantity if replaced else None,
     }
 
 
@@ -269,6 +276,40 @@ def build_return_event(event: ReturnEvent) -> dict:
     return {"return": return_data(event.return_request), "event": timeline_event_data(event)}
 
 
+def document_data(document: ResolutionDocument) -> dict:
+    """An ERP document confirmed for a return, with the field names of the API's
+    `documents` (and of the confirmation the ERP sends)."""
+    return {
+        "type": document.kind,
+        "number": document.number,
+        "date": iso(document.issued_on),
+        "amount": money(document.amount),
+        "confirmed_at": iso(document.confirmed_at),
+    }
+
+
+# Timeline action of a confirmation (returns/services/resolution.py) → the document's kind.
+CONFIRMED_DOCUMENTS = {
+    "credit_note_confirmed": DocumentKind.CREDIT_NOTE,
+    "replacement_order_confirmed": DocumentKind.REPLACEMENT_ORDER,
+}
+
+
+def build_document_confirmed(event: ReturnEvent) -> dict:
+    """`return.credit_note_confirmed` / `return.replacement_order_confirmed`: the return, the
+    document the ERP confirmed (one of each kind per return, never changed once confirmed),
+    and the timeline event."""
+    rma = event.return_request
+    document = ResolutionDocument.objects.for_tenant(rma.tenant).get(
+        return_request_id=rma.pk, kind=CONFIRMED_DOCUMENTS[event.action]
+    )
+    return {
+        "return": return_data(rma),
+        "document": document_data(document),
+        "event": timeline_event_data(event),
+    }
+
+
 def build_label_ready(rma: ReturnRequest) -> dict:
     return {
         "return": return_data(rma),
@@ -280,11 +321,9 @@ def build_label_ready(rma: ReturnRequest) -> dict:
 
 
 RETURN_STATUSES = list(ReturnStatus.values)
-RESOLUTIONS = list(Resolution.values)  # of a line
-# Of a whole return: the model's choices (they may add a value for mixed lines).
-RETURN_RESOLUTIONS = [
-    value for value, _label in ReturnRequest._meta.get_field("resolution").choices
-]
+RESOLUTIONS = list(Resolution.values)  # of a line (and what a customer asks for)
+# Of a whole return: a line's, or "mixed" when its lines were resolved differently.
+RETURN_RESOLUTIONS = list(ReturnResolution.values)
 
 
 def register_definitions() -> None:
@@ -359,6 +398,12 @@ def register_definitions() -> None:
                 "amount": described(
                     nullable(MONEY), "Refunded or credited for this line (0.00 for goods)."
                 ),
+                "replacement_sku": described(
+                    nullable(STRING), "A replacement: the SKU sent (else null)."
+                ),
+                "replacement_quantity": described(
+                    nullable(INTEGER), "A replacement: the units sent (else null)."
+                ),
             },
             "What the resolution decided for this line.",
         ),
@@ -398,15 +443,23 @@ def register_definitions() -> None:
         "ReturnResolution",
         obj(
             {
-                "type": enum(RETURN_RESOLUTIONS),
+                "type": described(
+                    enum(RETURN_RESOLUTIONS),
+                    "The resolution of every line, or `mixed` when the lines were resolved "
+                    "differently: each line's `resolution.type` says how.",
+                ),
                 "accepted_value": nullable(MONEY),
                 "restocking_fee": nullable(MONEY),
                 "refund_total": described(
                     nullable(MONEY),
                     "Refunded or credited in all (0.00 for a replacement or repair).",
                 ),
-                "credit_note_number": nullable(STRING),
-                "replacement_order_ref": nullable(STRING),
+                "credit_note_number": described(
+                    nullable(STRING), "The credit note paying the money back, once known."
+                ),
+                "replacement_order_ref": described(
+                    nullable(STRING), "The replacement / repair order, once known."
+                ),
                 "note": STRING,
                 "resolved_at": nullable(DATETIME),
             },
@@ -447,6 +500,27 @@ def register_definitions() -> None:
         ),
     )
     catalogue.register_definition("ReturnTimelineEvent", timeline_event_schema(RETURN_STATUSES))
+    catalogue.register_definition(
+        "ResolutionDocument",
+        obj(
+            {
+                "type": described(
+                    enum(DocumentKind.values),
+                    "`credit_note`: the correcting invoice paying back all the money of the "
+                    "return (its refund and credit-note lines); `replacement_order`: the order "
+                    "sending its replacement and repair lines.",
+                ),
+                "number": described(STRING, "The document's number in the ERP."),
+                "date": described(nullable(DATE), "The date of issue (always for a credit note)."),
+                "amount": described(
+                    nullable(MONEY),
+                    "A credit note's amount (the return's refund total); null for an order.",
+                ),
+                "confirmed_at": DATETIME,
+            },
+            "A document of the ERP that carries out the resolution, as confirmed.",
+        ),
+    )
 
 
 # --- examples ----------------------------------------------------------------------------------
@@ -507,7 +581,13 @@ def example_return(status: str, **changes) -> dict:
             }
             if inspected
             else None,
-            "resolution": {"type": "refund", "accepted_quantity": accepted, "amount": amount}
+            "resolution": {
+                "type": "refund",
+                "accepted_quantity": accepted,
+                "amount": amount,
+                "replacement_sku": None,
+                "replacement_quantity": None,
+            }
             if resolved
             else None,
         }
@@ -571,6 +651,41 @@ def example_return(status: str, **changes) -> dict:
     return data
 
 
+def example_mixed_return(*, order_confirmed: bool) -> dict:
+    """An example resolved return whose lines were resolved differently: the drill replaced,
+    the bit set credited (less the restocking fee); the credit note confirmed, and the
+    replacement order too when `order_confirmed`."""
+    data = example_return(ReturnStatus.RESOLVED)
+    drill, bits = data["lines"]
+    drill["resolution"] = {
+        "type": "replacement",
+        "accepted_quantity": 1,
+        "amount": "0.00",
+        "replacement_sku": "SKU-00012",
+        "replacement_quantity": 1,
+    }
+    bits["inspection"] = {**bits["inspection"], "accepted_quantity": 1}
+    bits["resolution"] = {
+        "type": "credit_note",
+        "accepted_quantity": 1,
+        "amount": "45.00",
+        "replacement_sku": None,
+        "replacement_quantity": None,
+    }
+    data["requested_resolution"] = "replacement"
+    data["resolution"] = {
+        **data["resolution"],
+        "type": "mixed",
+        "accepted_value": "649.00",
+        "restocking_fee": "5.00",
+        "refund_total": "45.00",
+        "credit_note_number": "KOR/2026/11/0007",
+        "replacement_order_ref": "ZAM/2026/000093" if order_confirmed else None,
+        "note": "The drill is replaced; the bit set is credited.",
+    }
+    return data
+
+
 def example_event(action: str, from_status: str | None, to_status: str, **changes) -> dict:
     actor = (
         {"type": "customer", "id": 23, "name": "Anna Nowak"}
@@ -595,23 +710,32 @@ RETURN_EVENT_DATA = obj(
     {"return": ref("Return"), "event": ref("ReturnTimelineEvent")},
     "The return as it is after the event, and the event.",
 )
-# `return.resolved` promises what the other events may not: the resolution of the return and
-# of each line (the base schema allows null before resolution).
-RESOLVED_DATA = {
-    "allOf": [
-        RETURN_EVENT_DATA,
-        {
+# `return.resolved` and the confirmations of the ERP's documents promise what the other
+# events may not: the resolution of the return and of each line (the base schema allows null
+# before resolution).
+RESOLVED_RETURN = {
+    "properties": {
+        "return": {
             "properties": {
-                "return": {
-                    "properties": {
-                        "resolution": ref("ReturnResolution"),
-                        "lines": {
-                            "items": {"properties": {"resolution": ref("ReturnLineResolution")}}
-                        },
-                    }
-                }
+                "resolution": ref("ReturnResolution"),
+                "lines": {"items": {"properties": {"resolution": ref("ReturnLineResolution")}}},
             }
-        },
+        }
+    }
+}
+RESOLVED_DATA = {"allOf": [RETURN_EVENT_DATA, RESOLVED_RETURN]}
+DOCUMENT_CONFIRMED_DATA = {
+    "allOf": [
+        obj(
+            {
+                "return": ref("Return"),
+                "document": ref("ResolutionDocument"),
+                "event": ref("ReturnTimelineEvent"),
+            },
+            "The return as it is after the confirmation, the document confirmed, and the "
+            "timeline event that records it.",
+        ),
+        RESOLVED_RETURN,
     ],
 }
 
@@ -699,7 +823,9 @@ RETURN_EVENTS = [
         ReturnStatus.RESOLVED,
         "The return is settled: `return.resolution` (type, accepted value, restocking fee, "
         "refund total, credit note number or replacement order) and, per line, "
-        "`lines[].resolution` (accepted quantity and amount) are always present.",
+        "`lines[].resolution` (type, accepted quantity, amount, replacement SKU and "
+        "quantity) are always present. The return's type is `mixed` when its lines were "
+        "resolved differently.",
         {},
     ),
     (
@@ -718,6 +844,46 @@ RETURN_EVENTS = [
         "A message on the return's timeline that the customer reads (the event's note), "
         "written by the customer or by staff. Internal notes are never sent.",
         {},
+    ),
+]
+
+# (action, label, description, example document, example note, the order already confirmed)
+DOCUMENT_EVENTS = [
+    (
+        "credit_note_confirmed",
+        _("Return: credit note confirmed"),
+        "The ERP confirmed the credit note paying back the money of a resolved (or closed) "
+        "return. It came through `POST /api/v1/returns/{id}/resolution/confirm/`, or staff "
+        "typed it in; `document` carries its number, date and amount (the return's refund "
+        "total), and `return.resolution.credit_note_number` is its number. Sent once per "
+        "return: confirming the same document again sends nothing.",
+        {
+            "type": "credit_note",
+            "number": "KOR/2026/11/0007",
+            "date": "2026-11-17",
+            "amount": "45.00",
+            "confirmed_at": "2026-11-17T08:30:00+01:00",
+        },
+        "Credit note KOR/2026/11/0007 of 2026-11-17: 45.00 PLN",
+        False,
+    ),
+    (
+        "replacement_order_confirmed",
+        _("Return: replacement order confirmed"),
+        "The ERP confirmed the order sending the replacement and repair lines of a resolved "
+        "(or closed) return. It came through `POST /api/v1/returns/{id}/resolution/confirm/`, "
+        "or staff typed it in; `document` carries its number (`amount` is null), and "
+        "`return.resolution.replacement_order_ref` is its number. Sent once per return: "
+        "confirming the same document again sends nothing.",
+        {
+            "type": "replacement_order",
+            "number": "ZAM/2026/000093",
+            "date": "2026-11-17",
+            "amount": None,
+            "confirmed_at": "2026-11-17T08:31:00+01:00",
+        },
+        "Replacement / repair order ZAM/2026/000093",
+        True,
     ),
 ]
 
@@ -744,6 +910,30 @@ def register_webhook_events() -> None:
                     "event": example_event(action, from_status or status, status, note=note),
                 },
                 build=build_return_event,
+                group="returns",
+            )
+        )
+    for action, label, description, document, note, order_confirmed in DOCUMENT_EVENTS:
+        catalogue.register_event(
+            EventType(
+                name=f"return.{action}",
+                version=1,
+                label=label,
+                description=description,
+                data_schema=DOCUMENT_CONFIRMED_DATA,
+                example={
+                    "return": example_mixed_return(order_confirmed=order_confirmed),
+                    "document": document,
+                    "event": example_event(
+                        action,
+                        ReturnStatus.RESOLVED,
+                        ReturnStatus.RESOLVED,
+                        actor={"type": "staff", "id": 2, "name": "Integration"},
+                        occurred_at=document["confirmed_at"],
+                        note=note,
+                    ),
+                },
+                build=build_document_confirmed,
                 group="returns",
             )
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
@@ -112,10 +112,14 @@ class _ReadOnlyOutboxAdmin(TenantScopedAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(TenantScopedAdmin):
+    """Every add, change, deletion and secret rotation is audited as the endpoint's own
+    action (rma_portal/notifications/services.py), next to the back-office's change log."""
+
     form = WebhookEndpointForm
     list_display = ["url", "is_active", "events_display", "deliveries_link", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url"]
+    actions = ["rotate_secret"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(delivery_count=Count("deliveries"))
@@ -136,10 +140,55 @@ class WebhookEndpointAdmin(TenantScopedAdmin):
         return ["url", "description", "events_display", "is_active"]
 
     def save_model(self, request, obj, form, change) -> None:
+        audited = {"actor": request.user, "request": request, "via": "backoffice"}
         if not change:
             # Generated, never typed: a guessable secret would let anyone forge our calls.
             obj.secret = services.webhook_secret_new()
+            super().save_model(request, obj, form, change)
+            services.audit_endpoint_created(obj, **audited)
+            return
+        before = services.audit_state(WebhookEndpoint.unscoped.get(pk=obj.pk))
         super().save_model(request, obj, form, change)
+        services.audit_endpoint_changed(before, obj, **audited)
+
+    def delete_model(self, request, obj) -> None:
+        with transaction.atomic():
+            services.audit_endpoint_deleted(
+                obj, actor=request.user, request=request, via="backoffice"
+            )
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            for endpoint in queryset:
+                services.audit_endpoint_deleted(
+                    endpoint, actor=request.user, request=request, via="backoffice"
+                )
+            super().delete_queryset(request, queryset)
+
+    @admin.action(
+        description=gettext_lazy("Rotate the signing secret of the selected endpoints"),
+        permissions=["change"],
+    )
+    def rotate_secret(self, request, queryset) -> None:
+        endpoints = list(queryset)
+        for endpoint in endpoints:
+            services.webhook_secret_rotate(
+                endpoint=endpoint, actor=request.user, request=request, via="backoffice"
+            )
+        hours = int(services.SECRET_GRACE_DEFAULT.total_seconds() // 3600)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d endpoint has a new signing secret, on its page. The previous one "
+                "keeps signing for %(hours)d hours.",
+                "%(count)d endpoints have a new signing secret, each on its page. The "
+                "previous ones keep signing for %(hours)d hours.",
+                len(endpoints),
+            )
+            % {"count": len(endpoints), "hours": hours},
+            messages.SUCCESS,
+        )
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parseaddr
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -29,6 +29,8 @@ from django.utils.encoding import punycode
 from django.utils.translation import gettext as _
 
 from rma_portal.errors import ApplicationError
+from rma_portal.security.audit import record
+from rma_portal.security.models import ActorKind, AuditAction
 from rma_portal.tenancy.models import Tenant
 
 from .models import DeliveryStatus, Notification, WebhookDelivery, WebhookEndpoint
@@ -433,6 +435,113 @@ def _checked_event_types(event_types) -> list[str]:
     return chosen
 
 
+# --- the audit log of endpoints ---------------------------------------------------------------
+
+# What an endpoint's audit rows show of it: never a secret (the signing secrets are not even
+# named), and the URL with what may be a credential masked (audit_url).
+AUDITED_FIELDS = ("url", "description", "event_types", "is_active")
+MASK = "***"
+
+
+def audit_url(url: str) -> str:
+    """The URL as the audit log keeps it: a password in it and the values of its query
+    string (receivers often take a token there) replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if password is not None:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}:{MASK}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(name, MASK) for name, _value in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def audit_state(endpoint: WebhookEndpoint) -> dict:
+    """The audited fields of an endpoint, as its audit rows show them."""
+    return {
+        "url": audit_url(endpoint.url),
+        "description": endpoint.description,
+        "event_types": list(endpoint.event_types or []),
+        "is_active": endpoint.is_active,
+    }
+
+
+def _audit(action: str, endpoint: WebhookEndpoint, *, actor, request, via: str, details: dict):
+    """One audit row about `endpoint`, by `actor` (a user, or the integration user of the API
+    key the request carries: the row then names the key); without an actor, the system."""
+    record(
+        action,
+        request=request,
+        user=actor,
+        tenant=endpoint.tenant,
+        actor_kind=ActorKind.SYSTEM if actor is None and request is None else None,
+        target=endpoint,
+        target_label=audit_url(endpoint.url),
+        details={**details, "via": via},
+    )
+
+
+def audit_endpoint_created(endpoint: WebhookEndpoint, *, actor=None, request=None, via=""):
+    _audit(
+        AuditAction.WEBHOOK_ENDPOINT_CREATED,
+        endpoint,
+        actor=actor,
+        request=request,
+        via=via,
+        details=audit_state(endpoint),
+    )
+
+
+def audit_endpoint_changed(
+    before: dict, endpoint: WebhookEndpoint, *, actor=None, request=None, via=""
+) -> bool:
+    """The row of a change: each audited field that changed, from what to what (`before`:
+    `audit_state()` read before the change); turning the endpoint off is its own action.
+    Nothing changed: no row, False."""
+    after = audit_state(endpoint)
+    changes = {
+        name: {"from": before[name], "to": after[name]}
+        for name in AUDITED_FIELDS
+        if before[name] != after[name]
+    }
+    if not changes:
+        return False
+    turned_off = before["is_active"] and not after["is_active"]
+    _audit(
+        AuditAction.WEBHOOK_ENDPOINT_DISABLED
+        if turned_off
+        else AuditAction.WEBHOOK_ENDPOINT_CHANGED,
+        endpoint,
+        actor=actor,
+        request=request,
+        via=via,
+        details={"url": after["url"], "changes": changes},
+    )
+    return True
+
+
+def audit_endpoint_deleted(endpoint: WebhookEndpoint, *, actor=None, request=None, via=""):
+    """Written before the endpoint is deleted, in the same transaction (the row keeps its
+    id and what it was)."""
+    _audit(
+        AuditAction.WEBHOOK_ENDPOINT_DELETED,
+        endpoint,
+        actor=actor,
+        request=request,
+        via=via,
+        details=audit_state(endpoint),
+    )
+
+
+# --- managing endpoints --------------------------------------------------------------------------
+
+
 def webhook_endpoint_create(
     *,
     tenant: Tenant,
@@ -440,24 +549,34 @@ def webhook_endpoint_create(
     description: str = "",
     event_types=(),
     is_active: bool = True,
+    actor=None,
+    request=None,
+    via: str = "",
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint with a generated secret; returns it with the secret, which the caller
-    shows once."""
-    endpoint = WebhookEndpoint.objects.create(
-        tenant=tenant,
-        url=_checked_url(url),
-        description=description.strip(),
-        event_types=_checked_event_types(event_types),
-        is_active=is_active,
-        secret=webhook_secret_new(),
-    )
+    shows once. Audited as done by `actor` (`via`: "api", "backoffice")."""
+    url = _checked_url(url)
+    event_types = _checked_event_types(event_types)
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(
+            tenant=tenant,
+            url=url,
+            description=description.strip(),
+            event_types=event_types,
+            is_active=is_active,
+            secret=webhook_secret_new(),
+        )
+        audit_endpoint_created(endpoint, actor=actor, request=request, via=via)
     return endpoint, endpoint.secret
 
 
-def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint:
+def webhook_endpoint_update(
+    *, endpoint: WebhookEndpoint, actor=None, request=None, via: str = "", **changes
+) -> WebhookEndpoint:
     """Change `url`, `description`, `event_types` or `is_active`; everything is checked before
     anything is saved. Calls still queued go to the URL the endpoint has when they are
-    attempted; an inactive endpoint's are skipped."""
+    attempted; an inactive endpoint's are skipped. What changed is audited (nothing when
+    nothing did)."""
     allowed = {"url", "description", "event_types", "is_active"}
     if set(changes) - allowed:
         raise TypeError(f"webhook_endpoint_update() cannot change {set(changes) - allowed}")
@@ -467,16 +586,23 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes) -> WebhookE
         changes["event_types"] = _checked_event_types(changes["event_types"])
     if "description" in changes:
         changes["description"] = changes["description"].strip()
+    before = audit_state(endpoint)
     for name, value in changes.items():
         setattr(endpoint, name, value)
     if changes:
-        endpoint.save(update_fields=list(changes))
+        with transaction.atomic():
+            endpoint.save(update_fields=list(changes))
+            audit_endpoint_changed(before, endpoint, actor=actor, request=request, via=via)
     return endpoint
 
 
-def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+def webhook_endpoint_delete(
+    *, endpoint: WebhookEndpoint, actor=None, request=None, via: str = ""
+) -> None:
     """Remove the endpoint with its delivery log; calls still queued for it are not sent."""
-    endpoint.delete()
+    with transaction.atomic():
+        audit_endpoint_deleted(endpoint, actor=actor, request=request, via=via)
+        endpoint.delete()
 
 
 def webhook_secret_rotate(
@@ -484,10 +610,14 @@ def webhook_secret_rotate(
     endpoint: WebhookEndpoint,
     grace: datetime.timedelta = SECRET_GRACE_DEFAULT,
     now: datetime.datetime | None = None,
+    actor=None,
+    request=None,
+    via: str = "",
 ) -> tuple[WebhookEndpoint, str]:
     """A new signing secret; the one it replaces still signs (a second `v1` signature) for
     `grace`, so the receiver can switch without refusing calls. A zero grace switches at
-    once. Returns the endpoint and the new secret, which the caller shows once."""
+    once. Returns the endpoint and the new secret, which the caller shows once. The audit row
+    says until when the old secret signs, never a secret."""
     if not datetime.timedelta(0) <= grace <= SECRET_GRACE_MAX:
         hours = int(SECRET_GRACE_MAX.total_seconds() // 3600)
         message = _("Keep the previous secret for 0 to %(hours)d hours.") % {"hours": hours}
@@ -511,6 +641,18 @@ def webhook_secret_rotate(
                 "previous_secret_expires_at",
                 "secret_rotated_at",
             ]
+        )
+        expires = locked.previous_secret_expires_at
+        _audit(
+            AuditAction.WEBHOOK_SECRET_ROTATED,
+            locked,
+            actor=actor,
+            request=request,
+            via=via,
+            details={
+                "url": audit_url(locked.url),
+                "previous_secret_signs_until": expires.isoformat() if expires else None,
+            },
         )
     return locked, locked.secret
 

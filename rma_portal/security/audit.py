@@ -81,16 +81,16 @@ class AuditContextMiddleware:
             return self.get_response(request)
 
 
-def _target_fields(target) -> dict:
+def _target_fields(target, label: str | None = None) -> dict:
     if target is None:
         return {}
     if isinstance(target, models.Model):
         return {
             "target_type": target._meta.label,
             "target_id": str(target.pk or "")[:64],
-            "target_label": str(target)[:200],
+            "target_label": (str(target) if label is None else label)[:200],
         }
-    return {"target_label": str(target)[:200]}
+    return {"target_label": (str(target) if label is None else label)[:200]}
 
 
 def record(
@@ -102,10 +102,12 @@ def record(
     actor_label: str = "",
     actor_kind: str | None = None,
     target=None,
+    target_label: str | None = None,
     details: dict | None = None,
 ) -> AuditEvent:
     """Add one audit row. `user` defaults to the request's signed-in user, `tenant` to the
-    user's tenant (else the request's tenant)."""
+    user's tenant (else the request's tenant). `target_label` names the target instead of
+    `str(target)` (when that may hold something the log must not keep)."""
     if user is None and request is not None:
         candidate = getattr(request, "user", None)
         if candidate is not None and candidate.is_authenticated:
@@ -133,5 +135,5 @@ def record(
         ip_address=(origin.ip_address or None) if origin else None,
         user_agent=origin.user_agent if origin else "",
         details=details or {},
-        **_target_fields(target),
+        **_target_fields(target, target_label),
     )

@@ -34,6 +34,11 @@ class AuditAction(models.TextChoices):
     OBJECT_ADDED = "object_added", _("Added in the back-office")
     OBJECT_CHANGED = "object_changed", _("Changed in the back-office")
     OBJECT_DELETED = "object_deleted", _("Deleted in the back-office")
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint_created", _("Webhook endpoint added")
+    WEBHOOK_ENDPOINT_CHANGED = "webhook_endpoint_changed", _("Webhook endpoint changed")
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled", _("Webhook endpoint turned off")
+    WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint_deleted", _("Webhook endpoint deleted")
+    WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated", _("Webhook signing secret rotated")
     SETTINGS_CHANGED = "settings_changed", _("Settings changed")
     EXPORT = "export", _("Data exported")
 

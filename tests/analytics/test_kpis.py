@@ -112,6 +112,7 @@ def test_returns_by_resolution_and_disposition(dataset):
         "credit_note": 1,
         "replacement": 0,
         "repair": 0,
+        "mixed": 0,
         "rejected": 1,
     }
     dispositions = kpis.returns_by_disposition(**period(d.ta))

@@ -11,6 +11,7 @@ from django.contrib.admin import helpers
 from django.core import mail
 from django.urls import reverse
 
+from returns.services.resolution import DOCUMENT_CONFIRMED
 from rma_portal.notifications import catalogue
 from rma_portal.notifications.models import (
     DeliveryStatus,
@@ -261,3 +262,7 @@ def test_every_public_event_the_services_write_can_be_subscribed_to():
     }
     assert len(written) > 15  # the pattern still finds the services' events
     assert written - internal <= offered, sorted(written - internal - offered)
+    # The ERP's confirmations of a resolution's documents (returns/services/resolution.py).
+    confirmed = {f"return.{action}" for action in DOCUMENT_CONFIRMED.values()}
+    assert confirmed == {"return.credit_note_confirmed", "return.replacement_order_confirmed"}
+    assert confirmed <= offered

@@ -24,11 +24,17 @@ from customers.models import OrderLine
 from returns import labels
 from returns import services as return_services
 from returns.models import ReturnLine, ReturnRequest
+from returns.selectors import tenant_today
 from rma_portal.notifications import catalogue, services, webhooks
 from rma_portal.notifications.models import WebhookDelivery, WebhookEndpoint
 from rma_portal.tenancy.context import tenant_context
 from tests.complaints.conftest import complaint_file
-from tests.returns.conftest import delivered_order, file_return, policy_a  # noqa: F401
+from tests.returns.conftest import (  # noqa: F401
+    delivered_order,
+    file_return,
+    full_inspection,
+    policy_a,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +102,8 @@ def test_the_catalogue_has_every_event_an_erp_relies_on():
         "return.cancelled",
         "return.label_ready",
         "return.comment",
+        "return.credit_note_confirmed",
+        "return.replacement_order_confirmed",
         "complaint.filed",
         "complaint.assigned",
         "complaint.started",
@@ -210,6 +218,36 @@ def lives(world_a, delivered_order, file_return, policy_a, subscribed, settings,
         )
         rma = return_services.return_request_close(return_request=rma, actor=agent)
 
+    # A return resolved line by line (a replacement and a credit note), whose documents the
+    # ERP confirms: the credit note twice (a retry: the repeat changes nothing).
+    mixed = file_return(
+        customer,
+        world_a.company,
+        [
+            {"order_line_id": first.pk, "quantity": 1, "reason": "defective"},
+            {"order_line_id": second.pk, "quantity": 2, "reason": "wrong_size"},
+        ],
+        resolution="replacement",
+    )
+    with tenant_context(tenant):
+        mixed = return_services.return_request_approve(return_request=mixed, actor=agent)
+        mixed = return_services.return_request_mark_received(return_request=mixed, actor=agent)
+        mixed = return_services.return_request_inspect(
+            return_request=mixed, actor=agent, results=full_inspection(mixed)
+        )
+        drill, bits = ReturnLine.objects.filter(return_request=mixed).order_by("pk")
+        Line = return_services.LineResolution
+        mixed = return_services.return_request_resolve(
+            return_request=mixed,
+            actor=agent,
+            lines={drill.pk: Line("replacement"), bits.pk: Line("credit_note")},
+        )
+        for _repeat in range(2):
+            confirm_credit_note(mixed, agent)
+        return_services.return_request_confirm_document(
+            return_request=mixed, actor=agent, kind="replacement_order", number="ZAM/2026/93"
+        )
+
     # A return approved by the policy at once, then cancelled.
     policy_a.auto_approve_enabled = True
     policy_a.save()
@@ -273,7 +311,21 @@ def lives(world_a, delivered_order, file_return, policy_a, subscribed, settings,
         c.complaint_reopen(complaint=reopened, actor=customer, reason="Still broken.")
         c.complaint_resolve(complaint=reopened, actor=agent, resolution="Replaced.")
         c.complaint_close(complaint=reopened, actor=agent)
-    return {"resolved": rma, "automatic": automatic, "questioned": questioned}
+    return {"resolved": rma, "automatic": automatic, "questioned": questioned, "mixed": mixed}
+
+
+def confirm_credit_note(rma, actor) -> bool:
+    """The ERP confirms the credit note KOR/2026/11/93 of `rma` for its refund total."""
+    rma = ReturnRequest.unscoped.get(pk=rma.pk)
+    _rma, recorded = return_services.return_request_confirm_document(
+        return_request=rma,
+        actor=actor,
+        kind="credit_note",
+        number="KOR/2026/11/93",
+        issued_on=tenant_today(rma.tenant),
+        amount=rma.refund_total,
+    )
+    return recorded
 
 
 def bodies(world) -> list[dict]:
@@ -305,7 +357,11 @@ def test_return_resolved_carries_lines_amounts_resolution_external_ids_and_custo
     delivered_order,  # noqa: F811
 ):
     rma = lives["resolved"]
-    (body,) = [b for b in bodies(world_a) if b["type"] == "return.resolved"]
+    (body,) = [
+        b
+        for b in bodies(world_a)
+        if b["type"] == "return.resolved" and b["data"]["return"]["id"] == rma.pk
+    ]
     data = body["data"]
     returned = data["return"]
 
@@ -360,6 +416,68 @@ def test_return_resolved_carries_lines_amounts_resolution_external_ids_and_custo
         "id": world_a.agent.pk,
         "name": world_a.agent.get_full_name(),
     }
+
+
+def test_each_erp_document_is_announced_once_with_the_return_and_the_document(lives, world_a):
+    mixed = ReturnRequest.unscoped.get(pk=lives["mixed"].pk)
+    sent = bodies(world_a)
+    (credit,) = [b for b in sent if b["type"] == "return.credit_note_confirmed"]
+    (order,) = [b for b in sent if b["type"] == "return.replacement_order_confirmed"]
+
+    for body in (credit, order):
+        schema = catalogue.envelope_schema(catalogue.event_type(body["type"], 1))
+        validator(schema).validate(body)
+        returned = body["data"]["return"]
+        assert returned["number"] == mixed.number
+        assert returned["resolution"]["type"] == "mixed"
+        assert [line["resolution"]["type"] for line in returned["lines"]] == [
+            "replacement",
+            "credit_note",
+        ]
+        assert returned["lines"][0]["resolution"]["replacement_quantity"] == 1
+        assert body["data"]["event"]["action"] == body["type"].removeprefix("return.")
+    assert credit["data"]["document"] == {
+        "type": "credit_note",
+        "number": "KOR/2026/11/93",
+        "date": tenant_today(world_a.tenant).isoformat(),
+        "amount": f"{mixed.refund_total:.2f}",
+        "confirmed_at": credit["data"]["document"]["confirmed_at"],
+    }
+    assert Decimal(credit["data"]["document"]["amount"]) > 0
+    assert credit["data"]["return"]["resolution"]["credit_note_number"] == "KOR/2026/11/93"
+    assert order["data"]["document"]["type"] == "replacement_order"
+    assert order["data"]["document"]["number"] == "ZAM/2026/93"
+    assert order["data"]["document"]["amount"] is None
+    assert order["data"]["return"]["resolution"]["replacement_order_ref"] == "ZAM/2026/93"
+
+
+def test_confirming_a_document_again_queues_no_second_call(lives, world_a, subscribed):
+    endpoint_a, _endpoint_b = subscribed
+    confirmations = WebhookDelivery.unscoped.filter(
+        endpoint=endpoint_a, event="return.credit_note_confirmed"
+    )
+    assert confirmations.count() == 1  # lives confirmed it twice
+
+    with tenant_context(world_a.tenant):
+        assert confirm_credit_note(lives["mixed"], world_a.agent) is False
+
+    assert confirmations.count() == 1
+    assert WebhookDelivery.unscoped.filter(endpoint=endpoint_a).count() == len(bodies(world_a))
+
+
+def test_a_return_resolved_per_line_is_mixed_in_every_schema_that_lists_resolutions():
+    definitions = catalogue.definitions()
+    whole = definitions["ReturnResolution"]["properties"]["type"]["enum"]
+    line = definitions["ReturnLineResolution"]["properties"]["type"]["enum"]
+    requested = definitions["Return"]["properties"]["requested_resolution"]["enum"]
+
+    assert whole == ["refund", "credit_note", "replacement", "repair", "mixed"]
+    # A line, and what the customer asks for, has one resolution of its own.
+    assert "mixed" not in line and "mixed" not in requested
+    assert set(line) == set(whole) - {"mixed"}
+    for name in ("return.credit_note_confirmed", "return.replacement_order_confirmed"):
+        example = catalogue.event_type(name).example
+        assert example["return"]["resolution"]["type"] == "mixed"
 
 
 def test_no_internal_text_reaches_any_body(lives, world_a):

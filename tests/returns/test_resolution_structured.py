@@ -335,6 +335,87 @@ def test_the_customer_sees_each_lines_resolution_in_the_portal(inspected, world_
     assert money["Refund / credit total"].split()[0] in ("60.00", "60,00")
 
 
+# --- the resolution e-mail -------------------------------------------------------------------
+
+
+def resolved_mail(inspected, actor, mailoutbox, capture, **kwargs) -> tuple[str, str]:
+    """Resolve, commit (the outbox delivers at once) and answer the text and the HTML of the
+    one e-mail it sent."""
+    start = len(mailoutbox)
+    with capture(execute=True):
+        resolve(inspected, actor, **kwargs)
+    (mail,) = mailoutbox[start:]
+    (html, _mimetype), *_rest = mail.alternatives
+    return mail.body, html
+
+
+def test_the_mail_of_a_mixed_resolution_says_what_happens_to_each_line(
+    inspected, world_a, mailoutbox, django_capture_on_commit_callbacks
+):
+    first, second = lines_of(inspected)
+    ProductFactory(tenant=world_a.tenant, sku="SKU-SPARE-1")
+
+    text, html = resolved_mail(
+        inspected,
+        world_a.agent,
+        mailoutbox,
+        django_capture_on_commit_callbacks,
+        lines={
+            first.pk: Line("replacement", replacement_sku="SKU-SPARE-1", replacement_quantity=1),
+            second.pk: Line("credit_note", amount=Decimal("60.00")),
+        },
+        replacement_order_ref="ZAM-77",
+    )
+
+    currency = world_a.tenant.currency
+    first_product, second_product = first.order_line.product, second.order_line.product
+    assert "Resolution: Different for each line (see below)" in text
+    assert "mixed" not in text
+    assert f"Restocking fee: 8.00 {currency}" in text
+    assert f"Credit note total: 60.00 {currency}" in text
+    assert "Refund total" not in text  # no line is refunded
+    assert "Replacement / repair order: ZAM-77" in text
+    assert "What happens to each line:" in text
+    assert (
+        f"- {first_product.name} ({first_product.sku}), 2 units accepted: "
+        "Replacement: SKU-SPARE-1 × 1"
+    ) in text
+    assert (
+        f"- {second_product.name} ({second_product.sku}), 4 units accepted: "
+        f"Credit note: 60.00 {currency}"
+    ) in text
+    assert "Different for each line (see below)" in html
+    assert "Replacement: SKU-SPARE-1 × 1" in html
+    assert f"Credit note: 60.00 {currency}" in html
+    assert "What happens to each line:" in html
+
+
+def test_the_mixed_mail_splits_refunded_and_credited_money_in_polish(
+    inspected, world_a, mailoutbox, django_capture_on_commit_callbacks
+):
+    world_a.customer.language = "pl"
+    world_a.customer.save(update_fields=["language"])
+    first, second = lines_of(inspected)
+
+    text, html = resolved_mail(
+        inspected,
+        world_a.agent,
+        mailoutbox,
+        django_capture_on_commit_callbacks,
+        lines={first.pk: Line("refund"), second.pk: Line("repair")},
+    )
+
+    currency = world_a.tenant.currency
+    for part in (text, html):
+        assert "Różne dla poszczególnych pozycji (szczegóły poniżej)" in part
+        assert "Co dzieje się z każdą pozycją:" in part
+        assert f"Zwrot pieniędzy: 200,00 {currency}" in part
+        assert "Naprawa" in part
+        assert "Kwota korekty" not in part
+    assert f"Kwota zwrotu: 200,00 {currency}" in text
+    assert "2 sztuki przyjęte" in text and "4 sztuki przyjęte" in text
+
+
 # --- back-office ----------------------------------------------------------------------------
 
 

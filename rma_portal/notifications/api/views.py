@@ -149,7 +149,7 @@ class WebhookEndpointViewSet(TenantScopedViewSet):
         form = WebhookEndpointInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         endpoint, secret = services.webhook_endpoint_create(
-            tenant=request.user.tenant, **form.validated_data
+            tenant=request.user.tenant, **form.validated_data, **_audited(request)
         )
         return Response(_with_secret(endpoint, secret), status=201)
 
@@ -165,13 +165,15 @@ class WebhookEndpointViewSet(TenantScopedViewSet):
         endpoint = self.get_object()
         form = WebhookEndpointInputSerializer(data=request.data, partial=True)
         form.is_valid(raise_exception=True)
-        services.webhook_endpoint_update(endpoint=endpoint, **form.validated_data)
+        services.webhook_endpoint_update(
+            endpoint=endpoint, **form.validated_data, **_audited(request)
+        )
         return Response(WebhookEndpointSerializer(endpoint).data)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, *args, **kwargs):
         """Remove the endpoint and its delivery log; calls still queued for it are dropped."""
-        services.webhook_endpoint_delete(endpoint=self.get_object())
+        services.webhook_endpoint_delete(endpoint=self.get_object(), **_audited(request))
         return Response(status=204)
 
     @extend_schema(
@@ -187,7 +189,7 @@ class WebhookEndpointViewSet(TenantScopedViewSet):
         form.is_valid(raise_exception=True)
         hours = form.validated_data["previous_secret_hours"]
         endpoint, secret = services.webhook_secret_rotate(
-            endpoint=endpoint, grace=datetime.timedelta(hours=hours)
+            endpoint=endpoint, grace=datetime.timedelta(hours=hours), **_audited(request)
         )
         return Response(_with_secret(endpoint, secret))
 
@@ -208,6 +210,12 @@ class WebhookEndpointViewSet(TenantScopedViewSet):
         rows = selectors.webhook_deliveries_for(user=request.user, endpoint=endpoint)
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+
+
+def _audited(request) -> dict:
+    """Who changes an endpoint, for its audit row: the user, or the integration user of the
+    request's API key (the row then names the key)."""
+    return {"actor": request.user, "request": request, "via": "api"}
 
 
 def _with_secret(endpoint: WebhookEndpoint, secret: str) -> dict:
