@@ -126,6 +126,18 @@ def english_by_default():
 
 
 @pytest.fixture(autouse=True)
+def joinable_eager_results():
+    # Celery keeps "a result.get() here would block" in one process-wide flag, which each eager
+    # apply_async sets and then restores to what it found. Two threads enqueuing at once (the
+    # concurrency tests) can restore it in the wrong order and leave it set, and every later
+    # `task.apply(...).get()` in this process would then fail with "Never call result.get()
+    # within a task". Each test starts with the flag as a fresh process has it.
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     # The cache may be a real Redis that outlives test databases (and their reused ids).
     from django.core.cache import cache
