@@ -2,10 +2,11 @@
 
 Every kind (product categories, products, customers, orders, invoices) has
 `PUT …/by-external-id/{id}/` (create or update one record by the ERP's key: 201 with
-Location, or 200), `GET …/by-external-id/{id}/` and `POST …/bulk/` (up to
-MAX_RECORDS records, all or nothing). The records are those of the CSV import, checked and
-written by the same code (customers.services.erp); a refused request answers the import's
-problems (record index, field, message) in the API's error shape and writes nothing.
+Location, or 200), `GET …/by-external-id/{id}/` and `POST …/bulk/` (1 to MAX_RECORDS
+records, all or nothing). The records are those of the CSV import, checked and written by the
+same code (customers.services.erp), and held to the JSON schema documented here (the
+service's contract of each kind); a refused request answers the import's problems (record
+index, field, message) in the API's error shape and writes nothing.
 
 Who may write: tenant admins, and API keys with the kind's scope (`catalog:write`,
 `orders:write`). Coordinators, agents and managers handle cases; the ERP's data is the tenant
@@ -40,6 +41,7 @@ from customers.services.erp import ERP_KINDS, MAX_RECORDS, erp_upsert, erp_upser
 from customers.services.imports import ImportRejected, ImportReport
 from customers.services.users import customer_user_invite
 from rma_portal.accounts.models import Role
+from rma_portal.api.exceptions import ErrorShapeAutoSchema
 from rma_portal.api.permissions import IsTenantUser, require_scopes
 from rma_portal.api.views import TenantScopedViewSet
 from rma_portal.errors import ApplicationError
@@ -51,152 +53,7 @@ from .serializers import (
     ProductDetailSerializer,
 )
 
-# --- the records' OpenAPI schemas: the CSV columns of each kind, typed ------------------------
-
-
-def _text(max_length: int, *, required: bool = False) -> dict:
-    if required:  # trimmed, it must still hold something
-        return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": r"\S"}
-    return {"type": "string", "maxLength": max_length, "nullable": True}
-
-
-_MONEY = {
-    "type": "string",
-    "pattern": r"^\d{1,10}([.,]\d{1,2})?$",
-    "description": 'An amount, e.g. "12.50" (a JSON number with at most 2 decimals works too).',
-}
-_WHOLE = {"type": "integer", "minimum": 1, "maximum": 2_147_483_647}
-_BOOLEAN = {"type": "boolean"}
-_DATE = {"type": "string", "format": "date"}
-_OPTIONAL_DATE = {**_DATE, "nullable": True}
-_COUNTRY = {"type": "string", "pattern": r"^[A-Za-z]{2}$", "nullable": True}
-_CODE = {"type": "string", "minLength": 1, "maxLength": 60, "pattern": r"^[-a-zA-Z0-9_]+$"}
-
-_LINE = {
-    "line_number": _WHOLE,
-    "sku": _text(64, required=True),
-    "quantity": _WHOLE,
-    "unit_price": _MONEY,
-    "lot_number": _text(64),
-    "serial_numbers": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
-    "delivered_quantity": {**_WHOLE, "minimum": 0, "nullable": True},
-    "delivered_on": _OPTIONAL_DATE,
-}
-# kind -> ({field: schema}, required fields besides the key)
-_RECORDS: dict[str, tuple[dict, tuple[str, ...]]] = {
-    "product-categories": ({"code": _CODE, "name": _text(120, required=True)}, ("name",)),
-    "products": (
-        {
-            "sku": _text(64, required=True),
-            "name": _text(255, required=True),
-            "category": _CODE,
-            "category_name": _text(120),
-            "unit_price": _MONEY,
-            "returnable": _BOOLEAN,
-            "serial_tracked": _BOOLEAN,
-            "active": {**_BOOLEAN, "nullable": True},
-        },
-        ("name", "category", "unit_price", "returnable", "serial_tracked"),
-    ),
-    "customers": (
-        {
-            "number": _text(40, required=True),
-            "name": _text(200, required=True),
-            "vat_number": {
-                **_text(40, required=True),
-                "description": "Polish NIP (check digit verified) or an EU VAT number.",
-            },
-            "contact_email": {"type": "string", "format": "email", "maxLength": 254},
-            "contact_phone": _text(40),
-            "preferred_language": {
-                "type": "string",
-                "enum": [code for code, _name in settings.LANGUAGES],
-                "nullable": True,
-            },
-            "billing_street": _text(200, required=True),
-            "billing_postal_code": _text(20, required=True),
-            "billing_city": _text(100, required=True),
-            "billing_country": _COUNTRY,
-            "shipping_name": _text(200),
-            "shipping_street": _text(200),
-            "shipping_postal_code": _text(20),
-            "shipping_city": _text(100),
-            "shipping_country": _COUNTRY,
-            "active": {**_BOOLEAN, "nullable": True},
-        },
-        (
-            "name",
-            "vat_number",
-            "contact_email",
-            "billing_street",
-            "billing_postal_code",
-            "billing_city",
-        ),
-    ),
-    "orders": (
-        {
-            "order_number": _text(40, required=True),
-            "customer_number": _text(40, required=True),
-            "order_date": _DATE,
-            "delivery_date": _OPTIONAL_DATE,
-            "invoice_number": _text(40),
-            "lines": {
-                "type": "array",
-                "minItems": 1,
-                "items": {
-                    "type": "object",
-                    "properties": _LINE,
-                    "required": ["line_number", "sku", "quantity", "unit_price"],
-                    "additionalProperties": False,
-                },
-            },
-        },
-        ("customer_number", "order_date", "lines"),
-    ),
-    "invoices": (
-        {
-            "number": _text(40, required=True),
-            "customer_number": _text(40, required=True),
-            "issue_date": _DATE,
-            "currency": {"type": "string", "pattern": r"^[A-Za-z]{3}$", "nullable": True},
-            "net_amount": _MONEY,
-            "tax_amount": _MONEY,
-            "gross_amount": {**_MONEY, "description": "net_amount + tax_amount"},
-            "order_numbers": {
-                "type": "array",
-                "items": _text(40, required=True),
-                "uniqueItems": True,
-            },
-            "lines": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "order_number": _text(40, required=True),
-                        "line_number": _WHOLE,
-                    },
-                    "required": ["order_number", "line_number"],
-                    "additionalProperties": False,
-                },
-            },
-        },
-        ("customer_number", "issue_date", "net_amount", "tax_amount", "gross_amount"),
-    ),
-}
-
-
-def record_schema(kind: str, *, with_key: bool) -> dict:
-    """A record of `kind`: with its key (bulk), or without it (the key is in the URL)."""
-    properties, required = _RECORDS[kind]
-    key = ERP_KINDS[kind].key
-    if not with_key:
-        properties = {name: value for name, value in properties.items() if name != key}
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": [key, *required] if with_key else list(required),
-        "additionalProperties": False,
-    }
+# --- the records' OpenAPI schemas: the contract the service checks them against --------------
 
 
 def bulk_body(kind: str) -> dict:
@@ -206,8 +63,9 @@ def bulk_body(kind: str) -> dict:
             "properties": {
                 "records": {
                     "type": "array",
+                    "minItems": 1,
                     "maxItems": MAX_RECORDS,
-                    "items": record_schema(kind, with_key=True),
+                    "items": ERP_KINDS[kind].record.schema,
                 }
             },
             "required": ["records"],
@@ -217,17 +75,17 @@ def bulk_body(kind: str) -> dict:
 
 
 def put_body(kind: str) -> dict:
-    return {"application/json": record_schema(kind, with_key=False)}
+    return {"application/json": ERP_KINDS[kind].record_by_key.schema}
 
 
 def external_id_parameter(kind: str) -> OpenApiParameter:
     key = ERP_KINDS[kind].key
     return OpenApiParameter(
         "external_id",
-        _RECORDS[kind][0][key],
+        ERP_KINDS[kind].key_schema,
         OpenApiParameter.PATH,
         description=f"The ERP's key (`{key}`). A '/' in it is sent as it is "
-        "(`/orders/by-external-id/ZAM/2026/7/`).",
+        "(`/orders/by-external-id/ZAM/2026/7/`). Given in the record too, it must be the same.",
     )
 
 
@@ -325,6 +183,17 @@ def counts_of(report: ImportReport) -> dict[str, dict[str, int]]:
     }
 
 
+class ErpAutoSchema(ErrorShapeAutoSchema):
+    """Bodies given as JSON schemas (the records') are required when they require a field, as
+    a serializer's are."""
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        if isinstance(serializer, dict) and serializer.get("required"):
+            required = True
+        return schema, required
+
+
 class ErpWritableMixin:
     """`by-external-id` (GET, PUT) and `bulk` (POST) for the viewset's `erp_kind`."""
 
@@ -332,6 +201,7 @@ class ErpWritableMixin:
     read_scope: str  # an API key's scope for reads (people: their role)
     write_scope: str
     parser_classes = [JSONParser]
+    schema = ErpAutoSchema()
 
     def get_permissions(self):
         """The viewset's own, plus: reads need the kind's read scope from an API key; the
@@ -368,9 +238,10 @@ class ErpWritableMixin:
         url_name="by-external-id",
     )
     def by_external_id(self, request, external_id: str):
-        external_id = external_id.strip()
         if request.method == "GET":
-            return Response(self.represent(self._by_key(external_id)))
+            if ERP_KINDS[self.erp_kind].key_problems(external_id):
+                raise exceptions.NotFound()  # no record can have it
+            return Response(self.represent(self._by_key(external_id.strip())))
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError(_("Send the record as a JSON object."))
         try:
@@ -382,7 +253,7 @@ class ErpWritableMixin:
             )
         except ImportRejected as rejected:
             raise rejected_as_api_error(rejected.report, bulk=False) from None
-        obj = self._by_key(external_id)
+        obj = self._by_key(external_id.strip())
         if not created:
             return Response(self.represent(obj))
         location = request.build_absolute_uri(
@@ -392,7 +263,15 @@ class ErpWritableMixin:
 
     @action(detail=False, methods=["post"], url_path="bulk", url_name="bulk")
     def bulk(self, request):
-        records = request.data.get("records") if isinstance(request.data, dict) else None
+        body = request.data if isinstance(request.data, dict) else {}
+        unknown = {
+            str(name): [_("unknown field '%(field)s'") % {"field": name}]
+            for name in body
+            if name != "records"
+        }
+        if unknown:
+            raise exceptions.ValidationError(unknown)
+        records = body.get("records")
         if not isinstance(records, list):
             raise exceptions.ValidationError({"records": [_("Send the records as a list.")]})
         try:

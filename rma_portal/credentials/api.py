@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
+from rma_portal.api.fields import StrictInputSerializer
 from rma_portal.api.permissions import IsTenantAdmin
 from rma_portal.api.views import TenantScopedViewSet
 
@@ -37,7 +38,9 @@ class ApiKeySerializer(serializers.ModelSerializer):
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=ApiScope.choices))
     created_by = serializers.SerializerMethodField(help_text="E-mail of who created the key.")
     rotated_to = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="The key that replaced this one (after a rotation)."
+        read_only=True,
+        allow_null=True,
+        help_text="The key that replaced this one (after a rotation).",
     )
 
     class Meta:
@@ -75,7 +78,7 @@ class IssuedApiKeySerializer(ApiKeySerializer):
         read_only_fields = fields
 
 
-class ApiKeyCreateSerializer(serializers.Serializer):
+class ApiKeyCreateSerializer(StrictInputSerializer):
     name = serializers.CharField(
         max_length=API_KEY_NAME_MAX_LENGTH,
         help_text="The system that uses the key, e.g. ERP.",
@@ -87,11 +90,13 @@ class ApiKeyCreateSerializer(serializers.Serializer):
         help_text="What the key may do; see docs/api.md for each scope.",
     )
     expires_at = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="Empty: until revoked or rotated."
+        required=False,
+        allow_null=True,
+        help_text="A time in the future; null or left out: until revoked or rotated.",
     )
 
 
-class ApiKeyRotateSerializer(serializers.Serializer):
+class ApiKeyRotateSerializer(StrictInputSerializer):
     grace_hours = serializers.IntegerField(
         required=False,
         min_value=0,

@@ -143,6 +143,9 @@ def test_the_key_acts_as_the_tenants_one_integration_user(world_a):
         ({"name": "ERP"}, "scopes"),
         ({"name": "ERP", "scopes": ["returns:delete"]}, "scopes[0]"),
         ({"name": "ERP", "scopes": ["returns:read"], "expires_at": "2001-01-01T00:00:00Z"}, None),
+        # the schema's types only: no number for a name, no text for a number
+        ({"name": 7, "scopes": ["returns:read"]}, "name"),
+        ({"name": "ERP", "scopes": "returns:read"}, "scopes"),
     ],
 )
 def test_bad_input_creates_no_key(world_a, payload, field):
@@ -152,6 +155,19 @@ def test_bad_input_creates_no_key(world_a, payload, field):
     assert (field or "expires_at") in error["fields"]
     assert not ApiKey.objects.exists()
     assert not User.objects.filter(role=Role.INTEGRATION).exists()
+
+
+def test_a_key_without_expiry_is_asked_for_with_null_or_by_leaving_it_out(world_a):
+    admin = api_as(world_a.tenant_admin)
+
+    for name, extra in (("ERP", {"expires_at": None}), ("Warehouse", {})):
+        response = admin.post(
+            URL, {"name": name, "scopes": ["returns:read"], **extra}, format="json"
+        )
+        assert response.status_code == 201, response.content
+        assert response.json()["expires_at"] is None
+        assert response.json()["rotated_to"] is None
+    assert list(ApiKey.objects.values_list("expires_at", flat=True)) == [None, None]
 
 
 @pytest.mark.parametrize("role", ["agent", "coordinator", "manager", "customer", "customer_admin"])

@@ -87,14 +87,14 @@ def test_put_creates_then_updates_then_changes_nothing(world_a, admin):
     assert created.json()["category"] == {"code": "tools", "name": "Tools"}
     assert stored.unit_price == Decimal("12.50")
 
-    updated = admin.put(url, product("DRL-100", unit_price=13), format="json")
+    updated = admin.put(url, product("DRL-100", unit_price="13"), format="json")
 
     assert updated.status_code == 200, updated.content
     assert updated.json()["unit_price"] == "13.00"
     assert updated.json()["id"] == stored.pk
 
     with CaptureQueriesContext(connection) as queries:
-        again = admin.put(url, product("DRL-100", unit_price=13), format="json")
+        again = admin.put(url, product("DRL-100", unit_price="13"), format="json")
     assert again.status_code == 200
     assert not [q for q in queries.captured_queries if q["sql"].startswith(("INSERT", "UPDATE"))]
     assert Product.unscoped.filter(tenant=world_a.tenant).count() == 1
@@ -685,3 +685,121 @@ def test_the_portal_order_page_shows_invoices_and_deliveries(catalogue, admin, l
     assert [row[-2] for row in rows[1:]] == ["10", "3 (03/06/2026)"] or rows[2][-2].startswith(
         "3 ("
     )
+
+
+# --- the contract: values of the documented JSON types only ---------------------------------
+
+
+def test_values_outside_the_schema_are_refused_with_the_imports_messages(catalogue, admin):
+    """The import takes a CSV cell's text, so it would take 1 for true or 13 for "13"; the API
+    documents JSON types and holds records to them, in the import's words."""
+    world = catalogue
+    body = product("DRL-1", name=7, unit_price=13, returnable=1, category=" tools")
+
+    error = assert_error(
+        admin.put(f"{API}/products/by-external-id/DRL-1/", body, format="json"), 400, "invalid"
+    )
+
+    assert error["fields"] == {
+        "name": ["name must be text, got 7"],
+        "unit_price": ["unit_price must be an amount such as 12.50 or 12,50, got '13'"],
+        "returnable": ["returnable must be true or false, got 1"],
+        "category": ["category may hold only letters, digits, '-' and '_', got ' tools'"],
+    }
+    records = [order("ZAM/1", world.company.number, line("1", quantity=2.5, unit_price="1.000"))]
+    error = assert_error(
+        admin.post(f"{API}/orders/bulk/", {"records": records}, format="json"), 400, "invalid"
+    )
+    assert error["fields"] == {
+        "records[0].lines[0].line_number": [
+            "line_number must be a whole number greater than 0, got '1'"
+        ],
+        "records[0].lines[0].quantity": [
+            "quantity must be a whole number greater than 0, got '2.5'"
+        ],
+        "records[0].lines[0].unit_price": [
+            "unit_price must be an amount such as 12.50 or 12,50, got '1.000'"
+        ],
+    }
+    assert not Product.unscoped.filter(sku="DRL-1").exists()
+    assert not Order.unscoped.exists()
+
+
+def test_a_field_the_import_refuses_is_named_once_with_its_message(catalogue, admin):
+    body = product("DRL-1", unit_price="-5", name="x" * 256)
+
+    error = assert_error(
+        admin.put(f"{API}/products/by-external-id/DRL-1/", body, format="json"), 400, "invalid"
+    )
+
+    assert error["fields"] == {
+        "name": ["name is longer than 255 characters (256)"],
+        "unit_price": ["unit_price must not be negative, got '-5'"],
+    }
+    assert error["message"] == "The request was rejected (2 errors); nothing was written."
+
+
+def test_whole_numbers_with_a_zero_fraction_and_documented_nulls_are_taken(catalogue, admin):
+    world = catalogue
+    body = order(
+        "ZAM/1",
+        world.company.number,
+        line(1.0, quantity=4.0, delivered_quantity=None, delivered_on=None, lot_number=None),
+        delivery_date=None,
+        invoice_number=None,
+    )
+
+    response = admin.put(f"{API}/orders/by-external-id/ZAM/1/", body, format="json")
+
+    assert response.status_code == 201, response.content
+    stored = OrderLine.unscoped.get(order__number="ZAM/1")
+    assert (stored.line_number, stored.quantity, stored.delivered_quantity) == (1, 4, None)
+    customer = {
+        "name": "Budmat",
+        "vat_number": "PL5260001246",
+        "contact_email": "biuro@budmat.example",
+        "billing_street": "ul. Polna 1",
+        "billing_postal_code": "00-950",
+        "billing_city": "Warszawa",
+        "billing_country": None,
+        "shipping_country": "",
+        "preferred_language": None,
+        "active": None,
+    }
+    response = admin.put(f"{API}/customers/by-external-id/K-1/", customer, format="json")
+    assert response.status_code == 201, response.content
+    assert CustomerAccount.unscoped.get(number="K-1").billing_country == "PL"
+
+
+def test_keys_are_held_to_their_schema_in_the_url_too(world_a, admin):
+    ProductCategory.objects.create(tenant=world_a.tenant, code="tools", name="Tools")
+
+    refused = admin.put(
+        f"{API}/product-categories/by-external-id/%20tools/", {"name": "Tools"}, format="json"
+    )
+    error = assert_error(refused, 400, "invalid")
+    assert error["fields"] == {
+        "code": ["code may hold only letters, digits, '-' and '_', got ' tools'"]
+    }
+    assert_not_found(admin.get(f"{API}/product-categories/by-external-id/%20tools/"))
+    assert admin.get(f"{API}/product-categories/by-external-id/tools/").status_code == 200
+    # a text key is trimmed, as the import trims it
+    response = admin.put(
+        f"{API}/products/by-external-id/%20DRL-1%20/", product("DRL-1"), format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["sku"] == "DRL-1"
+
+
+def test_a_bulk_request_holds_one_to_1000_records_and_nothing_else(world_a, admin):
+    url = f"{API}/products/bulk/"
+
+    empty = assert_error(admin.post(url, {"records": []}, format="json"), 400, "invalid")
+    assert empty["fields"] == {"records": ["Send at least one record."]}
+    other = assert_error(
+        admin.post(url, {"records": [product("X")], "dry_run": True}, format="json"),
+        400,
+        "invalid",
+    )
+    assert other["fields"] == {"dry_run": ["unknown field 'dry_run'"]}
+    assert not Product.unscoped.exists()
