@@ -3,6 +3,9 @@ and query counts that do not grow with rows."""
 
 from __future__ import annotations
 
+import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -608,6 +611,10 @@ def test_list_filters(world_a, lines, file_return):
         [{"order_line_id": lines[1].pk, "quantity": 1, "reason": "defective"}],
         submit=False,
     )
+    # Both filed at a fixed moment, late in the tenant's day (its date differs from UTC's):
+    # the date filters read dates in the tenant's time zone, whatever the clock says now.
+    filed_at = datetime.datetime(2026, 3, 10, 23, 30, tzinfo=ZoneInfo(world_a.tenant.timezone))
+    ReturnRequest.unscoped.filter(pk__in=[submitted.pk, draft.pk]).update(created_at=filed_at)
     client = api_as(world_a.customer_admin)
 
     def numbers(**params):
@@ -619,8 +626,9 @@ def test_list_filters(world_a, lines, file_return):
     assert numbers(search=submitted.number[-6:]) == [submitted.number]
     assert set(numbers(order=lines[0].order.number)) == {submitted.number, draft.number}
     assert numbers(order="NO-SUCH-ORDER") == []
-    today = submitted.created_at.date().isoformat()
-    assert len(numbers(created_from=today, created_to=today)) == 2
+    assert len(numbers(created_from="2026-03-10", created_to="2026-03-10")) == 2
+    assert numbers(created_from="2026-03-11", created_to="2026-03-11") == []
+    assert numbers(created_from="2026-03-09", created_to="2026-03-09") == []
     assert numbers(created_from="2001-01-01", created_to="2001-01-31") == []
     assert len(numbers(page_size=1)) == 1
 
