@@ -36,12 +36,14 @@ from customers.models import (
     Product,
     ProductCategory,
 )
-from customers.selectors import customer_account_for_user
+from customers.selectors import colleagues_of, customer_account_for_user
 from customers.services.erp import ERP_KINDS, MAX_RECORDS, erp_upsert, erp_upsert_one
 from customers.services.imports import ImportRejected, ImportReport
 from customers.services.users import customer_user_invite
 from rma_portal.accounts.models import Role
 from rma_portal.api.exceptions import ErrorShapeAutoSchema
+from rma_portal.api.fields import StrictInputSerializer
+from rma_portal.api.filters import customer_filter, validated_filters
 from rma_portal.api.permissions import IsTenantUser, require_scopes
 from rma_portal.api.views import TenantScopedViewSet
 from rma_portal.errors import ApplicationError
@@ -388,9 +390,53 @@ class CustomerUserInviteSerializer(serializers.Serializer):
     )
 
 
+class CustomerUserSerializer(serializers.Serializer):
+    """A user of a customer company. `id` is the user's id: the `on_behalf_of` of a case filed
+    for them, the `requester`/`reporter` of their cases."""
+
+    id = serializers.IntegerField(source="user_id", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    full_name = serializers.CharField(source="user.full_name", read_only=True)
+    role = serializers.ChoiceField(
+        source="user.role", choices=[Role.CUSTOMER_USER, Role.CUSTOMER_ADMIN], read_only=True
+    )
+    language = serializers.CharField(source="user.language", read_only=True)
+    is_active = serializers.BooleanField(source="user.is_active", read_only=True)
+    customer = serializers.IntegerField(source="customer_account_id", read_only=True)
+    customer_number = serializers.CharField(source="customer_account.number", read_only=True)
+    invitation_pending = serializers.SerializerMethodField(
+        help_text="Invited, and no password chosen yet: cases may already be filed for them."
+    )
+    last_login = serializers.DateTimeField(
+        source="user.last_login", read_only=True, allow_null=True
+    )
+
+    def get_invitation_pending(self, membership: CustomerMembership) -> bool:
+        return membership.user.last_login is None and not membership.user.has_usable_password()
+
+
+class CustomerUserFilterSerializer(StrictInputSerializer):
+    """Query parameters of the customer-user list."""
+
+    customer = customer_filter()
+    customer_number = serializers.CharField(
+        required=False, max_length=40, help_text="The company's customer number (exact)."
+    )
+    email = serializers.CharField(
+        required=False, max_length=254, help_text="The user's e-mail address (exact, any case)."
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[CustomerUserFilterSerializer]),
+)
 @extend_schema(tags=["customers"])
 class CustomerUserInviteViewSet(TenantScopedViewSet):
-    """Invitations of users to customer companies (write only).
+    """Users of customer companies: listed and read, and invited.
+
+    Reads: staff and API keys (`orders:read`) see every customer user of the tenant, invited
+    ones included; a customer user sees the colleagues of their company who took up their
+    invitation (as the portal's team page shows them).
 
     One answer, 202, whatever the address: a new address gets an account and an e-mail to
     choose a password; an address with an account anywhere else (another company, another
@@ -402,13 +448,51 @@ class CustomerUserInviteViewSet(TenantScopedViewSet):
     model = CustomerMembership
     serializer_class = CustomerUserInviteSerializer
     parser_classes = [JSONParser]
+    read_scope = "orders:read"
     write_scope = "orders:write"
+    filter_serializer_class = CustomerUserFilterSerializer
+    # The user's id names a customer user (the membership is one per user).
+    lookup_field = "user_id"
+    lookup_url_kwarg = "id"
 
     def get_permissions(self):
+        if self.request.method in SAFE_METHODS:
+            return [IsTenantUser(), require_scopes(self.read_scope)()]
         return [IsTenantUser(), ErpWriteAccess(), require_scopes(self.write_scope)()]
 
+    def get_serializer_class(self):
+        if self.action in {"list", "retrieve"}:
+            return CustomerUserSerializer
+        return CustomerUserInviteSerializer
+
     def scoped_queryset(self, *, user) -> QuerySet:
-        return CustomerMembership.objects.none()
+        memberships = CustomerMembership.objects.select_related("user", "customer_account")
+        if acts_for_tenant(self.request):
+            memberships = memberships.order_by("customer_account__number", "user__email", "pk")
+        else:
+            account = customer_account_for_user(user=user)
+            if account is None:
+                return memberships.none()
+            memberships = colleagues_of(customer_account=account).select_related("customer_account")
+        if self.action != "list":
+            return memberships
+        data = validated_filters(self, CustomerUserFilterSerializer)
+        if customers := data.get("customer"):
+            memberships = memberships.filter(customer_account_id__in=customers)
+        if number := data.get("customer_number"):
+            memberships = memberships.filter(customer_account__number=number)
+        if email := data.get("email"):
+            memberships = memberships.filter(user__email__iexact=email)
+        return memberships
+
+    @extend_schema(responses=CustomerUserSerializer(many=True))
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(CustomerUserSerializer(page, many=True).data)
+
+    @extend_schema(responses=CustomerUserSerializer)
+    def retrieve(self, request, *args, **kwargs):
+        return Response(CustomerUserSerializer(self.get_object()).data)
 
     @extend_schema(
         responses={

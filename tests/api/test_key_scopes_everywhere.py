@@ -71,6 +71,8 @@ SCOPE_OF: dict[str, str] = {
     **_erp("customers", ORDERS_R, ORDERS_W),
     **_erp("orders", ORDERS_R, ORDERS_W),
     **_erp("invoices", ORDERS_R, ORDERS_W),
+    "GET /api/v1/customer-users/": ORDERS_R,
+    "GET /api/v1/customer-users/{id}/": ORDERS_R,
     "POST /api/v1/customer-users/": ORDERS_W,
     **_case(
         "returns",
