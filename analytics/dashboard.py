@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from complaints.models import ComplaintCategory, Priority
+from customers.cases import CaseChannel
 from customers.models import CustomerAccount, Product, ProductCategory
 from returns.models import Disposition, ReturnReason, ReturnResolution
 from returns.selectors import tenant_today
@@ -101,6 +102,7 @@ class DashboardQuery:
             "category": self.filters.category_id or "",
             "product": self.filters.product_id or "",
             "reason": self.filters.reason or "",
+            "channel": self.filters.channel or "",
         }
         values.update(changes)
         return {key: str(value) for key, value in values.items() if value not in ("", None)}
@@ -155,6 +157,9 @@ def parse_query(params, *, tenant) -> DashboardQuery:
     reason = params.get("reason", "")
     if reason and reason not in ReturnReason.values:
         errors["reason"] = _("Choose a reason from the list.")
+    channel = params.get("channel", "")
+    if channel and channel not in CaseChannel.values:
+        errors["channel"] = _("Choose a channel from the list.")
     filters = KpiFilters(
         customer_account_id=_id(
             params.get("customer", ""), "customer", CustomerAccount, tenant, errors, _("customer")
@@ -164,6 +169,7 @@ def parse_query(params, *, tenant) -> DashboardQuery:
         ),
         product_id=_id(params.get("product", ""), "product", Product, tenant, errors, _("product")),
         reason=reason or None,
+        channel=channel or None,
     )
     if errors:
         raise DashboardInputError(errors)
@@ -296,6 +302,7 @@ def build_dashboard(query: DashboardQuery, *, tenant, now=None) -> Dashboard:
         _cycle_table(cycle, times),
         _sla_table(reader),
         _complaint_volume_table(reader, query),
+        _channel_table(reader, query),
         _csat_agent_table(reader, names),
         _csat_customer_table(reader, names),
         _top_products_table(reader, query, names),
@@ -474,6 +481,25 @@ def _complaint_volume_table(reader, query: DashboardQuery) -> Table:
                 [_("Priority: %(priority)s") % {"priority": label}, volume["priority"][key]]
             )
             table.links.append(query.url("dashboard:complaints", priority=key))
+    return table
+
+
+def _channel_table(reader, query: DashboardQuery) -> Table:
+    """Returns submitted and complaints filed per channel: the portal, the API, and what
+    staff filed for customers who phoned, wrote, chatted or came by. A row opens the
+    dashboard narrowed to its channel."""
+    returns = figures.returns_by_channel(reader)
+    complaints = figures.complaints_by_channel(reader)
+    table = Table(
+        "channels",
+        _("Cases by channel"),
+        [_("Channel"), _("Returns"), _("Complaints")],
+        kinds=["text", "count", "count"],
+    )
+    for key, label in CaseChannel.choices:
+        if returns.get(key) or complaints.get(key):
+            table.rows.append([str(label), returns.get(key, 0), complaints.get(key, 0)])
+            table.links.append(query.url("dashboard:index", channel=key))
     return table
 
 

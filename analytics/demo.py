@@ -42,6 +42,7 @@ from complaints.sla import (
     business_seconds_between,
     resumed_due_at,
 )
+from customers.cases import CaseChannel
 from customers.models import CustomerAccount, CustomerMembership, OrderLine
 from returns.models import (
     CLAIMING_STATUSES,
@@ -571,6 +572,20 @@ class _Hours:
         return moment + datetime.timedelta(seconds=self.rng.uniform(1, 90))
 
 
+def _channel(filed: datetime.datetime) -> str:
+    """How a demo case came in: most through the portal, some by phone, e-mail or chat to an
+    agent who filed it for the customer. Decided by the minute it was filed rather than drawn
+    from the random streams, so that the rest of the history stays the one it always was."""
+    minute = int(filed.timestamp() // 60) % 20
+    if minute < 3:
+        return CaseChannel.PHONE
+    if minute < 5:
+        return CaseChannel.EMAIL
+    if minute == 5:
+        return CaseChannel.CHAT
+    return CaseChannel.PORTAL
+
+
 def _month_start(day: datetime.date) -> datetime.date:
     return day.replace(day=1)
 
@@ -630,6 +645,8 @@ class _ReturnPlan:
     pickup_address: str
     resolution_note: str = ""
     steps: list[_Step] = field(default_factory=list)
+    channel: str = CaseChannel.PORTAL
+    filed_by: User | None = None  # the agent who filed it for the customer
 
 
 class _ReturnPlanner:
@@ -760,6 +777,9 @@ class _ReturnPlanner:
             pickup_date=pickup_date,
             pickup_address=pickup_address,
         )
+        plan.channel = _channel(plan.created_at)
+        if plan.channel != CaseChannel.PORTAL:
+            plan.filed_by = world.agent
         if rng.random() < 0.6:
             plan.resolution_note = self.resolution_note(plan)
         self.inspect(plan)
@@ -797,9 +817,10 @@ class _ReturnPlanner:
         """Every transition up to the return's end, including those still in the future."""
         rng, hours = self.rng, self.hours
         agent, requester = self.world.agent, plan.requester
+        filer = plan.filed_by or requester
         steps = [
-            _Step(plan.created_at, "created", "", ReturnStatus.DRAFT, requester),
-            _Step(submitted_at, "submitted", ReturnStatus.DRAFT, ReturnStatus.SUBMITTED, requester),
+            _Step(plan.created_at, "created", "", ReturnStatus.DRAFT, filer),
+            _Step(submitted_at, "submitted", ReturnStatus.DRAFT, ReturnStatus.SUBMITTED, filer),
         ]
         at = submitted_at
         if auto_approve:
@@ -1048,6 +1069,8 @@ def _write_returns(world: _World, plans: list[_ReturnPlan]) -> int:
             number=number,
             customer_account=plan.company,
             requester=plan.requester,
+            filed_by=plan.filed_by,
+            channel=plan.channel,
             status=done[-1].to_status,
             requested_resolution=plan.requested_resolution,
             return_method=plan.return_method,
@@ -1273,10 +1296,13 @@ class _ComplaintPlanner:
         subject, description = self.subject(category, line)
         urgent = priority in (Priority.HIGH, Priority.URGENT)
         assignee = world.coordinator if rng.random() < (0.55 if urgent else 0.35) else world.agent
+        channel = _channel(filed)
         complaint = Complaint(
             tenant=world.tenant,
             customer_account=company,
             reporter=rng.choice(world.users_by_company[company.pk]),
+            channel=channel,
+            filed_by=world.agent if channel != CaseChannel.PORTAL else None,
             assignee=assignee,
             category=category,
             priority=priority,
@@ -1290,7 +1316,8 @@ class _ComplaintPlanner:
             resolution_due_at=add_business_time(calendar, filed, resolution_seconds),
         )
         plan = _ComplaintPlan(complaint)
-        plan.steps.append(_Step(filed, "filed", "", ComplaintStatus.NEW, complaint.reporter))
+        filer = complaint.filed_by or complaint.reporter
+        plan.steps.append(_Step(filed, "filed", "", ComplaintStatus.NEW, filer))
 
         # Offsets are business seconds after filing: the time the SLA clocks count.
         if rng.random() < FIRST_RESPONSE_MISSED_SHARE:

@@ -62,9 +62,7 @@ def _live(reader: RollupReader) -> dict:
 
 def return_rate(reader: RollupReader) -> ReturnRate:
     returned = reader.total("returns", ("returned_quantity", "returned_value"))
-    delivered = reader.total(
-        "returns", ("delivered_quantity", "delivered_value"), reason_applies=False
-    )
+    delivered = reader.total("returns", ("delivered_quantity", "delivered_value"), deliveries=True)
     return ReturnRate(
         delivered_quantity=int(delivered["delivered_quantity"]),
         returned_quantity=int(returned["returned_quantity"]),
@@ -78,7 +76,7 @@ def return_rate_by(reader: RollupReader, group: str) -> dict[int, ReturnRate]:
     letter, column = RATE_GROUP_LETTER[group], RATE_GROUP_COLUMN[group]
     returned = reader.sums("returns", ("returned_quantity", "returned_value"), group=letter)
     delivered = reader.sums(
-        "returns", ("delivered_quantity", "delivered_value"), group=letter, reason_applies=False
+        "returns", ("delivered_quantity", "delivered_value"), group=letter, deliveries=True
     )
     columns = reader_group_columns(letter)
     index = columns.index(column)
@@ -130,6 +128,14 @@ def return_reasons(reader: RollupReader) -> dict[str, ReasonFigure]:
         for key, values in sums.items()
         if values["returned_lines"]
     }
+
+
+def returns_by_channel(reader: RollupReader) -> dict[str, int]:
+    """Returns per channel, like kpis.returns_by_channel."""
+    sums = reader.sums("returns", ("returns",), group="h", exact=True)
+    if sums is None:
+        return kpis.returns_by_channel(**_live(reader))
+    return {key[0]: int(values["returns"]) for key, values in sums.items() if values["returns"]}
 
 
 def returns_by_resolution(reader: RollupReader) -> dict[str, int]:
@@ -227,6 +233,12 @@ def complaint_volume(reader: RollupReader) -> dict[str, dict[str, int]]:
         volume["category"][category] = volume["category"].get(category, 0) + values["filed"]
         volume["priority"][priority] = volume["priority"].get(priority, 0) + values["filed"]
     return volume
+
+
+def complaints_by_channel(reader: RollupReader) -> dict[str, int]:
+    """Complaints filed per channel, like kpis.complaints_by_channel."""
+    sums = reader.sums("complaints", ("filed",), group="h")
+    return {key[0]: int(values["filed"]) for key, values in sums.items() if values["filed"]}
 
 
 def complaints_filed(reader: RollupReader) -> int:
@@ -367,7 +379,7 @@ def live_returns_by_bucket(reader: RollupReader, by: str) -> dict[tuple, dict]:
 def trend(reader: RollupReader) -> list[TrendPoint]:
     by = trend_granularity(reader.start, reader.end)
     returned = reader.sums("returns", TREND_RETURN_MEASURES, by=by)
-    delivered = reader.sums("returns", ("delivered_quantity",), by=by, reason_applies=False)
+    delivered = reader.sums("returns", ("delivered_quantity",), by=by, deliveries=True)
     requests = reader.sums("returns", ("returns",), by=by, exact=True)
     if requests is None:
         requests = live_returns_by_bucket(reader, by)
@@ -409,6 +421,7 @@ __all__ = [
     "complaint_response_times",
     "complaint_sla_compliance",
     "complaint_volume",
+    "complaints_by_channel",
     "complaints_filed",
     "csat",
     "csat_by",
@@ -417,6 +430,7 @@ __all__ = [
     "return_rate",
     "return_rate_by",
     "return_reasons",
+    "returns_by_channel",
     "returns_by_disposition",
     "returns_by_resolution",
     "returns_count",

@@ -62,6 +62,7 @@ class KpiFilters:
     category_id: int | None = None
     product_id: int | None = None
     reason: str | None = None
+    channel: str | None = None  # how the case came in (customers.cases.CaseChannel)
 
 
 NO_FILTERS = KpiFilters()
@@ -85,7 +86,8 @@ def _line_value(quantity: str = "quantity"):
 def delivered_lines(*, tenant, start, end, filters: KpiFilters = NO_FILTERS):
     """Order lines whose order was delivered in the period (the return-rate denominator).
 
-    `reason` does not apply: a delivery has no return reason.
+    `reason` and `channel` do not apply: a delivery has no return reason and came through
+    no channel.
     """
     lines = OrderLine.objects.for_tenant(tenant).filter(
         order__delivery_date__gte=start, order__delivery_date__lte=end
@@ -109,6 +111,8 @@ def _filtered_return_lines(tenant, filters: KpiFilters):
         lines = lines.filter(order_line__product_id=filters.product_id)
     if filters.reason:
         lines = lines.filter(reason=filters.reason)
+    if filters.channel:
+        lines = lines.filter(return_request__channel=filters.channel)
     return lines
 
 
@@ -127,6 +131,8 @@ def filtered_return_requests(tenant, filters: KpiFilters):
     requests = ReturnRequest.objects.for_tenant(tenant)
     if filters.customer_account_id:
         requests = requests.filter(customer_account_id=filters.customer_account_id)
+    if filters.channel:
+        requests = requests.filter(channel=filters.channel)
     if filters.category_id or filters.product_id or filters.reason:
         # A subquery, not a join: a join would repeat a request once per matching line.
         line_filters = KpiFilters(
@@ -148,6 +154,8 @@ def filtered_complaints(tenant, filters: KpiFilters):
         complaints = complaints.filter(product__category_id=filters.category_id)
     if filters.product_id:
         complaints = complaints.filter(product_id=filters.product_id)
+    if filters.channel:
+        complaints = complaints.filter(channel=filters.channel)
     return complaints
 
 
@@ -237,6 +245,21 @@ def returns_count(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> in
         .exclude(status__in=NOT_RETURNED)
         .count()
     )
+
+
+def returns_by_channel(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> dict[str, int]:
+    """The returns of `returns_count`, per channel they came through (only channels with
+    returns)."""
+    period = tenant_period(tenant, start, end)
+    rows = (
+        filtered_return_requests(tenant, filters)
+        .filter(**period.instant_filter("submitted_at"))
+        .exclude(status__in=NOT_RETURNED)
+        .values("channel")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {row["channel"]: row["count"] for row in rows if row["count"]}
 
 
 # --- return reasons -------------------------------------------------------------------------
@@ -438,6 +461,21 @@ def return_cycle_times(
 
 
 # --- complaints -----------------------------------------------------------------------------
+
+
+def complaints_by_channel(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> dict[str, int]:
+    """Complaints filed in the period (created_at), per channel (only channels with any)."""
+    period = tenant_period(tenant, start, end)
+    rows = (
+        filtered_complaints(tenant, filters)
+        .filter(**period.instant_filter("created_at"))
+        .values("channel")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {row["channel"]: row["count"] for row in rows if row["count"]}
 
 
 def complaint_volume(

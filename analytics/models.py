@@ -38,6 +38,8 @@ class RollupRow(TenantOwnedModel):
     customer_account_id = models.BigIntegerField(_("customer account"), default=0)
     category_id = models.BigIntegerField(_("product category"), default=0)
     product_id = models.BigIntegerField(_("product"), default=0)
+    # How the case came in (customers.cases.CaseChannel); "" on deliveries and "all" cells.
+    channel = models.CharField(_("channel"), max_length=20, blank=True, default="")
     # Duration histograms ({stage: {bucket minutes: cases}}) and the slowest cases of the
     # cell ({stage: [[hours, id, number], …]}), on the slices that keep them.
     durations = models.JSONField(_("duration histograms"), default=dict, blank=True)

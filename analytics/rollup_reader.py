@@ -115,11 +115,16 @@ class RollupReader:
             self._live[kind] = _todays_cells(kind, self.tenant, self.today)
         return self._live[kind]
 
-    def _letters_and_columns(self, kind: str, *, reason_applies: bool):
-        applies = reason_applies and kind == "returns"
+    def _letters_and_columns(self, kind: str, *, deliveries: bool):
+        """The slice letters and column values of the filters that apply: a complaint has no
+        return reason; a delivery neither a reason nor a channel."""
+        applies = {
+            "reason_applies": kind == "returns" and not deliveries,
+            "channel_applies": not deliveries,
+        }
         return (
-            filter_letters(self.filters, reason_applies=applies),
-            filter_columns(self.filters, reason_applies=applies),
+            filter_letters(self.filters, **applies),
+            filter_columns(self.filters, **applies),
         )
 
     # --- sums ---------------------------------------------------------------------------
@@ -132,24 +137,25 @@ class RollupReader:
         group: str = "",
         by: str | None = None,
         exact: bool = False,
-        reason_applies: bool = True,
+        deliveries: bool = False,
     ) -> dict[tuple, dict[str, float | int | Decimal]] | None:
         """{(period bucket?, group column values…): {measure: sum}}; None when no stored
         slice can answer exactly (the caller computes the figure live).
 
-        `by` = "month" or "day" puts the bucket's first day first in the key. Answers are
-        kept for the reader's life: tiles, tables and charts ask for the same sums.
+        `by` = "month" or "day" puts the bucket's first day first in the key. `deliveries`:
+        the measures are deliveries', which the reason and channel filters do not narrow.
+        Answers are kept for the reader's life: tiles, tables and charts ask for the same sums.
         """
-        memo_key = (kind, measures, group, by, exact, reason_applies)
+        memo_key = (kind, measures, group, by, exact, deliveries)
         if memo_key not in self._sums:
             self._sums[memo_key] = self._sums_uncached(
-                kind, measures, group=group, by=by, exact=exact, reason_applies=reason_applies
+                kind, measures, group=group, by=by, exact=exact, deliveries=deliveries
             )
         return self._sums[memo_key]
 
-    def _sums_uncached(self, kind, measures, *, group, by, exact, reason_applies):
+    def _sums_uncached(self, kind, measures, *, group, by, exact, deliveries):
         model, slices, _build = KINDS[kind]
-        letters, columns = self._letters_and_columns(kind, reason_applies=reason_applies)
+        letters, columns = self._letters_and_columns(kind, deliveries=deliveries)
         slice_name = slices.pick(letters + group, exact=exact)
         if slice_name is None:
             return None
@@ -219,7 +225,7 @@ class RollupReader:
         """(Durations, slowest cases) of a stage over the period; None when the filters have
         no detail slice (the caller computes them live)."""
         _model, slices, _build = KINDS[kind]
-        letters, columns = self._letters_and_columns(kind, reason_applies=True)
+        letters, columns = self._letters_and_columns(kind, deliveries=False)
         slice_name = slices.pick(letters, exact=kind == "returns", detail=True)
         if slice_name is None:
             return None

@@ -74,6 +74,7 @@ REQUEST_FIELDS = (
     "pk",
     "number",
     "customer_account_id",
+    "channel",
     "status",
     "resolution",
     "submitted_at",
@@ -202,9 +203,10 @@ def return_cells(*, tenant, start: datetime.date, end: datetime.date) -> Cells:
                 "category_id": row["product__category_id"],
                 "product_id": row["product_id"],
                 "reason": "",
+                "channel": "",
             },
-            # A delivery has no reason: in reason slices it sits in the "" cell, which no
-            # reason filter selects (delivered figures are read with the reason dropped).
+            # A delivery has no reason nor channel: in reason and channel slices it sits in the
+            # "" cell, which no filter selects (delivered figures are read without them).
             {"delivered_quantity": row["units"], "delivered_value": row["value"]},
         )
 
@@ -219,13 +221,21 @@ def return_cells(*, tenant, start: datetime.date, end: datetime.date) -> Cells:
             "order_line__product__category_id",
             "order_line__product_id",
             "reason",
+            "return_request__channel",
             "quantity",
             "unit_price",
         )
     )
-    for submitted, customer, category, product, reason, quantity, price in returned.iterator(
-        chunk_size=5000
-    ):
+    for (
+        submitted,
+        customer,
+        category,
+        product,
+        reason,
+        channel,
+        quantity,
+        price,
+    ) in returned.iterator(chunk_size=5000):
         cells.add(
             _local_day(submitted, zone),
             {
@@ -233,6 +243,7 @@ def return_cells(*, tenant, start: datetime.date, end: datetime.date) -> Cells:
                 "category_id": category,
                 "product_id": product,
                 "reason": reason,
+                "channel": channel,
             },
             {
                 "returned_lines": 1,
@@ -259,7 +270,10 @@ def _add_return_requests(cells: Cells, tenant, period: Period) -> None:
     )
     rejected = list(
         rejections.order_by().values_list(
-            "return_request_id", "created_at", "return_request__customer_account_id"
+            "return_request_id",
+            "created_at",
+            "return_request__customer_account_id",
+            "return_request__channel",
         )
     )
     request_rows = list(requests.values(*REQUEST_FIELDS).order_by())
@@ -295,7 +309,7 @@ def _add_return_requests(cells: Cells, tenant, period: Period) -> None:
 
     for row in request_rows:
         touched = [
-            {**line, "customer_account_id": row["customer_account_id"]}
+            {**line, "customer_account_id": row["customer_account_id"], "channel": row["channel"]}
             for line in lines.get(row["pk"], [])
         ]
         if not touched:
@@ -328,8 +342,11 @@ def _add_return_requests(cells: Cells, tenant, period: Period) -> None:
             and row["status"] in RESOLVED_RETURN
         ):
             _add_resolution(cells, resolved_day, row, touched)
-    for request_id, moment, customer in rejected:
-        touched = [{**line, "customer_account_id": customer} for line in lines.get(request_id, [])]
+    for request_id, moment, customer, channel in rejected:
+        touched = [
+            {**line, "customer_account_id": customer, "channel": channel}
+            for line in lines.get(request_id, [])
+        ]
         if touched:
             cells.touch(_local_day(moment, zone), touched, {"rejected": 1})
 
@@ -395,6 +412,7 @@ def complaint_cells(*, tenant, start: datetime.date, end: datetime.date) -> Cell
         "assignee_id",
         "category",
         "priority",
+        "channel",
         "created_at",
         "first_responded_at",
         "first_response_due_at",
@@ -467,6 +485,7 @@ def complaint_cells(*, tenant, start: datetime.date, end: datetime.date) -> Cell
             "complaint__assignee_id",
             "complaint__category",
             "complaint__priority",
+            "complaint__channel",
         )
     )
     for row in ratings.iterator(chunk_size=5000):
@@ -487,12 +506,13 @@ def _complaint_dims(row: dict) -> dict:
         "product_id": row["product_id"] or 0,
         "complaint_category": row["category"],
         "priority": row["priority"],
+        "channel": row["channel"],
     }
 
 
 # --- writing --------------------------------------------------------------------------------
 
-_TEXT_COLUMNS = {"reason", "complaint_category", "priority"}
+_TEXT_COLUMNS = {"reason", "complaint_category", "priority", "channel"}
 
 
 def _insert_cells(model, tenant, span: str, slices: SliceSet, entries) -> int:

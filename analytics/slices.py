@@ -66,19 +66,22 @@ def normalise(letters: str) -> str:
     return "".join(sorted(letters))
 
 
+# "h": the channel a case came through (customers.cases.CaseChannel). Deliveries have none:
+# they sit in the "" cell of the channel slices, which no channel filter selects.
 RETURN_SLICES = SliceSet(
     dims={
         "c": ("customer_account_id",),
         "g": ("category_id",),
+        "h": ("channel",),
         "p": ("product_id",),
         "r": ("reason",),
     },
-    stored=("", "c", "g", "gp", "r", "gr", "cgpr"),
-    touch=frozenset({"", "c", "g", "gp", "r", "gr"}),
+    stored=("", "c", "g", "h", "gp", "r", "gr", "cghpr"),
+    touch=frozenset({"", "c", "g", "h", "gp", "r", "gr"}),
     # Not per customer: a customer's cases are few enough to time live, and the customer
     # slice's histograms were most of a month's compaction.
-    detail=frozenset({"", "g", "r", "gr"}),
-    compact=frozenset({"", "c", "g", "gp", "r", "gr"}),
+    detail=frozenset({"", "g", "h", "r", "gr"}),
+    compact=frozenset({"", "c", "g", "h", "gp", "r", "gr"}),
 )
 
 COMPLAINT_SLICES = SliceSet(
@@ -86,22 +89,27 @@ COMPLAINT_SLICES = SliceSet(
         "a": ("agent_id",),
         "c": ("customer_account_id",),
         "g": ("category_id",),
+        "h": ("channel",),
         "k": ("complaint_category", "priority"),
         "p": ("product_id",),
     },
-    stored=("", "a", "c", "g", "k", "gp", "acgkp"),
+    stored=("", "a", "c", "g", "h", "k", "gp", "acghkp"),
     touch=frozenset(),
-    detail=frozenset({"", "a", "g", "k", "acgkp"}),
-    compact=frozenset({"", "a", "c", "g", "k", "gp"}),
+    detail=frozenset({"", "a", "g", "h", "k", "acghkp"}),
+    compact=frozenset({"", "a", "c", "g", "h", "k", "gp"}),
 )
 
 
-def filter_letters(filters: KpiFilters, *, reason_applies: bool = True) -> str:
+def filter_letters(
+    filters: KpiFilters, *, reason_applies: bool = True, channel_applies: bool = True
+) -> str:
     letters = ""
     if filters.customer_account_id:
         letters += "c"
     if filters.category_id:
         letters += "g"
+    if filters.channel and channel_applies:
+        letters += "h"
     if filters.product_id:
         letters += "p"
     if filters.reason and reason_applies:
@@ -109,12 +117,16 @@ def filter_letters(filters: KpiFilters, *, reason_applies: bool = True) -> str:
     return letters
 
 
-def filter_columns(filters: KpiFilters, *, reason_applies: bool = True) -> dict[str, object]:
+def filter_columns(
+    filters: KpiFilters, *, reason_applies: bool = True, channel_applies: bool = True
+) -> dict[str, object]:
     columns: dict[str, object] = {}
     if filters.customer_account_id:
         columns["customer_account_id"] = filters.customer_account_id
     if filters.category_id:
         columns["category_id"] = filters.category_id
+    if filters.channel and channel_applies:
+        columns["channel"] = filters.channel
     if filters.product_id:
         columns["product_id"] = filters.product_id
     if filters.reason and reason_applies:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from complaints.models import ComplaintCategory, Priority
+from customers.cases import CaseChannel
 from customers.models import CustomerAccount, Product, ProductCategory
 from returns.models import ReturnReason, ReturnResolution
 from rma_portal.accounts.models import User
@@ -60,6 +61,7 @@ TABLE_ORDER = (
     "dispositions",
     "sla",
     "complaint_volume",
+    "channels",
     "csat_agents",
     "csat_customers",
 )
@@ -123,6 +125,7 @@ def _options(tenant) -> dict:
         .order_by("sku")
         .values_list("pk", "sku", "name"),
         "reasons": ReturnReason.choices,
+        "channels": CaseChannel.choices,
     }
 
 

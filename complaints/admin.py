@@ -12,12 +12,13 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Count, F, Q
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django_fsm import can_proceed
 
 from rma_portal.accounts.models import User
@@ -34,6 +35,7 @@ from .admin_forms import (
     ReplyForm,
     SlaPolicyForm,
     SupportSettingsForm,
+    filed_for_customer_text,
     may_assign_others,
 )
 from .models import (
@@ -56,6 +58,7 @@ from .selectors import (
 )
 from .services.complaints import CONFLICT_MESSAGES, STAFF_ACTING_ROLES
 from .sla import BusinessCalendar, SlaState
+from .views.backoffice_filing import file_complaint_view, filing_admin_view, may_file_for_customers
 
 OPEN = sorted(OPEN_COMPLAINT_STATUSES)
 # The SLA clocks run in these statuses (awaiting the customer pauses them).
@@ -406,8 +409,19 @@ class ComplaintAdmin(TransitionButtonsMixin, TenantScopedAdmin):
         return related
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "queues": self._queue_tabs(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "queues": self._queue_tabs(request),
+            "file_for_customer_url": reverse("admin:complaints_complaint_file")
+            if self.may_file(request)
+            else "",
+        }
         return super().changelist_view(request, extra_context)
+
+    def may_file(self, request) -> bool:
+        """Whether the user files complaints for customers here (agents, coordinators, tenant
+        admins); the filing page answers 403 to everyone else."""
+        return may_file_for_customers(request.user) and self.has_transition_permission(request)
 
     def _queue_tabs(self, request) -> list[dict]:
         """The queues above the list, with how many complaints each holds (one query)."""
@@ -582,7 +596,7 @@ class ComplaintAdmin(TransitionButtonsMixin, TenantScopedAdmin):
             {
                 "created_at": event.created_at,
                 "actor": event.actor.get_full_name() if event.actor_id else _("System"),
-                "action": str(EVENT_LABELS.get(event.action, event.action)),
+                "action": self._event_label(thread, event),
                 "status": _status_change(event),
                 "note": event.note,
                 "is_public": event.is_public,
@@ -601,6 +615,19 @@ class ComplaintAdmin(TransitionButtonsMixin, TenantScopedAdmin):
             "thread_messages": thread_messages,
             "timeline": timeline,
         }
+
+    @staticmethod
+    def _event_label(complaint: Complaint, event) -> str:
+        if (
+            event.action == "filed"
+            and complaint.filed_by_id
+            and event.actor_id == complaint.filed_by_id
+        ):
+            # A complaint staff filed for a customer says so where it starts.
+            return filed_for_customer_text(
+                filed_by=complaint.filed_by, customer=complaint.reporter, channel=complaint.channel
+            )
+        return str(EVENT_LABELS.get(event.action, event.action))
 
     def _attachment_row(self, attachment: ComplaintAttachment) -> dict:
         return {
@@ -667,11 +694,23 @@ class ComplaintAdmin(TransitionButtonsMixin, TenantScopedAdmin):
 
     def get_urls(self):
         urls = [
+            # Before the object URLs: "file/" is not an object id.
+            path(
+                "file/",
+                filing_admin_view(
+                    self, require_http_methods(["GET", "POST"])(self.file_for_customer_view)
+                ),
+                name="complaints_complaint_file",
+            ),
             self.object_path("take", require_POST(self.take_view)),
             self.object_path("assign", require_POST(self.assign_view)),
             self.object_path("reply", require_POST(self.reply_view)),
         ]
         return urls + super().get_urls()
+
+    def file_for_customer_view(self, request):
+        """File a complaint for a customer user (complaints/views/backoffice_filing.py)."""
+        return file_complaint_view(self, request)
 
     def take_view(self, request, object_id):
         obj = self._acting_on(request, object_id)

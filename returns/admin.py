@@ -13,13 +13,14 @@ from django.db.models import Count, F, Q
 from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_fsm import can_proceed
 
+from complaints.admin_forms import filed_for_customer_text
 from rma_portal.accounts.models import Role, User
 from rma_portal.backoffice.actions import ButtonAction, StoredFile, TransitionButtonsMixin
 from rma_portal.backoffice.admin import TenantScopedAdmin, TenantScopedTabularInline
@@ -56,6 +57,7 @@ from .selectors import return_rules_applied
 from .services.access import is_acting_staff
 from .services.errors import ReturnInvalid
 from .services.resolution import CONFIRMABLE_STATUSES
+from .views.backoffice_filing import file_return_view, filing_admin_view, may_file_for_customers
 
 OPEN = sorted(OPEN_STATUSES)
 # Nobody works on these any more: no assignment, no buttons but messages.
@@ -233,7 +235,11 @@ class ReturnEventInline(ReadOnlyInline):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("actor", "return_request__filed_by", "return_request__requester")
+        )
 
     @admin.display(description=gettext_lazy("by"))
     def actor_display(self, event: ReturnEvent) -> str:
@@ -241,6 +247,12 @@ class ReturnEventInline(ReadOnlyInline):
 
     @admin.display(description=gettext_lazy("action"))
     def action_display(self, event: ReturnEvent) -> str:
+        rma = event.return_request
+        if event.action == "created" and rma.filed_by_id and event.actor_id == rma.filed_by_id:
+            # A return staff filed for a customer says so where it starts.
+            return filed_for_customer_text(
+                filed_by=rma.filed_by, customer=rma.requester, channel=rma.channel
+            )
         return str(EVENT_LABELS.get(event.action, event.action))
 
     @admin.display(description=gettext_lazy("status"))
@@ -573,8 +585,19 @@ class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
         return link
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "queues": self._queue_tabs(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "queues": self._queue_tabs(request),
+            "file_for_customer_url": reverse("admin:returns_returnrequest_file")
+            if self.may_file(request)
+            else "",
+        }
         return super().changelist_view(request, extra_context)
+
+    def may_file(self, request) -> bool:
+        """Whether the user files returns for customers here (agents, coordinators, tenant
+        admins); the filing page answers 403 to everyone else."""
+        return may_file_for_customers(request.user) and self.has_transition_permission(request)
 
     def _queue_tabs(self, request) -> list[dict]:
         """The queues above the list, with how many returns each holds (one query)."""
@@ -691,6 +714,14 @@ class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
 
     def get_urls(self):
         urls = [
+            # Before the object URLs: "file/" is not an object id.
+            path(
+                "file/",
+                filing_admin_view(
+                    self, require_http_methods(["GET", "POST"])(self.file_for_customer_view)
+                ),
+                name="returns_returnrequest_file",
+            ),
             self.object_path("inspect", require_http_methods(["GET", "POST"])(self.inspect_view)),
             self.object_path("resolve", require_http_methods(["GET", "POST"])(self.resolve_view)),
             self.object_path(
@@ -702,6 +733,10 @@ class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
             self.object_path("label", require_safe(self.label_view)),
         ]
         return urls + super().get_urls()
+
+    def file_for_customer_view(self, request):
+        """File a return for a customer user (returns/views/backoffice_filing.py)."""
+        return file_return_view(self, request)
 
     def assign_view(self, request, object_id):
         obj = self._acting_on(request, object_id)

@@ -1,5 +1,6 @@
-"""Forms of the returns back-office: the return policy editor and the forms behind the
-transition buttons (assign, message, inspection, resolution)."""
+"""Forms of the returns back-office: the return policy editor, the forms behind the
+transition buttons (assign, message, inspection, resolution), and filing a return for a
+customer."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from complaints.admin_forms import staff_channel_field
 from rma_portal.accounts.models import Role, User
+from rma_portal.forms import IsoDateInput, MultipleFileField
 
 from .models import (
     Disposition,
@@ -17,6 +20,7 @@ from .models import (
     ItemCondition,
     Resolution,
     ReturnLine,
+    ReturnMethod,
     ReturnPolicy,
     ReturnReason,
     ReturnRequest,
@@ -437,3 +441,72 @@ class ConfirmDocumentForm(forms.Form):
         decimal_places=2,
         help_text=_("A credit note's amount: the money the return pays back."),
     )
+
+
+# --- filing for a customer ------------------------------------------------------------------
+
+
+class FileReturnForm(forms.Form):
+    """What an agent files besides the lines (returns/forms.py's ReturnLineFormSet): the
+    channel, the resolution and shipping the customer asked for, files for the whole return,
+    and the reason for overriding a refusal of the return policy. Every resolution and reason
+    is offered: what the policy refuses shows as its verdict and needs the override reason."""
+
+    q = forms.CharField(label=_("order number or SKU"), required=False, max_length=40)
+    channel = staff_channel_field()
+    requested_resolution = forms.ChoiceField(
+        label=_("requested resolution"),
+        choices=_blank(Resolution.choices),
+        error_messages={"required": _("Choose the resolution the customer asks for.")},
+    )
+    return_method = forms.ChoiceField(
+        label=_("return method"),
+        choices=_blank(ReturnMethod.choices),
+        error_messages={"required": _("Choose how the goods will come back.")},
+    )
+    pickup_date = forms.DateField(
+        label=_("pickup date"),
+        required=False,
+        widget=IsoDateInput,
+        help_text=_("Courier pickup only: a working day within the next 30 days."),
+    )
+    pickup_address = forms.CharField(
+        label=_("pickup address"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Courier pickup only."),
+    )
+    customer_note = forms.CharField(
+        label=_("comment"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The customer sees it on the return as their note."),
+    )
+    files = MultipleFileField(label=_("photos or documents for the whole return"))
+    override_reason = forms.CharField(
+        label=_("override reason"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Only to file lines the return policy refuses (return window, non-returnable "
+            "goods, a reason or resolution it does not offer). Internal: recorded on the "
+            "timeline for staff. Quantities beyond what can still be returned are never "
+            "overridden."
+        ),
+    )
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "channel": data["channel"],
+            "requested_resolution": data["requested_resolution"],
+            "return_method": data["return_method"],
+            "pickup_date": data["pickup_date"],
+            "pickup_address": data["pickup_address"],
+            "customer_note": data["customer_note"],
+            "override_reason": data["override_reason"],
+            "uploads": data["files"],
+        }
