@@ -137,6 +137,11 @@ def test_dashboard_narrows_every_figure_to_a_channel(client, channels):
     phone = client.get(f"/dashboard/?{PERIOD}&channel=phone")
     assert phone.status_code == 200
     html = phone.content.decode()
+    # The filter form offers the channels and keeps the one chosen.
+    chosen = parse(html).select("#f-channel option[selected]")
+    assert [option["value"] for option in chosen] == ["phone"]
+    offered = {option["value"] for option in parse(html).select("#f-channel option")}
+    assert offered == {"", *CaseChannel.values}
     assert tile(html, "Returns") == "1"
     assert tile(html, "Complaints filed") == "2"
     assert tile(html, "Returned value") == "250.00 PLN"  # R1: 2 × 100 + 5 × 10
