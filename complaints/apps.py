@@ -18,3 +18,57 @@ class ComplaintsConfig(AppConfig):
         post_save.connect(
             on_message_saved, sender=ComplaintMessage, dispatch_uid="complaint_message_webhook"
         )
+        register_assignment_hooks()
+
+
+def register_assignment_hooks() -> None:
+    """What automatic assignment needs of complaints: the categories and priorities its rules
+    may name, how to hand on the complaints of staff who are away, and the complaints' part
+    of each person's load (open, at risk, breached)."""
+    from customers.cases import (
+        COMPLAINT_CATEGORY,
+        COMPLAINT_PRIORITY,
+        CaseKind,
+        CaseReassigner,
+        register_case_reassigner,
+        register_condition_choices,
+    )
+    from rma_portal.accounts.services import (
+        WorkloadColumn,
+        WorkloadSource,
+        register_workload_source,
+    )
+
+    from .models import ComplaintCategory, Priority
+    from .services import complaints as services
+
+    register_condition_choices(COMPLAINT_CATEGORY, lambda: ComplaintCategory.choices)
+    register_condition_choices(COMPLAINT_PRIORITY, lambda: Priority.choices)
+    register_case_reassigner(
+        CaseReassigner(kind=CaseKind.COMPLAINT, reassign=services.complaints_reassign_away)
+    )
+    register_workload_source(
+        WorkloadSource(
+            name="complaints",
+            position=20,
+            count=services.complaint_workload,
+            columns=(
+                WorkloadColumn(
+                    services.OPEN_COMPLAINTS,
+                    _("Open complaints"),
+                    open_cases=True,
+                    link=services.open_complaints_link,
+                ),
+                WorkloadColumn(
+                    services.COMPLAINTS_AT_RISK,
+                    _("Complaints at risk"),
+                    link=services.complaints_at_risk_link,
+                ),
+                WorkloadColumn(
+                    services.COMPLAINTS_BREACHED,
+                    _("Complaints breached"),
+                    link=services.complaints_breached_link,
+                ),
+            ),
+        )
+    )

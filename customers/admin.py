@@ -1,9 +1,22 @@
+from django import forms
 from django.contrib import admin
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from rma_portal.accounts.admin import AssignmentSetupAdminMixin, staff_choices
+from rma_portal.accounts.models import ASSIGNABLE_ROLES
 from rma_portal.backoffice.admin import TenantScopedAdmin, TenantScopedTabularInline
 
-from .models import CustomerAccount, CustomerMembership, Order, OrderLine, Product, ProductCategory
+from .cases import COMPLAINT_CATEGORY, COMPLAINT_PRIORITY, RETURN_REASON, condition_choices
+from .models import (
+    AssignmentRule,
+    CustomerAccount,
+    CustomerMembership,
+    Order,
+    OrderLine,
+    Product,
+    ProductCategory,
+)
 
 
 class CustomerMembershipInline(TenantScopedTabularInline):
@@ -128,3 +141,88 @@ class OrderAdmin(TenantScopedAdmin):
         "invoice_number",
     ]
     inlines = [OrderLineInline]
+
+
+# The rule's conditions whose values the returns and complaints apps define.
+REGISTERED_CONDITIONS = {
+    "complaint_category": COMPLAINT_CATEGORY,
+    "complaint_priority": COMPLAINT_PRIORITY,
+    "return_reason": RETURN_REASON,
+}
+
+
+@admin.register(AssignmentRule)
+class AssignmentRuleAdmin(AssignmentSetupAdminMixin, TenantScopedAdmin):
+    list_display = ["position", "name", "case_kind", "conditions", "target", "is_active"]
+    list_display_links = ["name"]
+    list_editable = ["position", "is_active"]
+    list_filter = ["is_active", "case_kind"]
+    list_select_related = ["team", "agent", "customer_account", "product_category"]
+    search_fields = ["name"]
+    ordering = ["position", "pk"]
+    raw_id_fields = ["customer_account"]
+    fieldsets = [
+        (None, {"fields": ["tenant", "name", "position", "is_active", "case_kind"]}),
+        (
+            _("Conditions (each one set must hold)"),
+            {
+                "fields": [
+                    "complaint_category",
+                    "complaint_priority",
+                    "return_reason",
+                    "min_requested_value",
+                    "customer_account",
+                    "product_category",
+                    "channel",
+                ]
+            },
+        ),
+        (_("Assign to (a team or an agent)"), {"fields": ["team", "agent"]}),
+    ]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        condition = REGISTERED_CONDITIONS.get(db_field.name)
+        if condition is not None:
+            return forms.ChoiceField(
+                choices=[("", "---------"), *condition_choices(condition)],
+                required=False,
+                label=capfirst(db_field.verbose_name),
+                help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "agent":
+            kwargs["queryset"] = staff_choices(request, ASSIGNABLE_ROLES).order_by(
+                "full_name", "email"
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description=_("conditions"))
+    def conditions(self, obj) -> str:
+        parts = []
+        for name, condition in REGISTERED_CONDITIONS.items():
+            value = getattr(obj, name)
+            if value:
+                labels = dict(condition_choices(condition))
+                parts.append(
+                    f"{obj._meta.get_field(name).verbose_name}: {labels.get(value, value)}"
+                )
+        if obj.min_requested_value is not None:
+            label = obj._meta.get_field("min_requested_value").verbose_name
+            parts.append(f"{label}: {obj.min_requested_value}")
+        for name in ("customer_account", "product_category"):
+            related = getattr(obj, name)
+            if related is not None:
+                parts.append(f"{obj._meta.get_field(name).verbose_name}: {related}")
+        if obj.channel:
+            parts.append(
+                f"{obj._meta.get_field('channel').verbose_name}: {obj.get_channel_display()}"
+            )
+        return "; ".join(parts) or str(_("every case"))
+
+    @admin.display(description=_("assign to"))
+    def target(self, obj) -> str:
+        if obj.team_id:
+            return str(_("team %(name)s") % {"name": obj.team.name})
+        return obj.agent.get_full_name() if obj.agent_id else ""

@@ -1,18 +1,23 @@
 """What returns and complaints share about how a case came in: the channel it was filed
-through, and the customer user a staff member files it for.
+through, the customer user a staff member files it for, and what automatic assignment needs to
+know of a case (customers/routing.py).
 
 Both apps record the same channels and look up the customer the same way; they never import
-each other, so the shared part lives here, with the customer companies it is about.
+each other, so the shared part lives here, with the customer companies it is about. What only
+they know (complaint categories and priorities, return reasons, how to hand their open cases
+on) they register here from their AppConfig.ready().
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from rma_portal.accounts.models import CUSTOMER_ROLES
-
-from .models import CustomerMembership
 
 
 class CaseChannel(models.TextChoices):
@@ -28,13 +33,15 @@ class CaseChannel(models.TextChoices):
     API = "api", _("API integration")
 
 
-def filing_customer(*, tenant, user_id) -> CustomerMembership | None:
-    """The membership (user and company) of the customer user `user_id` of `tenant`, when a
-    case may be filed for them: an active customer user of an active company.
+def filing_customer(*, tenant, user_id):
+    """The CustomerMembership (user and company) of the customer user `user_id` of `tenant`,
+    when a case may be filed for them: an active customer user of an active company.
 
     Anything else answers None alike (no such id, a user of another tenant, a staff user, an
     inactive user or company), so that a caller cannot tell them apart.
     """
+    from .models import CustomerMembership  # models name the channels of this module
+
     if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id < 1:
         return None
     return (
@@ -49,3 +56,79 @@ def filing_customer(*, tenant, user_id) -> CustomerMembership | None:
         .select_related("user", "customer_account")
         .first()
     )
+
+
+# --- automatic assignment ----------------------------------------------------------------
+
+
+class CaseKind(models.TextChoices):
+    RETURN = "return", _("Return")
+    COMPLAINT = "complaint", _("Complaint")
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the assignment rules look at, built by the case's app (customers/routing.py)."""
+
+    kind: str  # CaseKind
+    tenant: object
+    customer_account_id: int
+    channel: str
+    # The product categories of the case's products (a return's lines, a complaint's product).
+    product_category_ids: frozenset[int] = frozenset()
+    complaint_category: str = ""
+    complaint_priority: str = ""
+    return_reasons: frozenset[str] = frozenset()  # of any line
+    requested_value: Decimal | None = None
+
+
+# Conditions of an assignment rule whose values the case apps define: the rule's admin offers
+# the choices registered here.
+COMPLAINT_CATEGORY = "complaint_category"
+COMPLAINT_PRIORITY = "complaint_priority"
+RETURN_REASON = "return_reason"
+_condition_choices: dict[str, Callable[[], Iterable[tuple[str, str]]]] = {}
+
+
+def register_condition_choices(
+    condition: str, choices: Callable[[], Iterable[tuple[str, str]]]
+) -> None:
+    """`choices()` answers (value, label) pairs, e.g. `lambda: ComplaintCategory.choices`."""
+    _condition_choices[condition] = choices
+
+
+def condition_choices(condition: str) -> list[tuple[str, str]]:
+    choices = _condition_choices.get(condition)
+    return list(choices()) if choices is not None else []
+
+
+@dataclass(frozen=True)
+class CaseReassigner:
+    """How one case app hands on the cases of staff who are away: `reassign(tenant=,
+    away_user_ids=, now=)` re-routes their cases not yet started through the rules (each case in
+    its own transaction, under its row lock) and answers how many it moved."""
+
+    kind: str
+    reassign: Callable[..., int]
+
+
+_reassigners: dict[str, CaseReassigner] = {}
+
+
+def register_case_reassigner(reassigner: CaseReassigner) -> None:
+    """Registered by each case app; routing then also hears of absences saved for today
+    (rma_portal.accounts.services.register_absence_listener), and re-routes at once."""
+    from rma_portal.accounts.services import register_absence_listener
+
+    _reassigners[reassigner.kind] = reassigner
+    register_absence_listener("case-routing", _on_absence)
+
+
+def case_reassigners() -> list[CaseReassigner]:
+    return [_reassigners[kind] for kind in sorted(_reassigners)]
+
+
+def _on_absence(absence) -> int:
+    from .routing import reassign_away
+
+    return reassign_away(tenant=absence.tenant, user_ids={absence.user_id})

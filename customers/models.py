@@ -1,10 +1,12 @@
-"""Customer companies and their users, products, and orders mirrored from the ERP."""
+"""Customer companies and their users, products, and orders mirrored from the ERP; the
+tenant's rules of automatic assignment (they are about customers, products and channels)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -12,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rma_portal.tenancy.models import TenantOwnedModel
 
+from .cases import CaseChannel
 from .validators import normalize_vat_number, validate_vat_number
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -330,3 +333,129 @@ class OrderLine(TenantOwnedModel):
     def effective_delivery_date(self):
         """The day this line was delivered: its own, else the order's (None: not yet)."""
         return self.delivered_on or self.order.delivery_date
+
+
+class RuleCaseKind(models.TextChoices):
+    ANY = "any", _("Returns and complaints")
+    RETURN = "return", _("Returns")
+    COMPLAINT = "complaint", _("Complaints")
+
+
+class AssignmentRule(TenantOwnedModel):
+    """A rule of automatic assignment (customers/routing.py): a new case that meets every
+    condition set here goes to the team or the agent named. The tenant's active rules are
+    tried in the order of their position; the first that can give the case to someone wins.
+
+    Complaint categories and priorities and return reasons are the complaints' and returns'
+    own values (their choices come from customers.cases, where those apps register them).
+    """
+
+    position = models.PositiveIntegerField(
+        _("position"), default=10, help_text=_("Rules are tried from the lowest position up.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    name = models.CharField(_("name"), max_length=120)
+    case_kind = models.CharField(
+        _("cases"), max_length=10, choices=RuleCaseKind.choices, default=RuleCaseKind.ANY
+    )
+    # Conditions: each is optional, and every one set must hold.
+    complaint_category = models.CharField(_("complaint category"), max_length=30, blank=True)
+    complaint_priority = models.CharField(_("complaint priority"), max_length=10, blank=True)
+    return_reason = models.CharField(
+        _("return reason"),
+        max_length=30,
+        blank=True,
+        help_text=_("Matches when any line of the return gives this reason."),
+    )
+    customer_account = models.ForeignKey(
+        CustomerAccount,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("customer account"),
+    )
+    product_category = models.ForeignKey(
+        ProductCategory,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("product category"),
+        help_text=_(
+            "Matches when a product of the case (any line of a return, the complaint's "
+            "product) is of this category."
+        ),
+    )
+    channel = models.CharField(_("channel"), max_length=20, choices=CaseChannel.choices, blank=True)
+    min_requested_value = models.DecimalField(
+        _("requested value at least"),
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Returns whose requested value is at least this much."),
+    )
+    # Target: exactly one of the two.
+    team = models.ForeignKey(
+        "accounts.Team",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assignment_rules",
+        verbose_name=_("team"),
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("agent"),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("assignment rule")
+        verbose_name_plural = _("assignment rules")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(team__isnull=True, agent__isnull=False)
+                | models.Q(team__isnull=False, agent__isnull=True),
+                name="assignment_rule_one_target",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "is_active", "position"], name="assignment_rule_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        from rma_portal.accounts.models import ASSIGNABLE_ROLES, User
+
+        errors: dict[str, list] = {}
+        if (self.team_id is None) == (self.agent_id is None):
+            message = _("Choose either a team or an agent.")
+            errors["team"] = [message]
+        if self.agent_id is not None and self.tenant_id:
+            agent = User.objects.filter(pk=self.agent_id).values("tenant_id", "role").first()
+            if (
+                agent is None
+                or agent["tenant_id"] != self.tenant_id
+                or agent["role"] not in ASSIGNABLE_ROLES
+            ):
+                errors["agent"] = [_("Choose an agent or a coordinator of this tenant.")]
+        if self.case_kind != RuleCaseKind.COMPLAINT:
+            for name in ("complaint_category", "complaint_priority"):
+                if getattr(self, name):
+                    errors[name] = [_("Only for rules about complaints.")]
+        if self.case_kind != RuleCaseKind.RETURN:
+            for name in ("return_reason", "min_requested_value"):
+                if getattr(self, name) not in ("", None):
+                    errors[name] = [_("Only for rules about returns.")]
+        if errors:
+            raise ValidationError(errors)

@@ -16,3 +16,44 @@ class ReturnsConfig(AppConfig):
         register_sweeper("return-labels", label_sweep)
         # The webhook events of returns, their schemas and builders (docs/webhooks.md).
         register_webhook_events()
+        register_assignment_hooks()
+
+
+def register_assignment_hooks() -> None:
+    """What automatic assignment needs of returns: the reasons its rules may name, how to
+    hand on the returns of staff who are away, and the returns' part of each person's load."""
+    from customers.cases import (
+        RETURN_REASON,
+        CaseKind,
+        CaseReassigner,
+        register_case_reassigner,
+        register_condition_choices,
+    )
+    from rma_portal.accounts.services import (
+        WorkloadColumn,
+        WorkloadSource,
+        register_workload_source,
+    )
+
+    from .models import ReturnReason
+    from .services import transitions
+
+    register_condition_choices(RETURN_REASON, lambda: ReturnReason.choices)
+    register_case_reassigner(
+        CaseReassigner(kind=CaseKind.RETURN, reassign=transitions.returns_reassign_away)
+    )
+    register_workload_source(
+        WorkloadSource(
+            name="returns",
+            position=10,
+            count=transitions.return_workload,
+            columns=(
+                WorkloadColumn(
+                    transitions.OPEN_RETURNS,
+                    _("Open returns"),
+                    open_cases=True,
+                    link=transitions.open_returns_link,
+                ),
+            ),
+        )
+    )

@@ -1,4 +1,5 @@
-"""Complaint services: filing, the state machine, the thread and the rating."""
+"""Complaint services: filing (with automatic assignment), the state machine, the thread and
+the rating; the complaints' part of the staff's workload and of re-assignment on absence."""
 
 from __future__ import annotations
 
@@ -6,13 +7,23 @@ import datetime
 from collections.abc import Callable, Sequence
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
-from customers.cases import CaseChannel, filing_customer
+from customers.cases import CaseChannel, CaseFacts, CaseKind, filing_customer
 from customers.models import Order, OrderLine, Product
+from customers.routing import (
+    REASON_ABSENCE,
+    REASON_FILED,
+    Decision,
+    record_auto_assignment,
+    route,
+    timeline_note,
+)
 from rma_portal.accounts.models import Role, User
 from rma_portal.concurrency import changed_since_seen
 from rma_portal.errors import ApplicationError
@@ -21,6 +32,7 @@ from rma_portal.tenancy.sequences import format_document_number, next_in_sequenc
 
 from ..emails import send_complaint_reply_email
 from ..models import (
+    OPEN_COMPLAINT_STATUSES,
     Complaint,
     ComplaintAttachment,
     ComplaintCategory,
@@ -425,6 +437,8 @@ def complaint_file(
         complaint.save()
         _store_files(complaint, None, files, filed_by or reporter)
         _event(complaint, actor=filed_by or reporter, action="filed", at=now)
+        if complaint.assignee_id is None:
+            _assign_automatically(complaint, now=now)
     return complaint
 
 
@@ -881,3 +895,181 @@ def complaint_link_return(
             note=return_request.number,
         )
     return locked
+
+
+# --- automatic assignment -----------------------------------------------------------------
+
+
+def complaint_facts(complaint: Complaint) -> CaseFacts:
+    """What the assignment rules look at (customers/routing.py)."""
+    product = complaint.product
+    return CaseFacts(
+        kind=CaseKind.COMPLAINT,
+        tenant=complaint.tenant,
+        customer_account_id=complaint.customer_account_id,
+        channel=complaint.channel,
+        product_category_ids=frozenset({product.category_id})
+        if product is not None
+        else frozenset(),
+        complaint_category=complaint.category,
+        complaint_priority=complaint.priority,
+    )
+
+
+def _assign_automatically(
+    locked: Complaint,
+    *,
+    now: datetime.datetime,
+    previous: User | None = None,
+    exclude_user_ids=(),
+) -> Decision | None:
+    """Route the (locked or just filed) complaint through the tenant's rules and give it to
+    whom they name, as an assignment does: a new complaint becomes open, an internal
+    "assigned" event says which rule chose whom (no person acted), and an audit row records
+    it. None: no rule named anyone, nothing changed."""
+    decision = route(complaint_facts(locked), now=now, exclude_user_ids=exclude_user_ids)
+    if decision is None:
+        return None
+    from_status = locked.status
+    if locked.status == ComplaintStatus.NEW:
+        locked.assign(assignee=decision.assignee)
+    else:
+        locked.assignee = decision.assignee
+    locked.save()
+    _event(
+        locked,
+        actor=None,
+        action="assigned",
+        at=now,
+        from_status=from_status,
+        note=timeline_note(decision, previous=previous),
+        is_public=False,
+    )
+    record_auto_assignment(
+        case=locked,
+        kind=CaseKind.COMPLAINT,
+        decision=decision,
+        reason=REASON_ABSENCE if previous is not None else REASON_FILED,
+        previous=previous,
+    )
+    return decision
+
+
+# Complaints handed on when their assignee is away: assigned, but nobody has started on them
+# (no answer given, no work begun). Work in progress stays with its agent, whose absence the
+# load page shows; a coordinator moves it by hand when it cannot wait.
+NOT_STARTED_STATUSES = (ComplaintStatus.OPEN,)
+
+
+def complaints_reassign_away(
+    *, tenant, away_user_ids: frozenset[int], now: datetime.datetime | None = None
+) -> int:
+    """Re-route the tenant's complaints not yet started whose assignee is away (never to
+    someone away); each in its own transaction under its row lock. Returns how many moved."""
+    now = now or timezone.now()
+    if not away_user_ids:
+        return 0
+    candidates = list(
+        Complaint.objects.for_tenant(tenant)
+        .filter(status__in=NOT_STARTED_STATUSES, assignee_id__in=away_user_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    moved = 0
+    for pk in candidates:
+        with transaction.atomic():
+            locked = (
+                Complaint.objects.for_tenant(tenant)
+                .select_for_update(of=("self",))
+                .select_related("tenant", "customer_account", "reporter", "product")
+                .filter(pk=pk, status__in=NOT_STARTED_STATUSES, assignee_id__in=away_user_ids)
+                .first()
+            )
+            if locked is None:  # started, closed or re-assigned meanwhile
+                continue
+            # Read after the lock: a joined row is not read again when the row changed while
+            # this waited for it.
+            previous = User.objects.get(pk=locked.assignee_id)
+            if _assign_automatically(
+                locked, now=now, previous=previous, exclude_user_ids=away_user_ids
+            ):
+                moved += 1
+    return moved
+
+
+# --- workload (the back-office's load page, the "fewest open cases" strategy) ------------
+
+OPEN_COMPLAINTS = "open_complaints"
+COMPLAINTS_AT_RISK = "complaints_at_risk"
+COMPLAINTS_BREACHED = "complaints_breached"
+_RUNNING = (ComplaintStatus.NEW, ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS)
+
+
+def _sla_running() -> Q:
+    return Q(status__in=_RUNNING, sla_paused_at__isnull=True)
+
+
+def _sla_breached(now: datetime.datetime) -> Q:
+    """As the back-office's "SLA breached" queue: the running clock is past its due time."""
+    return _sla_running() & (
+        Q(first_responded_at__isnull=True, first_response_due_at__lte=now)
+        | Q(first_responded_at__isnull=False, resolution_due_at__lte=now)
+    )
+
+
+def _sla_at_risk(now: datetime.datetime) -> Q:
+    """As the back-office's "SLA at risk" queue: most of the running clock's time is used."""
+    return _sla_running() & (
+        Q(
+            first_responded_at__isnull=True,
+            first_response_at_risk_at__lte=now,
+            first_response_due_at__gt=now,
+        )
+        | Q(
+            first_responded_at__isnull=False,
+            resolution_at_risk_at__lte=now,
+            resolution_due_at__gt=now,
+        )
+    )
+
+
+def complaint_workload(*, tenant, user_ids, now: datetime.datetime) -> dict[int, dict[str, int]]:
+    """Open complaints of each assignee, and how many of them are at risk or breached; one
+    query whatever the number of people."""
+    rows = (
+        Complaint.objects.for_tenant(tenant)
+        .filter(assignee_id__in=list(user_ids), status__in=OPEN_COMPLAINT_STATUSES)
+        .order_by()
+        .values("assignee_id")
+        .annotate(
+            open=Count("pk"),
+            at_risk=Count("pk", filter=_sla_at_risk(now)),
+            breached=Count("pk", filter=_sla_breached(now)),
+        )
+    )
+    return {
+        row["assignee_id"]: {
+            OPEN_COMPLAINTS: row["open"],
+            COMPLAINTS_AT_RISK: row["at_risk"],
+            COMPLAINTS_BREACHED: row["breached"],
+        }
+        for row in rows
+    }
+
+
+def _queue_link(user_id: int, query: str) -> str:
+    return (
+        f"{reverse('admin:complaints_complaint_changelist')}?assignee__id__exact={user_id}&{query}"
+    )
+
+
+def open_complaints_link(user_id: int) -> str:
+    return _queue_link(user_id, "status__in=" + ",".join(sorted(OPEN_COMPLAINT_STATUSES)))
+
+
+def complaints_at_risk_link(user_id: int) -> str:
+    return _queue_link(user_id, "queue=at_risk")
+
+
+def complaints_breached_link(user_id: int) -> str:
+    return _queue_link(user_id, "queue=breached")

@@ -1,21 +1,36 @@
 """State changes of a return request, one service per transition
-(docs/architecture.md#state-machines)."""
+(docs/architecture.md#state-machines); a submitted return nobody has is assigned automatically
+(customers/routing.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import datetime
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
+from customers.cases import CaseFacts, CaseKind
 from customers.models import OrderLine
+from customers.routing import (
+    REASON_ABSENCE,
+    REASON_FILED,
+    Decision,
+    record_auto_assignment,
+    route,
+    timeline_note,
+)
 from rma_portal.accounts.models import User
 from rma_portal.concurrency import changed_since_seen
 
 from ..models import (
+    OPEN_STATUSES,
     Disposition,
     ItemCondition,
     ReturnEvent,
@@ -279,6 +294,17 @@ def _submit(
                 from_status=ReturnStatus.SUBMITTED,
                 note=_("Approved automatically under the return policy."),
             )
+        if locked.assignee_id is None:
+            _assign_automatically(
+                locked,
+                facts=return_facts(
+                    locked,
+                    lines=[
+                        (line.reason, order_lines[line.order_line_id].product.category_id)
+                        for line in lines
+                    ],
+                ),
+            )
     return locked
 
 
@@ -307,15 +333,19 @@ def return_request_provide_info(
     *, return_request: ReturnRequest, actor: User, answer: str
 ) -> ReturnRequest:
     answer = _required_text(answer, _("Write your answer."), "answer")
-    return _run(
-        return_request,
-        actor=actor,
-        transition="provide_info",
-        action="info_provided",
-        check=require_customer,
-        apply=lambda r: r.provide_info(),
-        note=answer,
-    )
+    with transaction.atomic():
+        locked = _run(
+            return_request,
+            actor=actor,
+            transition="provide_info",
+            action="info_provided",
+            check=require_customer,
+            apply=lambda r: r.provide_info(),
+            note=answer,
+        )
+        if locked.assignee_id is None:  # submitted again, and still nobody's
+            _assign_automatically(locked)
+    return locked
 
 
 def return_request_cancel(
@@ -557,3 +587,125 @@ def return_request_comment(
             note=note,
             is_public=is_public,
         )
+
+
+# --- automatic assignment -----------------------------------------------------------------
+
+
+def return_facts(
+    return_request: ReturnRequest, *, lines: Iterable[tuple[str, int]] | None = None
+) -> CaseFacts:
+    """What the assignment rules look at (customers/routing.py). `lines`: (reason, product
+    category id) of each line, when the caller has them at hand; else they are read."""
+    if lines is None:
+        lines = (
+            ReturnLine.objects.for_tenant(return_request.tenant)
+            .filter(return_request=return_request)
+            .values_list("reason", "order_line__product__category_id")
+        )
+    lines = list(lines)
+    return CaseFacts(
+        kind=CaseKind.RETURN,
+        tenant=return_request.tenant,
+        customer_account_id=return_request.customer_account_id,
+        channel=return_request.channel,
+        product_category_ids=frozenset(category for _reason, category in lines),
+        return_reasons=frozenset(reason for reason, _category in lines),
+        requested_value=return_request.requested_value,
+    )
+
+
+def _assign_automatically(
+    locked: ReturnRequest,
+    *,
+    facts: CaseFacts | None = None,
+    previous: User | None = None,
+    exclude_user_ids=(),
+    now: datetime.datetime | None = None,
+) -> Decision | None:
+    """Route the locked return through the tenant's rules and give it to whom they name, as
+    an assignment does: an internal "assigned" event says which rule chose whom (no person
+    acted), and an audit row records it. None: no rule named anyone, nothing changed."""
+    decision = route(facts or return_facts(locked), now=now, exclude_user_ids=exclude_user_ids)
+    if decision is None:
+        return None
+    locked.assignee = decision.assignee
+    locked.save(update_fields=["assignee", "updated_at"])
+    _event(
+        locked,
+        actor=None,
+        action="assigned",
+        from_status=locked.status,
+        note=timeline_note(decision, previous=previous),
+        is_public=False,
+    )
+    record_auto_assignment(
+        case=locked,
+        kind=CaseKind.RETURN,
+        decision=decision,
+        reason=REASON_ABSENCE if previous is not None else REASON_FILED,
+        previous=previous,
+    )
+    return decision
+
+
+# Returns handed on when their assignee is away: those waiting for a decision. Once approved
+# or asked about, the agent's work is under way; the load page shows who is away.
+NOT_STARTED_STATUSES = (ReturnStatus.SUBMITTED,)
+
+
+def returns_reassign_away(
+    *, tenant, away_user_ids: frozenset[int], now: datetime.datetime | None = None
+) -> int:
+    """Re-route the tenant's returns waiting for a decision whose assignee is away (never to
+    someone away); each in its own transaction under its row lock. Returns how many moved."""
+    now = now or timezone.now()
+    if not away_user_ids:
+        return 0
+    candidates = list(
+        ReturnRequest.objects.for_tenant(tenant)
+        .filter(status__in=NOT_STARTED_STATUSES, assignee_id__in=away_user_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    moved = 0
+    for pk in candidates:
+        with transaction.atomic():
+            locked = (
+                ReturnRequest.objects.for_tenant(tenant)
+                .select_for_update(of=("self",))
+                .select_related("tenant", "customer_account")
+                .filter(pk=pk, status__in=NOT_STARTED_STATUSES, assignee_id__in=away_user_ids)
+                .first()
+            )
+            if locked is None:  # decided or re-assigned meanwhile
+                continue
+            previous = User.objects.get(pk=locked.assignee_id)
+            if _assign_automatically(
+                locked, previous=previous, exclude_user_ids=away_user_ids, now=now
+            ):
+                moved += 1
+    return moved
+
+
+# --- workload (the back-office's load page, the "fewest open cases" strategy) ------------
+
+OPEN_RETURNS = "open_returns"
+
+
+def return_workload(*, tenant, user_ids, now: datetime.datetime) -> dict[int, dict[str, int]]:
+    """Open returns of each assignee; one query whatever the number of people."""
+    rows = (
+        ReturnRequest.objects.for_tenant(tenant)
+        .filter(assignee_id__in=list(user_ids), status__in=OPEN_STATUSES)
+        .order_by()
+        .values("assignee_id")
+        .annotate(open=Count("pk"))
+    )
+    return {row["assignee_id"]: {OPEN_RETURNS: row["open"]} for row in rows}
+
+
+def open_returns_link(user_id: int) -> str:
+    statuses = ",".join(sorted(OPEN_STATUSES))
+    changelist = reverse("admin:returns_returnrequest_changelist")
+    return f"{changelist}?assignee__id__exact={user_id}&status__in={statuses}"

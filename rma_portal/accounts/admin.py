@@ -1,4 +1,6 @@
-"""Users in the back-office: tenant admins manage their own tenant's people."""
+"""Users in the back-office: tenant admins manage their own tenant's people; coordinators,
+managers and tenant admins keep the teams and absences automatic assignment reads, and see
+the load per agent."""
 
 from __future__ import annotations
 
@@ -6,14 +8,30 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Count
 from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from rma_portal.backoffice.admin import TenantScopedAdmin, TenantScopedTabularInline
 from rma_portal.security.lockout import lift_account_lockout
 
-from .models import CUSTOMER_ROLES, Role, User
+from .models import (
+    ASSIGNABLE_ROLES,
+    CUSTOMER_ROLES,
+    STAFF_ROLES,
+    Absence,
+    Role,
+    Team,
+    TeamMembership,
+    User,
+)
+from .services import absence_recorded, staff_load, tenant_today, workload_columns
 from .two_factor_admin import reset_two_factor
 
 
@@ -186,3 +204,166 @@ class UserAdmin(DjangoUserAdmin):
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         raise Http404
+
+
+# --- teams, absences and the load per agent ---------------------------------------------
+
+# Who keeps the set-up of automatic assignment (teams, absences, assignment rules) and sees
+# the load per agent, besides platform superusers.
+ASSIGNMENT_MANAGING_ROLES = frozenset({Role.COORDINATOR, Role.MANAGER, Role.TENANT_ADMIN})
+
+
+def may_manage_assignment(user) -> bool:
+    return bool(
+        user.is_active
+        and user.is_staff
+        and (
+            (user.is_superuser and user.tenant_id is None)
+            or (user.tenant_id is not None and user.role in ASSIGNMENT_MANAGING_ROLES)
+        )
+    )
+
+
+class AssignmentSetupAdminMixin:
+    """Teams, absences and assignment rules: coordinators, managers and tenant admins (of
+    their own tenant: the admins are tenant-scoped) and platform superusers manage them;
+    nobody else sees them."""
+
+    def has_module_permission(self, request) -> bool:
+        return may_manage_assignment(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return may_manage_assignment(request.user)
+
+    def has_add_permission(self, request, *args) -> bool:
+        return may_manage_assignment(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return may_manage_assignment(request.user)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return may_manage_assignment(request.user)
+
+
+def staff_choices(request, roles):
+    """Active users of the request's tenant with one of `roles` (every tenant's, for a
+    platform superuser working across all of them: the models' clean() keeps tenants apart)."""
+    users = User.objects.filter(role__in=roles, is_active=True)
+    if request.tenant is not None:
+        return users.filter(tenant=request.tenant)
+    return users.filter(tenant__isnull=False)
+
+
+class TeamMembershipInline(AssignmentSetupAdminMixin, TenantScopedTabularInline):
+    model = TeamMembership
+    fields = ["tenant", "user"]
+    extra = 1
+    verbose_name_plural = _("members (agents and coordinators)")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = staff_choices(request, ASSIGNABLE_ROLES).order_by(
+                "full_name", "email"
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Team)
+class TeamAdmin(AssignmentSetupAdminMixin, TenantScopedAdmin):
+    list_display = ["name", "strategy", "member_count", "last_assigned"]
+    list_filter = ["strategy"]
+    list_select_related = ["last_assigned"]
+    search_fields = ["name"]
+    fields = ["tenant", "name", "strategy", "last_assigned"]
+    readonly_fields = ["last_assigned"]
+    inlines = [TeamMembershipInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_count=Count("memberships"))
+
+    @admin.display(description=_("members"), ordering="member_count")
+    def member_count(self, obj) -> int:
+        return obj.member_count
+
+    def get_urls(self):
+        return [
+            path("load/", self.admin_site.admin_view(self.load_view), name="accounts_team_load"),
+            *super().get_urls(),
+        ]
+
+    def load_view(self, request):
+        """The load per agent: open returns and complaints, complaints at risk and breached,
+        who is away today; of one team when `?team=` names one."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        tenant = request.tenant
+        teams = list(Team.objects.for_tenant(tenant).order_by("name")) if tenant else []
+        wanted = request.GET.get("team", "")
+        team = next((t for t in teams if str(t.pk) == wanted), None)
+        now = timezone.now()
+        columns = workload_columns()
+        rows = []
+        if tenant is not None:
+            for load in staff_load(tenant=tenant, team_id=team.pk if team else None, now=now):
+                rows.append(
+                    {
+                        "user": load.user,
+                        "teams": load.teams,
+                        "away_until": load.away_until,
+                        "open_cases": load.open_cases,
+                        "cells": [
+                            {
+                                "key": column.key,
+                                "count": load.counts.get(column.key, 0),
+                                "link": column.link(load.user.pk) if column.link else "",
+                            }
+                            for column in columns
+                        ],
+                    }
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Load per agent"),
+            "opts": self.model._meta,
+            "tenant": tenant,
+            "teams": teams,
+            "team": team,
+            "columns": columns,
+            "rows": rows,
+            "today": tenant_today(tenant, now) if tenant else None,
+        }
+        return TemplateResponse(request, "admin/accounts/team/load.html", context)
+
+
+@admin.register(Absence)
+class AbsenceAdmin(AssignmentSetupAdminMixin, TenantScopedAdmin):
+    list_display = ["user", "first_day", "last_day", "away_today", "note"]
+    list_filter = ["first_day"]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "user__full_name", "note"]
+    date_hierarchy = "first_day"
+    fields = ["tenant", "user", "first_day", "last_day", "note"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = staff_choices(request, STAFF_ROLES).order_by("full_name", "email")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description=_("away today"), boolean=True)
+    def away_today(self, obj) -> bool:
+        return obj.covers(tenant_today(obj.tenant))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tenant")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # An absence of today hands the person's cases not yet started on at once.
+        moved = absence_recorded(obj)
+        if moved:
+            message = ngettext(
+                "%(count)d case of %(name)s was handed on to a colleague.",
+                "%(count)d cases of %(name)s were handed on to colleagues.",
+                moved,
+            )
+            self.message_user(request, message % {"count": moved, "name": obj.user.get_full_name()})

@@ -1,4 +1,5 @@
-"""The user model: e-mail is the login, every user except platform superusers has a tenant."""
+"""The user model: e-mail is the login, every user except platform superusers has a tenant.
+Also the staff's teams and absences, which automatic assignment reads (customers/routing.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+
+from rma_portal.tenancy.models import TenantOwnedModel
 
 
 class Role(models.TextChoices):
@@ -29,6 +33,8 @@ STAFF_ROLES = frozenset({Role.AGENT, Role.COORDINATOR, Role.MANAGER, Role.TENANT
 # tenant's integration (one system user per tenant, the principal of its API keys:
 # rma_portal/credentials). Only STAFF_ROLES get the back-office, the staff's queues and pickers.
 TENANT_WIDE_ROLES = STAFF_ROLES | {Role.INTEGRATION}
+# Who automatic assignment may hand a case to: the people who work the queues.
+ASSIGNABLE_ROLES = frozenset({Role.AGENT, Role.COORDINATOR})
 
 
 class UserManager(BaseUserManager):
@@ -186,3 +192,139 @@ class User(AbstractBaseUser, PermissionsMixin):
         if self.language:
             return self.language
         return self.tenant.default_language if self.tenant_id else settings.LANGUAGE_CODE
+
+
+# --- teams and absences ------------------------------------------------------------------
+
+
+class TeamStrategy(models.TextChoices):
+    """How a team shares the cases automatic assignment gives it."""
+
+    ROUND_ROBIN = "round_robin", _("Round robin")
+    LEAST_OPEN = "least_open", _("Fewest open cases")
+
+
+class Team(TenantOwnedModel):
+    """Agents and coordinators who share cases; an assignment rule may name a team."""
+
+    name = models.CharField(_("name"), max_length=120)
+    strategy = models.CharField(
+        _("strategy"),
+        max_length=20,
+        choices=TeamStrategy.choices,
+        default=TeamStrategy.ROUND_ROBIN,
+        help_text=_(
+            "Round robin: each member in turn. Fewest open cases: the member with the fewest "
+            "open returns and complaints (in turn when several have as few)."
+        ),
+    )
+    members = models.ManyToManyField(
+        User,
+        through="TeamMembership",
+        related_name="teams",
+        blank=True,
+        verbose_name=_("members"),
+    )
+    # The member the team gave its last case to: the next pick starts after them (members in
+    # order of id). Written under the team row's lock (rma_portal.accounts.services.team_pick).
+    last_assigned = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("last case given to"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="team_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMembership(TenantOwnedModel):
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("team")
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="team_memberships", verbose_name=_("member")
+    )
+
+    class Meta:
+        verbose_name = _("team member")
+        verbose_name_plural = _("team members")
+        ordering = ["team", "user"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "team", "user"], name="team_membership_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "user"], name="team_membership_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.team.name}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.user_id and self.tenant_id:
+            user = User.objects.filter(pk=self.user_id).values("tenant_id", "role").first()
+            if user is None or user["tenant_id"] != self.tenant_id:
+                raise ValidationError({"user": _("Choose a user of the same tenant.")})
+            if user["role"] not in ASSIGNABLE_ROLES:
+                raise ValidationError({"user": _("Teams are made of agents and coordinators.")})
+
+
+class Absence(TenantOwnedModel):
+    """A staff member away (holiday, sick leave) from the first to the last day, both
+    included, in the tenant's calendar: automatic assignment passes them by."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="absences", verbose_name=_("user")
+    )
+    first_day = models.DateField(_("first day"))
+    last_day = models.DateField(_("last day"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        ordering = ["-first_day", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(last_day__gte=models.F("first_day")),
+                name="absence_ends_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "last_day", "first_day"], name="absence_days_idx"),
+            models.Index(fields=["tenant", "user", "last_day"], name="absence_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.first_day} – {self.last_day}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if self.first_day and self.last_day and self.last_day < self.first_day:
+            errors["last_day"] = _("The last day cannot be before the first day.")
+        if self.user_id and self.tenant_id:
+            user = User.objects.filter(pk=self.user_id).values("tenant_id", "role").first()
+            if user is None or user["tenant_id"] != self.tenant_id:
+                errors["user"] = _("Choose a user of the same tenant.")
+            elif user["role"] not in STAFF_ROLES:
+                errors["user"] = _("Absences are recorded for staff.")
+        if errors:
+            raise ValidationError(errors)
+
+    def covers(self, day) -> bool:
+        return self.first_day <= day <= self.last_day

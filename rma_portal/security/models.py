@@ -1,5 +1,6 @@
-"""The audit log: who signed in (or failed to), changed settings, created or used a key, or
-exported data, from which address, and when. Rows are only ever added."""
+"""The audit log: who signed in (or failed to), changed settings, created or used a key,
+exported data, or which assignment rule gave a case to whom, from which address, and when.
+Rows are only ever added."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class AuditAction(models.TextChoices):
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled", _("Webhook endpoint turned off")
     WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint_deleted", _("Webhook endpoint deleted")
     WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated", _("Webhook signing secret rotated")
+    CASE_AUTO_ASSIGNED = "case_auto_assigned", _("Case assigned automatically")
     SETTINGS_CHANGED = "settings_changed", _("Settings changed")
     EXPORT = "export", _("Data exported")
 

@@ -8,9 +8,9 @@ from django.contrib import admin
 from django.urls import reverse
 
 from complaints.models import CannedResponse, Complaint, Holiday, SlaPolicy, SupportSettings
-from customers.models import CustomerAccount, Product
+from customers.models import AssignmentRule, CustomerAccount, Product
 from returns.models import ReturnPolicy, ReturnRequest
-from rma_portal.accounts.models import User
+from rma_portal.accounts.models import Absence, Team, TeamMembership, User
 from rma_portal.inbound.models import InboundMessage, Mailbox
 from rma_portal.notifications.models import Notification, WebhookDelivery, WebhookEndpoint
 from rma_portal.tenancy.models import TenantOwnedModel
@@ -100,6 +100,16 @@ def populated(world_a, world_b, make_order):
         InboundMessage.unscoped.create(
             tenant=world.tenant, mailbox=mailbox, uidvalidity=1, uid=1, size=0
         )
+        # Rows for the automatic assignment admins: a team, an absence and a rule.
+        team = Team.unscoped.create(tenant=world.tenant, name="Desk")
+        TeamMembership.unscoped.create(tenant=world.tenant, team=team, user=world.agent)
+        Absence.unscoped.create(
+            tenant=world.tenant,
+            user=world.agent,
+            first_day=datetime.date(2026, 12, 24),
+            last_day=datetime.date(2026, 12, 31),
+        )
+        AssignmentRule.unscoped.create(tenant=world.tenant, name="Everything", team=team)
     return world_a, world_b
 
 

@@ -94,6 +94,34 @@ def _mailbox(world: World) -> Model:
     )
 
 
+def _team(world: World) -> Model:
+    from rma_portal.accounts.models import Team, TeamMembership
+
+    team = Team.unscoped.create(tenant=world.tenant, name=f"Desk of {world.tenant.name}")
+    TeamMembership.unscoped.create(tenant=world.tenant, team=team, user=world.agent)
+    return team
+
+
+def _absence(world: World) -> Model:
+    from rma_portal.accounts.models import Absence
+
+    return Absence.unscoped.create(
+        tenant=world.tenant,
+        user=world.agent,
+        first_day=datetime.date(2026, 12, 24),
+        last_day=datetime.date(2026, 12, 31),
+        note=f"Holiday in {world.tenant.name}",
+    )
+
+
+def _assignment_rule(world: World) -> Model:
+    from customers.models import AssignmentRule
+
+    return AssignmentRule.unscoped.create(
+        tenant=world.tenant, name=f"All of {world.tenant.name}", agent=world.agent
+    )
+
+
 def _inbound_message(world: World) -> Model:
     from rma_portal.inbound.models import InboundMessage
 
@@ -111,12 +139,15 @@ def _inbound_message(world: World) -> Model:
 BUILDERS: dict[str, Callable[[World], Model]] = {
     "tenancy.tenant": lambda world: world.tenant,
     "accounts.user": lambda world: world.customer,
+    "accounts.team": _team,
+    "accounts.absence": _absence,
     "customers.customeraccount": lambda world: world.company,
     "customers.productcategory": lambda world: ProductFactory(tenant=world.tenant).category,
     "customers.product": lambda world: ProductFactory(tenant=world.tenant),
     "customers.order": lambda world: OrderFactory(
         tenant=world.tenant, customer_account=world.company
     ),
+    "customers.assignmentrule": _assignment_rule,
     "returns.returnpolicy": lambda world: ReturnPolicy.unscoped.create(tenant=world.tenant),
     "returns.returnrequest": lambda world: ReturnRequest.unscoped.create(
         tenant=world.tenant,
