@@ -21,6 +21,8 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_
 from django.views.decorators.http import require_http_methods, require_POST
 from django_fsm import can_proceed
 
+from customers.filing_forms import filed_for_customer_text
+from rma_portal.accounts.admin import may_manage_assignment
 from rma_portal.accounts.models import User
 from rma_portal.backoffice.actions import ButtonAction, TransitionButtonsMixin
 from rma_portal.backoffice.admin import TenantScopedAdmin
@@ -35,7 +37,6 @@ from .admin_forms import (
     ReplyForm,
     SlaPolicyForm,
     SupportSettingsForm,
-    filed_for_customer_text,
     may_assign_others,
 )
 from .models import (
@@ -414,6 +415,10 @@ class ComplaintAdmin(TransitionButtonsMixin, TenantScopedAdmin):
             "queues": self._queue_tabs(request),
             "file_for_customer_url": reverse("admin:complaints_complaint_file")
             if self.may_file(request)
+            else "",
+            # Coordinators and up see each agent's load (rma_portal/accounts/admin.py).
+            "load_url": reverse("admin:accounts_team_load")
+            if may_manage_assignment(request.user)
             else "",
         }
         return super().changelist_view(request, extra_context)

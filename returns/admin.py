@@ -20,7 +20,8 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_fsm import can_proceed
 
-from complaints.admin_forms import filed_for_customer_text
+from customers.filing_forms import filed_for_customer_text
+from rma_portal.accounts.admin import may_manage_assignment
 from rma_portal.accounts.models import Role, User
 from rma_portal.backoffice.actions import ButtonAction, StoredFile, TransitionButtonsMixin
 from rma_portal.backoffice.admin import TenantScopedAdmin, TenantScopedTabularInline
@@ -590,6 +591,10 @@ class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
             "queues": self._queue_tabs(request),
             "file_for_customer_url": reverse("admin:returns_returnrequest_file")
             if self.may_file(request)
+            else "",
+            # Coordinators and up see each agent's load (rma_portal/accounts/admin.py).
+            "load_url": reverse("admin:accounts_team_load")
+            if may_manage_assignment(request.user)
             else "",
         }
         return super().changelist_view(request, extra_context)

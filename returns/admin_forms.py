@@ -10,7 +10,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from complaints.admin_forms import staff_channel_field
+from customers.filing_forms import staff_channel_field
 from rma_portal.accounts.models import Role, User
 from rma_portal.forms import IsoDateInput, MultipleFileField
 

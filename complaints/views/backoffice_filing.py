@@ -16,10 +16,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from customers.filing_forms import FilingCustomerForm
 from rma_portal.errors import ApplicationError
 
 from .. import services
-from ..admin_forms import FileComplaintForm, FilingCustomerForm
+from ..admin_forms import FileComplaintForm
 from ..forms import add_application_error
 from ..models import Priority
 from ..services.complaints import STAFF_ACTING_ROLES

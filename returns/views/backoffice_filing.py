@@ -24,7 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from complaints.admin_forms import FilingCustomerForm
+from customers.filing_forms import FilingCustomerForm
 from customers.models import OrderLine
 from rma_portal.errors import ApplicationError
 
