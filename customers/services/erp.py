@@ -22,6 +22,7 @@ from functools import cached_property
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -514,6 +515,15 @@ class RecordContract:
     def validator(self) -> jsonschema.protocols.Validator:
         return jsonschema.Draft202012Validator(self.schema, format_checker=FORMATS)
 
+    @cached_property
+    def fast_validator(self):
+        """The same schema compiled by jsonschema-rs: it tells a valid record about 20 times
+        faster, which is what a bulk request of 1,000 good records spends its time on. Only
+        its "valid" is taken; a record it calls invalid is judged again, and its problems
+        worded, by `validator` (the reference), so its stricter checks (formats the reference
+        does not check) never refuse anything."""
+        return jsonschema_rs.Draft202012Validator(self.schema, validate_formats=True)
+
     def check(self, payloads: Sequence[Any]) -> tuple[list[Any], list[ImportProblem]]:
         """The payloads (whole numbers as integers) and every value outside the schema, by
         record index and field. Records that are no object, or have fields not in it, are
@@ -522,7 +532,7 @@ class RecordContract:
         for index, payload in enumerate(payloads):
             payload = _whole_numbers(payload, self.schema)
             checked.append(payload)
-            if self.validator.is_valid(payload):
+            if self.fast_validator.is_valid(payload) or self.validator.is_valid(payload):
                 continue
             found: dict[str, str] = {}
             for error in self.validator.iter_errors(payload):
