@@ -385,6 +385,13 @@ def worker_env(transactional_db, settings, tmp_path) -> Iterator[WorkerEnv]:
             client.delete(*keys)
 
     delete_broker_keys()
+    # What to restore is read before anything changes: Celery reads a setting it was not told
+    # explicitly from Django's settings, live, so read after the line below it would be False,
+    # and restoring that would leave every later test of this process without eager tasks.
+    saved = {
+        key: celery_app.conf[key]
+        for key in ("task_always_eager", "broker_url", "broker_transport_options")
+    }
     settings.CELERY_TASK_ALWAYS_EAGER = False
     # The in-process sweep and the tasks' own templates, should a test render here.
     settings.TEMPLATES = [
@@ -393,10 +400,6 @@ def worker_env(transactional_db, settings, tmp_path) -> Iterator[WorkerEnv]:
             "DIRS": [*settings.TEMPLATES[0]["DIRS"], Path(__file__).parent / "templates"],
         }
     ]
-    saved = {
-        key: celery_app.conf[key]
-        for key in ("task_always_eager", "broker_url", "broker_transport_options")
-    }
     switch = BrokerSwitch(celery_app)
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_transport_options = {
