@@ -9,6 +9,7 @@ class ComplaintsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
+        from . import inbound  # noqa: F401 - its e-mail handler
         from .models import ComplaintMessage
         from .notifications import on_message_saved, register_webhook_events
 

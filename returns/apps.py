@@ -9,6 +9,7 @@ class ReturnsConfig(AppConfig):
     def ready(self) -> None:
         from rma_portal.notifications.sweepers import register_sweeper
 
+        from . import inbound  # noqa: F401 - its e-mail handler
         from .labels import label_sweep
         from .notifications import register_webhook_events
 

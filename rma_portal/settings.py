@@ -304,6 +304,9 @@ if INBOUND_MAIL_POLL_SECONDS < 1:
 CELERY_BEAT_SCHEDULE = {
     # Rows whose enqueue was lost (broker down, worker killed) are sent by the sweep.
     "sweep-outbox": {"task": "notifications.sweep_outbox_task", "schedule": 60.0},
+    # Unstarted cases of agents away today go to a colleague by the assignment rules; hourly,
+    # so each tenant's new day is picked up in its own time zone.
+    "reassign-absent": {"task": "customers.reassign_absent_task", "schedule": crontab(minute=5)},
     # SLA "at risk" / "breached" notices: at most five minutes late, each sent once.
     "scan-sla": {"task": "complaints.scan_sla_task", "schedule": 300.0},
     # Resolved cases left alone for the tenant's auto-close days (in CELERY_TIMEZONE, at night).
@@ -350,6 +353,18 @@ INBOUND_MAIL_MAX_BYTES = env.int("INBOUND_MAIL_MAX_BYTES", default=35 * 1024 * 1
 INBOUND_MAIL_ALLOW_PRIVATE_ADDRESSES = env.bool(
     "INBOUND_MAIL_ALLOW_PRIVATE_ADDRESSES", default=False
 )
+# A provider's signed POST of a message (Mailgun) older or newer than this many seconds is
+# refused as a possible replay.
+INBOUND_MAIL_HTTP_MAX_AGE_SECONDS = env.int("INBOUND_MAIL_HTTP_MAX_AGE_SECONDS", default=300)
+# The drop folder: .eml files put there become messages of the drop-folder mailboxes. In the
+# embedded mode the development server reads it every INBOUND_MAIL_DROP_FOLDER_SECONDS;
+# `manage.py fetch_mail --drop-folder DIR` reads a folder once anywhere.
+INBOUND_MAIL_DROP_FOLDER = env(
+    "INBOUND_MAIL_DROP_FOLDER", default=str(VAR_DIR / "mail-in") if EMBEDDED else ""
+)
+INBOUND_MAIL_DROP_FOLDER_SECONDS = env.int("INBOUND_MAIL_DROP_FOLDER_SECONDS", default=5)
+if INBOUND_MAIL_DROP_FOLDER_SECONDS < 1:
+    raise ImproperlyConfigured("INBOUND_MAIL_DROP_FOLDER_SECONDS must be at least 1.")
 
 # REST API v1 (docs/api.md): token or session auth, one error shape, pagination everywhere.
 REST_FRAMEWORK = {

@@ -21,6 +21,8 @@ urlpatterns = [
     path("dashboard/", include("analytics.urls")),
     path("api/", include("rma_portal.api.urls")),
     path("backoffice/", admin.site.urls),
+    # Mail that providers post (Mailgun routes), one URL per mailbox, signed.
+    path("inbound/", include("rma_portal.inbound.urls")),
     path("branding/logo/", tenant_logo, name="tenant_logo"),
     path("healthz", healthz),
 ]

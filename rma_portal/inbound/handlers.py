@@ -4,7 +4,15 @@ A handler is a callable taking the `InboundMessage` (locked, status `new`) and a
 
 - `None`: not mine; the next handler is asked;
 - `Handled(...)`: taken, with the status it leaves the message in: `processed` (the default),
-  `ignored` (e.g. an auto-reply) or `held` (a person should look at it), and a reason.
+  `ignored` (e.g. an auto-reply) or `held` (a person should look at it), a reason, and the
+  case it made or continued.
+
+Before any handler, the processing reads the message (`message.mail`,
+rma_portal/inbound/parsing.py) and settles what never reaches one: malformed messages are
+held, automatic ones (auto-replies, bounces) ignored, and those naming a case of another
+tenant refused (services.classify). `message.mail.case` is then the case the message answers,
+its token checked and of the message's tenant, or None for new mail; `message.matched_user`
+the customer user staff matched a held message to.
 
 Handlers are asked in the order they were registered, each in a savepoint of the one
 transaction that also records the outcome: what a handler wrote and the message's new status
@@ -37,6 +45,11 @@ if TYPE_CHECKING:
 class Handled:
     status: str = MessageStatus.PROCESSED
     reason: str = ""
+    # The case the message filed or continued, kept on the message (its back-office page
+    # names it): the kind a domain app registered, the case's id and its number.
+    case_kind: str = ""
+    case_id: int | None = None
+    case_label: str = ""
 
     def __post_init__(self) -> None:
         allowed = {MessageStatus.PROCESSED, MessageStatus.IGNORED, MessageStatus.HELD}
@@ -72,3 +85,21 @@ def handler_name(handler: Handler) -> str:
     module = getattr(handler, "__module__", "") or ""
     name = getattr(handler, "__qualname__", None) or type(handler).__qualname__
     return f"{module}.{name}" if module else name
+
+
+def sender_user(message: InboundMessage):
+    """The user who sent the message: the one staff matched it to, else the active user of
+    the message's tenant whose e-mail address is its From address; None for a stranger.
+
+    The From address is what the sender's mail program wrote: the receiving server's SPF,
+    DKIM and DMARC checks are what vouch for it (a failed DMARC check holds the message
+    before any handler). A reply's token adds that the sender got the case's e-mail."""
+    from rma_portal.accounts.models import User
+
+    if message.matched_user_id is not None:
+        user = User.objects.filter(pk=message.matched_user_id, is_active=True).first()
+        return user if user is not None and user.tenant_id == message.tenant_id else None
+    address = message.mail.sender
+    if not address:
+        return None
+    return User.objects.filter(email=address, tenant_id=message.tenant_id, is_active=True).first()

@@ -53,14 +53,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from imapclient import SEEN
 
 from rma_portal.files.transactions import save_file
+from rma_portal.tenancy.context import tenant_context
 
-from . import imap
+from . import imap, replies
 from .handlers import Handled, handler_name, registered_handlers
-from .models import InboundMessage, Mailbox, MessageStatus, inbound_raw_upload_to
+from .models import InboundMessage, Mailbox, MailboxKind, MessageStatus, inbound_raw_upload_to
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +85,7 @@ class LeaseLost(Exception):
 
 @dataclass
 class FetchResult:
-    outcome: str  # fetched, busy, inactive, error
+    outcome: str  # fetched, busy, inactive, error; "pending" for a mailbox not read over IMAP
     stored: int = 0
     refused: int = 0
     already_stored: int = 0
@@ -95,6 +97,8 @@ class FetchResult:
             return f"fetched {self.stored} (refused {self.refused})"
         if self.outcome == "error":
             return f"error: {self.error}"
+        if self.outcome == "pending":
+            return f"processed {self.processed} waiting messages"
         return self.outcome
 
 
@@ -146,7 +150,14 @@ def _release(mailbox: Mailbox, token: str, **fields) -> None:
 
 def fetch_mailbox(mailbox: Mailbox, *, even_inactive: bool = False) -> FetchResult:
     """Fetch the mailbox's new messages and process them (see the module's docstring); an
-    inactive mailbox only when `even_inactive` (manage.py fetch_mail --mailbox)."""
+    inactive mailbox only when `even_inactive` (manage.py fetch_mail --mailbox).
+
+    A mailbox whose messages are posted or dropped is not fetched: its messages still `new`
+    (their processing task lost, say) are processed."""
+    if mailbox.kind != MailboxKind.IMAP:
+        if not mailbox.is_active and not even_inactive:
+            return FetchResult("inactive")
+        return FetchResult("pending", processed=process_pending(mailbox))
     token = _claim(mailbox, timezone.now(), even_inactive=even_inactive)
     if token in ("busy", "inactive"):
         return FetchResult(token)
@@ -359,7 +370,7 @@ def header_fields(data: bytes) -> dict[str, str]:
                 value = str(message_from_bytes(data, policy=email_policy.compat32)[header] or "")
             except Exception:
                 value = ""
-        value = _SPACES.sub(" ", value).strip()
+        value = _SPACES.sub(" ", value.replace("\x00", "")).strip()
         max_length = InboundMessage._meta.get_field(name).max_length
         fields[name] = value[:max_length] if max_length else value
     return fields
@@ -386,11 +397,19 @@ def process_message(message: InboundMessage) -> str:
             return "busy"
         if locked.status != MessageStatus.NEW:
             return locked.status
-        outcome = _run_handlers(locked, handlers)
+        # The handlers act as the message's tenant, whoever called (a task, a command, a
+        # back-office action of a platform superuser).
+        with tenant_context(locked.tenant):
+            outcome = classify(locked) or _run_handlers(locked, handlers)
         locked.status = outcome.status
         locked.status_reason = outcome.reason[:ERROR_LENGTH]
         locked.processed_at = timezone.now()
-        locked.save(update_fields=["status", "status_reason", "processed_at"])
+        fields = ["status", "status_reason", "processed_at"]
+        if outcome.case_kind:
+            locked.case_kind, locked.case_id = outcome.case_kind, outcome.case_id
+            locked.case_label = outcome.case_label[:60]
+            fields += ["case_kind", "case_id", "case_label"]
+        locked.save(update_fields=fields)
     message.status, message.status_reason = locked.status, locked.status_reason
     message.processed_at = locked.processed_at
     logger.info(
@@ -398,6 +417,71 @@ def process_message(message: InboundMessage) -> str:
         extra={**_log(locked.mailbox), "inbound_message": locked.pk, "status": locked.status},
     )
     return locked.status
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What the processing decided before the handlers (classify): also `refused`, which
+    handlers cannot answer."""
+
+    status: str
+    reason: str
+    case_kind: str = ""
+    case_id: int | None = None
+    case_label: str = ""
+
+
+def classify(message: InboundMessage) -> Settled | None:
+    """Settle what never reaches a handler; None hands the message to them, with
+    `message.mail.case` set to the case it answers (its token checked, of the message's
+    tenant) or None.
+
+    - malformed (unreadable MIME, no sender): held, for a person to look at the file;
+    - automatic (Auto-Submitted other than "no", X-Autoreply, X-Autorespond, Precedence
+      bulk/auto_reply/junk, multipart/report, MAILER-DAEMON or postmaster, an empty return
+      path): ignored, never a case nor an answer, so no loop between two programs;
+    - a token of another tenant (a valid one: that tenant made it): refused;
+    - a token-shaped reply address the portal did not make: held;
+    - a From domain whose DMARC check failed at the receiving server (its
+      Authentication-Results): held, as the sender may be forged, unless staff matched it.
+    """
+    mail = message.mail
+    log = {**_log(message.mailbox), "inbound_message": message.pk}
+    if mail.malformed:
+        logger.warning("inbound message held: malformed", extra={**log, "reason": mail.malformed})
+        return Settled(MessageStatus.HELD, mail.malformed)
+    if mail.automatic:
+        logger.info("inbound message ignored: automatic", extra={**log, "reason": mail.automatic})
+        return Settled(
+            MessageStatus.IGNORED, f"An automatic message ({mail.automatic}): never answered."
+        )
+    found = replies.find_case(mail)
+    if found.case is not None and found.case.tenant_id != message.tenant_id:
+        logger.warning(
+            "inbound message refused: it names a case of another tenant",
+            extra={**log, "named_tenant": found.case.tenant_id, "via": found.case.via},
+        )
+        return Settled(
+            MessageStatus.REFUSED,
+            f"It names a {found.case.kind} of another tenant (its reply "
+            f"{'address' if found.case.via == 'address' else 'thread'}); nothing was done.",
+        )
+    if found.case is None and found.forged_address:
+        logger.warning("inbound message held: a reply address the portal did not make", extra=log)
+        return Settled(
+            MessageStatus.HELD,
+            f"Sent to {found.forged_address[:200]}, a reply address the portal did not make "
+            "(changed, or of an old key).",
+        )
+    mail.case = found.case
+    if mail.dmarc_failed and message.matched_user_id is None:
+        logger.warning("inbound message held: the sender's DMARC check failed", extra=log)
+        return Settled(
+            MessageStatus.HELD,
+            "The receiving server says the sender's domain failed its DMARC check: the From "
+            "address may be forged.",
+        )
+    return None
 
 
 def _run_handlers(message: InboundMessage, handlers) -> Handled:
@@ -439,6 +523,52 @@ def process_pending(mailbox: Mailbox, *, limit: int = MAX_PENDING_PER_RUN) -> in
         if process_message(message) not in (MessageStatus.NEW, "busy"):
             done += 1
     return done
+
+
+def store_message(
+    mailbox: Mailbox, raw: bytes, *, received_at: datetime.datetime | None = None
+) -> tuple[InboundMessage, bool]:
+    """Store a message that was posted (HTTP) or dropped (the drop folder), not fetched:
+    UIDVALIDITY 0 and the mailbox's next such UID, under the mailbox's lock. Returns the
+    message and whether it is new: one with the Message-ID of a message posted or dropped
+    before in the mailbox is that message (a provider's retry, a file read again). A message
+    larger than INBOUND_MAIL_MAX_BYTES keeps only its header and is refused."""
+    limit = settings.INBOUND_MAIL_MAX_BYTES
+    too_large = len(raw) > limit
+    fields = header_fields(raw[:HEADER_BYTES] if too_large else raw)
+    with transaction.atomic():
+        row = _mailboxes(mailbox).select_for_update().get(pk=mailbox.pk)
+        messages = InboundMessage.objects.for_tenant(mailbox.tenant).filter(
+            mailbox=row, uidvalidity=0
+        )
+        if fields["message_id"]:
+            existing = messages.filter(message_id=fields["message_id"]).first()
+            if existing is not None:
+                return existing, False
+        last = messages.aggregate(last=Max("uid"))["last"] or 0
+        message = InboundMessage(
+            tenant_id=row.tenant_id,
+            mailbox=row,
+            uidvalidity=0,
+            uid=last + 1,
+            size=len(raw),
+            received_at=received_at or timezone.now(),
+            **fields,
+        )
+        if too_large:
+            message.status = MessageStatus.REFUSED
+            message.status_reason = _too_large(len(raw), limit)
+        else:
+            field = InboundMessage._meta.get_field("raw")
+            message.raw = save_file(
+                field.storage, inbound_raw_upload_to(message, ""), ContentFile(raw)
+            )
+        message.save()
+    logger.info(
+        "inbound message stored",
+        extra={**_log(mailbox), "inbound_message": message.pk, "status": message.status},
+    )
+    return message, True
 
 
 def process_again(message: InboundMessage) -> str:

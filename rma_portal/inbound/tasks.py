@@ -1,5 +1,6 @@
 """Thin Celery tasks of inbound mail: beat's poll queues one fetch per active mailbox, so one
-slow server never holds up the others."""
+slow server never holds up the others (a mailbox whose mail is posted or dropped has its
+waiting messages processed instead); a posted message is processed by a task of its own."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from celery import shared_task
 
 from rma_portal.tenancy.context import task_tenant_context
 
-from .models import Mailbox
-from .services import fetch_mailbox
+from .models import InboundMessage, Mailbox
+from .services import fetch_mailbox, process_message
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +45,16 @@ def fetch_mailbox_task(mailbox_id: int, tenant_id: int) -> str:
         if mailbox is None:
             return "missing"
         return str(fetch_mailbox(mailbox))
+
+
+@shared_task(name="inbound.process_message_task", soft_time_limit=240, time_limit=300)
+def process_message_task(message_id: int, tenant_id: int) -> str:
+    """Hand one stored message (posted by a provider) to the handlers; its status after, or
+    "missing". A lost task leaves the message `new`: the next poll of its mailbox processes
+    it (fetch_mailbox_task)."""
+    with task_tenant_context(tenant_id):
+        message = InboundMessage.objects.select_related("mailbox", "tenant").filter(pk=message_id)
+        found = message.first()
+        if found is None:
+            return "missing"
+        return process_message(found)

@@ -33,6 +33,7 @@ from rma_portal.security.audit import record
 from rma_portal.security.models import ActorKind, AuditAction
 from rma_portal.tenancy.models import Tenant
 
+from .addressing import addressing_for
 from .models import DeliveryStatus, Notification, WebhookDelivery, WebhookEndpoint
 from .rendering import render_email
 
@@ -262,17 +263,27 @@ def notification_message_id(row: Notification) -> str:
 
 
 def _email_of(row: Notification) -> EmailMultiAlternatives:
+    # The tenant's name or support address as the sender, where replies go, the case's
+    # thread (rma_portal/notifications/addressing.py).
+    addressing = addressing_for(row)
     email = render_email(
         event=row.event,
         language=row.language,
-        context={**row.context, "tenant": row.tenant, "recipient": row.recipient},
+        context={
+            **row.context,
+            "tenant": row.tenant,
+            "recipient": row.recipient,
+            "reply_by_email": addressing.reply_by_email,
+        },
     )
     message = EmailMultiAlternatives(
         email.subject,
         email.text,
-        settings.DEFAULT_FROM_EMAIL,
+        addressing.from_email,
         [row.email],
+        reply_to=addressing.reply_to or None,
         headers={
+            **addressing.headers,
             "Message-ID": notification_message_id(row),
             "X-RMA-Notification": row.idempotency_key,
         },

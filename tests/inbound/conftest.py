@@ -204,3 +204,89 @@ def no_handlers(monkeypatch):
 
 def stored_files(media_root: Path) -> list[Path]:
     return sorted(path for path in media_root.rglob("*") if path.is_file())
+
+
+# --- mail to cases ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mail_handlers(no_handlers):
+    """The domain apps' handlers, in the order the apps register them."""
+    from complaints.inbound import complaint_from_message
+    from returns.inbound import return_reply_from_message
+
+    handlers.register_handler(return_reply_from_message)
+    handlers.register_handler(complaint_from_message)
+
+
+def png_bytes(size: tuple[int, int] = (16, 12)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def build_mail(
+    subject: str = "Pump housing cracked",
+    *,
+    sender: str = "Jan Kowalski <jan@customer.test>",
+    to: str = "Support <support@alpha.test>",
+    text: str | None = "The pump we got last week leaks.\n",
+    html: str | None = None,
+    attachments: tuple[tuple[str, str, bytes], ...] = (),
+    headers: dict[str, str] | None = None,
+    message_id: str | None = None,
+) -> bytes:
+    """A message as a mail program sends it: text and/or HTML, attachments (name, type,
+    bytes), extra headers (In-Reply-To, Auto-Submitted, …)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(timezone.now())
+    message["Message-ID"] = message_id or make_msgid(domain="customer.test")
+    for name, value in (headers or {}).items():
+        message[name] = value
+    if text is not None:
+        message.set_content(text)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
+    elif html is not None:
+        message.set_content(html, subtype="html")
+    for filename, content_type, data in attachments:
+        maintype, subtype = content_type.split("/", 1)
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return message.as_bytes(policy=SMTP)
+
+
+@pytest.fixture
+def folder_mailbox():
+    """A mailbox whose messages are stored directly (no IMAP): the tests that are about what
+    the handlers make of a message, not about fetching it."""
+
+    def _make(tenant, **fields) -> Mailbox:
+        values = {
+            "name": "Support",
+            "address": f"support@{tenant.slug}.test",
+            "kind": "folder",
+            **fields,
+        }
+        return Mailbox.unscoped.create(tenant=tenant, **values)
+
+    return _make
+
+
+def receive(mailbox: Mailbox, raw: bytes):
+    """Store `raw` in the mailbox and hand it to the handlers, as a drop or a post does."""
+    from rma_portal.inbound import services
+    from rma_portal.tenancy.context import tenant_context
+
+    with tenant_context(mailbox.tenant):
+        message, created = services.store_message(mailbox, raw)
+        assert created
+        services.process_message(message)
+        message.refresh_from_db()
+    return message

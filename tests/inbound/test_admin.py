@@ -25,6 +25,7 @@ def _form(**fields) -> dict:
     return {
         "name": "Complaints",
         "address": "complaints@alpha.test",
+        "kind": "imap",
         "host": "127.0.0.1",
         "port": "10143",
         "tls_mode": TlsMode.NONE,
@@ -159,7 +160,10 @@ def test_the_raw_message_is_downloaded_by_its_tenants_admin_only(world_a, world_
 
 def test_held_messages_are_processed_again_from_the_backoffice(world_a, login, mailbox):
     held = _message(
-        mailbox, b"Subject: held\r\n\r\nbody", status=MessageStatus.HELD, status_reason="boom"
+        mailbox,
+        b"From: a@customer.test\r\nSubject: held\r\n\r\nbody",
+        status=MessageStatus.HELD,
+        status_reason="boom",
     )
     done = _message(mailbox, b"Subject: done\r\n\r\nbody", uid=2, status=MessageStatus.PROCESSED)
     handlers.register_handler(lambda message: Handled())
@@ -189,3 +193,39 @@ def test_fetch_now_fetches_the_selected_mailboxes(world_a, login, imap_folder, m
 
     assert "1 mailbox is being fetched" in parse(response).text
     assert InboundMessage.unscoped.get(mailbox=mailbox).subject == "Fetched from the back-office"
+
+
+def test_a_mailbox_whose_mail_is_posted_needs_a_signing_key_not_imap(world_a, login, settings):
+    client = login(world_a.tenant_admin)
+    assert client.get(reverse(ADD)).status_code == 200
+    http = {"name": "Mailgun", "address": "mail@alpha.test", "kind": "http", "is_active": "on"}
+
+    refused = client.post(reverse(ADD), http)
+    assert refused.status_code == 200
+    assert "Needed to check that the provider sent what it posts." in parse(refused).text
+
+    response = client.post(reverse(ADD), {**http, "signing_key": "key-123"})
+    assert response.status_code == 302, [e.text for e in parse(response).select(".errorlist")]
+    mailbox = Mailbox.unscoped.get()
+    assert (mailbox.kind, mailbox.signing_key, mailbox.host, mailbox.password) == (
+        "http",
+        "key-123",
+        "",
+        "",
+    )
+    page = client.get(reverse("admin:inbound_mailbox_change", args=[mailbox.pk]))
+    assert b"key-123" not in page.content
+    url = f"{settings.SITE_URL}/inbound/mailgun/{world_a.tenant.slug}/{mailbox.pk}/mime"
+    assert url in parse(page).text
+    # left empty, the key is kept
+    client.post(
+        reverse("admin:inbound_mailbox_change", args=[mailbox.pk]), {**http, "name": "Renamed"}
+    )
+    mailbox.refresh_from_db()
+    assert (mailbox.name, mailbox.signing_key) == ("Renamed", "key-123")
+
+
+def test_an_imap_mailbox_still_needs_its_server(world_a, login):
+    response = login(world_a.tenant_admin).post(reverse(ADD), _form(host="", username=""))
+    assert response.status_code == 200
+    assert "Needed to fetch the mail over IMAP." in parse(response).text
