@@ -48,6 +48,7 @@ class CustomerAccount(TenantOwnedModel):
     shipping_city = models.CharField(_("shipping city"), max_length=100)
     shipping_country = models.CharField(_("shipping country"), max_length=2, default="PL")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("customer account")
@@ -117,6 +118,8 @@ class ProductCategory(TenantOwnedModel):
 
     code = models.SlugField(_("code"), max_length=60)
     name = models.CharField(_("name"), max_length=120)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("product category")
@@ -149,6 +152,8 @@ class Product(TenantOwnedModel):
         _("serial-tracked"), default=False, help_text=_("Returns must name the serial numbers.")
     )
     is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("product")

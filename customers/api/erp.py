@@ -43,7 +43,7 @@ from customers.services.users import customer_user_invite
 from rma_portal.accounts.models import Role
 from rma_portal.api.exceptions import ErrorShapeAutoSchema
 from rma_portal.api.fields import StrictInputSerializer
-from rma_portal.api.filters import customer_filter, validated_filters
+from rma_portal.api.filters import ListFilterSerializer, customer_filter, validated_filters
 from rma_portal.api.permissions import IsTenantUser, require_scopes
 from rma_portal.api.views import TenantScopedViewSet
 from rma_portal.errors import ApplicationError
@@ -284,10 +284,25 @@ class ErpWritableMixin:
 
 
 class ErpViewSet(ErpWritableMixin, TenantScopedViewSet):
-    """List and detail of one kind, plus the ERP's writes."""
+    """List and detail of one kind, plus the ERP's writes. The lists sync like every other:
+    `updated_since`, `created_from` / `created_to` and a cursor by the time of the last
+    change (docs/api.md#syncing)."""
 
+    filter_serializer_class = ListFilterSerializer
+    cursor_field = "updated_at"
+    created_field = "created_at"  # when the row was first written here
+
+    @extend_schema(parameters=[ListFilterSerializer])
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
+        rows = self.get_queryset()
+        data = validated_filters(self, ListFilterSerializer)
+        if (since := data.get("updated_since")) is not None:
+            rows = rows.filter(updated_at__gte=since)
+        if (start := data.get("created_from")) is not None:
+            rows = rows.filter(**{f"{self.created_field}__date__gte": start})
+        if (end := data.get("created_to")) is not None:
+            rows = rows.filter(**{f"{self.created_field}__date__lte": end})
+        page = self.paginate_queryset(rows)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
@@ -360,6 +375,7 @@ class InvoiceViewSet(ErpViewSet):
     model = Invoice
     serializer_class = InvoiceSerializer
     erp_kind = "invoices"
+    created_field = "imported_at"
     read_scope = "orders:read"
     write_scope = "orders:write"
 
