@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from rma_portal.accounts.admin import AssignmentSetupAdminMixin, staff_choices
+from rma_portal.accounts.admin import staff_choices
 from rma_portal.accounts.models import ASSIGNABLE_ROLES
 from rma_portal.backoffice.admin import TenantScopedAdmin, TenantScopedTabularInline
 
@@ -152,7 +152,7 @@ REGISTERED_CONDITIONS = {
 
 
 @admin.register(AssignmentRule)
-class AssignmentRuleAdmin(AssignmentSetupAdminMixin, TenantScopedAdmin):
+class AssignmentRuleAdmin(TenantScopedAdmin):
     list_display = ["position", "name", "case_kind", "conditions", "target", "is_active"]
     list_display_links = ["name"]
     list_editable = ["position", "is_active"]

@@ -1,5 +1,6 @@
 """Demo data of the customers app for `manage.py seed_demo`: product categories, a catalogue
-of 200 products, three customer companies with two users each, and a year of orders.
+of 200 products, three customer companies with two users each, and a year of orders; then,
+after the other apps' demo cases (`seed_last`), a team and the rules of automatic assignment.
 
 Rows are found by natural key (category code, SKU, customer number, e-mail, order sequence
 number) and `rng` is drawn from the same way whatever already exists, so a rerun, even on a
@@ -16,17 +17,19 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from rma_portal.accounts.models import Role
-from rma_portal.tenancy.management.commands.seed_demo import demo_user
+from rma_portal.accounts.models import Role, Team, TeamMembership, TeamStrategy, User
+from rma_portal.tenancy.management.commands.seed_demo import demo_user, staff_email
 from rma_portal.tenancy.models import Tenant
 
 from .models import (
+    AssignmentRule,
     CustomerAccount,
     CustomerMembership,
     Order,
     OrderLine,
     Product,
     ProductCategory,
+    RuleCaseKind,
 )
 from .validators import NIP_WEIGHTS
 
@@ -732,3 +735,60 @@ def _seed_orders(
             )
     OrderLine.objects.bulk_create(lines)
     return len(orders), len(lines)
+
+
+# --- automatic assignment ------------------------------------------------------------------
+
+DEMO_TEAM = "Front desk"
+# Returns asking for this much or more (in the tenant's currency) go to the coordinator.
+DEMO_VALUABLE_RETURN = Decimal("5000.00")
+
+
+def seed_last(*, tenant: Tenant) -> dict[str, int]:
+    """The demo team and assignment rules (docs/staff-intake.md), created after the returns'
+    and complaints' demo history so that history keeps the assignments it was made with, and
+    every case filed from now on (portal, back-office, API, e-mail) is routed by them:
+
+    10. urgent complaints to the coordinator;
+    20. returns asking for DEMO_VALUABLE_RETURN or more to the coordinator;
+    100. everything else to the front desk (the agent and the coordinator, fewest open cases).
+    """
+    agent = User.objects.get(email=staff_email(Role.AGENT, tenant.slug))
+    coordinator = User.objects.get(email=staff_email(Role.COORDINATOR, tenant.slug))
+    created = {"teams": 0, "assignment rules": 0}
+    team = Team.objects.filter(name=DEMO_TEAM).first()
+    if team is None:
+        team = Team.objects.create(tenant=tenant, name=DEMO_TEAM, strategy=TeamStrategy.LEAST_OPEN)
+        TeamMembership.objects.bulk_create(
+            TeamMembership(tenant=tenant, team=team, user=user) for user in (agent, coordinator)
+        )
+        created["teams"] = 1
+    rules = (
+        AssignmentRule(
+            tenant=tenant,
+            position=10,
+            name="Urgent complaints to the coordinator",
+            case_kind=RuleCaseKind.COMPLAINT,
+            complaint_priority="urgent",
+            agent=coordinator,
+        ),
+        AssignmentRule(
+            tenant=tenant,
+            position=20,
+            name="Valuable returns to the coordinator",
+            case_kind=RuleCaseKind.RETURN,
+            min_requested_value=DEMO_VALUABLE_RETURN,
+            agent=coordinator,
+        ),
+        AssignmentRule(
+            tenant=tenant, position=100, name="Everything else to the front desk", team=team
+        ),
+    )
+    existing = set(AssignmentRule.objects.values_list("name", flat=True))
+    for rule in rules:
+        if rule.name in existing:
+            continue
+        rule.full_clean()
+        rule.save()
+        created["assignment rules"] += 1
+    return created

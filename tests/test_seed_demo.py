@@ -12,7 +12,10 @@ from django.conf import settings
 from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
 
+from complaints.models import Complaint
+from complaints.services import complaint_file
 from customers.models import (
+    AssignmentRule,
     CustomerAccount,
     CustomerMembership,
     Order,
@@ -21,8 +24,10 @@ from customers.models import (
     ProductCategory,
 )
 from customers.validators import validate_vat_number
-from rma_portal.accounts.models import Role, User
-from rma_portal.tenancy.management.commands.seed_demo import demo_logins
+from rma_portal.accounts.models import Role, Team, User
+from rma_portal.inbound.models import Mailbox
+from rma_portal.tenancy.context import tenant_context
+from rma_portal.tenancy.management.commands.seed_demo import DEMO_TENANTS, demo_logins
 from rma_portal.tenancy.models import Tenant
 from tests.conftest import run_seed_demo
 
@@ -37,6 +42,9 @@ COUNTED = (
     Product,
     Order,
     OrderLine,
+    Team,
+    AssignmentRule,
+    Mailbox,
 )
 
 
@@ -189,4 +197,31 @@ def test_the_readme_cites_only_logins_the_command_creates():
     readme = (settings.BASE_DIR / "README.md").read_text(encoding="utf-8")
     cited = set(re.findall(r"[\w.+-]+@[\w-]+\.demo\b", readme))
     assert cited
-    assert cited <= {row.email for row in demo_logins()}
+    mailboxes = {spec.support_email for spec in DEMO_TENANTS}
+    assert cited <= {row.email for row in demo_logins()} | mailboxes
+
+
+def test_complaints_filed_after_the_demo_are_routed_by_its_rules(printed):
+    tenant = Tenant.objects.get(slug="nordtech")
+    with tenant_context(tenant):
+        reporter = User.objects.get(email="piotr.user@stalmet.demo")
+        account = reporter.customer_membership.customer_account
+
+        def file(priority: str):
+            return complaint_file(
+                customer_account=account,
+                reporter=reporter,
+                category="product_quality",
+                priority=priority,
+                subject="Pump housing cracked",
+                description="It leaks at the housing.",
+            )
+
+        urgent, normal = file("urgent"), file("normal")
+        # The demo's history was made before the rules: it kept its unassigned complaints.
+        history_unassigned = Complaint.objects.filter(assignee=None).exists()
+
+    assert urgent.assignee.email == "coordinator@nordtech.demo"
+    assert normal.assignee.email in {"agent@nordtech.demo", "coordinator@nordtech.demo"}
+    assert normal.status == "open"
+    assert history_unassigned

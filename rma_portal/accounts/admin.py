@@ -208,41 +208,12 @@ class UserAdmin(DjangoUserAdmin):
 
 # --- teams, absences and the load per agent ---------------------------------------------
 
-# Who keeps the set-up of automatic assignment (teams, absences, assignment rules) and sees
-# the load per agent, besides platform superusers.
-ASSIGNMENT_MANAGING_ROLES = frozenset({Role.COORDINATOR, Role.MANAGER, Role.TENANT_ADMIN})
-
 
 def may_manage_assignment(user) -> bool:
-    return bool(
-        user.is_active
-        and user.is_staff
-        and (
-            (user.is_superuser and user.tenant_id is None)
-            or (user.tenant_id is not None and user.role in ASSIGNMENT_MANAGING_ROLES)
-        )
-    )
-
-
-class AssignmentSetupAdminMixin:
-    """Teams, absences and assignment rules: coordinators, managers and tenant admins (of
-    their own tenant: the admins are tenant-scoped) and platform superusers manage them;
-    nobody else sees them."""
-
-    def has_module_permission(self, request) -> bool:
-        return may_manage_assignment(request.user)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return may_manage_assignment(request.user)
-
-    def has_add_permission(self, request, *args) -> bool:
-        return may_manage_assignment(request.user)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return may_manage_assignment(request.user)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return may_manage_assignment(request.user)
+    """Whether the user keeps the set-up of automatic assignment and sees the load per agent
+    (the roles' table, rma_portal/accounts/permissions.py: coordinators, managers, tenant
+    admins; and platform superusers)."""
+    return bool(user.is_active and user.is_staff and user.has_perm("accounts.view_team"))
 
 
 def staff_choices(request, roles):
@@ -254,7 +225,7 @@ def staff_choices(request, roles):
     return users.filter(tenant__isnull=False)
 
 
-class TeamMembershipInline(AssignmentSetupAdminMixin, TenantScopedTabularInline):
+class TeamMembershipInline(TenantScopedTabularInline):
     model = TeamMembership
     fields = ["tenant", "user"]
     extra = 1
@@ -269,7 +240,7 @@ class TeamMembershipInline(AssignmentSetupAdminMixin, TenantScopedTabularInline)
 
 
 @admin.register(Team)
-class TeamAdmin(AssignmentSetupAdminMixin, TenantScopedAdmin):
+class TeamAdmin(TenantScopedAdmin):
     list_display = ["name", "strategy", "member_count", "last_assigned"]
     list_filter = ["strategy"]
     list_select_related = ["last_assigned"]
@@ -336,7 +307,7 @@ class TeamAdmin(AssignmentSetupAdminMixin, TenantScopedAdmin):
 
 
 @admin.register(Absence)
-class AbsenceAdmin(AssignmentSetupAdminMixin, TenantScopedAdmin):
+class AbsenceAdmin(TenantScopedAdmin):
     list_display = ["user", "first_day", "last_day", "away_today", "note"]
     list_filter = ["first_day"]
     list_select_related = ["user"]

@@ -10,10 +10,22 @@ from .models import Role
 VIEW = frozenset({"view"})
 EDIT = frozenset({"view", "add", "change"})
 ALL = frozenset({"view", "add", "change", "delete"})
+NONE: frozenset[str] = frozenset()
+
+# The set-up of automatic assignment (teams, absences, assignment rules; and the load per
+# agent, which follows "accounts.view_team"): coordinators, managers and tenant admins keep
+# it, agents do not see it.
+ASSIGNMENT_SETUP = {
+    ("accounts", "team"): ALL,
+    ("accounts", "teammembership"): ALL,
+    ("accounts", "absence"): ALL,
+    ("customers", "assignmentrule"): ALL,
+}
 
 # (app label, model name or "*") -> actions. Domain issues extend this table.
 ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
     Role.AGENT: {
+        ("customers", "assignmentrule"): NONE,
         ("customers", "*"): VIEW,
         ("returns", "returnpolicy"): VIEW,  # policies are the tenant admin's
         ("returns", "*"): EDIT,
@@ -25,6 +37,7 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("notifications", "*"): VIEW,  # e-mails and webhooks sent; endpoints: tenant admin
     },
     Role.COORDINATOR: {
+        **ASSIGNMENT_SETUP,
         ("customers", "*"): VIEW,
         ("returns", "returnpolicy"): VIEW,
         ("returns", "*"): EDIT,
@@ -36,6 +49,7 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("notifications", "*"): VIEW,
     },
     Role.MANAGER: {
+        **ASSIGNMENT_SETUP,
         ("accounts", "user"): VIEW,
         ("customers", "*"): VIEW,
         ("returns", "*"): VIEW,
@@ -44,6 +58,7 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("notifications", "*"): VIEW,
     },
     Role.TENANT_ADMIN: {
+        **ASSIGNMENT_SETUP,
         ("accounts", "user"): ALL,
         ("customers", "*"): ALL,
         ("returns", "*"): ALL,
@@ -59,7 +74,8 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
 
 def role_allows(role: str, app_label: str, action: str, model_name: str) -> bool:
     table = ROLE_PERMISSIONS.get(role, {})
-    actions = table.get((app_label, model_name)) or table.get((app_label, "*")) or frozenset()
+    # A model's own entry wins over its app's "*", even when it grants nothing.
+    actions = table.get((app_label, model_name), table.get((app_label, "*"), NONE))
     return action in actions
 
 
@@ -71,4 +87,7 @@ def role_has_perm(role: str, perm: str) -> bool:
 
 
 def role_has_module_perms(role: str, app_label: str) -> bool:
-    return any(label == app_label for label, _ in ROLE_PERMISSIONS.get(role, {}))
+    return any(
+        label == app_label and actions
+        for (label, _), actions in ROLE_PERMISSIONS.get(role, {}).items()
+    )

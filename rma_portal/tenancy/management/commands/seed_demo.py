@@ -12,6 +12,10 @@ The platform does not know the domain apps. An app contributes demo data with a 
   `tenant_context(tenant)` and one transaction. It must find existing rows by natural key and
   draw from `rng` the same way whatever the database already holds, so that a rerun creates
   nothing. It may return a mapping {what: number of rows created} for the summary line.
+- optionally `seed_last(*, tenant)`: called once per demo tenant after every app's `seed`,
+  in the same order, context and transaction: for configuration that would change how the
+  other apps' demo history is made (automatic assignment rules, say), which only cases
+  filed from then on should meet. Same rules: find by natural key, create what is missing.
 - optionally `logins(*, tenant_slug)`: the (role, e-mail) pairs of the users it creates, for
   the logins table. Create those users with `demo_user()` below.
 
@@ -277,6 +281,12 @@ def format_logins_table(rows: list[DemoLogin]) -> list[str]:
     return lines
 
 
+def _made(label: str, counts: dict[str, int]) -> list[str]:
+    """["<app>: 3 orders, 1 team"] for the summary line, or [] when nothing was created."""
+    listed = ", ".join(f"{number} {what}" for what, number in counts.items() if number)
+    return [f"{label}: {listed}"] if listed else []
+
+
 def refuse_in_production(*, confirmed: bool) -> None:
     """Raise CommandError when DEBUG is off, unless the operator confirmed with PRODUCTION_FLAG
     that this installation is meant to hold the demo users."""
@@ -358,11 +368,11 @@ class Command(BaseCommand):
             with tenant_context(tenant):
                 for label, module in modules:
                     counts = module.seed(tenant=tenant, rng=tenant_rng(tenant, label)) or {}
-                    listed = ", ".join(
-                        f"{number} {what}" for what, number in counts.items() if number
-                    )
-                    if listed:
-                        made.append(f"{label}: {listed}")
+                    made.extend(_made(label, counts))
+                for label, module in modules:
+                    seed_last = getattr(module, "seed_last", None)
+                    if seed_last is not None:
+                        made.extend(_made(label, seed_last(tenant=tenant) or {}))
             if made:
                 summary.append(f"{tenant.name}: created " + "; ".join(made) + ".")
             else:
