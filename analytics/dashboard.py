@@ -682,8 +682,8 @@ def build_agent_view(query: DashboardQuery, *, tenant, user, now=None) -> AgentV
     from django.db.models import Count
     from django.utils import timezone
 
-    from complaints.admin import sla_at_risk, sla_breached
     from complaints.models import OPEN_COMPLAINT_STATUSES, Complaint
+    from complaints.selectors import sla_at_risk, sla_breached
     from returns.models import OPEN_STATUSES, ReturnRequest
 
     now = now or timezone.now()

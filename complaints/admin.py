@@ -4,15 +4,11 @@ the tenant's SLA policies, support calendar, holidays and canned responses."""
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Count, F, Q
+from django.db.models import F, Q
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.html import format_html
@@ -22,10 +18,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_fsm import can_proceed
 
 from customers.filing_forms import filed_for_customer_text
-from rma_portal.accounts.admin import may_manage_assignment
 from rma_portal.accounts.models import User
 from rma_portal.backoffice.actions import ButtonAction, TransitionButtonsMixin
 from rma_portal.backoffice.admin import TenantScopedAdmin
+from rma_portal.backoffice.cases import (
+    CaseQueuesAdminMixin,
+    Queue,
+    filing_admin_view,
+    queue_filter,
+)
 from rma_portal.errors import ApplicationError
 
 from . import services
@@ -55,54 +56,19 @@ from .selectors import (
     canned_responses,
     complaint_thread,
     overall_sla_state,
+    sla_at_risk,
+    sla_breached,
     sla_states,
 )
 from .services.complaints import CONFLICT_MESSAGES, STAFF_ACTING_ROLES
 from .sla import BusinessCalendar, SlaState
-from .views.backoffice_filing import file_complaint_view, filing_admin_view, may_file_for_customers
+from .views.backoffice_filing import file_complaint_view
 
 OPEN = sorted(OPEN_COMPLAINT_STATUSES)
-# The SLA clocks run in these statuses (awaiting the customer pauses them).
-RUNNING = [ComplaintStatus.NEW, ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS]
 # Nobody works on these any more: no assignment, no replies, no buttons.
 FINISHED = frozenset({ComplaintStatus.CLOSED, ComplaintStatus.REJECTED})
 
 # --- queues -----------------------------------------------------------------------------
-
-
-def _running_clock() -> Q:
-    return Q(status__in=RUNNING, sla_paused_at__isnull=True)
-
-
-def sla_breached(now: datetime.datetime) -> Q:
-    """The running clock (first response until given, then resolution) is past its due time."""
-    return _running_clock() & (
-        Q(first_responded_at__isnull=True, first_response_due_at__lte=now)
-        | Q(first_responded_at__isnull=False, resolution_due_at__lte=now)
-    )
-
-
-def sla_at_risk(now: datetime.datetime) -> Q:
-    """The running clock has used most of its time (see sla.AT_RISK_SHARE) but is not due."""
-    return _running_clock() & (
-        Q(
-            first_responded_at__isnull=True,
-            first_response_at_risk_at__lte=now,
-            first_response_due_at__gt=now,
-        )
-        | Q(
-            first_responded_at__isnull=False,
-            resolution_at_risk_at__lte=now,
-            resolution_due_at__gt=now,
-        )
-    )
-
-
-@dataclass(frozen=True)
-class Queue:
-    key: str
-    label: str
-    condition: Callable[[User, datetime.datetime], Q]
 
 
 QUEUES: tuple[Queue, ...] = (
@@ -124,21 +90,7 @@ QUEUES: tuple[Queue, ...] = (
         lambda user, now: Q(status=ComplaintStatus.AWAITING_CUSTOMER),
     ),
 )
-QUEUES_BY_KEY = {queue.key: queue for queue in QUEUES}
-
-
-class QueueFilter(admin.SimpleListFilter):
-    title = gettext_lazy("queue")
-    parameter_name = "queue"
-
-    def lookups(self, request, model_admin):
-        return [(queue.key, queue.label) for queue in QUEUES]
-
-    def queryset(self, request, queryset):
-        queue = QUEUES_BY_KEY.get(self.value() or "")
-        if queue is None:
-            return queryset
-        return queryset.filter(queue.condition(request.user, timezone.now()))
+QueueFilter = queue_filter(QUEUES)
 
 
 # --- SLA badges ---------------------------------------------------------------------------
@@ -264,10 +216,12 @@ def _draft_key(complaint: Complaint) -> str:
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(TransitionButtonsMixin, TenantScopedAdmin):
+class ComplaintAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedAdmin):
     """Nothing on a complaint is edited through the form: the page is read-only for everyone
     and every change (status, assignee, messages) is a button that calls a service."""
 
+    queues = QUEUES
+    file_url_name = "admin:complaints_complaint_file"
     button_actions = BUTTON_ACTIONS
     attachment_model = ComplaintAttachment
     attachment_parent_field = "complaint"
@@ -408,62 +362,6 @@ class ComplaintAdmin(TransitionButtonsMixin, TenantScopedAdmin):
         if request.tenant is None:
             related.append("tenant")  # the tenant column and each tenant's calendar
         return related
-
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            "queues": self._queue_tabs(request),
-            "file_for_customer_url": reverse("admin:complaints_complaint_file")
-            if self.may_file(request)
-            else "",
-            # Coordinators and up see each agent's load (rma_portal/accounts/admin.py).
-            "load_url": reverse("admin:accounts_team_load")
-            if may_manage_assignment(request.user)
-            else "",
-        }
-        return super().changelist_view(request, extra_context)
-
-    def may_file(self, request) -> bool:
-        """Whether the user files complaints for customers here (agents, coordinators, tenant
-        admins); the filing page answers 403 to everyone else."""
-        return may_file_for_customers(request.user) and self.has_transition_permission(request)
-
-    def _queue_tabs(self, request) -> list[dict]:
-        """The queues above the list, with how many complaints each holds (one query)."""
-        now = timezone.now()
-        counts = (
-            super()
-            .get_queryset(request)
-            .order_by()
-            .aggregate(
-                **{
-                    queue.key: Count("pk", filter=queue.condition(request.user, now))
-                    for queue in QUEUES
-                },
-                all=Count("pk"),
-            )
-        )
-        current = request.GET.get(QueueFilter.parameter_name, "")
-        tabs = [
-            {
-                "key": queue.key,
-                "label": queue.label,
-                "count": counts[queue.key],
-                "url": f"?{QueueFilter.parameter_name}={queue.key}",
-                "selected": current == queue.key,
-            }
-            for queue in QUEUES
-        ]
-        tabs.append(
-            {
-                "key": "all",
-                "label": _("All"),
-                "count": counts["all"],
-                "url": "?",
-                "selected": current == "",
-            }
-        )
-        return tabs
 
     # --- bulk assignment ---
 

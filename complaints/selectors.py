@@ -35,6 +35,39 @@ DEFAULT_SLA_HOURS = {
 }
 
 
+# The SLA clocks run in these statuses (awaiting the customer pauses them).
+SLA_RUNNING_STATUSES = (ComplaintStatus.NEW, ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS)
+
+
+def sla_running() -> Q:
+    return Q(status__in=SLA_RUNNING_STATUSES, sla_paused_at__isnull=True)
+
+
+def sla_breached(now: datetime.datetime) -> Q:
+    """The running clock (first response until given, then resolution) is past its due time:
+    the back-office's "SLA breached" queue, the load per agent, the agents' dashboard."""
+    return sla_running() & (
+        Q(first_responded_at__isnull=True, first_response_due_at__lte=now)
+        | Q(first_responded_at__isnull=False, resolution_due_at__lte=now)
+    )
+
+
+def sla_at_risk(now: datetime.datetime) -> Q:
+    """The running clock has used most of its time (see sla.AT_RISK_SHARE) but is not due."""
+    return sla_running() & (
+        Q(
+            first_responded_at__isnull=True,
+            first_response_at_risk_at__lte=now,
+            first_response_due_at__gt=now,
+        )
+        | Q(
+            first_responded_at__isnull=False,
+            resolution_at_risk_at__lte=now,
+            resolution_due_at__gt=now,
+        )
+    )
+
+
 def complaints_visible_to(*, user: User) -> QuerySet[Complaint]:
     """Staff see the tenant's complaints, customer admins their company's, users their own."""
     return cases_visible_to(Complaint.objects.all(), user=user, owner_field="reporter")

@@ -5,7 +5,13 @@ each other, so the shared part lives here, with the customer companies it is abo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django import forms
+from django.contrib import messages
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from rma_portal.accounts.models import CUSTOMER_ROLES, User
@@ -107,3 +113,46 @@ class FilingCustomerForm(forms.Form):
         if customer is None:
             return None
         return self.cleaned_data["company"], customer
+
+
+@dataclass
+class FilingPage:
+    """The start of a back-office page filing a case for a customer (`filing_page`)."""
+
+    chooser: FilingCustomerForm
+    context: dict
+    template: str
+    company: CustomerAccount | None = None
+    customer: User | None = None
+
+    def render(self, request, **extra) -> TemplateResponse:
+        return TemplateResponse(request, self.template, {**self.context, **extra})
+
+
+def filing_page(model_admin, request, *, title: str) -> FilingPage:
+    """The chooser of company and customer user (from the query string), the page's context
+    and its template (admin/<app>/<model>/file_for_customer.html). `company` and `customer`
+    stay None until both are chosen; a POST made before that gets an error message."""
+    opts = model_admin.opts
+    chooser = FilingCustomerForm(request.GET or None, tenant=request.tenant)
+    page = FilingPage(
+        chooser=chooser,
+        template=f"admin/{opts.app_label}/{opts.model_name}/file_for_customer.html",
+        context={
+            **model_admin.admin_site.each_context(request),
+            "title": title,
+            "opts": opts,
+            "app_label": opts.app_label,
+            "has_view_permission": True,
+            "chooser": chooser,
+            "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+        },
+    )
+    chosen = chooser.chosen()
+    if chosen is None:
+        if request.method == "POST":
+            messages.error(request, gettext("Choose the company and the customer user first."))
+    else:
+        page.company, page.customer = chosen
+        page.context.update({"company": page.company, "customer": page.customer})
+    return page

@@ -21,9 +21,11 @@ Every automatic assignment writes an audit row naming the rule, the team and the
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -212,3 +214,37 @@ def reassign_away(
         reassigner.reassign(tenant=tenant, away_user_ids=frozenset(away), now=now)
         for reassigner in case_reassigners()
     )
+
+
+def reassign_each(
+    not_started: QuerySet,
+    *,
+    away_user_ids: frozenset[int],
+    related: Iterable[str] = (),
+    reroute: Callable[[object, User], bool],
+) -> int:
+    """The loop of a case app's reassigner: each case of `not_started` (the tenant's cases not
+    yet started) whose assignee is away, in its own transaction under its row lock, read
+    again there and handed to `reroute(case, previous assignee)`, which routes it never to
+    someone away and says whether it moved. Returns how many moved."""
+    if not away_user_ids:
+        return 0
+    away = not_started.filter(assignee_id__in=away_user_ids)
+    candidates = list(away.order_by("pk").values_list("pk", flat=True))
+    moved = 0
+    for pk in candidates:
+        with transaction.atomic():
+            locked = (
+                not_started.select_for_update(of=("self",))
+                .select_related(*related)
+                .filter(pk=pk, assignee_id__in=away_user_ids)
+                .first()
+            )
+            if locked is None:  # started, decided, closed or re-assigned meanwhile
+                continue
+            # Read after the lock: a joined row is not read again when the row changed while
+            # this waited for it.
+            previous = User.objects.get(pk=locked.assignee_id)
+            if reroute(locked, previous):
+                moved += 1
+    return moved

@@ -4,8 +4,6 @@ behind a button, bulk approval, staff downloads of attachments, and the policy e
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib import admin, messages
@@ -21,10 +19,15 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_fsm import can_proceed
 
 from customers.filing_forms import filed_for_customer_text
-from rma_portal.accounts.admin import may_manage_assignment
-from rma_portal.accounts.models import Role, User
+from rma_portal.accounts.models import Role
 from rma_portal.backoffice.actions import ButtonAction, StoredFile, TransitionButtonsMixin
 from rma_portal.backoffice.admin import TenantScopedAdmin, TenantScopedTabularInline
+from rma_portal.backoffice.cases import (
+    CaseQueuesAdminMixin,
+    Queue,
+    filing_admin_view,
+    queue_filter,
+)
 from rma_portal.errors import ApplicationError
 
 from . import labels, services
@@ -58,7 +61,7 @@ from .selectors import return_rules_applied
 from .services.access import is_acting_staff
 from .services.errors import ReturnInvalid
 from .services.resolution import CONFIRMABLE_STATUSES
-from .views.backoffice_filing import file_return_view, filing_admin_view, may_file_for_customers
+from .views.backoffice_filing import file_return_view
 
 OPEN = sorted(OPEN_STATUSES)
 # Nobody works on these any more: no assignment, no buttons but messages.
@@ -69,61 +72,42 @@ FINISHED = frozenset(
 # --- queues ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Queue:
-    key: str
-    label: str
-    condition: Callable[[User], Q]
-
-
 QUEUES: tuple[Queue, ...] = (
-    Queue("new", gettext_lazy("New (submitted)"), lambda user: Q(status=ReturnStatus.SUBMITTED)),
+    Queue(
+        "new", gettext_lazy("New (submitted)"), lambda user, now: Q(status=ReturnStatus.SUBMITTED)
+    ),
     Queue(
         "needs_info",
         gettext_lazy("Waiting for the customer's answer"),
-        lambda user: Q(status=ReturnStatus.NEEDS_INFO),
+        lambda user, now: Q(status=ReturnStatus.NEEDS_INFO),
     ),
     Queue(
         "awaiting_goods",
         gettext_lazy("Approved, awaiting goods"),
-        lambda user: Q(status=ReturnStatus.APPROVED),
+        lambda user, now: Q(status=ReturnStatus.APPROVED),
     ),
     Queue(
         "awaiting_inspection",
         gettext_lazy("Received, awaiting inspection"),
-        lambda user: Q(status=ReturnStatus.RECEIVED),
+        lambda user, now: Q(status=ReturnStatus.RECEIVED),
     ),
     Queue(
         "awaiting_resolution",
         gettext_lazy("Inspected, awaiting resolution"),
-        lambda user: Q(status=ReturnStatus.INSPECTED),
+        lambda user, now: Q(status=ReturnStatus.INSPECTED),
     ),
     Queue(
         "mine",
         gettext_lazy("Mine (open)"),
-        lambda user: Q(assignee_id=user.pk, status__in=OPEN),
+        lambda user, now: Q(assignee_id=user.pk, status__in=OPEN),
     ),
     Queue(
         "unassigned",
         gettext_lazy("Unassigned (open)"),
-        lambda user: Q(assignee__isnull=True, status__in=OPEN),
+        lambda user, now: Q(assignee__isnull=True, status__in=OPEN),
     ),
 )
-QUEUES_BY_KEY = {queue.key: queue for queue in QUEUES}
-
-
-class QueueFilter(admin.SimpleListFilter):
-    title = gettext_lazy("queue")
-    parameter_name = "queue"
-
-    def lookups(self, request, model_admin):
-        return [(queue.key, queue.label) for queue in QUEUES]
-
-    def queryset(self, request, queryset):
-        queue = QUEUES_BY_KEY.get(self.value() or "")
-        if queue is None:
-            return queryset
-        return queryset.filter(queue.condition(request.user))
+QueueFilter = queue_filter(QUEUES)
 
 
 # --- timeline, lines and attachments (read-only inlines) ------------------------------------
@@ -411,10 +395,12 @@ LINE_ERROR_KEY = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
 
 
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
+class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedAdmin):
     """Nothing on a return is edited through the form: the page is read-only for everyone
     and every change (status, assignee, messages) is a button that calls a service."""
 
+    queues = QUEUES
+    file_url_name = "admin:returns_returnrequest_file"
     button_actions = BUTTON_ACTIONS
     attachment_model = ReturnAttachment
     attachment_parent_field = "return_request"
@@ -584,53 +570,6 @@ class ReturnRequestAdmin(TransitionButtonsMixin, TenantScopedAdmin):
         if obj.label_rendered_at is None:
             return format_html("{} ({})", link, _("rendered on first download"))
         return link
-
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            "queues": self._queue_tabs(request),
-            "file_for_customer_url": reverse("admin:returns_returnrequest_file")
-            if self.may_file(request)
-            else "",
-            # Coordinators and up see each agent's load (rma_portal/accounts/admin.py).
-            "load_url": reverse("admin:accounts_team_load")
-            if may_manage_assignment(request.user)
-            else "",
-        }
-        return super().changelist_view(request, extra_context)
-
-    def may_file(self, request) -> bool:
-        """Whether the user files returns for customers here (agents, coordinators, tenant
-        admins); the filing page answers 403 to everyone else."""
-        return may_file_for_customers(request.user) and self.has_transition_permission(request)
-
-    def _queue_tabs(self, request) -> list[dict]:
-        """The queues above the list, with how many returns each holds (one query)."""
-        counts = (
-            super()
-            .get_queryset(request)
-            .order_by()
-            .aggregate(
-                **{
-                    queue.key: Count("pk", filter=queue.condition(request.user)) for queue in QUEUES
-                },
-                all=Count("pk"),
-            )
-        )
-        current = request.GET.get(QueueFilter.parameter_name, "")
-        tabs = [
-            {
-                "label": queue.label,
-                "count": counts[queue.key],
-                "url": f"?{QueueFilter.parameter_name}={queue.key}",
-                "selected": current == queue.key,
-            }
-            for queue in QUEUES
-        ]
-        tabs.append(
-            {"label": _("All"), "count": counts["all"], "url": "?", "selected": current == ""}
-        )
-        return tabs
 
     @admin.action(
         description=gettext_lazy("Approve selected submitted returns"),

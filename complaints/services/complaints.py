@@ -7,7 +7,7 @@ import datetime
 from collections.abc import Callable, Sequence
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,11 +20,12 @@ from customers.routing import (
     REASON_ABSENCE,
     REASON_FILED,
     Decision,
+    reassign_each,
     record_auto_assignment,
     route,
     timeline_note,
 )
-from rma_portal.accounts.models import Role, User
+from rma_portal.accounts.models import STAFF_ACTING_ROLES, Role, User
 from rma_portal.concurrency import changed_since_seen
 from rma_portal.errors import ApplicationError
 from rma_portal.files.uploads import CleanUpload, UploadRejected, clean_upload
@@ -47,6 +48,8 @@ from ..selectors import (
     business_calendar,
     first_response_clock,
     resolution_clock,
+    sla_at_risk,
+    sla_breached,
     sla_targets,
     support_settings,
 )
@@ -61,7 +64,6 @@ from ..sla import (
 
 MAX_TEXT = 10_000
 MAX_FILES_PER_MESSAGE = 10
-STAFF_ACTING_ROLES = frozenset({Role.AGENT, Role.COORDINATOR, Role.TENANT_ADMIN})
 ASSIGNING_ROLES = frozenset({Role.COORDINATOR, Role.TENANT_ADMIN})
 
 
@@ -967,34 +969,14 @@ def complaints_reassign_away(
     """Re-route the tenant's complaints not yet started whose assignee is away (never to
     someone away); each in its own transaction under its row lock. Returns how many moved."""
     now = now or timezone.now()
-    if not away_user_ids:
-        return 0
-    candidates = list(
-        Complaint.objects.for_tenant(tenant)
-        .filter(status__in=NOT_STARTED_STATUSES, assignee_id__in=away_user_ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    return reassign_each(
+        Complaint.objects.for_tenant(tenant).filter(status__in=NOT_STARTED_STATUSES),
+        away_user_ids=away_user_ids,
+        related=("tenant", "customer_account", "reporter", "product"),
+        reroute=lambda complaint, previous: _assign_automatically(
+            complaint, now=now, previous=previous, exclude_user_ids=away_user_ids
+        ),
     )
-    moved = 0
-    for pk in candidates:
-        with transaction.atomic():
-            locked = (
-                Complaint.objects.for_tenant(tenant)
-                .select_for_update(of=("self",))
-                .select_related("tenant", "customer_account", "reporter", "product")
-                .filter(pk=pk, status__in=NOT_STARTED_STATUSES, assignee_id__in=away_user_ids)
-                .first()
-            )
-            if locked is None:  # started, closed or re-assigned meanwhile
-                continue
-            # Read after the lock: a joined row is not read again when the row changed while
-            # this waited for it.
-            previous = User.objects.get(pk=locked.assignee_id)
-            if _assign_automatically(
-                locked, now=now, previous=previous, exclude_user_ids=away_user_ids
-            ):
-                moved += 1
-    return moved
 
 
 # --- workload (the back-office's load page, the "fewest open cases" strategy) ------------
@@ -1002,35 +984,6 @@ def complaints_reassign_away(
 OPEN_COMPLAINTS = "open_complaints"
 COMPLAINTS_AT_RISK = "complaints_at_risk"
 COMPLAINTS_BREACHED = "complaints_breached"
-_RUNNING = (ComplaintStatus.NEW, ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS)
-
-
-def _sla_running() -> Q:
-    return Q(status__in=_RUNNING, sla_paused_at__isnull=True)
-
-
-def _sla_breached(now: datetime.datetime) -> Q:
-    """As the back-office's "SLA breached" queue: the running clock is past its due time."""
-    return _sla_running() & (
-        Q(first_responded_at__isnull=True, first_response_due_at__lte=now)
-        | Q(first_responded_at__isnull=False, resolution_due_at__lte=now)
-    )
-
-
-def _sla_at_risk(now: datetime.datetime) -> Q:
-    """As the back-office's "SLA at risk" queue: most of the running clock's time is used."""
-    return _sla_running() & (
-        Q(
-            first_responded_at__isnull=True,
-            first_response_at_risk_at__lte=now,
-            first_response_due_at__gt=now,
-        )
-        | Q(
-            first_responded_at__isnull=False,
-            resolution_at_risk_at__lte=now,
-            resolution_due_at__gt=now,
-        )
-    )
 
 
 def complaint_workload(*, tenant, user_ids, now: datetime.datetime) -> dict[int, dict[str, int]]:
@@ -1043,8 +996,8 @@ def complaint_workload(*, tenant, user_ids, now: datetime.datetime) -> dict[int,
         .values("assignee_id")
         .annotate(
             open=Count("pk"),
-            at_risk=Count("pk", filter=_sla_at_risk(now)),
-            breached=Count("pk", filter=_sla_breached(now)),
+            at_risk=Count("pk", filter=sla_at_risk(now)),
+            breached=Count("pk", filter=sla_breached(now)),
         )
     )
     return {

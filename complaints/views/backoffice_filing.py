@@ -7,75 +7,29 @@ e-mails, their portal), its SLA clocks start now, and nothing is stored unless a
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from customers.filing_forms import FilingCustomerForm
+from customers.filing_forms import filing_page
 from rma_portal.errors import ApplicationError
 
 from .. import services
 from ..admin_forms import FileComplaintForm
 from ..forms import add_application_error
 from ..models import Priority
-from ..services.complaints import STAFF_ACTING_ROLES
 
 # The fields a reload for the order's lines keeps (files are chosen again).
 KEPT_FIELDS = ("channel", "category", "priority", "order", "order_line", "subject", "description")
 
 
-def may_file_for_customers(user) -> bool:
-    """Agents, coordinators and tenant admins of a tenant: the staff the filing services let
-    act for a customer. Managers only read; a platform superuser works across tenants and
-    files nothing (a case is filed by the staff of the customer's tenant)."""
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and user.tenant_id
-        and user.role in STAFF_ACTING_ROLES
-    )
-
-
-def filing_admin_view(model_admin, view):
-    """The back-office's own wrapper (sign-in, CSRF, no caching), after a role check that
-    answers 403 to everyone signed in who may not file: customers and managers alike."""
-    protected = model_admin.admin_site.admin_view(view)
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        user = request.user
-        if user.is_authenticated and not (
-            may_file_for_customers(user) and model_admin.has_transition_permission(request)
-        ):
-            raise PermissionDenied
-        return protected(request, *args, **kwargs)
-
-    return wrapper
-
-
 def file_complaint_view(model_admin, request):
-    chooser = FilingCustomerForm(request.GET or None, tenant=request.tenant)
-    chosen = chooser.chosen()
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": _("File a complaint for a customer"),
-        "opts": model_admin.opts,
-        "app_label": model_admin.opts.app_label,
-        "has_view_permission": True,
-        "chooser": chooser,
-        "changelist_url": reverse("admin:complaints_complaint_changelist"),
-    }
-    template = "admin/complaints/complaint/file_for_customer.html"
-    if chosen is None:
-        if request.method == "POST":
-            messages.error(request, _("Choose the company and the customer user first."))
-        return TemplateResponse(request, template, context)
-    company, customer = chosen
+    page = filing_page(model_admin, request, title=_("File a complaint for a customer"))
+    if page.customer is None:
+        return page.render(request)
+    company, customer = page.company, page.customer
+    context = {}
     if request.method == "POST" and "show_lines" in request.POST:
         # Without JavaScript, choosing the order reloads the form with that order's lines.
         initial = {name: request.POST.get(name, "") for name in KEPT_FIELDS}
@@ -105,5 +59,4 @@ def file_complaint_view(model_admin, request):
         context["files_again"] = bool(request.FILES)
     else:
         form = FileComplaintForm(initial={"priority": Priority.NORMAL}, customer_account=company)
-    context.update({"company": company, "customer": customer, "form": form})
-    return TemplateResponse(request, template, context)
+    return page.render(request, form=form, **context)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from rma_portal.accounts.models import Role, User
+from rma_portal.accounts.models import STAFF_ACTING_ROLES, User
 
 from ..models import ReturnRequest
 from .errors import ReturnAccessDenied
-
-STAFF_ACTING_ROLES = frozenset({Role.AGENT, Role.COORDINATOR, Role.TENANT_ADMIN})
 
 
 def is_acting_staff(user: User, return_request: ReturnRequest | None = None) -> bool:

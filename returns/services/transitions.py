@@ -22,6 +22,7 @@ from customers.routing import (
     REASON_ABSENCE,
     REASON_FILED,
     Decision,
+    reassign_each,
     record_auto_assignment,
     route,
     timeline_note,
@@ -660,32 +661,14 @@ def returns_reassign_away(
     """Re-route the tenant's returns waiting for a decision whose assignee is away (never to
     someone away); each in its own transaction under its row lock. Returns how many moved."""
     now = now or timezone.now()
-    if not away_user_ids:
-        return 0
-    candidates = list(
-        ReturnRequest.objects.for_tenant(tenant)
-        .filter(status__in=NOT_STARTED_STATUSES, assignee_id__in=away_user_ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    return reassign_each(
+        ReturnRequest.objects.for_tenant(tenant).filter(status__in=NOT_STARTED_STATUSES),
+        away_user_ids=away_user_ids,
+        related=("tenant", "customer_account"),
+        reroute=lambda return_request, previous: _assign_automatically(
+            return_request, previous=previous, exclude_user_ids=away_user_ids, now=now
+        ),
     )
-    moved = 0
-    for pk in candidates:
-        with transaction.atomic():
-            locked = (
-                ReturnRequest.objects.for_tenant(tenant)
-                .select_for_update(of=("self",))
-                .select_related("tenant", "customer_account")
-                .filter(pk=pk, status__in=NOT_STARTED_STATUSES, assignee_id__in=away_user_ids)
-                .first()
-            )
-            if locked is None:  # decided or re-assigned meanwhile
-                continue
-            previous = User.objects.get(pk=locked.assignee_id)
-            if _assign_automatically(
-                locked, previous=previous, exclude_user_ids=away_user_ids, now=now
-            ):
-                moved += 1
-    return moved
 
 
 # --- workload (the back-office's load page, the "fewest open cases" strategy) ------------

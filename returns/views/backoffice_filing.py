@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from customers.filing_forms import FilingCustomerForm
+from customers.filing_forms import filing_page
 from customers.models import OrderLine
 from rma_portal.errors import ApplicationError
 
@@ -33,7 +30,6 @@ from ..admin_forms import FileReturnForm
 from ..forms import LINE_ERROR_KEY, MAX_LINES_PER_RETURN, ReturnLineFormSet
 from ..models import ReturnReason, ReturnStatus
 from ..policies import LineVerdict, evaluate_line, evaluate_return
-from ..services.access import is_acting_staff
 from .portal import ORDER_LOOKBACK_DAYS
 
 # The lines listed at once: the most recent ones that can still be returned; a search by
@@ -42,36 +38,6 @@ LINES_SHOWN = 50
 # How many of the company's delivered lines are looked at to find them.
 CANDIDATE_LINES = 300
 ACTIONS = ("search", "check", "file")
-
-
-def may_file_for_customers(user) -> bool:
-    """Agents, coordinators and tenant admins of a tenant: the staff the filing services let
-    act for a customer. Managers only read; a platform superuser works across tenants and
-    files nothing (a case is filed by the staff of the customer's tenant)."""
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and user.tenant_id
-        and not user.is_integration
-        and is_acting_staff(user)
-    )
-
-
-def filing_admin_view(model_admin, view):
-    """The back-office's own wrapper (sign-in, CSRF, no caching), after a role check that
-    answers 403 to everyone signed in who may not file: customers and managers alike."""
-    protected = model_admin.admin_site.admin_view(view)
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        user = request.user
-        if user.is_authenticated and not (
-            may_file_for_customers(user) and model_admin.has_transition_permission(request)
-        ):
-            raise PermissionDenied
-        return protected(request, *args, **kwargs)
-
-    return wrapper
 
 
 @dataclass
@@ -290,23 +256,11 @@ def _file(request, customer, formset, form, chooser, posted):
 def file_return_view(model_admin, request):
     tenant = request.tenant
     today = selectors.tenant_today(tenant)
-    chooser = FilingCustomerForm(request.GET or None, tenant=tenant)
-    chosen = chooser.chosen()
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": _("File a return for a customer"),
-        "opts": model_admin.opts,
-        "app_label": model_admin.opts.app_label,
-        "has_view_permission": True,
-        "chooser": chooser,
-        "changelist_url": reverse("admin:returns_returnrequest_changelist"),
-    }
-    template = "admin/returns/returnrequest/file_for_customer.html"
-    if chosen is None:
-        if request.method == "POST":
-            messages.error(request, _("Choose the company and the customer user first."))
-        return TemplateResponse(request, template, context)
-    company, customer = chosen
+    page = filing_page(model_admin, request, title=_("File a return for a customer"))
+    if page.customer is None:
+        return page.render(request)
+    company, customer, chooser = page.company, page.customer, page.chooser
+    context = {}
     rules = selectors.return_rules_for(customer_account=company)
     reasons = list(ReturnReason.choices)
     page_errors: list[str] = []
@@ -374,8 +328,6 @@ def file_return_view(model_admin, request):
     resolution = resolution or form.initial.get("requested_resolution", "")
     context.update(
         {
-            "company": company,
-            "customer": customer,
             "formset": formset,
             "rows": rows,
             "form": form,
@@ -391,7 +343,7 @@ def file_return_view(model_admin, request):
             "currency": tenant.currency,
         }
     )
-    return TemplateResponse(request, template, context)
+    return page.render(request, **context)
 
 
 def _filed(request, return_request, customer) -> HttpResponseRedirect:

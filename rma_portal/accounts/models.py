@@ -35,6 +35,9 @@ STAFF_ROLES = frozenset({Role.AGENT, Role.COORDINATOR, Role.MANAGER, Role.TENANT
 TENANT_WIDE_ROLES = STAFF_ROLES | {Role.INTEGRATION}
 # Who automatic assignment may hand a case to: the people who work the queues.
 ASSIGNABLE_ROLES = frozenset({Role.AGENT, Role.COORDINATOR})
+# Who acts on returns and complaints (transitions, replies, filing for a customer); managers
+# only read.
+STAFF_ACTING_ROLES = frozenset({Role.AGENT, Role.COORDINATOR, Role.TENANT_ADMIN})
 
 
 class UserManager(BaseUserManager):

@@ -5,7 +5,7 @@ Roles are the single source of permissions: there are no per-user or group grant
 
 from __future__ import annotations
 
-from .models import Role
+from .models import STAFF_ACTING_ROLES, Role
 
 VIEW = frozenset({"view"})
 EDIT = frozenset({"view", "add", "change"})
@@ -90,4 +90,16 @@ def role_has_module_perms(role: str, app_label: str) -> bool:
     return any(
         label == app_label and actions
         for (label, _), actions in ROLE_PERMISSIONS.get(role, {}).items()
+    )
+
+
+def may_file_for_customers(user) -> bool:
+    """Agents, coordinators and tenant admins of a tenant: the staff the filing services let
+    act for a customer. Managers only read; a platform superuser works across tenants and
+    files nothing (a case is filed by the staff of the customer's tenant)."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and user.tenant_id
+        and user.role in STAFF_ACTING_ROLES
     )

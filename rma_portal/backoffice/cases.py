@@ -1,0 +1,133 @@
+"""The back-office's case lists (returns, complaints): queues, named filters shown as tabs
+above the list, each with how many cases it holds; the list's links for staff (file a case
+for a customer, the load per agent); and the guard of the pages filing a case for a customer.
+
+A domain app describes its queues with `Queue` rows, makes their list filter with
+`queue_filter()`, mixes `CaseQueuesAdminMixin` into its ModelAdmin and wraps its filing page
+in `filing_admin_view()`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import wraps
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from rma_portal.accounts.admin import may_manage_assignment
+from rma_portal.accounts.permissions import may_file_for_customers
+
+PARAMETER = "queue"
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: str
+    # (the signed-in user, now) -> the cases of the queue.
+    condition: Callable[[object, datetime.datetime], Q]
+
+
+def queue_filter(queues: Sequence[Queue]) -> type[admin.SimpleListFilter]:
+    """The list filter choosing one of `queues` (?queue=<key>)."""
+    by_key = {queue.key: queue for queue in queues}
+
+    class QueueFilter(admin.SimpleListFilter):
+        title = gettext_lazy("queue")
+        parameter_name = PARAMETER
+
+        def lookups(self, request, model_admin):
+            return [(queue.key, queue.label) for queue in queues]
+
+        def queryset(self, request, queryset):
+            queue = by_key.get(self.value() or "")
+            if queue is None:
+                return queryset
+            return queryset.filter(queue.condition(request.user, timezone.now()))
+
+    return QueueFilter
+
+
+class CaseQueuesAdminMixin:
+    """The changelist's queue tabs and staff links. Set `queues` and `file_url_name` (the
+    URL name of the page filing a case for a customer). The admin has the "transition"
+    permission of rma_portal.backoffice.actions.TransitionButtonsMixin."""
+
+    queues: Sequence[Queue] = ()
+    file_url_name = ""
+
+    def may_file(self, request) -> bool:
+        """Whether the user files cases for customers here (agents, coordinators, tenant
+        admins); the filing page answers 403 to everyone else."""
+        return may_file_for_customers(request.user) and self.has_transition_permission(request)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "queues": self.queue_tabs(request),
+            "file_for_customer_url": reverse(self.file_url_name) if self.may_file(request) else "",
+            # Coordinators and up see each agent's load (rma_portal/accounts/admin.py).
+            "load_url": reverse("admin:accounts_team_load")
+            if may_manage_assignment(request.user)
+            else "",
+        }
+        return super().changelist_view(request, extra_context)
+
+    def queue_tabs(self, request) -> list[dict]:
+        """The queues above the list, with how many cases each holds (one query)."""
+        now = timezone.now()
+        counts = (
+            super()
+            .get_queryset(request)
+            .order_by()
+            .aggregate(
+                **{
+                    queue.key: Count("pk", filter=queue.condition(request.user, now))
+                    for queue in self.queues
+                },
+                all=Count("pk"),
+            )
+        )
+        current = request.GET.get(PARAMETER, "")
+        tabs = [
+            {
+                "key": queue.key,
+                "label": queue.label,
+                "count": counts[queue.key],
+                "url": f"?{PARAMETER}={queue.key}",
+                "selected": current == queue.key,
+            }
+            for queue in self.queues
+        ]
+        tabs.append(
+            {
+                "key": "all",
+                "label": _("All"),
+                "count": counts["all"],
+                "url": "?",
+                "selected": current == "",
+            }
+        )
+        return tabs
+
+
+def filing_admin_view(model_admin: CaseQueuesAdminMixin, view):
+    """The back-office's own wrapper (sign-in, CSRF, no caching), after a role check that
+    answers 403 to everyone signed in who may not file: customers and managers alike."""
+    protected = model_admin.admin_site.admin_view(view)
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_authenticated and not model_admin.may_file(request):
+            raise PermissionDenied
+        return protected(request, *args, **kwargs)
+
+    return wrapper
