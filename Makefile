@@ -55,7 +55,7 @@ test: $(STAMP)
 # every phase for every role (make test runs a bounded, deterministic share). On the
 # environment's PostgreSQL and Redis, like make test.
 api-fuzz: $(STAMP)
-	API_FUZZ_MAX_EXAMPLES=100 $(BIN)/pytest tests/api/test_schemathesis.py $(ARGS)
+	API_FUZZ_MAX_EXAMPLES=100 $(BIN)/pytest tests/api/test_fuzz_*.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,5 +1,5 @@
 """The API answers what its schema says, and the schema says what the API answers: the cases
-a fuzzing run found, one test each (tests/api/test_schemathesis.py keeps the rest so)."""
+a fuzzing run found, one test each (tests/api/contract_fuzzing.py keeps the rest so)."""
 
 from __future__ import annotations
 

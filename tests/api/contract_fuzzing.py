@@ -1,4 +1,6 @@
-"""Generated tests of the API's contract: schemathesis reads the live OpenAPI schema (signed in,
+"""Generated tests of the API's contract, one module per role (tests/api/test_fuzz_<role>.py,
+so that parallel test processes share the roles; `contract_tests(role)` makes their tests):
+schemathesis reads the live OpenAPI schema (signed in,
 as the API's users read it) and calls every operation with data made from it, valid and
 invalid, then checks every answer against the schema (status, content type, headers, body) and
 against the API's promises (valid input accepted, invalid input refused, no 5xx, credentials
@@ -49,7 +51,8 @@ from tests.returns import conftest as returns_fixtures
 
 from . import personal_token, png_bytes
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+# The per-role modules set this as their own.
+PYTESTMARK = [pytest.mark.django_db, pytest.mark.slow]
 
 # The service tests' fixtures (tests/returns/conftest.py), shared rather than copied.
 policy_a = returns_fixtures.policy_a
@@ -402,11 +405,6 @@ class Credential:
         ).key
 
 
-@pytest.fixture(params=ROLES)
-def credential(request, world_a, api_data, quiet_request_log) -> Credential:
-    return Credential(request.param, world_a)
-
-
 # Roles whose calls name real objects (below) instead of made-up ids, so that valid input
 # reaches the success paths of every operation on one object; the role of the coverage phase
 # keeps made-up ids, and with them every lookup that finds nothing.
@@ -491,21 +489,31 @@ if os.environ.get("API_FUZZ_PATHS"):  # a regular expression: fuzz only these pa
     schema = schema.include(path_regex=os.environ["API_FUZZ_PATHS"])
 
 
-@schema.parametrize()
-@HYPOTHESIS
-def test_every_operation_keeps_the_contract(case, credential):
-    case.call_and_validate()
-    credential.after(case)
+def contract_tests(role: str):
+    """(the `credential` fixture, test_every_operation_keeps_the_contract,
+    test_linked_calls_keep_the_contract) of one role, for a test module to hold."""
+    assert role in ROLES, role
 
+    @pytest.fixture
+    def credential(world_a, api_data, quiet_request_log) -> Credential:
+        return Credential(role, world_a)
 
-def test_linked_calls_keep_the_contract(api_schema, credential):
-    class Workflow(api_schema.as_state_machine()):
-        def after_call(self, response, case):
-            super().after_call(response, case)
-            credential.after(case)
+    @schema.parametrize()
+    @HYPOTHESIS
+    def test_every_operation_keeps_the_contract(case, credential):
+        case.call_and_validate()
+        credential.after(case)
 
-    Workflow.run(
-        settings=settings(
-            HYPOTHESIS, max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS
+    def test_linked_calls_keep_the_contract(api_schema, credential):
+        class Workflow(api_schema.as_state_machine()):
+            def after_call(self, response, case):
+                super().after_call(response, case)
+                credential.after(case)
+
+        Workflow.run(
+            settings=settings(
+                HYPOTHESIS, max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS
+            )
         )
-    )
+
+    return credential, test_every_operation_keeps_the_contract, test_linked_calls_keep_the_contract
