@@ -166,6 +166,11 @@ DISPOSITION_WEIGHTS = {
 RETURN_METHOD_WEIGHTS = {"drop_off": 40, "courier_pickup": 35, "self_printed_label": 25}
 REJECTED_SHARE = 0.09  # of returns a person decides on (auto-approved ones cannot be)
 CANCELLED_SHARE = 0.06
+# Approved returns whose goods never come (every NEVER_SHIPPED_EVERY-th return approved by
+# staff, counted from NEVER_SHIPPED_FIRST): reminded, then expired by the hourly job.
+NEVER_SHIPPED_EVERY = 20
+NEVER_SHIPPED_FIRST = 3
+SHIP_DEADLINES_MINUTE = 35  # settings.CELERY_BEAT_SCHEDULE["return-ship-deadlines"]
 NEEDS_INFO_SHARE = 0.06
 CLOSED_BY_STAFF_SHARE = 0.25  # the rest is closed by the nightly auto-close
 AUTO_CLOSE_RETURNS_AT = datetime.time(3, 30)  # settings.CELERY_BEAT_SCHEDULE
@@ -653,6 +658,7 @@ class _ReturnPlanner:
     def __init__(self, world: _World, rng: random.Random) -> None:
         self.world = world
         self.rng = rng
+        self.approved_by_staff = 0
         self.hours = _Hours(world, rng)
         self.rules: dict[int, PolicyRules] = {}
         # Month of the year -> reason -> factor: the mix moves a little from month to month.
@@ -880,6 +886,9 @@ class _ReturnPlanner:
             at = hours.customer_later(at, 12, 96)
             steps.append(self._cancelled(at, ReturnStatus.APPROVED, requester))
             return steps
+        self.approved_by_staff += not auto_approve
+        if not auto_approve and self.approved_by_staff % NEVER_SHIPPED_EVERY == NEVER_SHIPPED_FIRST:
+            return steps + self._never_shipped(plan, at)
         if plan.pickup_date is not None:
             picked_up = hours.local_moment(plan.pickup_date, rng.uniform(9 * 60, 15 * 60))
             at = hours.staff_day(max(at, picked_up), 1, 3)
@@ -907,6 +916,33 @@ class _ReturnPlanner:
         steps.append(_Step(closed, "closed", ReturnStatus.RESOLVED, ReturnStatus.CLOSED, closer))
         return steps
 
+    def _never_shipped(self, plan: _ReturnPlan, approved_at: datetime.datetime) -> list[_Step]:
+        """The reminder and the expiry of an approved return whose goods never came, at the
+        hourly job's first run after each is due (returns.maintenance)."""
+        remind_at, ship_by = plan.rules.ship_deadlines(approved_at, self.world.tenant.timezone)
+        steps = []
+        if remind_at is not None:
+            steps.append(
+                _Step(
+                    _next_hourly_run(remind_at),
+                    "ship_reminder",
+                    ReturnStatus.APPROVED,
+                    ReturnStatus.APPROVED,
+                    None,
+                )
+            )
+        if ship_by is not None:
+            steps.append(
+                _Step(
+                    _next_hourly_run(ship_by + datetime.timedelta(seconds=1)),
+                    "expired",
+                    ReturnStatus.APPROVED,
+                    ReturnStatus.EXPIRED,
+                    None,
+                )
+            )
+        return steps
+
     def _cancelled(self, at: datetime.datetime, from_status: str, requester: User) -> _Step:
         note = self.rng.choice(CANCEL_NOTES)
         return _Step(at, "cancelled", from_status, ReturnStatus.CANCELLED, requester, note)
@@ -922,6 +958,13 @@ class _ReturnPlanner:
         if plan.lines[0].reason == "wrong_size":
             return "Exchanged for the right size."
         return "Replacement shipped with the next delivery."
+
+
+def _next_hourly_run(not_before: datetime.datetime) -> datetime.datetime:
+    """The first run of an hourly beat job (at minute SHIP_DEADLINES_MINUTE) at or after
+    `not_before`."""
+    run = not_before.replace(minute=SHIP_DEADLINES_MINUTE, second=0, microsecond=0)
+    return run if run >= not_before else run + datetime.timedelta(hours=1)
 
 
 def _eligible_for_return(world: _World, line: OrderLine) -> bool:
@@ -1091,6 +1134,13 @@ def _write_returns(world: _World, plans: list[_ReturnPlan]) -> int:
             elif step.action in ("approved", "auto_approved"):
                 request.approved_at = step.at
                 request.auto_approved = step.action == "auto_approved"
+                request.ship_reminder_at, request.ship_by = plan.rules.ship_deadlines(
+                    step.at, tenant.timezone
+                )
+            elif step.action == "ship_reminder":
+                request.ship_reminded_at = step.at
+            elif step.action == "expired":
+                request.expired_at = step.at
             elif step.action == "info_requested":
                 request.info_request = step.note
             elif step.action == "info_provided":

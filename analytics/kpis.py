@@ -40,7 +40,12 @@ from .periods import DurationStats, Period, duration_stats, ratio
 ZERO = Decimal("0.00")
 MONEY_OUT = DecimalField(max_digits=16, decimal_places=2)
 # Returns that never became a return of goods: they count in no return-rate numerator.
-NOT_RETURNED = (ReturnStatus.DRAFT, ReturnStatus.CANCELLED, ReturnStatus.REJECTED)
+NOT_RETURNED = (
+    ReturnStatus.DRAFT,
+    ReturnStatus.CANCELLED,
+    ReturnStatus.REJECTED,
+    ReturnStatus.EXPIRED,  # approved, but the goods never came
+)
 RESOLVED_RETURN = (ReturnStatus.RESOLVED, ReturnStatus.CLOSED)
 REJECTED = "rejected"  # the last "resolution" of the returns-by-resolution KPI
 

@@ -66,7 +66,13 @@ from .views.backoffice_filing import file_return_view
 OPEN = sorted(OPEN_STATUSES)
 # Nobody works on these any more: no assignment, no buttons but messages.
 FINISHED = frozenset(
-    {ReturnStatus.DRAFT, ReturnStatus.REJECTED, ReturnStatus.CANCELLED, ReturnStatus.CLOSED}
+    {
+        ReturnStatus.DRAFT,
+        ReturnStatus.REJECTED,
+        ReturnStatus.CANCELLED,
+        ReturnStatus.CLOSED,
+        ReturnStatus.EXPIRED,
+    }
 )
 
 # --- queues ---------------------------------------------------------------------------------
@@ -132,6 +138,8 @@ EVENT_LABELS = {
         "Replacement / repair order confirmed"
     ),
     "closed": gettext_lazy("Closed"),
+    "ship_reminder": gettext_lazy("Reminded to send the goods"),
+    "expired": gettext_lazy("Expired: the goods did not arrive in time"),
     "assigned": gettext_lazy("Assigned"),
     "comment": gettext_lazy("Message"),
     "attachment": gettext_lazy("File added"),
@@ -493,10 +501,13 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
                     "created_at",
                     "submitted_at",
                     "approved_at",
+                    "ship_reminded_at",
+                    "ship_by",
                     "received_at",
                     "inspected_at",
                     "resolved_at",
                     "closed_at",
+                    "expired_at",
                 ]
             },
         ),
@@ -1043,6 +1054,16 @@ class ReturnPolicyAdmin(TenantScopedAdmin):
             (
                 _("Non-returnable goods"),
                 {"fields": ["non_returnable_categories", "non_returnable_products"]},
+            ),
+            (
+                _("Sending the goods"),
+                {
+                    "fields": ["ship_reminder_days", "ship_within_days"],
+                    "description": _(
+                        "Without values in the tenant policy the customer is reminded after 7 "
+                        "days and the return expires after 30 days; each counts from approval."
+                    ),
+                },
             ),
         ]
         if obj is not None and not self.has_change_permission(request, obj):

@@ -6,11 +6,13 @@ them in the recipient's language at delivery, so the context holds JSON only.
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from rma_portal.notifications.services import notification_enqueue
 
@@ -32,7 +34,8 @@ class StatusEmail:
 
 
 # Timeline action → the e-mail it sends to the requester. Actions not listed (drafts,
-# the customer's own answer or cancellation, inspection, closing) send nothing.
+# the customer's own answer or cancellation, inspection, closing) send nothing. The reminder
+# to send the goods and the expiry are the system's (returns.maintenance).
 STATUS_EMAILS = {
     "submitted": StatusEmail("return.submitted", essential=False),
     "approved": StatusEmail("return.approved", essential=True),
@@ -41,6 +44,8 @@ STATUS_EMAILS = {
     "rejected": StatusEmail("return.rejected", essential=True),
     "received": StatusEmail("return.received", essential=False),
     "resolved": StatusEmail("return.resolved", essential=True),
+    "ship_reminder": StatusEmail("return.ship_reminder", essential=True),
+    "expired": StatusEmail("return.expired", essential=True),
     "comment": StatusEmail("return.message", essential=False),
 }
 
@@ -55,6 +60,16 @@ def staff_first_name(user) -> str:
     if user is None or not user.full_name:
         return ""
     return user.full_name.split(" ")[0]
+
+
+def ship_by_day(rma: ReturnRequest) -> str | None:
+    """The day (in the tenant's calendar, ISO) by which an approved return's goods must
+    arrive, or None when it never expires."""
+    if rma.ship_by is None:
+        return None
+    return (
+        timezone.localtime(rma.ship_by, zoneinfo.ZoneInfo(rma.tenant.timezone)).date().isoformat()
+    )
 
 
 def _money(value) -> str | None:
@@ -164,7 +179,10 @@ def _context_for(event: ReturnEvent, rma: ReturnRequest) -> dict:
             note="" if action == "auto_approved" else event.note,
             return_method=rma.return_method,
             shipping_paid_by=rma.shipping_paid_by,
+            ship_by=ship_by_day(rma),
         )
+    elif action in ("ship_reminder", "expired"):
+        context["ship_by"] = ship_by_day(rma)
     elif action == "resolved":
         context.update(**_resolution_context(rma), **inspection_findings(rma))
     else:

@@ -1,5 +1,6 @@
 """Housekeeping of returns run by beat (returns/maintenance_tasks.py): closing resolved returns
-the tenant's staff left resolved longer than the tenant's auto-close days."""
+the tenant's staff left resolved longer than the tenant's auto-close days, and the shipping
+deadlines of approved returns (a reminder to send the goods, then expiry)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rma_portal.errors import ApplicationError
 from rma_portal.tenancy.models import Tenant
 
 from .models import ReturnRequest, ReturnStatus
-from .services import return_request_close
+from .services import return_request_close, return_request_expire, return_request_remind_to_ship
 
 logger = logging.getLogger(__name__)
 
@@ -38,3 +39,19 @@ def returns_auto_close(*, tenant: Tenant, now: datetime.datetime | None = None) 
             continue
         closed += 1
     return closed
+
+
+def returns_ship_deadlines(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
+    """Remind the customers of the tenant's approved returns whose reminder is due, then expire
+    those whose goods did not arrive by their `ship_by`; each return in its own transaction
+    under its row lock (a return received meanwhile is left alone). Returns how many returns
+    were reminded or expired."""
+    now = now or timezone.now()
+    approved = ReturnRequest.objects.for_tenant(tenant).filter(status=ReturnStatus.APPROVED)
+    done = 0
+    to_remind = approved.filter(ship_reminded_at__isnull=True, ship_reminder_at__lte=now)
+    for return_request in to_remind.order_by("ship_reminder_at", "pk"):
+        done += return_request_remind_to_ship(return_request=return_request, now=now)
+    for return_request in approved.filter(ship_by__lt=now).order_by("ship_by", "pk"):
+        done += return_request_expire(return_request=return_request, now=now)
+    return done

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -16,6 +17,8 @@ from rma_portal.concurrency import VersionedModel
 from rma_portal.files.models import StoredUpload
 from rma_portal.tenancy.models import TenantOwnedModel
 from rma_portal.tenancy.timeline import TimelineEvent
+
+from .policies import MAX_SHIP_DAYS, PolicyRules
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -31,6 +34,7 @@ class ReturnStatus(models.TextChoices):
     INSPECTED = "inspected", _("Inspected")  # each line has a condition and a disposition
     RESOLVED = "resolved", _("Resolved")  # refund / credit note / replacement / repair decided
     CLOSED = "closed", _("Closed")  # finished, nothing more happens
+    EXPIRED = "expired", _("Expired")  # approved, but the goods were not sent in time
 
 
 # Returns whose lines hold on to delivered quantity (see selectors.claimed_quantities).
@@ -169,6 +173,26 @@ class ReturnPolicy(TenantOwnedModel):
     auto_approve_max_value = models.DecimalField(
         _("auto-approve up to value"), **MONEY, null=True, blank=True
     )
+    ship_reminder_days = models.PositiveSmallIntegerField(
+        _("remind to send the goods after (days)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_SHIP_DAYS)],
+        help_text=_(
+            "Days after approval; the customer is reminded once if the goods have not "
+            "arrived. 0: no reminder."
+        ),
+    )
+    ship_within_days = models.PositiveSmallIntegerField(
+        _("goods to arrive within (days)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_SHIP_DAYS)],
+        help_text=_(
+            "Days after approval; a return whose goods have not arrived by then expires and "
+            "its quantities can be returned again. 0: never expires."
+        ),
+    )
     non_returnable_categories = models.ManyToManyField(
         "customers.ProductCategory",
         blank=True,
@@ -201,6 +225,19 @@ class ReturnPolicy(TenantOwnedModel):
         if self.customer_account_id:
             return str(_("Return policy for %(customer)s") % {"customer": self.customer_account})
         return str(_("Return policy of %(tenant)s") % {"tenant": self.tenant})
+
+    def clean(self) -> None:
+        super().clean()
+        remind, within = self.ship_reminder_days, self.ship_within_days
+        if remind and within and remind >= within:
+            raise ValidationError(
+                {
+                    "ship_reminder_days": _(
+                        "The reminder must come before the goods are due: give fewer days "
+                        "than for the goods to arrive."
+                    )
+                }
+            )
 
 
 class CategoryWindow(TenantOwnedModel):
@@ -310,6 +347,15 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    # Set on approval from the policy applied (PolicyRules.ship_deadlines); empty when off.
+    ship_reminder_at = models.DateTimeField(
+        _("reminder to send the goods due"), null=True, blank=True, editable=False
+    )
+    ship_reminded_at = models.DateTimeField(
+        _("reminded to send the goods"), null=True, blank=True, editable=False
+    )
+    ship_by = models.DateTimeField(_("goods to arrive by"), null=True, blank=True, editable=False)
+    expired_at = models.DateTimeField(_("expired"), null=True, blank=True, editable=False)
     received_at = models.DateTimeField(_("received"), null=True, blank=True)
     inspected_at = models.DateTimeField(_("inspected"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
@@ -357,6 +403,17 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel)
             models.Index(fields=["tenant", "approved_at"], name="return_approved_idx"),
             models.Index(fields=["tenant", "received_at"], name="return_received_idx"),
             models.Index(fields=["tenant", "resolved_at"], name="return_resolved_idx"),
+            # The shipping deadlines' scan (returns.maintenance): approved returns only.
+            models.Index(
+                fields=["tenant", "ship_by"],
+                name="return_ship_by_idx",
+                condition=models.Q(status="approved"),
+            ),
+            models.Index(
+                fields=["tenant", "ship_reminder_at"],
+                name="return_ship_reminder_idx",
+                condition=models.Q(status="approved", ship_reminded_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -372,6 +429,19 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel)
     def approve(self, *, automatic: bool = False) -> None:
         self.approved_at = timezone.now()
         self.auto_approved = automatic
+        self.ship_reminder_at, self.ship_by = self.rules_applied().ship_deadlines(
+            self.approved_at, self.tenant.timezone
+        )
+
+    @transition(status, source=ReturnStatus.APPROVED, target=ReturnStatus.EXPIRED)
+    def expire(self, *, now=None) -> None:
+        self.expired_at = now or timezone.now()
+
+    def rules_applied(self) -> PolicyRules:
+        """The return policy applied on submission (the defaults for a return without one)."""
+        if self.policy_snapshot:
+            return PolicyRules.from_snapshot(self.policy_snapshot)
+        return PolicyRules()
 
     @transition(status, source=ReturnStatus.SUBMITTED, target=ReturnStatus.NEEDS_INFO)
     def request_info(self, *, question: str) -> None:

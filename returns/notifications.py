@@ -268,6 +268,8 @@ def return_data(rma: ReturnRequest) -> dict:
         "inspected_at": iso(rma.inspected_at),
         "resolved_at": iso(rma.resolved_at),
         "closed_at": iso(rma.closed_at),
+        "ship_by": iso(rma.ship_by),
+        "expired_at": iso(rma.expired_at),
         "lines": [return_line_data(line, position, rma) for position, line in enumerate(lines, 1)],
     }
 
@@ -494,6 +496,12 @@ def register_definitions() -> None:
                 "inspected_at": nullable(DATETIME),
                 "resolved_at": nullable(DATETIME),
                 "closed_at": nullable(DATETIME),
+                "ship_by": described(
+                    nullable(DATETIME),
+                    "An approved return expires when its goods have not arrived by then "
+                    "(null: never, or not approved).",
+                ),
+                "expired_at": nullable(DATETIME),
                 "lines": array(ref("ReturnLine")),
             },
             "A return request (RMA) with its lines.",
@@ -532,6 +540,7 @@ _TIMES = {
     "inspected": ("inspected_at", "2026-11-13T14:30:00+01:00"),
     "resolved": ("resolved_at", "2026-11-16T10:15:00+01:00"),
     "closed": ("closed_at", "2026-11-30T03:00:00+01:00"),
+    "expired": ("expired_at", "2026-12-10T11:40:00+01:00"),
 }
 _REACHED = {
     ReturnStatus.DRAFT: [],
@@ -544,6 +553,7 @@ _REACHED = {
     ReturnStatus.INSPECTED: ["submitted", "approved", "received", "inspected"],
     ReturnStatus.RESOLVED: ["submitted", "approved", "received", "inspected", "resolved"],
     ReturnStatus.CLOSED: ["submitted", "approved", "received", "inspected", "resolved", "closed"],
+    ReturnStatus.EXPIRED: ["submitted", "approved", "expired"],
 }
 
 
@@ -631,6 +641,8 @@ def example_return(status: str, **changes) -> dict:
         else None,
         "created_at": "2026-11-10T09:05:00+01:00",
         **{field: (time if step in reached else None) for step, (field, time) in _TIMES.items()},
+        # 30 days after approval (the default policy).
+        "ship_by": "2026-12-10T11:40:00+01:00" if "approved" in reached else None,
         "lines": [
             line(
                 1,
@@ -834,6 +846,26 @@ RETURN_EVENTS = [
         ReturnStatus.RESOLVED,
         ReturnStatus.CLOSED,
         "The return is finished (by staff, or automatically some days after resolution).",
+        {},
+    ),
+    (
+        "expired",
+        _("Return expired"),
+        ReturnStatus.APPROVED,
+        ReturnStatus.EXPIRED,
+        "The goods of an approved return did not arrive by `return.ship_by` (the return "
+        "policy's days after approval): the return is finished and its quantities can be "
+        "returned again. The customer was told by e-mail.",
+        {},
+    ),
+    (
+        "ship_reminder",
+        _("Return: reminder to send the goods"),
+        None,
+        None,
+        "The goods of an approved return have not arrived some days after approval (the "
+        "return policy says how many): the customer was reminded by e-mail to send them "
+        "before `return.ship_by`. Sent once per return.",
         {},
     ),
     (

@@ -11,6 +11,7 @@ import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -31,6 +32,11 @@ ALL_RESOLUTIONS = ("refund", "credit_note", "replacement", "repair")
 # Our error or a defect: the customer does not pay for sending goods back.
 DEFAULT_FREE_SHIPPING_REASONS = ("damaged_in_transport", "defective", "wrong_item")
 DEFAULT_WINDOW_DAYS = 14
+# After approval: the customer is reminded to send the goods after this many days, and the
+# return expires (its quantity is released) when nothing has arrived after this many. 0 = off.
+DEFAULT_SHIP_REMINDER_DAYS = 7
+DEFAULT_SHIP_WITHIN_DAYS = 30
+MAX_SHIP_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ class PolicyRules:
     auto_approve_enabled: bool = False
     auto_approve_reasons: frozenset[str] = frozenset()
     auto_approve_max_value: Decimal = Decimal("0")
+    ship_reminder_days: int = DEFAULT_SHIP_REMINDER_DAYS
+    ship_within_days: int = DEFAULT_SHIP_WITHIN_DAYS
 
     def window_days(self, category_code: str) -> int:
         return self.category_windows.get(category_code, self.default_window_days)
@@ -65,6 +73,8 @@ class PolicyRules:
             "auto_approve_enabled": self.auto_approve_enabled,
             "auto_approve_reasons": sorted(self.auto_approve_reasons),
             "auto_approve_max_value": str(self.auto_approve_max_value),
+            "ship_reminder_days": self.ship_reminder_days,
+            "ship_within_days": self.ship_within_days,
         }
 
     @classmethod
@@ -82,7 +92,38 @@ class PolicyRules:
             auto_approve_enabled=bool(data["auto_approve_enabled"]),
             auto_approve_reasons=frozenset(data["auto_approve_reasons"]),
             auto_approve_max_value=Decimal(data["auto_approve_max_value"]),
+            # Snapshots taken before shipping deadlines existed: the defaults.
+            ship_reminder_days=int(data.get("ship_reminder_days", DEFAULT_SHIP_REMINDER_DAYS)),
+            ship_within_days=int(data.get("ship_within_days", DEFAULT_SHIP_WITHIN_DAYS)),
         )
+
+    def ship_deadlines(
+        self, approved_at: datetime.datetime, timezone: str
+    ) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+        """(when to remind the customer to send the goods, the last moment they may arrive)
+        for a return approved at `approved_at`; None where switched off (0).
+
+        The goods may arrive until the end of the `ship_within_days`-th calendar day after the
+        day of approval, in the tenant's time zone (`timezone`): approved on 3 March with 30
+        days, they may arrive on 2 April until 23:59:59. The reminder comes `ship_reminder_days`
+        × 24 hours after approval, and not at all when that is not before the last moment."""
+        ship_by = None
+        if self.ship_within_days:
+            zone = ZoneInfo(timezone)
+            last_day = approved_at.astimezone(zone).date() + datetime.timedelta(
+                days=self.ship_within_days
+            )
+            ship_by = datetime.datetime.combine(
+                last_day, datetime.time(23, 59, 59), tzinfo=zone
+            ).astimezone(datetime.UTC)
+        remind_at = (
+            approved_at + datetime.timedelta(days=self.ship_reminder_days)
+            if self.ship_reminder_days
+            else None
+        )
+        if remind_at is not None and ship_by is not None and remind_at >= ship_by:
+            remind_at = None
+        return remind_at, ship_by
 
 
 @dataclass(frozen=True)
@@ -101,6 +142,8 @@ class PolicyLayer:
     auto_approve_enabled: bool | None = None
     auto_approve_reasons: Sequence[str] | None = None
     auto_approve_max_value: Decimal | None = None
+    ship_reminder_days: int | None = None
+    ship_within_days: int | None = None
 
 
 def effective_rules(layers: Iterable[PolicyLayer]) -> PolicyRules:
@@ -118,6 +161,8 @@ def effective_rules(layers: Iterable[PolicyLayer]) -> PolicyRules:
             "restocking_fee_percent",
             "auto_approve_enabled",
             "auto_approve_max_value",
+            "ship_reminder_days",
+            "ship_within_days",
         ):
             value = getattr(layer, name)
             if value is not None:

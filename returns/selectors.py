@@ -150,6 +150,8 @@ def _layer(policy: ReturnPolicy | None, windows: list[CategoryWindow]) -> Policy
         auto_approve_enabled=policy.auto_approve_enabled,
         auto_approve_reasons=policy.auto_approve_reasons,
         auto_approve_max_value=policy.auto_approve_max_value,
+        ship_reminder_days=policy.ship_reminder_days,
+        ship_within_days=policy.ship_within_days,
     )
 
 

@@ -318,6 +318,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "returns.auto_close_returns_task",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Approved returns: the reminder to send the goods, and expiry when they never came.
+    "return-ship-deadlines": {
+        "task": "returns.ship_deadlines_task",
+        "schedule": crontab(minute=35),
+    },
     # KPI rollups, one task per tenant: days changed since the last run, and yesterday once
     # the tenant's own day is over (hourly, so every time zone gets its night).
     "kpi-rollups": {"task": "analytics.rollups_task", "schedule": crontab(minute=20)},

@@ -46,6 +46,7 @@ from rma_portal.api.views import TenantScopedViewSet
 from rma_portal.errors import ApplicationError
 
 from ..models import MAX_WINDOW_DAYS, CategoryWindow, Resolution, ReturnPolicy, ReturnReason
+from ..policies import MAX_SHIP_DAYS
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +211,20 @@ class ReturnPolicyOverrideInputSerializer(ClosedInputSerializer):
         max_digits=12,
         decimal_places=2,
     )
+    ship_reminder_days = _inherited(
+        StrictIntegerField,
+        "Days after approval when the customer is reminded to send the goods, if they have "
+        "not arrived; 0: no reminder.",
+        min_value=0,
+        max_value=MAX_SHIP_DAYS,
+    )
+    ship_within_days = _inherited(
+        StrictIntegerField,
+        "Days after approval within which the goods must arrive, or the return expires and "
+        "its quantities can be returned again; 0: never expires.",
+        min_value=0,
+        max_value=MAX_SHIP_DAYS,
+    )
     conditions_text = _inherited(
         StrictCharField,
         "Conditions shown to the customer's users; blank is null.",
@@ -233,6 +248,20 @@ class ReturnPolicyOverrideInputSerializer(ClosedInputSerializer):
         "SKUs of products this customer cannot return, on top of the tenant's. Left out: "
         "none of its own.",
     )
+
+    def validate(self, data: dict) -> dict:
+        remind, within = data.get("ship_reminder_days"), data.get("ship_within_days")
+        if remind and within and remind >= within:
+            raise serializers.ValidationError(
+                {
+                    "ship_reminder_days": _(
+                        "The reminder must come before the goods are due: give fewer days "
+                        "than for the goods to arrive."
+                    )
+                },
+                code="invalid",
+            )
+        return data
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -262,6 +291,8 @@ class ReturnPolicyOverrideSerializer(serializers.Serializer):
     auto_approve_max_value = _inherited_output(
         serializers.DecimalField, max_digits=12, decimal_places=2
     )
+    ship_reminder_days = _inherited_output(serializers.IntegerField)
+    ship_within_days = _inherited_output(serializers.IntegerField)
     conditions_text = BlankAsNullCharField()
     category_windows = serializers.DictField(child=serializers.IntegerField(), read_only=True)
     non_returnable_categories = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -279,6 +310,8 @@ SCALAR_FIELDS = (
     "auto_approve_enabled",
     "auto_approve_reasons",
     "auto_approve_max_value",
+    "ship_reminder_days",
+    "ship_within_days",
     "conditions_text",
 )
 
@@ -470,6 +503,8 @@ EXAMPLE_INPUT = {
     "auto_approve_enabled": True,
     "auto_approve_reasons": ["damaged_in_transport", "defective"],
     "auto_approve_max_value": "500.00",
+    "ship_reminder_days": 10,
+    "ship_within_days": 45,
     "conditions_text": "Framework contract 2026/14: returns within 30 days.",
     "category_windows": {"workwear": 60},
     "non_returnable_categories": ["custom-made"],

@@ -300,6 +300,8 @@ class ReturnRequestDetailSerializer(ReturnRequestSummarySerializer):
             "inspected_at",
             "resolved_at",
             "closed_at",
+            "ship_by",
+            "expired_at",
             "policy",
             "lines",
             "events",

@@ -13,7 +13,9 @@ from .access import require_customer_or_staff
 from .errors import ReturnConflict, ReturnInvalid
 
 MAX_ATTACHMENTS_PER_RETURN = 30
-CLOSED_FOR_UPLOADS = frozenset({ReturnStatus.CLOSED, ReturnStatus.CANCELLED, ReturnStatus.REJECTED})
+CLOSED_FOR_UPLOADS = frozenset(
+    {ReturnStatus.CLOSED, ReturnStatus.CANCELLED, ReturnStatus.REJECTED, ReturnStatus.EXPIRED}
+)
 
 
 def return_attachment_add(

@@ -540,6 +540,53 @@ def return_request_close(
     return locked
 
 
+# --- shipping deadlines (returns.maintenance runs them on beat) ----------------------------
+
+
+def return_request_remind_to_ship(
+    *, return_request: ReturnRequest, now: datetime.datetime | None = None
+) -> bool:
+    """Remind the customer, once, to send the goods of an approved return whose reminder is
+    due and whose goods have not arrived; as the system. False when there is nothing to do
+    any more (received, cancelled, already reminded) by the time the row is locked."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(return_request, as_seen=False)
+        if (
+            locked.status != ReturnStatus.APPROVED
+            or locked.ship_reminded_at is not None
+            or locked.ship_reminder_at is None
+            or locked.ship_reminder_at > now
+        ):
+            return False
+        # Bookkeeping, not a decision: written without counting the version up, so that
+        # staff with the return open are not told it changed.
+        ReturnRequest.objects.filter(pk=locked.pk).update(ship_reminded_at=now)
+        locked.ship_reminded_at = now
+        # No note: the e-mail and the portal say the day in the reader's language.
+        _event(locked, actor=None, action="ship_reminder", from_status=locked.status)
+    return True
+
+
+def return_request_expire(
+    *, return_request: ReturnRequest, now: datetime.datetime | None = None
+) -> bool:
+    """Expire an approved return whose goods did not arrive by its `ship_by` (the last moment
+    they may: the return expires after it), as the system:
+    its lines stop claiming quantity (CLAIMING_STATUSES), and the customer is told. False
+    when the return is no longer approved (received or cancelled meanwhile) or not due."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(return_request, as_seen=False)
+        overdue = locked.ship_by is not None and locked.ship_by < now
+        if locked.status != ReturnStatus.APPROVED or not overdue:
+            return False
+        locked.expire(now=now)
+        locked.save()
+        _event(locked, actor=None, action="expired", from_status=ReturnStatus.APPROVED)
+    return True
+
+
 def return_request_assign(
     *, return_request: ReturnRequest, actor: User, assignee: User | None
 ) -> ReturnRequest:

@@ -75,6 +75,8 @@ EVENT_TITLES = {
     "credit_note_confirmed": gettext_lazy("Credit note issued"),
     "replacement_order_confirmed": gettext_lazy("Replacement / repair order placed"),
     "closed": gettext_lazy("Closed"),
+    "ship_reminder": gettext_lazy("Reminder: please send the goods"),
+    "expired": gettext_lazy("Expired: the goods did not arrive in time"),
     "comment": gettext_lazy("Message"),
     "attachment": gettext_lazy("File added"),
     "assigned": gettext_lazy("Assigned"),

@@ -99,6 +99,16 @@ def test_each_tenant_has_a_year_of_returns_that_add_up(seeded):
         assert returns.filter(status=ReturnStatus.REJECTED).exclude(rejection_reason="").exists()
         assert returns.filter(auto_approved=True).exists()
 
+        # Some approved returns never saw their goods: reminded, then expired after ship_by.
+        expired = returns.filter(status=ReturnStatus.EXPIRED)
+        assert expired.exists()
+        for rma in expired:
+            assert rma.approved_at < rma.ship_reminded_at < rma.ship_by < rma.expired_at <= now
+            actions = [
+                e.action for e in ReturnEvent.unscoped.filter(return_request=rma).order_by("pk")
+            ]
+            assert actions[-2:] == ["ship_reminder", "expired"]
+
     baltic = Tenant.objects.get(slug="baltic")
     reasons = Counter(ReturnLine.unscoped.filter(tenant=baltic).values_list("reason", flat=True))
     assert "wrong_size" in [reason for reason, _count in reasons.most_common(2)]

@@ -258,6 +258,20 @@ def lives(world_a, delivered_order, file_return, policy_a, subscribed, settings,
     )
     policy_a.auto_approve_enabled = False
     policy_a.save()
+    # A return approved whose goods never come: the reminder, then expiry.
+    forgotten = file_return(
+        customer,
+        world_a.company,
+        [{"order_line_id": second.pk, "quantity": 1, "reason": "wrong_size"}],
+    )
+    with tenant_context(tenant):
+        forgotten = return_services.return_request_approve(return_request=forgotten, actor=agent)
+        return_services.return_request_remind_to_ship(
+            return_request=forgotten, now=forgotten.ship_reminder_at
+        )
+        return_services.return_request_expire(
+            return_request=forgotten, now=forgotten.ship_by + datetime.timedelta(seconds=1)
+        )
     # A return with a question, an answer, and a rejection.
     questioned = file_return(
         customer,

@@ -197,6 +197,7 @@ PATH_TO = {
     ReturnStatus.APPROVED: ["submit", "approve"],
     ReturnStatus.REJECTED: ["submit", "reject"],
     ReturnStatus.CANCELLED: ["submit", "cancel"],
+    ReturnStatus.EXPIRED: ["submit", "approve", "expire"],
     ReturnStatus.RECEIVED: ["submit", "approve", "mark_received"],
     ReturnStatus.INSPECTED: ["submit", "approve", "mark_received", "inspect"],
     ReturnStatus.RESOLVED: ["submit", "approve", "mark_received", "inspect", "resolve"],
@@ -228,6 +229,13 @@ def advance(return_request, status: str, *, agent):
             return_request=r, actor=agent, resolution="refund"
         ),
         "close": lambda r: services.return_request_close(return_request=r, actor=agent),
+        # the goods never came: the system expires it a second after the last moment
+        "expire": lambda r: (
+            services.return_request_expire(
+                return_request=r, now=r.ship_by + datetime.timedelta(seconds=1)
+            )
+            and ReturnRequest.objects.get(pk=r.pk)
+        ),
     }
     done = PATH_TO[return_request.status]
     path = PATH_TO[status]
