@@ -1009,7 +1009,14 @@ class ReturnPolicyAdmin(TenantScopedAdmin):
     list_select_related = ["customer_account", "tenant"]
     search_fields = ["customer_account__name", "customer_account__number"]
     ordering = [F("customer_account__name").asc(nulls_first=True)]
-    filter_horizontal = ["non_returnable_categories", "non_returnable_products"]
+    filter_horizontal = [
+        "non_returnable_categories",
+        "non_returnable_products",
+        "always_returnable_categories",
+        "always_returnable_products",
+        "review_categories",
+        "review_products",
+    ]
     inlines = [CategoryWindowInline]
 
     def get_fieldsets(self, request, obj=None):
@@ -1054,6 +1061,24 @@ class ReturnPolicyAdmin(TenantScopedAdmin):
             (
                 _("Non-returnable goods"),
                 {"fields": ["non_returnable_categories", "non_returnable_products"]},
+            ),
+            (
+                _("Lists"),
+                {
+                    "fields": [
+                        *(["customer_listing"] if obj is None or obj.customer_account_id else []),
+                        "always_returnable_categories",
+                        "always_returnable_products",
+                        "review_categories",
+                        "review_products",
+                    ],
+                    "description": _(
+                        "Always returnable goods are returned whatever the window and the "
+                        "non-returnable lists say; always reviewed goods are never approved "
+                        "automatically. A customer's override adds to the tenant's lists and "
+                        "may list the customer as a whole."
+                    ),
+                },
             ),
             (
                 _("Sending the goods"),

@@ -66,6 +66,17 @@ def _choice_field(label, choices, help_text) -> forms.MultipleChoiceField:
     )
 
 
+# The policy's lists of categories and products (many-to-many), checked for the tenant.
+POLICY_OBJECT_LISTS = (
+    "non_returnable_categories",
+    "non_returnable_products",
+    "always_returnable_categories",
+    "always_returnable_products",
+    "review_categories",
+    "review_products",
+)
+
+
 class ReturnPolicyForm(forms.ModelForm):
     """The reason and resolution lists are edited as checkboxes and stored as JSON lists.
 
@@ -195,10 +206,23 @@ class ReturnPolicyForm(forms.ModelForm):
                     _("This customer already has an override; edit that one instead."),
                 )
         if tenant_id:
-            for name in ("non_returnable_categories", "non_returnable_products"):
+            for name in POLICY_OBJECT_LISTS:
                 chosen = cleaned.get(name)
                 if chosen is not None and any(obj.tenant_id != tenant_id for obj in chosen):
                     self.add_error(name, _("Choose objects of the same tenant."))
+        for blocked, allowed in (
+            ("non_returnable_categories", "always_returnable_categories"),
+            ("non_returnable_products", "always_returnable_products"),
+        ):
+            both = set(cleaned.get(blocked) or ()) & set(cleaned.get(allowed) or ())
+            if both and not self.has_error(allowed):
+                self.add_error(
+                    allowed,
+                    _("Not returnable and always returnable at once: %(names)s.")
+                    % {"names": ", ".join(sorted(str(obj) for obj in both))},
+                )
+        if cleaned.get("customer_listing") and is_tenant_policy:
+            self.add_error("customer_listing", _("Only a customer's override lists the customer."))
         return cleaned
 
     def _get_validation_exclusions(self):

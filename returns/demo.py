@@ -11,12 +11,12 @@ import datetime
 import random
 from decimal import Decimal
 
-from customers.models import CustomerMembership, OrderLine, ProductCategory
+from customers.models import CustomerAccount, CustomerMembership, OrderLine, ProductCategory
 from rma_portal.accounts.models import Role, User
 from rma_portal.tenancy.models import Tenant
 
 from . import services
-from .models import CategoryWindow, ReturnPolicy, ReturnRequest
+from .models import CategoryWindow, CustomerListing, ReturnPolicy, ReturnRequest
 from .selectors import claimed_quantities, tenant_today
 
 CATEGORY_WINDOWS = {"electronics": 14, "workwear": 30, "office-supplies": 7, "machine-parts": 30}
@@ -43,6 +43,29 @@ def seed(*, tenant: Tenant, rng: random.Random) -> dict[str, int]:
     created = {"return policies": _seed_policy(tenant)}
     created["returns"] = 0 if ReturnRequest.objects.exists() else _seed_returns(tenant, rng)
     return created
+
+
+def seed_last(*, tenant: Tenant) -> dict[str, int]:
+    """After the demo's history: the contract of the tenant's last customer company (by
+    number) lists it as always reviewed and gives it 45 days to send the goods; electronics
+    are always reviewed for everyone (docs/returns-rules.md)."""
+    company = CustomerAccount.objects.order_by("-number").first()
+    if company is None or ReturnPolicy.objects.filter(customer_account=company).exists():
+        return {}
+    override = ReturnPolicy(
+        tenant=tenant,
+        customer_account=company,
+        customer_listing=CustomerListing.REVIEW,
+        ship_within_days=45,
+        conditions_text=f"Framework contract {company.number}: every return is reviewed.",
+    )
+    override.full_clean()
+    override.save()
+    tenant_policy = ReturnPolicy.objects.filter(customer_account__isnull=True).first()
+    electronics = ProductCategory.objects.filter(code="electronics").first()
+    if tenant_policy is not None and electronics is not None:
+        tenant_policy.review_categories.add(electronics)
+    return {"contract overrides": 1}
 
 
 def _seed_policy(tenant: Tenant) -> int:

@@ -18,7 +18,13 @@ from rma_portal.files.models import StoredUpload
 from rma_portal.tenancy.models import TenantOwnedModel
 from rma_portal.tenancy.timeline import TimelineEvent
 
-from .policies import MAX_SHIP_DAYS, PolicyRules
+from .policies import (
+    LISTING_ALLOW,
+    LISTING_REFUSE,
+    LISTING_REVIEW,
+    MAX_SHIP_DAYS,
+    PolicyRules,
+)
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -132,6 +138,14 @@ class ShippingPaidBy(models.TextChoices):
 MAX_WINDOW_DAYS = 3650
 
 
+class CustomerListing(models.TextChoices):
+    """How a customer's contract lists the customer for returns."""
+
+    ALLOW = LISTING_ALLOW, _("Always returnable: windows and non-returnable lists do not apply")
+    REVIEW = LISTING_REVIEW, _("Always reviewed: never approved automatically")
+    REFUSE = LISTING_REFUSE, _("Refused: returns only through our staff")
+
+
 class ReturnPolicy(TenantOwnedModel):
     """The tenant's return rules (customer_account empty) or one customer's contract override.
 
@@ -205,6 +219,42 @@ class ReturnPolicy(TenantOwnedModel):
         related_name="+",
         verbose_name=_("non-returnable products"),
     )
+    always_returnable_categories = models.ManyToManyField(
+        "customers.ProductCategory",
+        blank=True,
+        related_name="+",
+        verbose_name=_("always returnable categories"),
+        help_text=_(
+            "Returned whatever the return window and the non-returnable lists say; only the "
+            "quantity delivered still limits."
+        ),
+    )
+    always_returnable_products = models.ManyToManyField(
+        "customers.Product",
+        blank=True,
+        related_name="+",
+        verbose_name=_("always returnable products"),
+    )
+    review_categories = models.ManyToManyField(
+        "customers.ProductCategory",
+        blank=True,
+        related_name="+",
+        verbose_name=_("always reviewed categories"),
+        help_text=_("A return with such goods is never approved automatically."),
+    )
+    review_products = models.ManyToManyField(
+        "customers.Product",
+        blank=True,
+        related_name="+",
+        verbose_name=_("always reviewed products"),
+    )
+    customer_listing = models.CharField(
+        _("customer listed as"),
+        max_length=10,
+        choices=CustomerListing.choices,
+        blank=True,
+        help_text=_("On a customer's override only; empty: as the lists above say."),
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -228,6 +278,10 @@ class ReturnPolicy(TenantOwnedModel):
 
     def clean(self) -> None:
         super().clean()
+        if self.customer_listing and self.customer_account_id is None:
+            raise ValidationError(
+                {"customer_listing": _("Only a customer's override lists the customer.")}
+            )
         remind, within = self.ship_reminder_days, self.ship_within_days
         if remind and within and remind >= within:
             raise ValidationError(

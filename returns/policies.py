@@ -38,6 +38,11 @@ DEFAULT_SHIP_REMINDER_DAYS = 7
 DEFAULT_SHIP_WITHIN_DAYS = 30
 MAX_SHIP_DAYS = 365
 
+# How a customer's contract lists the customer (CustomerListing in returns.models).
+LISTING_ALLOW = "allow"  # every line returnable whatever the windows and non-returnable lists
+LISTING_REVIEW = "review"  # never approved automatically
+LISTING_REFUSE = "refuse"  # no return through the portal or the API; staff may still override
+
 
 @dataclass(frozen=True)
 class PolicyRules:
@@ -55,6 +60,12 @@ class PolicyRules:
     auto_approve_max_value: Decimal = Decimal("0")
     ship_reminder_days: int = DEFAULT_SHIP_REMINDER_DAYS
     ship_within_days: int = DEFAULT_SHIP_WITHIN_DAYS
+    # Lists: always returnable (before windows and non-returnable lists), always reviewed.
+    always_returnable_categories: frozenset[str] = frozenset()
+    always_returnable_skus: frozenset[str] = frozenset()
+    review_categories: frozenset[str] = frozenset()
+    review_skus: frozenset[str] = frozenset()
+    customer_listing: str = ""
 
     def window_days(self, category_code: str) -> int:
         return self.category_windows.get(category_code, self.default_window_days)
@@ -75,6 +86,11 @@ class PolicyRules:
             "auto_approve_max_value": str(self.auto_approve_max_value),
             "ship_reminder_days": self.ship_reminder_days,
             "ship_within_days": self.ship_within_days,
+            "always_returnable_categories": sorted(self.always_returnable_categories),
+            "always_returnable_skus": sorted(self.always_returnable_skus),
+            "review_categories": sorted(self.review_categories),
+            "review_skus": sorted(self.review_skus),
+            "customer_listing": self.customer_listing,
         }
 
     @classmethod
@@ -95,6 +111,12 @@ class PolicyRules:
             # Snapshots taken before shipping deadlines existed: the defaults.
             ship_reminder_days=int(data.get("ship_reminder_days", DEFAULT_SHIP_REMINDER_DAYS)),
             ship_within_days=int(data.get("ship_within_days", DEFAULT_SHIP_WITHIN_DAYS)),
+            # ... and before the lists: none.
+            always_returnable_categories=frozenset(data.get("always_returnable_categories", ())),
+            always_returnable_skus=frozenset(data.get("always_returnable_skus", ())),
+            review_categories=frozenset(data.get("review_categories", ())),
+            review_skus=frozenset(data.get("review_skus", ())),
+            customer_listing=data.get("customer_listing", ""),
         )
 
     def ship_deadlines(
@@ -144,17 +166,32 @@ class PolicyLayer:
     auto_approve_max_value: Decimal | None = None
     ship_reminder_days: int | None = None
     ship_within_days: int | None = None
+    always_returnable_categories: frozenset[str] = frozenset()
+    always_returnable_skus: frozenset[str] = frozenset()
+    review_categories: frozenset[str] = frozenset()
+    review_skus: frozenset[str] = frozenset()
+    customer_listing: str = ""  # set on a customer's override only
 
 
 def effective_rules(layers: Iterable[PolicyLayer]) -> PolicyRules:
     """Merge layers, most general first: later layers override what they set.
 
-    Category windows override per category; non-returnable categories and products add up.
+    Category windows override per category; non-returnable, always returnable and always
+    reviewed categories and products add up; the customer's listing comes from its override.
     """
     rules: dict = {}
     windows: dict[str, int] = {}
     blocked_categories: set[str] = set()
     blocked_skus: set[str] = set()
+    listed: dict[str, set[str]] = {
+        name: set()
+        for name in (
+            "always_returnable_categories",
+            "always_returnable_skus",
+            "review_categories",
+            "review_skus",
+        )
+    }
     for layer in layers:
         for name in (
             "default_window_days",
@@ -181,8 +218,13 @@ def effective_rules(layers: Iterable[PolicyLayer]) -> PolicyRules:
         windows.update(layer.category_windows)
         blocked_categories |= layer.non_returnable_categories
         blocked_skus |= layer.non_returnable_skus
+        for name, values in listed.items():
+            values |= getattr(layer, name)
+        if layer.customer_listing:
+            rules["customer_listing"] = layer.customer_listing
     return PolicyRules(
         **rules,
+        **{name: frozenset(values) for name, values in listed.items()},
         category_windows=windows,
         non_returnable_categories=frozenset(blocked_categories),
         non_returnable_skus=frozenset(blocked_skus),
@@ -213,6 +255,20 @@ class LineVerdict:
     window_days: int
     last_day: datetime.date | None
     returnable_quantity: int
+    # Listed as always returnable: the window and the non-returnable lists did not apply.
+    always_returnable: bool = False
+
+
+def always_returnable(rules: PolicyRules, facts: LineFacts) -> bool:
+    return (
+        rules.customer_listing == LISTING_ALLOW
+        or facts.sku in rules.always_returnable_skus
+        or facts.category_code in rules.always_returnable_categories
+    )
+
+
+def always_reviewed(rules: PolicyRules, facts: LineFacts) -> bool:
+    return facts.sku in rules.review_skus or facts.category_code in rules.review_categories
 
 
 def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date) -> LineVerdict:
@@ -221,8 +277,9 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
     category = facts.category_name or facts.category_code
     returnable_quantity = max(facts.quantity_delivered - facts.quantity_claimed_elsewhere, 0)
     last_day = None
+    listed = always_returnable(rules, facts)
 
-    if (
+    if not listed and (
         not facts.product_returnable
         or facts.sku in rules.non_returnable_skus
         or facts.category_code in rules.non_returnable_categories
@@ -242,7 +299,7 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
     else:
         last_day = facts.delivered_on + datetime.timedelta(days=window)
         days_since = (today - facts.delivered_on).days
-        if today > last_day:
+        if today > last_day and not listed:
             refusals.append(
                 ngettext(
                     "The return window for %(category)s is %(window)d day; this line was "
@@ -278,8 +335,9 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
         allowed=not refusals,
         refusals=refusals,
         window_days=window,
-        last_day=last_day,
+        last_day=None if listed else last_day,
         returnable_quantity=returnable_quantity,
+        always_returnable=listed,
     )
 
 
@@ -307,6 +365,13 @@ def evaluate_return(
         refusals.append(_("Choose at least one line to return."))
     if resolution and resolution not in rules.allowed_resolutions:
         refusals.append(_("This resolution is not offered under your return policy."))
+    if rules.customer_listing == LISTING_REFUSE:
+        refusals.append(
+            _(
+                "Returns of your company are not accepted here: please contact us and we will "
+                "handle the return with you."
+            )
+        )
     value = sum((f.unit_price * f.quantity_requested for f in lines), Decimal("0"))
 
     not_auto: list[str] = []
@@ -314,6 +379,13 @@ def evaluate_return(
         not_auto.append(_("Auto-approval is off."))
     if any(f.reason not in rules.auto_approve_reasons for f in lines):
         not_auto.append(_("A reason is not in the auto-approval list."))
+    if rules.customer_listing == LISTING_REVIEW:
+        not_auto.append(_("The customer's returns are always reviewed."))
+    reviewed = sorted({f.sku for f in lines if always_reviewed(rules, f)})
+    if reviewed:
+        not_auto.append(
+            _("Goods that are always reviewed: %(skus)s.") % {"skus": ", ".join(reviewed)}
+        )
     if value > rules.auto_approve_max_value:
         not_auto.append(
             _("The value %(value)s is above the auto-approval limit %(limit)s.")

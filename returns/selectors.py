@@ -152,6 +152,13 @@ def _layer(policy: ReturnPolicy | None, windows: list[CategoryWindow]) -> Policy
         auto_approve_max_value=policy.auto_approve_max_value,
         ship_reminder_days=policy.ship_reminder_days,
         ship_within_days=policy.ship_within_days,
+        always_returnable_categories=frozenset(
+            c.code for c in policy.always_returnable_categories.all()
+        ),
+        always_returnable_skus=frozenset(p.sku for p in policy.always_returnable_products.all()),
+        review_categories=frozenset(c.code for c in policy.review_categories.all()),
+        review_skus=frozenset(p.sku for p in policy.review_products.all()),
+        customer_listing=policy.customer_listing if policy.customer_account_id else "",
     )
 
 
@@ -165,6 +172,10 @@ def return_rules_for(*, customer_account: CustomerAccount) -> PolicyRules:
         .prefetch_related(
             "non_returnable_categories",
             "non_returnable_products",
+            "always_returnable_categories",
+            "always_returnable_products",
+            "review_categories",
+            "review_products",
             Prefetch(
                 "category_windows",
                 queryset=CategoryWindow.objects.select_related("category"),

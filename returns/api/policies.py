@@ -45,7 +45,14 @@ from rma_portal.api.permissions import IsTenantUser, require_read_write_scopes
 from rma_portal.api.views import TenantScopedViewSet
 from rma_portal.errors import ApplicationError
 
-from ..models import MAX_WINDOW_DAYS, CategoryWindow, Resolution, ReturnPolicy, ReturnReason
+from ..models import (
+    MAX_WINDOW_DAYS,
+    CategoryWindow,
+    CustomerListing,
+    Resolution,
+    ReturnPolicy,
+    ReturnReason,
+)
 from ..policies import MAX_SHIP_DAYS
 
 logger = logging.getLogger(__name__)
@@ -249,7 +256,48 @@ class ReturnPolicyOverrideInputSerializer(ClosedInputSerializer):
         "none of its own.",
     )
 
+    always_returnable_categories = _keys(
+        CategoryCodeField(),
+        "Codes of categories this customer returns whatever the windows and the non-returnable "
+        "lists say, on top of the tenant's. Left out: none of its own.",
+    )
+    always_returnable_products = _keys(
+        StrictCharField(max_length=64),
+        "SKUs of products this customer returns whatever the windows and the non-returnable "
+        "lists say, on top of the tenant's. Left out: none of its own.",
+    )
+    review_categories = _keys(
+        CategoryCodeField(),
+        "Codes of categories whose returns are never approved automatically for this customer, "
+        "on top of the tenant's. Left out: none of its own.",
+    )
+    review_products = _keys(
+        StrictCharField(max_length=64),
+        "SKUs of products whose returns are never approved automatically for this customer, "
+        "on top of the tenant's. Left out: none of its own.",
+    )
+    customer_listing = _inherited(
+        serializers.ChoiceField,
+        "The customer as a whole: `allow` (every line returnable whatever the windows and "
+        "non-returnable lists), `review` (never approved automatically), `refuse` (no return "
+        "through the portal or the API; staff may still file one with a reason); null: none.",
+        choices=CustomerListing.choices,
+    )
+
     def validate(self, data: dict) -> dict:
+        for blocked, allowed in (
+            ("non_returnable_categories", "always_returnable_categories"),
+            ("non_returnable_products", "always_returnable_products"),
+        ):
+            both = set(data.get(blocked) or ()) & set(data.get(allowed) or ())
+            if both:
+                raise serializers.ValidationError(
+                    {
+                        allowed: _("Not returnable and always returnable at once: %(names)s.")
+                        % {"names": ", ".join(sorted(both))}
+                    },
+                    code="invalid",
+                )
         remind, within = data.get("ship_reminder_days"), data.get("ship_within_days")
         if remind and within and remind >= within:
             raise serializers.ValidationError(
@@ -297,8 +345,25 @@ class ReturnPolicyOverrideSerializer(serializers.Serializer):
     category_windows = serializers.DictField(child=serializers.IntegerField(), read_only=True)
     non_returnable_categories = serializers.ListField(child=serializers.CharField(), read_only=True)
     non_returnable_products = serializers.ListField(child=serializers.CharField(), read_only=True)
+    always_returnable_categories = serializers.ListField(
+        child=serializers.CharField(), read_only=True
+    )
+    always_returnable_products = serializers.ListField(
+        child=serializers.CharField(), read_only=True
+    )
+    review_categories = serializers.ListField(child=serializers.CharField(), read_only=True)
+    review_products = serializers.ListField(child=serializers.CharField(), read_only=True)
+    customer_listing = _inherited_output(serializers.ChoiceField, choices=CustomerListing.choices)
     updated_at = serializers.DateTimeField(read_only=True)
 
+
+# The override's lists of goods (many-to-many), by category code and by SKU.
+CATEGORY_LISTS = (
+    "non_returnable_categories",
+    "always_returnable_categories",
+    "review_categories",
+)
+PRODUCT_LISTS = ("non_returnable_products", "always_returnable_products", "review_products")
 
 # The override's own fields, as the model and the input call them.
 SCALAR_FIELDS = (
@@ -323,8 +388,9 @@ def override_data(policy: ReturnPolicy) -> dict:
         "customer_number": policy.customer_account.number,
         **{name: getattr(policy, name) for name in SCALAR_FIELDS},
         "category_windows": {w.category.code: w.days for w in windows.order_by("category__code")},
-        "non_returnable_categories": sorted(c.code for c in policy.non_returnable_categories.all()),
-        "non_returnable_products": sorted(p.sku for p in policy.non_returnable_products.all()),
+        **{name: sorted(c.code for c in getattr(policy, name).all()) for name in CATEGORY_LISTS},
+        **{name: sorted(p.sku for p in getattr(policy, name).all()) for name in PRODUCT_LISTS},
+        "customer_listing": policy.customer_listing or None,
         "updated_at": policy.updated_at,
     }
 
@@ -339,12 +405,12 @@ def _canonical(values: list[str] | None, choices) -> list[str] | None:
     return [value for value in choices.values if value in values]
 
 
-def _resolve_keys(data: dict) -> tuple[dict, list, list]:
-    """The categories and products the input names, by code and SKU; 400 naming every field
-    with a code or SKU of none of the tenant's."""
+def _resolve_keys(data: dict) -> tuple[dict, dict[str, list]]:
+    """The categories and products the input names, by code and SKU: (windows, {list field:
+    objects}); 400 naming every field with a code or SKU of none of the tenant's."""
     windows: dict[str, int] = data["category_windows"]
-    codes = [*windows, *data["non_returnable_categories"]]
-    skus = data["non_returnable_products"]
+    codes = [*windows, *(code for name in CATEGORY_LISTS for code in data[name])]
+    skus = [sku for name in PRODUCT_LISTS for sku in data[name]]
     categories = {c.code: c for c in ProductCategory.objects.filter(code__in=codes)}
     products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
     errors: dict[str, list[str]] = {}
@@ -355,21 +421,21 @@ def _resolve_keys(data: dict) -> tuple[dict, list, list]:
     for code in windows:
         if code not in categories:
             errors[f"category_windows.{code}"] = unknown_category(code)
-    for index, code in enumerate(data["non_returnable_categories"]):
-        if code not in categories:
-            errors[f"non_returnable_categories[{index}]"] = unknown_category(code)
-    for index, sku in enumerate(skus):
-        if sku not in products:
-            errors[f"non_returnable_products[{index}]"] = [
-                _("unknown SKU '%(sku)s' (not in the catalogue)") % {"sku": sku}
-            ]
+    for name in CATEGORY_LISTS:
+        for index, code in enumerate(data[name]):
+            if code not in categories:
+                errors[f"{name}[{index}]"] = unknown_category(code)
+    for name in PRODUCT_LISTS:
+        for index, sku in enumerate(data[name]):
+            if sku not in products:
+                errors[f"{name}[{index}]"] = [
+                    _("unknown SKU '%(sku)s' (not in the catalogue)") % {"sku": sku}
+                ]
     if errors:
         raise ApplicationError(next(iter(errors.values()))[0], code="invalid", fields=errors)
-    return (
-        {categories[code]: days for code, days in windows.items()},
-        [categories[code] for code in data["non_returnable_categories"]],
-        [products[sku] for sku in skus],
-    )
+    lists = {name: [categories[code] for code in data[name]] for name in CATEGORY_LISTS}
+    lists.update({name: [products[sku] for sku in data[name]] for name in PRODUCT_LISTS})
+    return {categories[code]: days for code, days in windows.items()}, lists
 
 
 def return_policy_override_replace(
@@ -378,10 +444,11 @@ def return_policy_override_replace(
     """Replace the customer's override with `data` (ReturnPolicyOverrideInputSerializer's
     validated data), or create it; (policy, created). All or nothing; nothing is written when
     the override already says exactly this."""
-    windows, blocked_categories, blocked_products = _resolve_keys(data)
+    windows, lists = _resolve_keys(data)
     values = {
         **{name: data[name] for name in SCALAR_FIELDS},
         "conditions_text": data["conditions_text"] or "",
+        "customer_listing": data["customer_listing"] or "",
         "free_shipping_reasons": _canonical(data["free_shipping_reasons"], ReturnReason),
         "allowed_reasons": _canonical(data["allowed_reasons"], ReturnReason),
         "allowed_resolutions": _canonical(data["allowed_resolutions"], Resolution),
@@ -401,9 +468,7 @@ def return_policy_override_replace(
             setattr(policy, name, value)
         if changed:
             policy.save()
-        changed_relations = _replace_relations(
-            policy, windows, blocked_categories, blocked_products
-        )
+        changed_relations = _replace_relations(policy, windows, lists)
         if changed_relations and not changed:
             policy.save(update_fields=["updated_at"])
     if changed or changed_relations:
@@ -416,12 +481,9 @@ def return_policy_override_replace(
 
 
 def _replace_relations(
-    policy: ReturnPolicy,
-    windows: dict[ProductCategory, int],
-    blocked_categories: list[ProductCategory],
-    blocked_products: list[Product],
+    policy: ReturnPolicy, windows: dict[ProductCategory, int], lists: dict[str, list]
 ) -> bool:
-    """The override's category windows and non-returnable goods made exactly these; whether
+    """The override's category windows and lists of goods made exactly these; whether
     anything changed."""
     changed = False
     stored = {w.category_id: w for w in CategoryWindow.objects.filter(policy=policy)}
@@ -441,10 +503,8 @@ def _replace_relations(
             window.days = days
             window.save(update_fields=["days"])
             changed = True
-    for relation, objects in (
-        (policy.non_returnable_categories, blocked_categories),
-        (policy.non_returnable_products, blocked_products),
-    ):
+    for name, objects in lists.items():
+        relation = getattr(policy, name)
         if set(relation.values_list("pk", flat=True)) != {obj.pk for obj in objects}:
             relation.set(objects)
             changed = True
@@ -509,6 +569,11 @@ EXAMPLE_INPUT = {
     "category_windows": {"workwear": 60},
     "non_returnable_categories": ["custom-made"],
     "non_returnable_products": ["SAW-9"],
+    "always_returnable_categories": [],
+    "always_returnable_products": ["DRL-1"],
+    "review_categories": ["electronics"],
+    "review_products": [],
+    "customer_listing": None,
 }
 EXAMPLES = [
     OpenApiExample("A contract's return policy", request_only=True, value=EXAMPLE_INPUT),

@@ -139,6 +139,11 @@ def test_put_creates_then_replaces_the_whole_override_then_changes_nothing(
         "category_windows": {"tools": 7, "workwear": 60},
         "non_returnable_categories": ["custom"],
         "non_returnable_products": ["DRL-1", "SAW-9"],
+        "always_returnable_categories": [],
+        "always_returnable_products": [],
+        "review_categories": [],
+        "review_products": [],
+        "customer_listing": None,
     }
     assert stored(company)["windows"] == {"tools": 7, "workwear": 60}
     assert stored(company)["restocking_fee_percent"] == Decimal("5.50")
@@ -272,6 +277,11 @@ def test_customer_numbers_with_a_slash_reach_the_policy_and_the_customer_stays_r
         # the reminder must come before the goods are due (0 days: never due)
         ({"ship_reminder_days": 45, "ship_within_days": 45}, "ship_reminder_days"),
         ({"ship_reminder_days": 50}, "ship_reminder_days"),
+        ({"always_returnable_products": ["NOPE-1"]}, "always_returnable_products[0]"),
+        ({"review_categories": ["nope"]}, "review_categories[0]"),
+        # "custom" is not returnable in FULL: it cannot be always returnable as well
+        ({"always_returnable_categories": ["custom"]}, "always_returnable_categories"),
+        ({"customer_listing": "maybe"}, "customer_listing"),
     ],
 )
 def test_bad_input_is_refused_naming_the_field_and_nothing_changes(catalogue, admin, body, field):
@@ -284,6 +294,31 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_changes(catalogue, ad
     error = assert_error(response, 400, "invalid")
     assert list(error["fields"]) == [field], error
     assert stored(company) == before
+
+
+def test_the_lists_and_the_customers_listing_are_written_and_answered(catalogue, admin):
+    company = catalogue.company
+    body = {
+        "always_returnable_products": ["DRL-1"],
+        "review_categories": ["tools"],
+        "review_products": ["SAW-9"],
+        "customer_listing": "review",
+    }
+
+    response = admin.put(url(company.number), body, format="json")
+
+    assert response.status_code == 201, response.content
+    answer = response.json()
+    assert {name: answer[name] for name in body} == body
+    assert answer["always_returnable_categories"] == []
+    policy = override_of(company)
+    with tenant_context(company.tenant):
+        assert [p.sku for p in policy.always_returnable_products.all()] == ["DRL-1"]
+        assert [c.code for c in policy.review_categories.all()] == ["tools"]
+    assert policy.customer_listing == "review"
+    # null: the customer is not listed
+    assert admin.put(url(company.number), {}, format="json").json()["customer_listing"] is None
+    assert override_of(company).customer_listing == ""
 
 
 def test_unknown_codes_are_all_named_and_the_valid_rest_is_not_written(catalogue, admin):

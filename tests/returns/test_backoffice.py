@@ -828,3 +828,69 @@ def test_another_tenants_policy_is_404(world_a, world_b, policy_a, login):
     assert ReturnPolicy.unscoped.get(pk=foreign.pk).default_window_days == 7
     listed = client.get(_policy_url("changelist")).context["cl"].result_list
     assert [p.pk for p in listed] == [policy_a.pk]
+
+
+def test_tenant_admin_keeps_the_lists_and_the_sending_days_on_the_policy(
+    world_a, world_b, policy_a, login
+):
+    client = login(world_a.tenant_admin)
+    page = client.get(_policy_url("change", policy_a.pk))
+    assert "customer_listing" not in page.context["adminform"].form.fields  # tenant policy
+    saw = ProductFactory(tenant=world_a.tenant, sku="SAW-9")
+    mug = ProductFactory(tenant=world_a.tenant, sku="MUG-1")
+    foreign = ProductFactory(tenant=world_b.tenant, sku="SAW-9")
+
+    refused = [
+        # not returnable and always returnable at once
+        {"non_returnable_products": [mug.pk], "always_returnable_products": [mug.pk]},
+        # another tenant's product
+        {"review_products": [foreign.pk]},
+        # the reminder after the goods are due
+        {"ship_reminder_days": "30", "ship_within_days": "30"},
+    ]
+    for overrides in refused:
+        response = client.post(
+            _policy_url("change", policy_a.pk), _policy_data(policy_a, **overrides)
+        )
+        assert response.status_code == 200, overrides
+        assert response.context["adminform"].form.errors, overrides
+    with tenant_context(world_a.tenant):
+        policy = ReturnPolicy.objects.get(pk=policy_a.pk)
+        assert not policy.always_returnable_products.exists()
+        assert not policy.review_products.exists()
+        assert (policy.ship_reminder_days, policy.ship_within_days) == (None, None)
+
+    response = client.post(
+        _policy_url("change", policy_a.pk),
+        _policy_data(
+            policy_a,
+            always_returnable_products=[mug.pk],
+            review_products=[saw.pk],
+            ship_reminder_days="5",
+            ship_within_days="21",
+        ),
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    with tenant_context(world_a.tenant):
+        rules = return_rules_for(customer_account=world_a.company)
+    assert (rules.always_returnable_skus, rules.review_skus) == ({"MUG-1"}, {"SAW-9"})
+    assert (rules.ship_reminder_days, rules.ship_within_days) == (5, 21)
+
+
+def test_a_customers_override_lists_the_customer(world_a, policy_a, login):
+    client = login(world_a.tenant_admin)
+    response = client.post(
+        _policy_url("add"),
+        {
+            "customer_account": world_a.company.pk,
+            "customer_listing": "refuse",
+            "conditions_text": "",
+            "auto_approve_enabled": "unknown",
+            "category_windows-TOTAL_FORMS": "0",
+            "category_windows-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    with tenant_context(world_a.tenant):
+        assert return_rules_for(customer_account=world_a.company).customer_listing == "refuse"
+        assert return_rules_for(customer_account=world_a.other_company).customer_listing == ""
