@@ -1,6 +1,7 @@
-"""Back-office for complaints: SLA queues, a read-only complaint page with its thread and
-timeline whose every change is a service behind a button, bulk assignment, and the editors of
-the tenant's SLA policies, support calendar, holidays and canned responses."""
+"""Back-office for complaints: SLA queues, a read-only complaint page with its thread, stages
+and timeline whose every change is a service behind a button, bulk assignment, and the
+editors of the tenant's SLA policies, stages, support calendar, holidays and canned
+responses."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from django_fsm import can_proceed
 from customers.filing_forms import filed_for_customer_text
 from rma_portal.accounts.models import User
 from rma_portal.backoffice.actions import ButtonAction, TransitionButtonsMixin
-from rma_portal.backoffice.admin import TenantScopedAdmin
+from rma_portal.backoffice.admin import TenantScopedAdmin, is_tenant_admin_or_platform
 from rma_portal.backoffice.cases import (
     CaseQueuesAdminMixin,
     Queue,
@@ -34,6 +35,7 @@ from .admin_forms import (
     AssignForm,
     CannedPickForm,
     CannedResponseForm,
+    ComplaintStageForm,
     HolidayForm,
     ReplyForm,
     SlaPolicyForm,
@@ -45,6 +47,7 @@ from .models import (
     CannedResponse,
     Complaint,
     ComplaintAttachment,
+    ComplaintStage,
     ComplaintStatus,
     Holiday,
     SlaPolicy,
@@ -52,15 +55,25 @@ from .models import (
 )
 from .selectors import (
     DEFAULT_SLA_HOURS,
+    DEFAULT_STAGES,
     business_calendar,
     canned_responses,
+    complaint_stage_visits,
     complaint_thread,
     overall_sla_state,
     sla_at_risk,
     sla_breached,
     sla_states,
+    stage_at_risk,
+    stage_breached,
+    stage_state,
+    visit_state,
 )
-from .services.complaints import CONFLICT_MESSAGES, STAFF_ACTING_ROLES
+from .services.complaints import (
+    CONFLICT_MESSAGES,
+    STAFF_ACTING_ROLES,
+    complaint_stages_ensure,
+)
 from .sla import BusinessCalendar, SlaState
 from .views.backoffice_filing import file_complaint_view
 
@@ -93,6 +106,27 @@ QUEUES: tuple[Queue, ...] = (
 QueueFilter = queue_filter(QUEUES)
 
 
+class StageTimeFilter(admin.SimpleListFilter):
+    """Complaints whose current stage is at risk or overdue (its clock running)."""
+
+    title = gettext_lazy("stage time")
+    parameter_name = "stage_time"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("at_risk", gettext_lazy("Stage at risk")),
+            ("overdue", gettext_lazy("Stage overdue")),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "at_risk":
+            return queryset.filter(stage_at_risk(now))
+        if self.value() == "overdue":
+            return queryset.filter(stage_breached(now))
+        return queryset
+
+
 # --- SLA badges ---------------------------------------------------------------------------
 
 SLA_LABELS = {
@@ -109,6 +143,14 @@ def sla_badge(state: SlaState, *, paused: bool = False) -> str:
     if paused:
         label = _("%(state)s (paused)") % {"state": label}
     return format_html('<span class="sla-badge sla-{}">{}</span>', state.value, label)
+
+
+def stage_badge(state: SlaState, *, paused: bool = False) -> str:
+    """The state of a stage's clock, in the colours of the SLA badges."""
+    label = str(SLA_LABELS[state])
+    if paused:
+        label = _("%(state)s (paused)") % {"state": label}
+    return format_html('<span class="stage-badge stage-{}">{}</span>', state.value, label)
 
 
 class RequestCalendars:
@@ -194,6 +236,8 @@ EVENT_LABELS = {
     "reopened": gettext_lazy("Reopened by the customer"),
     "rated": gettext_lazy("Rated"),
     "return_linked": gettext_lazy("Return linked"),
+    "stage_at_risk": gettext_lazy("Stage at risk"),
+    "stage_breached": gettext_lazy("Stage overdue"),
 }
 STATUS_LABELS = dict(ComplaintStatus.choices)
 
@@ -239,6 +283,8 @@ class ComplaintAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedA
     list_filter = [
         QueueFilter,
         "status",
+        ("stage", admin.RelatedOnlyFieldListFilter),
+        StageTimeFilter,
         "priority",
         "category",
         "channel",
@@ -246,7 +292,7 @@ class ComplaintAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedA
         ("assignee", admin.RelatedOnlyFieldListFilter),
         "created_at",
     ]
-    list_select_related = ["customer_account", "assignee"]
+    list_select_related = ["customer_account", "assignee", "stage"]
     search_fields = ["code", "subject", "customer_account__name", "customer_account__number"]
     search_help_text = gettext_lazy("Complaint number, subject, or customer name or number.")
     actions = ["assign_selected"]
@@ -354,7 +400,16 @@ class ComplaintAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedA
                 paused=complaint.status == ComplaintStatus.AWAITING_CUSTOMER,
             )
 
+        @admin.display(description=gettext_lazy("stage"), ordering="stage__position")
+        def stage(complaint: Complaint) -> str:
+            state = stage_state(complaint, now=now)
+            if state is None:
+                return "—"
+            paused = complaint.sla_paused_at is not None
+            return format_html("{} {}", complaint.stage.name, stage_badge(state, paused=paused))
+
         columns.insert(columns.index("status") + 1, sla)
+        columns.insert(columns.index(sla) + 1, stage)
         return columns
 
     def get_list_select_related(self, request):
@@ -507,6 +562,7 @@ class ComplaintAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedA
             for event in thread.events.all()
         ]
         return {
+            **self._stage_context(thread),
             "sla_clocks": clocks,
             "sla_paused_at": thread.sla_paused_at,
             "sla_paused_time": _duration(thread.sla_paused_seconds)
@@ -517,6 +573,40 @@ class ComplaintAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedA
             ],
             "thread_messages": thread_messages,
             "timeline": timeline,
+        }
+
+    @staticmethod
+    def _stage_context(complaint: Complaint) -> dict:
+        """The current stage (name, since, due, badge) and the stage history."""
+        now = timezone.now()
+        visits = complaint_stage_visits(complaint)
+        rows = [
+            {
+                "name": visit.stage.name,
+                "limit_days": visit.limit_days.normalize(),
+                "started_at": visit.started_at,
+                "due_at": visit.due_at,
+                "left_at": visit.left_at,
+                "paused_time": _duration(visit.paused_seconds) if visit.paused_seconds else "",
+                "badge": stage_badge(
+                    visit_state(visit, now=now),
+                    paused=visit.left_at is None and visit.paused_at is not None,
+                ),
+            }
+            for visit in visits
+        ]
+        current = next((visit for visit in visits if visit.left_at is None), None)
+        return {
+            "stage_current": {
+                "name": current.stage.name,
+                "started_at": current.started_at,
+                "due_at": current.due_at,
+                "paused_at": current.paused_at,
+                "badge": rows[visits.index(current)]["badge"],
+            }
+            if current is not None
+            else None,
+            "stage_visits": rows,
         }
 
     @staticmethod
@@ -729,6 +819,76 @@ class SlaPolicyAdmin(TenantScopedAdmin):
         if obj.customer_account_id is None:
             return _("All customers (tenant targets)")
         return str(obj.customer_account)
+
+
+@admin.register(ComplaintStage)
+class ComplaintStageAdmin(TenantScopedAdmin):
+    """The stages of the tenant's complaint procedure, each with its limit in working days and
+    the statuses it covers (docs/complaint-stages.md). Tenant admins edit them; other staff
+    read (accounts.permissions, and this admin's own check below)."""
+
+    form = ComplaintStageForm
+    list_display = ["name", "key", "position", "limit_days", "statuses_display", "is_active"]
+    list_display_links = ["name"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "key"]
+    ordering = ["position", "key"]
+
+    def get_fieldsets(self, request, obj=None):
+        defaults = ", ".join(
+            _("%(name)s %(days)s d") % {"name": name, "days": days}
+            for _position, _key, name, days, _statuses in DEFAULT_STAGES
+        )
+        return [
+            (
+                None,
+                {
+                    "fields": [
+                        "tenant",
+                        "position",
+                        "key",
+                        "name",
+                        "limit_days",
+                        "statuses",
+                        "is_active",
+                    ],
+                    "description": _(
+                        "A complaint is in the active stage covering its status; each stage "
+                        "has its own limit in working days of the support calendar (a working "
+                        "day is as long as the working hours in the support settings). "
+                        "Waiting for the customer pauses the stage's clock. A tenant without "
+                        "stages gets these: %(defaults)s. Changes apply to stages entered "
+                        "afterwards; make a stage inactive rather than deleting it."
+                    )
+                    % {"defaults": defaults},
+                },
+            )
+        ]
+
+    # Only tenant admins (and platform superusers) change the procedure; the roles' table
+    # gives the other staff "view" on stages, this keeps them to it whatever the table says.
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and is_tenant_admin_or_platform(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and is_tenant_admin_or_platform(
+            request.user
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and is_tenant_admin_or_platform(
+            request.user
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        if request.tenant is not None and self.has_view_permission(request):
+            complaint_stages_ensure(request.tenant)  # a tenant without stages sees the defaults
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=gettext_lazy("complaint statuses"))
+    def statuses_display(self, obj: ComplaintStage) -> str:
+        return ", ".join(str(STATUS_LABELS.get(status, status)) for status in obj.statuses or [])
 
 
 WEEKDAY_NAMES = dict(WEEKDAYS)

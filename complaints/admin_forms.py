@@ -1,10 +1,13 @@
 """Forms of the complaints back-office: behind the complaint buttons (assign, reply, canned
-response picker), filing a case for a customer, and the editors of SLA policies, support
-calendar and canned responses."""
+response picker), filing a case for a customer, and the editors of SLA policies, stages,
+support calendar and canned responses."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
+from django.db import transaction
 from django.db.models import Q
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
@@ -12,9 +15,19 @@ from django.utils.translation import gettext_lazy as _
 from customers.filing_forms import staff_channel_field
 from rma_portal.accounts.models import Role, User
 from rma_portal.forms import MultipleFileField
+from rma_portal.tenancy.models import Tenant
 
 from .forms import ComplaintFileForm
-from .models import CannedResponse, Holiday, Priority, SlaPolicy, SupportSettings
+from .models import (
+    STAGE_STATUSES,
+    CannedResponse,
+    ComplaintStage,
+    ComplaintStatus,
+    Holiday,
+    Priority,
+    SlaPolicy,
+    SupportSettings,
+)
 from .services.complaints import ASSIGNING_ROLES
 
 # Whom a complaint can be assigned to (complaint_assign accepts tenant admins too, but they
@@ -135,6 +148,96 @@ class SlaPolicyForm(forms.ModelForm):
         # understands; Django's generic check of the conditional one runs the scoped manager
         # inside an expression without a model, which the tenant condition cannot resolve.
         return {*super()._get_validation_exclusions(), "customer_account"}
+
+
+STATUS_LABELS = dict(ComplaintStatus.choices)
+
+
+class ComplaintStageForm(forms.ModelForm):
+    """A stage of the tenant's complaint procedure. Refused, with nothing saved: a limit of
+    0 working days or less, a status that is unknown or finished (closed, rejected), and a
+    status another active stage of the tenant already covers."""
+
+    statuses = forms.MultipleChoiceField(
+        label=_("complaint statuses"),
+        choices=[(status, STATUS_LABELS[status]) for status in STAGE_STATUSES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "A complaint is in this stage while it has one of these statuses. Waiting for "
+            "the customer pauses the stage's clock; closed and rejected complaints are in no "
+            "stage."
+        ),
+        error_messages={
+            "required": _("Choose at least one complaint status the stage covers."),
+            "invalid_choice": _(
+                "“%(value)s” is not a complaint status a stage can cover: choose among new, "
+                "open, in progress, awaiting customer and resolved."
+            ),
+        },
+    )
+    limit_days = forms.DecimalField(
+        label=_("limit (working days)"),
+        max_digits=5,
+        decimal_places=2,
+        help_text=_(
+            "Working days of the support calendar (its working hours, without weekends and "
+            "holidays); 0.5 is half a working day."
+        ),
+    )
+
+    class Meta:
+        model = ComplaintStage
+        fields = ["tenant", "position", "key", "name", "limit_days", "statuses", "is_active"]
+
+    def clean_limit_days(self) -> Decimal:
+        limit = self.cleaned_data["limit_days"]
+        if limit <= 0:
+            raise forms.ValidationError(_("The limit must be more than 0 working days."))
+        return limit
+
+    def clean_statuses(self) -> list[str]:
+        chosen = set(self.cleaned_data["statuses"])
+        return [status.value for status in STAGE_STATUSES if status in chosen]
+
+    def clean(self):
+        cleaned = super().clean()
+        tenant_id = _tenant_id(self, cleaned)
+        if tenant_id is None:
+            return cleaned
+        if transaction.get_connection().in_atomic_block:
+            # Stage edits of one tenant take turns (the admin saves in a transaction): two
+            # stages saved at once cannot both claim a status.
+            Tenant.objects.select_for_update().filter(pk=tenant_id).first()
+        others = ComplaintStage.unscoped.filter(tenant_id=tenant_id).exclude(pk=self.instance.pk)
+        key = cleaned.get("key")
+        if key and others.filter(key=key).exists():
+            self.add_error("key", _("Another stage already has this key."))
+        statuses = cleaned.get("statuses") or []
+        if cleaned.get("is_active") and statuses:
+            taken = []
+            for other in others.filter(is_active=True).order_by("position", "key"):
+                for status in statuses:
+                    if status in (other.statuses or []):
+                        taken.append(
+                            _("“%(status)s” already belongs to the stage “%(stage)s”.")
+                            % {"status": STATUS_LABELS[status], "stage": other.name}
+                        )
+            if taken:
+                self.add_error(
+                    "statuses",
+                    [
+                        *taken,
+                        _(
+                            "A status belongs to one active stage: take it off the other "
+                            "stage first, or make this stage inactive."
+                        ),
+                    ],
+                )
+        return cleaned
+
+    def _get_validation_exclusions(self):
+        # The key's uniqueness per tenant is checked in clean() with a readable message.
+        return {*super()._get_validation_exclusions(), "key"}
 
 
 class SupportSettingsForm(forms.ModelForm):

@@ -1,5 +1,7 @@
 """Demo data of the complaints app for `manage.py seed_demo`: the support calendar, SLA
-targets, canned responses, and complaints in every stage, filed through the real services.
+targets, the complaint procedure's stages (selectors.DEFAULT_STAGES: acknowledge 1, analysis
+3, information 1, resolution 5 working days), canned responses, and complaints in every
+status, filed through the real services.
 
 Settings rows are found by natural key; complaints are only created while the tenant has
 none, so a rerun creates nothing.
@@ -19,7 +21,16 @@ from rma_portal.accounts.models import Role, User
 from rma_portal.tenancy.models import Tenant
 
 from . import services
-from .models import CannedResponse, Complaint, Holiday, Priority, SlaPolicy, SupportSettings
+from .models import (
+    CannedResponse,
+    Complaint,
+    ComplaintStage,
+    Holiday,
+    Priority,
+    SlaPolicy,
+    SupportSettings,
+)
+from .services.complaints import complaint_stages_ensure
 
 SLA_HOURS = {
     Priority.URGENT: ("2", "8"),
@@ -70,6 +81,7 @@ def seed(*, tenant: Tenant, rng: random.Random) -> dict[str, int]:
         "support settings": _seed_settings(tenant),
         "holidays": _seed_holidays(tenant),
         "SLA policies": _seed_sla(tenant),
+        "complaint stages": _seed_stages(tenant),
         "canned responses": _seed_canned(tenant),
     }
     created["complaints"] = 0 if Complaint.objects.exists() else _seed_complaints(tenant, rng)
@@ -131,6 +143,12 @@ def _seed_sla(tenant: Tenant) -> int:
     ]
     SlaPolicy.objects.bulk_create(missing)
     return len(missing)
+
+
+def _seed_stages(tenant: Tenant) -> int:
+    """The default stages, as a tenant without stages gets them; a rerun keeps the tenant's."""
+    before = ComplaintStage.objects.count()
+    return len(complaint_stages_ensure(tenant)) - before
 
 
 def _seed_canned(tenant: Tenant) -> int:

@@ -1,5 +1,6 @@
 """E-mails about complaints: to the reporter on customer-visible events and staff replies, to
-the assignee on assignment, plus the context of the SLA watch's notices to staff.
+the assignee on assignment, plus the context of the SLA watch's notices to staff (the SLA
+clocks' and the stages').
 
 Queued through the outbox in the service's transaction; templates/emails/complaint.<kind>/
 render them in the recipient's language at delivery, so the context holds JSON only.
@@ -18,12 +19,15 @@ from returns.emails import portal_url, staff_first_name
 from rma_portal.notifications.models import DeliveryStatus, Notification
 from rma_portal.notifications.services import notification_enqueue
 
-from .models import Complaint, ComplaintEvent, ComplaintMessage
+from .models import Complaint, ComplaintEvent, ComplaintMessage, ComplaintStageVisit
 from .selectors import support_settings
 
 # Events the SLA watch enqueues itself (context: sla_email_context()).
 SLA_AT_RISK_EVENT = "complaint.sla_at_risk"  # to the assignee
 SLA_BREACHED_EVENT = "complaint.sla_breached"  # to the tenant's coordinators
+# ... and for the complaint's current stage (context: stage_email_context()).
+STAGE_AT_RISK_EVENT = "complaint.stage_at_risk"  # to the assignee
+STAGE_BREACHED_EVENT = "complaint.stage_breached"  # to the tenant's coordinators
 
 
 def _local(complaint: Complaint, moment: datetime.datetime | None) -> str:
@@ -72,6 +76,20 @@ def sla_email_context(complaint: Complaint, *, clock: str, due_at: datetime.date
         "clock": clock,
         "due_at": _local(complaint, due_at),
         "due_at_iso": due_at.isoformat(),
+    }
+
+
+def stage_email_context(complaint: Complaint, visit: ComplaintStageVisit) -> dict:
+    """Context of `complaint.stage_at_risk` / `complaint.stage_breached`: the case as staff
+    see it, the stage (its tenant's name for it) and when its visit is (was) due."""
+    return {
+        **staff_email_context(complaint),
+        "stage": visit.stage.key,
+        "stage_name": visit.stage.name,
+        "stage_limit_days": format(visit.limit_days.normalize(), "f"),
+        "stage_started_at": _local(complaint, visit.started_at),
+        "due_at": _local(complaint, visit.due_at),
+        "due_at_iso": visit.due_at.isoformat(),
     }
 
 

@@ -1,11 +1,13 @@
-"""Complaints ("reklamacje"): tickets with SLA clocks, their thread, timeline and rating,
-plus the tenant's SLA policies, support calendar and canned responses."""
+"""Complaints ("reklamacje"): tickets with SLA clocks and stages, their thread, timeline and
+rating, plus the tenant's SLA policies, stages, support calendar and canned responses."""
 
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -163,6 +165,101 @@ class SlaPolicy(TenantOwnedModel):
         return f"{self.get_priority_display()}: {hours}"
 
 
+# The statuses a stage may cover: a closed or rejected complaint is finished and has no stage.
+STAGE_STATUSES = (
+    ComplaintStatus.NEW,
+    ComplaintStatus.OPEN,
+    ComplaintStatus.IN_PROGRESS,
+    ComplaintStatus.AWAITING_CUSTOMER,
+    ComplaintStatus.RESOLVED,
+)
+
+
+def stage_status_errors(statuses) -> list[str]:
+    """What is wrong with a stage's list of statuses (empty: nothing)."""
+    if not isinstance(statuses, list | tuple) or not statuses:
+        return [str(_("Choose at least one complaint status the stage covers."))]
+    errors = []
+    for value in statuses:
+        if value not in STAGE_STATUSES:
+            errors.append(
+                str(
+                    _(
+                        "“%(status)s” is not a complaint status a stage can cover; choose among "
+                        "%(choices)s."
+                    )
+                )
+                % {"status": value, "choices": ", ".join(STAGE_STATUSES)}
+            )
+    if len(set(statuses)) != len(statuses):
+        errors.append(str(_("Each status may be named once.")))
+    return errors
+
+
+def validate_stage_statuses(value) -> None:
+    errors = stage_status_errors(value)
+    if errors:
+        raise ValidationError(errors)
+
+
+class ComplaintStage(TenantOwnedModel):
+    """A step of the tenant's complaint procedure with its own time limit in working days.
+
+    A stage covers complaint statuses: a complaint enters the active stage covering its
+    status (complaints/services/complaints.py); each active status belongs to at most one
+    active stage. One working day is the length of the support calendar's working day
+    (SupportSettings), counted in business time (docs/complaint-stages.md).
+    """
+
+    position = models.PositiveSmallIntegerField(
+        _("position"), default=0, help_text=_("Stages are listed in this order.")
+    )
+    key = models.SlugField(
+        _("key"),
+        max_length=30,
+        help_text=_("A short name for reports and filters, e.g. “analysis”; unique per tenant."),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    limit_days = models.DecimalField(
+        _("limit (working days)"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_(
+            "Working days of the support calendar; fractions are allowed (0.5 is half a "
+            "working day)."
+        ),
+    )
+    statuses = models.JSONField(
+        _("complaint statuses"),
+        default=list,
+        validators=[validate_stage_statuses],
+        help_text=_("The complaint statuses the stage covers."),
+    )
+    is_active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_("Inactive stages are entered by no complaint; their history stays."),
+    )
+
+    class Meta:
+        verbose_name = _("complaint stage")
+        verbose_name_plural = _("complaint stages")
+        ordering = ["position", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="complaint_stage_key_unique"),
+            models.CheckConstraint(
+                condition=models.Q(limit_days__gt=0), name="complaint_stage_limit_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def covers(self, status: str) -> bool:
+        return self.is_active and status in (self.statuses or ())
+
+
 class CannedResponse(TenantOwnedModel):
     """A reusable reply; placeholders: {customer_name}, {contact_name}, {complaint_code},
     {agent_name}, {subject}."""
@@ -297,6 +394,24 @@ class Complaint(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel):
     reopen_count = models.PositiveIntegerField(_("times reopened"), default=0)
     # Thresholds already announced by the SLA watch, so each is announced once.
     sla_warned = models.JSONField(_("SLA notices sent"), default=list, blank=True, editable=False)
+    # The current stage (ComplaintStage) and its clock, as in its open ComplaintStageVisit;
+    # kept by the services with the status, so lists and queues read them in SQL.
+    stage = models.ForeignKey(
+        ComplaintStage,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("stage"),
+        editable=False,
+    )
+    stage_started_at = models.DateTimeField(
+        _("stage entered"), null=True, blank=True, editable=False
+    )
+    stage_due_at = models.DateTimeField(_("stage due"), null=True, blank=True, editable=False)
+    stage_at_risk_at = models.DateTimeField(
+        _("stage at risk from"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("complaint")
@@ -321,6 +436,8 @@ class Complaint(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel):
             models.Index(fields=["tenant", "created_at"], name="complaint_created_idx"),
             models.Index(fields=["tenant", "first_responded_at"], name="complaint_responded_idx"),
             models.Index(fields=["tenant", "resolved_at"], name="complaint_resolved_idx"),
+            models.Index(fields=["tenant", "stage_due_at"], name="complaint_stage_due_idx"),
+            models.Index(fields=["tenant", "stage_at_risk_at"], name="complaint_stage_risk_idx"),
         ]
 
     def __str__(self) -> str:
@@ -453,6 +570,86 @@ class ComplaintEvent(TimelineEvent):
         indexes = [
             models.Index(fields=["tenant", "complaint", "created_at"], name="complaint_event_idx"),
         ]
+
+
+class StageOutcome(models.TextChoices):
+    MET = "met", _("Met")  # left by its due moment
+    MISSED = "missed", _("Missed")  # left after its due moment
+
+
+class ComplaintStageVisit(TenantOwnedModel):
+    """One stay of a complaint in a stage: entered, due, paused, left, met or missed.
+
+    The history the stage figures are computed from; the open visit (not left) is the
+    complaint's current stage, mirrored on Complaint.stage*. Times are business time of the
+    tenant's calendar; `paused_seconds` is business time spent waiting for the customer,
+    which pushed `due_at` on (docs/complaint-stages.md).
+    """
+
+    complaint = models.ForeignKey(
+        Complaint,
+        on_delete=models.CASCADE,
+        related_name="stage_visits",
+        verbose_name=_("complaint"),
+    )
+    stage = models.ForeignKey(
+        ComplaintStage, on_delete=models.PROTECT, related_name="visits", verbose_name=_("stage")
+    )
+    limit_days = models.DecimalField(
+        _("limit (working days)"),
+        max_digits=5,
+        decimal_places=2,
+        help_text=_("The stage's limit when the complaint entered it."),
+    )
+    started_at = models.DateTimeField(_("entered"))
+    due_at = models.DateTimeField(_("due"))
+    at_risk_at = models.DateTimeField(_("at risk from"))
+    paused_at = models.DateTimeField(_("paused since"), null=True, blank=True)
+    paused_seconds = models.PositiveIntegerField(_("business seconds paused"), default=0)
+    left_at = models.DateTimeField(_("left"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=StageOutcome.choices, blank=True
+    )
+    # When the SLA watch announced each threshold: each is announced once per visit.
+    at_risk_notified_at = models.DateTimeField(_("at-risk notice sent"), null=True, blank=True)
+    breach_notified_at = models.DateTimeField(_("breach notice sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("complaint stage visit")
+        verbose_name_plural = _("complaint stage visits")
+        ordering = ["started_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["complaint"],
+                condition=models.Q(left_at__isnull=True),
+                name="stage_visit_one_open_per_complaint",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(left_at__isnull=True)
+                | models.Q(left_at__gte=models.F("started_at")),
+                name="stage_visit_left_after_entered",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "complaint", "started_at"], name="stage_visit_case_idx"),
+            # Figures per stage and period: visits left (met or missed) in a period.
+            models.Index(fields=["tenant", "stage", "left_at"], name="stage_visit_left_idx"),
+            models.Index(fields=["tenant", "stage", "started_at"], name="stage_visit_started_idx"),
+            # The SLA watch reads open visits by their moments.
+            models.Index(
+                fields=["tenant", "due_at"],
+                condition=models.Q(left_at__isnull=True),
+                name="stage_visit_open_due_idx",
+            ),
+            models.Index(
+                fields=["tenant", "at_risk_at"],
+                condition=models.Q(left_at__isnull=True),
+                name="stage_visit_open_risk_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id}: {self.stage_id} from {self.started_at:%Y-%m-%d %H:%M}"
 
 
 class SatisfactionRating(TenantOwnedModel):

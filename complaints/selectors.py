@@ -1,4 +1,5 @@
-"""Reads of complaints: visibility per user, queues, SLA calendar and targets, SLA state."""
+"""Reads of complaints: visibility per user, queues, SLA calendar and targets, SLA state, the
+tenant's stages and a complaint's current stage."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.selectors import cases_visible_to
 from rma_portal.accounts.models import User
@@ -18,13 +21,15 @@ from .models import (
     ComplaintAttachment,
     ComplaintEvent,
     ComplaintMessage,
+    ComplaintStage,
+    ComplaintStageVisit,
     ComplaintStatus,
     Holiday,
     Priority,
     SlaPolicy,
     SupportSettings,
 )
-from .sla import BusinessCalendar, Clock, SlaState, clock_state
+from .sla import BusinessCalendar, Clock, SlaState, clock_state, state_at
 
 # Used when a tenant has not set its own targets: (first response, resolution) in hours.
 DEFAULT_SLA_HOURS = {
@@ -33,6 +38,18 @@ DEFAULT_SLA_HOURS = {
     Priority.NORMAL: (Decimal("8"), Decimal("40")),
     Priority.LOW: (Decimal("16"), Decimal("80")),
 }
+
+
+S = ComplaintStatus
+
+# The stages of a tenant that has none (the usual complaint procedure): (position, key, name,
+# limit in working days, statuses covered). docs/complaint-stages.md explains the mapping.
+DEFAULT_STAGES = (
+    (10, "acknowledge", _("Acknowledge"), Decimal("1"), (S.NEW, S.OPEN)),
+    (20, "analysis", _("Analysis"), Decimal("3"), (S.IN_PROGRESS,)),
+    (30, "information", _("Information"), Decimal("1"), (S.AWAITING_CUSTOMER,)),
+    (40, "resolution", pgettext_lazy("complaint stage", "Resolution"), Decimal("5"), (S.RESOLVED,)),
+)
 
 
 # The SLA clocks run in these statuses (awaiting the customer pauses them).
@@ -230,3 +247,65 @@ def overall_sla_state(states: dict[str, SlaState]) -> SlaState:
 
 def open_complaints() -> QuerySet[Complaint]:
     return Complaint.objects.filter(status__in=OPEN_COMPLAINT_STATUSES)
+
+
+# --- stages -------------------------------------------------------------------------------
+
+
+def complaint_stages(tenant) -> list[ComplaintStage]:
+    """The tenant's stages in their order, active or not (the services create the defaults
+    for a tenant that has none: services.complaint_stages_ensure)."""
+    return list(ComplaintStage.objects.for_tenant(tenant).order_by("position", "key"))
+
+
+def stage_covering(stages, status: str) -> ComplaintStage | None:
+    """The active stage covering `status`, if any (at most one: the editor refuses two)."""
+    return next((stage for stage in stages if stage.covers(status)), None)
+
+
+def stage_running() -> Q:
+    """The complaint is in a stage whose clock runs (waiting for the customer pauses it)."""
+    return Q(stage__isnull=False, stage_due_at__isnull=False, sla_paused_at__isnull=True)
+
+
+def stage_breached(now: datetime.datetime) -> Q:
+    """The current stage's clock runs and is past its due moment."""
+    return stage_running() & Q(stage_due_at__lte=now)
+
+
+def stage_at_risk(now: datetime.datetime) -> Q:
+    """The current stage's clock has used most of its time (sla.AT_RISK_SHARE), not all."""
+    return stage_running() & Q(stage_at_risk_at__lte=now, stage_due_at__gt=now)
+
+
+def stage_state(complaint: Complaint, *, now: datetime.datetime) -> SlaState | None:
+    """The current stage's state from the moments stored on the complaint; None when the
+    complaint is in no stage (finished, or filed before stages existed)."""
+    if complaint.stage_id is None or complaint.stage_due_at is None:
+        return None
+    return state_at(
+        due_at=complaint.stage_due_at,
+        at_risk_at=complaint.stage_at_risk_at,
+        now=now,
+        paused_at=complaint.sla_paused_at,
+    )
+
+
+def visit_state(visit: ComplaintStageVisit, *, now: datetime.datetime) -> SlaState:
+    """A visit's state: met or missed once left, else on track, at risk or breached (a
+    paused visit is judged at the moment it paused)."""
+    if visit.left_at is not None:
+        return SlaState.MET if visit.outcome == "met" else SlaState.MISSED
+    return state_at(
+        due_at=visit.due_at, at_risk_at=visit.at_risk_at, now=now, paused_at=visit.paused_at
+    )
+
+
+def complaint_stage_visits(complaint: Complaint) -> list[ComplaintStageVisit]:
+    """The complaint's stage history, oldest first."""
+    return list(
+        ComplaintStageVisit.objects.for_tenant(complaint.tenant)
+        .filter(complaint_id=complaint.pk)
+        .select_related("stage")
+        .order_by("started_at", "pk")
+    )

@@ -3,7 +3,8 @@
 A `BusinessCalendar` knows the tenant's time zone, working days, working hours and holidays.
 Due times are computed by adding business seconds to a start; a paused clock is resumed by
 adding the business time that was left when it paused. Local time is used for the working
-day, so a DST change moves the UTC hours, not the working hours.
+day, so a DST change moves the UTC hours, not the working hours. A stage's limit in working
+days is business time too: days × the length of the working day (`working_days_due_at`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 AT_RISK_SHARE = 0.8  # at risk once 80 % of the allowed business time is used
@@ -37,6 +39,14 @@ class BusinessCalendar:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def working_day_seconds(self) -> float:
+        """The length of one working day, from its start to its end on the wall clock (8 h for
+        8:00–16:00): what one working day of a stage's limit is worth in business time."""
+        start = datetime.datetime.combine(datetime.date(2001, 1, 1), self.day_start)
+        end = datetime.datetime.combine(datetime.date(2001, 1, 1), self.day_end)
+        return (end - start).total_seconds()
 
     def is_working_day(self, day: datetime.date) -> bool:
         return day.weekday() in self.weekdays and day not in self.holidays
@@ -165,3 +175,42 @@ def at_risk_moment(
     """
     allowed = business_seconds_between(calendar, started_at, due_at) - paused_seconds
     return add_business_time(calendar, started_at, allowed * AT_RISK_SHARE + paused_seconds)
+
+
+def working_days_seconds(calendar: BusinessCalendar, days: Decimal | float) -> float:
+    """A limit in working days as business seconds: days × the working day's length."""
+    return float(Decimal(str(days)) * Decimal(str(calendar.working_day_seconds)))
+
+
+def working_days_due_at(
+    calendar: BusinessCalendar, start: datetime.datetime, days: Decimal | float
+) -> datetime.datetime:
+    """When a limit of `days` working days that starts at `start` runs out.
+
+    One working day is the calendar's working-day length of business time, so 1 day from
+    Monday 9:00 (8:00–16:00) is Tuesday 9:00, and from Friday 15:00 it is Monday 15:00;
+    weekends, holidays and nights do not count, and a DST change moves no working hour.
+    """
+    return add_business_time(calendar, start, working_days_seconds(calendar, days))
+
+
+def state_at(
+    *,
+    due_at: datetime.datetime,
+    at_risk_at: datetime.datetime | None,
+    now: datetime.datetime,
+    paused_at: datetime.datetime | None = None,
+    stopped_at: datetime.datetime | None = None,
+) -> SlaState:
+    """The state of a clock from its stored moments (the at-risk moment of `at_risk_moment`),
+    as the SQL of the queues sees it: the same answer as `clock_state` without a calendar.
+    A paused clock is judged at the moment it paused; the due moment itself is breached
+    (a clock stopped exactly then is met)."""
+    if stopped_at is not None:
+        return SlaState.MET if stopped_at <= due_at else SlaState.MISSED
+    at = paused_at or now
+    if at >= due_at:
+        return SlaState.BREACHED
+    if at_risk_at is not None and at >= at_risk_at:
+        return SlaState.AT_RISK
+    return SlaState.ON_TRACK

@@ -1,8 +1,11 @@
 """The SLA watch: announces each running clock's "at risk" and "breached" moments once, and
-closes resolved complaints the customer left alone (both run from complaints/tasks.py).
+the same of each stage visit (docs/complaint-stages.md), and closes resolved complaints the
+customer left alone (both run from complaints/tasks.py).
 
 Thresholds already announced are kept in `Complaint.sla_warned` ("first_response:at_risk",
 "resolution:breached", …); a reopened complaint starts with an empty list (Complaint.reopen).
+A stage visit keeps its own (`at_risk_notified_at`, `breach_notified_at`): each is announced
+once per visit, and a complaint entering the stage again is a new visit.
 """
 
 from __future__ import annotations
@@ -20,8 +23,15 @@ from rma_portal.errors import ApplicationError
 from rma_portal.notifications.services import notification_enqueue
 from rma_portal.tenancy.models import Tenant
 
-from .emails import SLA_AT_RISK_EVENT, SLA_BREACHED_EVENT, sla_email_context
-from .models import Complaint, ComplaintEvent, ComplaintStatus
+from .emails import (
+    SLA_AT_RISK_EVENT,
+    SLA_BREACHED_EVENT,
+    STAGE_AT_RISK_EVENT,
+    STAGE_BREACHED_EVENT,
+    sla_email_context,
+    stage_email_context,
+)
+from .models import Complaint, ComplaintEvent, ComplaintStageVisit, ComplaintStatus
 from .selectors import support_settings
 from .services import complaint_close
 
@@ -84,10 +94,19 @@ def _coordinators(tenant: Tenant) -> list[User]:
 
 
 def sla_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
-    """Announce every threshold the tenant's running complaints crossed since the last scan;
-    returns how many were announced. Safe to run twice at once: each complaint is handled
-    under its row lock, and a threshold already in `sla_warned` is never announced again."""
+    """Announce every SLA threshold the tenant's running complaints crossed since the last
+    scan; returns how many were announced. Safe to run twice at once: each complaint is
+    handled under its row lock, and a threshold already in `sla_warned` is never announced
+    again. The stage thresholds are announced too (stage_scan), not counted here."""
     now = now or timezone.now()
+    announced = _sla_scan(tenant=tenant, now=now)
+    stages = stage_scan(tenant=tenant, now=now)
+    if stages:
+        logger.info("stage notices sent", extra={"tenant_id": tenant.pk, "count": stages})
+    return announced
+
+
+def _sla_scan(*, tenant: Tenant, now: datetime.datetime) -> int:
     first_response_crossed = Q(first_responded_at__isnull=True) & (
         Q(first_response_at_risk_at__lte=now) | Q(first_response_due_at__lte=now)
     )
@@ -160,6 +179,100 @@ def _announce(
         is_public=False,  # staff business: the customer is not told about our deadlines
         created_at=now,
     )
+
+
+# --- stages -----------------------------------------------------------------------------
+
+
+def _stage_level(visit: ComplaintStageVisit, now: datetime.datetime) -> str | None:
+    """The threshold of the running visit to announce now, if any: the breach once due (a
+    breach makes "at risk" moot), else "at risk" once its at-risk moment has come."""
+    if visit.due_at <= now:
+        return BREACHED if visit.breach_notified_at is None else None
+    if visit.at_risk_at <= now and visit.at_risk_notified_at is None:
+        return AT_RISK
+    return None
+
+
+def _running_visits(tenant: Tenant):
+    """Visits whose clock runs: not left, not paused (waiting for the customer)."""
+    return ComplaintStageVisit.objects.for_tenant(tenant).filter(
+        left_at__isnull=True, paused_at__isnull=True
+    )
+
+
+def stage_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
+    """Announce the at-risk and breached moments of the tenant's running stage visits: an
+    e-mail to the assignee when at risk, to every active coordinator when breached, and an
+    internal timeline entry. Returns how many were announced. Each visit is announced once
+    per threshold: its complaint is locked, the visit re-read and its notice stamped in the
+    transaction that queues the e-mails (whose outbox keys name the visit too)."""
+    now = now or timezone.now()
+    candidates = (
+        _running_visits(tenant)
+        .filter(
+            Q(due_at__lte=now, breach_notified_at__isnull=True)
+            | Q(due_at__gt=now, at_risk_at__lte=now, at_risk_notified_at__isnull=True)
+        )
+        .order_by("pk")
+        .values_list("pk", "complaint_id")
+    )
+    coordinators = None
+    announced = 0
+    for visit_id, complaint_id in list(candidates):
+        with transaction.atomic():
+            complaint = (
+                Complaint.objects.for_tenant(tenant)
+                .select_for_update(of=("self",))
+                .select_related("tenant", "customer_account", "assignee")
+                .filter(pk=complaint_id)
+                .first()
+            )
+            if complaint is None:
+                continue
+            # Re-read under the complaint's lock: the services change visits under it, and a
+            # parallel scan may have announced this one meanwhile.
+            visit = _running_visits(tenant).select_related("stage").filter(pk=visit_id).first()
+            if visit is None:  # left or paused since the candidates were read
+                continue
+            level = _stage_level(visit, now)
+            if level is None:
+                continue
+            if level == AT_RISK:
+                event = STAGE_AT_RISK_EVENT
+                recipients = [complaint.assignee] if complaint.assignee else []
+                visit.at_risk_notified_at = now
+                stamped = "at_risk_notified_at"
+            else:
+                if coordinators is None:
+                    coordinators = _coordinators(tenant)
+                event, recipients = STAGE_BREACHED_EVENT, coordinators
+                visit.breach_notified_at = now
+                stamped = "breach_notified_at"
+            context = stage_email_context(complaint, visit)
+            for recipient in recipients:
+                notification_enqueue(
+                    tenant=tenant,
+                    event=event,
+                    recipient=recipient,
+                    context=context,
+                    key=f"complaint-stage:{visit.pk}:{level}",
+                    essential=True,
+                )
+            ComplaintEvent.objects.create(
+                tenant=tenant,
+                complaint=complaint,
+                actor=None,
+                action=f"stage_{level}",
+                from_status=complaint.status,
+                to_status=complaint.status,
+                note=visit.stage.name,
+                is_public=False,  # staff business, like the SLA notices
+                created_at=now,
+            )
+            visit.save(update_fields=[stamped])
+            announced += 1
+    return announced
 
 
 def complaints_auto_close(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:

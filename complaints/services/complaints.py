@@ -11,7 +11,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, override
 from django_fsm import can_proceed
 
 from customers.cases import CaseChannel, CaseFacts, CaseKind, filing_customer
@@ -39,18 +39,24 @@ from ..models import (
     ComplaintCategory,
     ComplaintEvent,
     ComplaintMessage,
+    ComplaintStage,
+    ComplaintStageVisit,
     ComplaintStatus,
     Priority,
     SatisfactionRating,
+    StageOutcome,
 )
 from ..notifications import on_complaint_event
 from ..selectors import (
+    DEFAULT_STAGES,
     business_calendar,
+    complaint_stages,
     first_response_clock,
     resolution_clock,
     sla_at_risk,
     sla_breached,
     sla_targets,
+    stage_covering,
     support_settings,
 )
 from ..sla import (
@@ -60,6 +66,7 @@ from ..sla import (
     at_risk_moment,
     business_seconds_between,
     resumed_due_at,
+    working_days_due_at,
 )
 
 MAX_TEXT = 10_000
@@ -193,6 +200,169 @@ def _mark_at_risk_moments(complaint: Complaint, calendar: BusinessCalendar) -> N
     complaint.resolution_at_risk_at = _at_risk_at(calendar, resolution_clock(complaint))
 
 
+# --- stages -------------------------------------------------------------------------------
+#
+# A complaint is in the active stage covering its status (ComplaintStage.statuses). Every
+# service that changes the status, and a public staff reply, calls _follow_stage() before it
+# saves the complaint, in its transaction: the open visit is left (met or missed) when another
+# stage covers the new status, and the new stage's visit starts with its own limit. A status
+# no stage covers keeps the current stage. While the complaint waits for the customer the
+# visit's clock is paused like the SLA clocks; the customer's answer resumes it and the stage
+# stays until staff act again (docs/complaint-stages.md).
+
+FINISHED_STATUSES = (ComplaintStatus.CLOSED, ComplaintStatus.REJECTED)
+
+
+def complaint_stages_ensure(tenant) -> list[ComplaintStage]:
+    """The tenant's stages; a tenant that has none (not even inactive ones) gets the defaults
+    (selectors.DEFAULT_STAGES), named in its default language. Safe to run twice at once."""
+    stages = complaint_stages(tenant)
+    if stages:
+        return stages
+    with override(tenant.default_language):
+        ComplaintStage.objects.bulk_create(
+            [
+                ComplaintStage(
+                    tenant=tenant,
+                    position=position,
+                    key=key,
+                    name=str(name),
+                    limit_days=limit_days,
+                    statuses=[status.value for status in statuses],
+                )
+                for position, key, name, limit_days, statuses in DEFAULT_STAGES
+            ],
+            ignore_conflicts=True,  # a parallel call made them first
+        )
+    return complaint_stages(tenant)
+
+
+class _Calendar:
+    """The tenant's business calendar, read once and only when a stage clock needs it."""
+
+    def __init__(self, tenant):
+        self.tenant = tenant
+        self._calendar: BusinessCalendar | None = None
+
+    def get(self) -> BusinessCalendar:
+        if self._calendar is None:
+            self._calendar = business_calendar(self.tenant)
+        return self._calendar
+
+
+def _open_visit(complaint: Complaint) -> ComplaintStageVisit | None:
+    if complaint.pk is None:
+        return None
+    return (
+        ComplaintStageVisit.objects.for_tenant(complaint.tenant)
+        .filter(complaint_id=complaint.pk, left_at__isnull=True)
+        .first()
+    )
+
+
+def _pause_visit(visit: ComplaintStageVisit, *, at: datetime.datetime) -> None:
+    visit.paused_at = at
+    visit.save(update_fields=["paused_at"])
+
+
+def _resume_visit(
+    visit: ComplaintStageVisit, calendar: BusinessCalendar, *, now: datetime.datetime
+) -> None:
+    """The visit's clock runs again with the business time it had left (the SLA clocks'
+    rule: sla.resumed_due_at); the time paused is kept for the at-risk moment and figures."""
+    paused_at = visit.paused_at
+    visit.due_at = resumed_due_at(
+        calendar, due_at=visit.due_at, paused_at=paused_at, resumed_at=now
+    )
+    visit.paused_seconds += int(business_seconds_between(calendar, paused_at, now))
+    visit.paused_at = None
+    visit.at_risk_at = at_risk_moment(
+        calendar,
+        started_at=visit.started_at,
+        due_at=visit.due_at,
+        paused_seconds=visit.paused_seconds,
+    )
+    visit.save(update_fields=["due_at", "paused_seconds", "paused_at", "at_risk_at"])
+
+
+def _leave_visit(
+    visit: ComplaintStageVisit, calendar: _Calendar, *, now: datetime.datetime
+) -> None:
+    """Close the visit: met when left by its due moment (a paused visit is judged at the
+    moment it paused, as the SLA clocks are). Never left before it was entered (a caller's
+    `now` may lag behind the one that entered it)."""
+    now = max(now, visit.started_at)
+    judged_at = visit.paused_at or now
+    if visit.paused_at is not None:
+        visit.paused_seconds += int(business_seconds_between(calendar.get(), visit.paused_at, now))
+        visit.paused_at = None
+    visit.left_at = now
+    visit.outcome = StageOutcome.MET if judged_at <= visit.due_at else StageOutcome.MISSED
+    visit.save(update_fields=["left_at", "outcome", "paused_at", "paused_seconds"])
+
+
+def _mirror_stage(complaint: Complaint, visit: ComplaintStageVisit | None) -> None:
+    complaint.stage = visit.stage if visit is not None else None
+    complaint.stage_started_at = visit.started_at if visit is not None else None
+    complaint.stage_due_at = visit.due_at if visit is not None else None
+    complaint.stage_at_risk_at = visit.at_risk_at if visit is not None else None
+
+
+def _follow_stage(
+    complaint: Complaint,
+    *,
+    now: datetime.datetime,
+    keep_current: bool = False,
+    calendar: BusinessCalendar | None = None,
+) -> ComplaintStageVisit | None:
+    """Move the (locked, or just built) complaint into the stage of its status; call it after
+    the transition and before saving the complaint. `keep_current`: the customer answered,
+    the current stage stays (resumed) whatever the status. Returns the new visit, unsaved if
+    the complaint has no primary key yet (the caller saves it after the complaint)."""
+    calendars = _Calendar(complaint.tenant)
+    if calendar is not None:
+        calendars._calendar = calendar
+    visit = _open_visit(complaint)
+    if complaint.status in FINISHED_STATUSES:
+        if visit is not None:
+            _leave_visit(visit, calendars, now=now)
+        _mirror_stage(complaint, None)
+        return None
+    target = None
+    if not keep_current:
+        target = stage_covering(complaint_stages_ensure(complaint.tenant), complaint.status)
+    if visit is not None and (target is None or target.pk == visit.stage_id):
+        # The same stage goes on (or a status no stage covers): only the pause follows.
+        if complaint.sla_paused_at is not None and visit.paused_at is None:
+            _pause_visit(visit, at=now)
+        elif complaint.sla_paused_at is None and visit.paused_at is not None:
+            _resume_visit(visit, calendars.get(), now=now)
+        _mirror_stage(complaint, visit)
+        return None
+    if target is None:
+        return None  # no stage covers the status and none is running
+    if visit is not None:
+        _leave_visit(visit, calendars, now=now)
+    calendar = calendars.get()
+    due_at = working_days_due_at(calendar, now, target.limit_days)
+    entered = ComplaintStageVisit(
+        tenant=complaint.tenant,
+        complaint=complaint,
+        stage=target,
+        limit_days=target.limit_days,
+        started_at=now,
+        due_at=due_at,
+        at_risk_at=at_risk_moment(calendar, started_at=now, due_at=due_at),
+        # Entered while waiting for the customer (a stage covering awaiting_customer): its
+        # clock starts paused and runs from the customer's answer.
+        paused_at=now if complaint.sla_paused_at is not None else None,
+    )
+    if complaint.pk is not None:
+        entered.save()
+    _mirror_stage(complaint, entered)
+    return entered
+
+
 def _event(
     complaint, *, actor, action, at, from_status="", to_status=None, note="", is_public=True
 ):
@@ -309,6 +479,7 @@ def _run(
             raise _conflict(locked, transition)
         from_status = locked.status
         apply(locked)
+        _follow_stage(locked, now=now)
         locked.save()
         _event(
             locked,
@@ -436,7 +607,10 @@ def complaint_file(
         if filed_by is not None:
             require_acting_for_customers(filed_by, complaint)
         _mark_at_risk_moments(complaint, calendar)
+        entered = _follow_stage(complaint, now=now, calendar=calendar)
         complaint.save()
+        if entered is not None:
+            entered.save()  # its complaint has a primary key now
         _store_files(complaint, None, files, filed_by or reporter)
         _event(complaint, actor=filed_by or reporter, action="filed", at=now)
         if complaint.assignee_id is None:
@@ -552,6 +726,7 @@ def complaint_assign(
         from_status = locked.status
         if locked.status == ComplaintStatus.NEW:
             locked.assign(assignee=assignee)
+            _follow_stage(locked, now=now)
         else:
             locked.assignee = assignee
         locked.save()
@@ -658,6 +833,7 @@ def complaint_close(
         if not can_proceed(locked.close):
             raise _conflict(locked, "close")
         locked.close(at=now)
+        _follow_stage(locked, now=now)
         locked.save()
         _event(locked, actor=actor, action="closed", at=now, from_status=ComplaintStatus.RESOLVED)
     return locked
@@ -735,6 +911,11 @@ def complaint_reply(
                 paused_seconds=int(business_seconds_between(calendar, paused_at, now)),
             )
             _mark_at_risk_moments(locked, calendar)
+            # The stage the complaint waited in stays, its clock running again: staff handle
+            # the answer in it (the next public reply or status change moves the stage on).
+            _follow_stage(locked, now=now, keep_current=True, calendar=calendar)
+        if staff and not is_internal:
+            _follow_stage(locked, now=now)
         if not is_internal:
             # An internal note leaves the complaint row alone: a changed `updated_at` would
             # tell the customer that something happened behind the scenes.
@@ -802,6 +983,7 @@ def complaint_reopen(
             at=now,
         )
         _mark_at_risk_moments(locked, calendar)
+        _follow_stage(locked, now=now, calendar=calendar)
         locked.save()
         ComplaintMessage.objects.create(
             tenant=locked.tenant, complaint=locked, author=actor, body=reason, created_at=now
@@ -855,6 +1037,7 @@ def complaint_rate(
         )
         if locked.status == ComplaintStatus.RESOLVED:
             locked.close(at=now)
+            _follow_stage(locked, now=now)
             locked.save()
             _event(
                 locked, actor=None, action="closed", at=now, from_status=ComplaintStatus.RESOLVED
@@ -935,6 +1118,7 @@ def _assign_automatically(
     from_status = locked.status
     if locked.status == ComplaintStatus.NEW:
         locked.assign(assignee=decision.assignee)
+        _follow_stage(locked, now=now)
     else:
         locked.assignee = decision.assignee
     locked.save()

@@ -30,6 +30,7 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("returns", "returnpolicy"): VIEW,  # policies are the tenant admin's
         ("returns", "*"): EDIT,
         ("complaints", "slapolicy"): VIEW,  # contractual targets: the tenant admin's
+        ("complaints", "complaintstage"): VIEW,  # the complaint procedure: the tenant admin's
         ("complaints", "supportsettings"): VIEW,  # the SLA calendar: the tenant admin's
         ("complaints", "holiday"): VIEW,
         ("complaints", "cannedresponse"): VIEW,  # the team's wording: coordinators keep it
@@ -42,6 +43,7 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("returns", "returnpolicy"): VIEW,
         ("returns", "*"): EDIT,
         ("complaints", "slapolicy"): VIEW,
+        ("complaints", "complaintstage"): VIEW,
         ("complaints", "supportsettings"): VIEW,
         ("complaints", "holiday"): VIEW,
         ("complaints", "cannedresponse"): EDIT,  # retired by unticking "active", not deleted

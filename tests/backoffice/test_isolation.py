@@ -7,7 +7,14 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from complaints.models import CannedResponse, Complaint, Holiday, SlaPolicy, SupportSettings
+from complaints.models import (
+    CannedResponse,
+    Complaint,
+    ComplaintStage,
+    Holiday,
+    SlaPolicy,
+    SupportSettings,
+)
 from customers.models import AssignmentRule, CustomerAccount, Product
 from returns.models import ReturnPolicy, ReturnRequest
 from rma_portal.accounts.models import Absence, Team, TeamMembership, User
@@ -70,6 +77,13 @@ def populated(world_a, world_b, make_order):
         SupportSettings.unscoped.create(tenant=world.tenant)
         Holiday.unscoped.create(tenant=world.tenant, date=datetime.date(2026, 12, 25), name="Xmas")
         CannedResponse.unscoped.create(tenant=world.tenant, title="Thanks", body="Thank you.")
+        ComplaintStage.unscoped.create(
+            tenant=world.tenant,
+            key="analysis",
+            name="Analysis",
+            limit_days=3,
+            statuses=["in_progress"],
+        )
         # Rows for the outbox admins: a webhook endpoint, a delivery to it, an e-mail.
         endpoint = WebhookEndpoint.unscoped.create(
             tenant=world.tenant, url="https://hooks.example.com/rma", secret="s"

@@ -17,7 +17,14 @@ from django.contrib import admin
 from django.db.models import Max, Model
 from django.urls import reverse
 
-from complaints.models import CannedResponse, Complaint, Holiday, SlaPolicy, SupportSettings
+from complaints.models import (
+    CannedResponse,
+    Complaint,
+    ComplaintStage,
+    Holiday,
+    SlaPolicy,
+    SupportSettings,
+)
 from returns.models import ReturnPolicy, ReturnRequest
 from rma_portal.notifications.models import Notification, WebhookDelivery, WebhookEndpoint
 from rma_portal.security.models import AuditAction, AuditEvent
@@ -167,6 +174,13 @@ BUILDERS: dict[str, Callable[[World], Model]] = {
     ),
     "complaints.cannedresponse": lambda world: CannedResponse.unscoped.create(
         tenant=world.tenant, title=f"Thanks from {world.tenant.name}", body="Thank you."
+    ),
+    "complaints.complaintstage": lambda world: ComplaintStage.unscoped.create(
+        tenant=world.tenant,
+        key="analysis",
+        name=f"Analysis of {world.tenant.name}",
+        limit_days=3,
+        statuses=["in_progress"],
     ),
     "notifications.webhookendpoint": lambda world: WebhookEndpoint.unscoped.create(
         tenant=world.tenant, url=f"https://{world.tenant.slug}.example.com/hook", secret="s"
