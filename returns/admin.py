@@ -7,8 +7,10 @@ import re
 from decimal import Decimal
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -28,6 +30,7 @@ from rma_portal.backoffice.cases import (
     filing_admin_view,
     queue_filter,
 )
+from rma_portal.concurrency import version_from_form
 from rma_portal.errors import ApplicationError
 
 from . import labels, services
@@ -58,7 +61,7 @@ from .models import (
 )
 from .policies import PolicyRules
 from .selectors import return_rules_applied
-from .services.access import is_acting_staff
+from .services.access import is_acting_staff, may_approve, may_decide_awaiting
 from .services.errors import ReturnInvalid
 from .services.resolution import CONFIRMABLE_STATUSES
 from .views.backoffice_filing import file_return_view
@@ -81,6 +84,11 @@ FINISHED = frozenset(
 QUEUES: tuple[Queue, ...] = (
     Queue(
         "new", gettext_lazy("New (submitted)"), lambda user, now: Q(status=ReturnStatus.SUBMITTED)
+    ),
+    Queue(
+        "awaiting_approval",
+        gettext_lazy("Awaiting approval"),
+        lambda user, now: Q(status=ReturnStatus.AWAITING_APPROVAL),
     ),
     Queue(
         "needs_info",
@@ -122,6 +130,7 @@ EVENT_LABELS = {
     "created": gettext_lazy("Created"),
     "submitted": gettext_lazy("Submitted"),
     "auto_approved": gettext_lazy("Approved automatically"),
+    "approval_requested": gettext_lazy("Approval asked for (internal)"),
     "approved": gettext_lazy("Approved"),
     "info_requested": gettext_lazy("Information requested"),
     "info_provided": gettext_lazy("Information provided"),
@@ -335,6 +344,17 @@ BUTTON_ACTIONS: tuple[ButtonAction[ReturnRequest], ...] = (
         gettext_lazy("Note for the customer (optional)"),
     ),
     ButtonAction(
+        "ask-approval",
+        "request_approval",
+        gettext_lazy("Ask for approval"),
+        lambda r, actor, text: services.return_request_ask_approval(
+            return_request=r, actor=actor, note=text
+        ),
+        gettext_lazy("Return %(number)s waits for approval; the approvers were told."),
+        "note",
+        gettext_lazy("Your recommendation (internal)"),
+    ),
+    ButtonAction(
         "request-info",
         "request_info",
         gettext_lazy("Request information"),
@@ -474,6 +494,8 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
                     "requested_value",
                     "shipping_paid_by",
                     "auto_approved",
+                    "approval_level",
+                    "approved_by",
                     "info_request",
                     "rejection_reason",
                 ]
@@ -532,10 +554,41 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
     def has_transition_permission(self, request, obj=None) -> bool:
         user = request.user
         acting = is_acting_staff(user) if obj is None else is_acting_staff(user, obj)
-        return acting and user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+        if acting and user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}"):
+            return True
+        # Managers read returns, and approve or reject those awaiting their approval (never
+        # in bulk: there is no object here then).
+        return obj is not None and self._is_manager(user) and may_decide_awaiting(user, obj)
+
+    @staticmethod
+    def _is_manager(user) -> bool:
+        return user.is_active and user.tenant_id is not None and user.role == Role.MANAGER
+
+    def _acting_on(self, request, object_id):
+        if not self._is_manager(request.user):
+            return super()._acting_on(request, object_id)
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not may_decide_awaiting(request.user, obj):
+            raise PermissionDenied
+        if request.method == "POST":
+            obj.seen_version = version_from_form(request.POST)
+        return obj
 
     def transition_message_params(self, obj: ReturnRequest) -> dict[str, object]:
         return {"number": obj.number}
+
+    def _offers(self, button: str, user, obj: ReturnRequest) -> bool:
+        """Approve for those who may at the return's approval level; "ask for approval" for
+        the agents who may not; managers only approve and reject."""
+        if button == "approve":
+            return may_approve(user, obj)
+        if button == "ask-approval":
+            return bool(obj.approval_level) and not may_approve(user, obj)
+        if self._is_manager(user):
+            return button == "reject"
+        return True
 
     # --- list ---
 
@@ -636,7 +689,14 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
     def _actions_context(self, request, obj: ReturnRequest) -> dict:
         if not self.has_transition_permission(request, obj):
             return {"return_actions": [], "assign_form": None, "comment_form": None}
-        buttons = self.transition_buttons(obj)
+        user = request.user
+        buttons = [
+            button
+            for button in self.transition_buttons(obj)
+            if self._offers(button["name"], user, obj)
+        ]
+        if self._is_manager(user):  # approve or reject what awaits them; nothing else
+            return {"return_actions": buttons, "assign_form": None, "comment_form": None}
         for name, transition, label in PAGE_ACTIONS:
             if can_proceed(getattr(obj, transition)):
                 buttons.append(
@@ -1061,6 +1121,21 @@ class ReturnPolicyAdmin(TenantScopedAdmin):
             (
                 _("Non-returnable goods"),
                 {"fields": ["non_returnable_categories", "non_returnable_products"]},
+            ),
+            (
+                _("Approval"),
+                {
+                    "fields": [
+                        "approval_coordinator_from",
+                        "approval_manager_from",
+                        "override_approval",
+                    ],
+                    "description": _(
+                        "Who approves a return, by the value it asks for and whether it was "
+                        "filed against the policy. An agent asks them to, and they are told "
+                        "by e-mail. Automatic approval keeps its own limit."
+                    ),
+                },
             ),
             (
                 _("Lists"),

@@ -45,6 +45,10 @@ def seed(*, tenant: Tenant, rng: random.Random) -> dict[str, int]:
     return created
 
 
+# Always reviewed in the demo tenants' policy (seed_last).
+REVIEWED_CATEGORY = "electronics"
+
+
 def seed_last(*, tenant: Tenant) -> dict[str, int]:
     """After the demo's history: the contract of the tenant's last customer company (by
     number) lists it as always reviewed and gives it 45 days to send the goods; electronics
@@ -62,9 +66,9 @@ def seed_last(*, tenant: Tenant) -> dict[str, int]:
     override.full_clean()
     override.save()
     tenant_policy = ReturnPolicy.objects.filter(customer_account__isnull=True).first()
-    electronics = ProductCategory.objects.filter(code="electronics").first()
-    if tenant_policy is not None and electronics is not None:
-        tenant_policy.review_categories.add(electronics)
+    reviewed = ProductCategory.objects.filter(code=REVIEWED_CATEGORY).first()
+    if tenant_policy is not None and reviewed is not None:
+        tenant_policy.review_categories.add(reviewed)
     return {"contract overrides": 1}
 
 

@@ -19,6 +19,8 @@ from rma_portal.tenancy.models import TenantOwnedModel
 from rma_portal.tenancy.timeline import TimelineEvent
 
 from .policies import (
+    LEVEL_COORDINATOR,
+    LEVEL_MANAGER,
     LISTING_ALLOW,
     LISTING_REFUSE,
     LISTING_REVIEW,
@@ -32,6 +34,8 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 class ReturnStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")  # being filled in by the customer
     SUBMITTED = "submitted", _("Submitted")  # waiting for a decision
+    # an agent recommends approval; its value or an override needs a coordinator or manager
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
     NEEDS_INFO = "needs_info", _("Needs information")  # staff asked the customer a question
     APPROVED = "approved", _("Approved")  # goods may be sent back
     REJECTED = "rejected", _("Rejected")  # refused, with a reason
@@ -47,6 +51,7 @@ class ReturnStatus(models.TextChoices):
 CLAIMING_STATUSES = frozenset(
     {
         ReturnStatus.SUBMITTED,
+        ReturnStatus.AWAITING_APPROVAL,
         ReturnStatus.NEEDS_INFO,
         ReturnStatus.APPROVED,
         ReturnStatus.RECEIVED,
@@ -58,6 +63,7 @@ CLAIMING_STATUSES = frozenset(
 OPEN_STATUSES = frozenset(
     {
         ReturnStatus.SUBMITTED,
+        ReturnStatus.AWAITING_APPROVAL,
         ReturnStatus.NEEDS_INFO,
         ReturnStatus.APPROVED,
         ReturnStatus.RECEIVED,
@@ -136,6 +142,13 @@ class ShippingPaidBy(models.TextChoices):
 # Ten years: a longer window is a mistake, and would carry the return deadline past the
 # calendar's range.
 MAX_WINDOW_DAYS = 3650
+
+
+class ApprovalLevel(models.TextChoices):
+    """Who must approve a return (PolicyRules.approval_level); empty: any agent."""
+
+    COORDINATOR = LEVEL_COORDINATOR, _("a coordinator")
+    MANAGER = LEVEL_MANAGER, _("a manager")
 
 
 class CustomerListing(models.TextChoices):
@@ -219,6 +232,35 @@ class ReturnPolicy(TenantOwnedModel):
         related_name="+",
         verbose_name=_("non-returnable products"),
     )
+    approval_coordinator_from = models.DecimalField(
+        _("coordinator approves from"),
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_(
+            "Returns asking for at least this value are approved by a coordinator, a manager "
+            "or a tenant admin; an agent asks them to. Empty: no such limit."
+        ),
+    )
+    approval_manager_from = models.DecimalField(
+        _("manager approves from"),
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_(
+            "Returns asking for at least this value are approved by a manager or a tenant "
+            "admin. Empty: no such limit."
+        ),
+    )
+    override_approval = models.CharField(
+        _("returns filed with a policy override are approved by"),
+        max_length=12,
+        choices=ApprovalLevel.choices,
+        blank=True,
+        help_text=_("Empty: any agent, like other returns."),
+    )
     always_returnable_categories = models.ManyToManyField(
         "customers.ProductCategory",
         blank=True,
@@ -281,6 +323,16 @@ class ReturnPolicy(TenantOwnedModel):
         if self.customer_listing and self.customer_account_id is None:
             raise ValidationError(
                 {"customer_listing": _("Only a customer's override lists the customer.")}
+            )
+        coordinator, manager = self.approval_coordinator_from, self.approval_manager_from
+        if coordinator is not None and manager is not None and manager < coordinator:
+            raise ValidationError(
+                {
+                    "approval_manager_from": _(
+                        "A manager's limit cannot be below a coordinator's: returns between "
+                        "the two would skip the coordinator."
+                    )
+                }
             )
         remind, within = self.ship_reminder_days, self.ship_within_days
         if remind and within and remind >= within:
@@ -401,6 +453,25 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("approved by"),
+        help_text=_("Empty when the return policy approved it automatically."),
+    )
+    # Who must approve, set on submission from the policy applied (PolicyRules.approval_level):
+    # empty: any agent.
+    approval_level = models.CharField(
+        _("approval needed from"),
+        max_length=12,
+        choices=ApprovalLevel.choices,
+        blank=True,
+        editable=False,
+    )
     # Set on approval from the policy applied (PolicyRules.ship_deadlines); empty when off.
     ship_reminder_at = models.DateTimeField(
         _("reminder to send the goods due"), null=True, blank=True, editable=False
@@ -479,7 +550,15 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel)
     def submit(self) -> None:
         self.submitted_at = timezone.now()
 
-    @transition(status, source=ReturnStatus.SUBMITTED, target=ReturnStatus.APPROVED)
+    @transition(status, source=ReturnStatus.SUBMITTED, target=ReturnStatus.AWAITING_APPROVAL)
+    def request_approval(self) -> None:
+        pass
+
+    @transition(
+        status,
+        source=[ReturnStatus.SUBMITTED, ReturnStatus.AWAITING_APPROVAL],
+        target=ReturnStatus.APPROVED,
+    )
     def approve(self, *, automatic: bool = False) -> None:
         self.approved_at = timezone.now()
         self.auto_approved = automatic
@@ -507,7 +586,7 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel)
 
     @transition(
         status,
-        source=[ReturnStatus.SUBMITTED, ReturnStatus.NEEDS_INFO],
+        source=[ReturnStatus.SUBMITTED, ReturnStatus.NEEDS_INFO, ReturnStatus.AWAITING_APPROVAL],
         target=ReturnStatus.REJECTED,
     )
     def reject(self, *, reason: str) -> None:
@@ -519,6 +598,7 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel)
             ReturnStatus.DRAFT,
             ReturnStatus.SUBMITTED,
             ReturnStatus.NEEDS_INFO,
+            ReturnStatus.AWAITING_APPROVAL,
             ReturnStatus.APPROVED,
         ],
         target=ReturnStatus.CANCELLED,

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from rma_portal.accounts.models import User
 from rma_portal.notifications import catalogue
 from rma_portal.notifications.catalogue import (
     BOOLEAN,
@@ -35,8 +36,9 @@ from rma_portal.notifications.catalogue import (
     obj,
     ref,
 )
+from rma_portal.notifications.services import notification_enqueue
 
-from .emails import send_status_emails
+from .emails import portal_url, send_status_emails
 from .labels import request_label
 from .models import (
     Disposition,
@@ -68,6 +70,38 @@ def on_return_event(event: ReturnEvent) -> None:
     send_status_emails(event)
     if event.action in ("approved", "auto_approved"):
         request_label(rma)
+    if event.action == "approval_requested":
+        notify_approvers(event)
+
+
+def notify_approvers(event: ReturnEvent) -> None:
+    """E-mail each active member of the tenant's staff who may approve the return (its
+    approval level) that an agent asks them to, with the agent's recommendation."""
+    from .services.access import APPROVERS
+
+    rma = event.return_request
+    approvers = User.objects.filter(
+        tenant=rma.tenant, is_active=True, role__in=APPROVERS[rma.approval_level or ""]
+    ).order_by("pk")
+    context = {
+        "return_id": rma.pk,
+        "number": rma.number,
+        "customer_name": rma.customer_account.name,
+        "requested_value": str(rma.requested_value),
+        "currency": rma.tenant.currency,
+        "level": rma.approval_level,
+        "asked_by": event.actor.get_full_name() if event.actor else "",
+        "note": event.note,
+        "url": portal_url(reverse("admin:returns_returnrequest_change", args=[rma.pk])),
+    }
+    for approver in approvers:
+        notification_enqueue(
+            tenant=rma.tenant,
+            event="return.approval_requested",
+            recipient=approver,
+            context=context,
+            key=f"return-event:{event.pk}:approver:{approver.pk}",
+        )
 
 
 def on_label_rendered(return_request: ReturnRequest) -> None:

@@ -38,10 +38,23 @@ DEFAULT_SHIP_REMINDER_DAYS = 7
 DEFAULT_SHIP_WITHIN_DAYS = 30
 MAX_SHIP_DAYS = 365
 
+# Who must approve a return (ApprovalLevel in returns.models); "" is any agent.
+LEVEL_COORDINATOR = "coordinator"
+LEVEL_MANAGER = "manager"
+LEVEL_ORDER = ("", LEVEL_COORDINATOR, LEVEL_MANAGER)
+
 # How a customer's contract lists the customer (CustomerListing in returns.models).
 LISTING_ALLOW = "allow"  # every line returnable whatever the windows and non-returnable lists
 LISTING_REVIEW = "review"  # never approved automatically
 LISTING_REFUSE = "refuse"  # no return through the portal or the API; staff may still override
+
+
+def _money_or_none(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _decimal_or_none(value) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,11 @@ class PolicyRules:
     review_categories: frozenset[str] = frozenset()
     review_skus: frozenset[str] = frozenset()
     customer_listing: str = ""
+    # Approval tiers: from these requested values a coordinator or a manager approves; a
+    # return filed with a policy override needs `override_approval` ("" is any agent).
+    approval_coordinator_from: Decimal | None = None
+    approval_manager_from: Decimal | None = None
+    override_approval: str = ""
 
     def window_days(self, category_code: str) -> int:
         return self.category_windows.get(category_code, self.default_window_days)
@@ -91,6 +109,9 @@ class PolicyRules:
             "review_categories": sorted(self.review_categories),
             "review_skus": sorted(self.review_skus),
             "customer_listing": self.customer_listing,
+            "approval_coordinator_from": _money_or_none(self.approval_coordinator_from),
+            "approval_manager_from": _money_or_none(self.approval_manager_from),
+            "override_approval": self.override_approval,
         }
 
     @classmethod
@@ -117,7 +138,26 @@ class PolicyRules:
             review_categories=frozenset(data.get("review_categories", ())),
             review_skus=frozenset(data.get("review_skus", ())),
             customer_listing=data.get("customer_listing", ""),
+            approval_coordinator_from=_decimal_or_none(data.get("approval_coordinator_from")),
+            approval_manager_from=_decimal_or_none(data.get("approval_manager_from")),
+            override_approval=data.get("override_approval", ""),
         )
+
+    def approval_level(self, requested_value: Decimal, *, overridden: bool = False) -> str:
+        """Who must approve a return asking for `requested_value` ("" is any agent): the
+        highest of the value's tier and, for a return filed with a policy override, the
+        override's. A value at the limit is in the tier."""
+        levels = [""]
+        if (
+            self.approval_coordinator_from is not None
+            and requested_value >= self.approval_coordinator_from
+        ):
+            levels.append(LEVEL_COORDINATOR)
+        if self.approval_manager_from is not None and requested_value >= self.approval_manager_from:
+            levels.append(LEVEL_MANAGER)
+        if overridden and self.override_approval:
+            levels.append(self.override_approval)
+        return max(levels, key=LEVEL_ORDER.index)
 
     def ship_deadlines(
         self, approved_at: datetime.datetime, timezone: str
@@ -171,6 +211,9 @@ class PolicyLayer:
     review_categories: frozenset[str] = frozenset()
     review_skus: frozenset[str] = frozenset()
     customer_listing: str = ""  # set on a customer's override only
+    approval_coordinator_from: Decimal | None = None
+    approval_manager_from: Decimal | None = None
+    override_approval: str | None = None
 
 
 def effective_rules(layers: Iterable[PolicyLayer]) -> PolicyRules:
@@ -200,6 +243,9 @@ def effective_rules(layers: Iterable[PolicyLayer]) -> PolicyRules:
             "auto_approve_max_value",
             "ship_reminder_days",
             "ship_within_days",
+            "approval_coordinator_from",
+            "approval_manager_from",
+            "override_approval",
         ):
             value = getattr(layer, name)
             if value is not None:

@@ -159,6 +159,9 @@ def _layer(policy: ReturnPolicy | None, windows: list[CategoryWindow]) -> Policy
         review_categories=frozenset(c.code for c in policy.review_categories.all()),
         review_skus=frozenset(p.sku for p in policy.review_products.all()),
         customer_listing=policy.customer_listing if policy.customer_account_id else "",
+        approval_coordinator_from=policy.approval_coordinator_from,
+        approval_manager_from=policy.approval_manager_from,
+        override_approval=policy.override_approval or None,
     )
 
 

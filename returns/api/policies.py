@@ -47,6 +47,7 @@ from rma_portal.errors import ApplicationError
 
 from ..models import (
     MAX_WINDOW_DAYS,
+    ApprovalLevel,
     CategoryWindow,
     CustomerListing,
     Resolution,
@@ -218,6 +219,27 @@ class ReturnPolicyOverrideInputSerializer(ClosedInputSerializer):
         max_digits=12,
         decimal_places=2,
     )
+    approval_coordinator_from = _inherited(
+        PatternDecimalField,
+        'From this requested value ("300.00") a coordinator, a manager or a tenant admin '
+        "approves the customer's returns.",
+        pattern=MONEY_PATTERN,
+        max_digits=12,
+        decimal_places=2,
+    )
+    approval_manager_from = _inherited(
+        PatternDecimalField,
+        "From this requested value a manager or a tenant admin approves them; not below "
+        "`approval_coordinator_from`.",
+        pattern=MONEY_PATTERN,
+        max_digits=12,
+        decimal_places=2,
+    )
+    override_approval = _inherited(
+        serializers.ChoiceField,
+        "Who approves the customer's returns filed against the policy: `coordinator` or `manager`.",
+        choices=ApprovalLevel.choices,
+    )
     ship_reminder_days = _inherited(
         StrictIntegerField,
         "Days after approval when the customer is reminded to send the goods, if they have "
@@ -298,6 +320,18 @@ class ReturnPolicyOverrideInputSerializer(ClosedInputSerializer):
                     },
                     code="invalid",
                 )
+        coordinator = data.get("approval_coordinator_from")
+        manager = data.get("approval_manager_from")
+        if coordinator is not None and manager is not None and manager < coordinator:
+            raise serializers.ValidationError(
+                {
+                    "approval_manager_from": _(
+                        "A manager's limit cannot be below a coordinator's: returns between "
+                        "the two would skip the coordinator."
+                    )
+                },
+                code="invalid",
+            )
         remind, within = data.get("ship_reminder_days"), data.get("ship_within_days")
         if remind and within and remind >= within:
             raise serializers.ValidationError(
@@ -339,6 +373,13 @@ class ReturnPolicyOverrideSerializer(serializers.Serializer):
     auto_approve_max_value = _inherited_output(
         serializers.DecimalField, max_digits=12, decimal_places=2
     )
+    approval_coordinator_from = _inherited_output(
+        serializers.DecimalField, max_digits=12, decimal_places=2
+    )
+    approval_manager_from = _inherited_output(
+        serializers.DecimalField, max_digits=12, decimal_places=2
+    )
+    override_approval = _inherited_output(serializers.ChoiceField, choices=ApprovalLevel.choices)
     ship_reminder_days = _inherited_output(serializers.IntegerField)
     ship_within_days = _inherited_output(serializers.IntegerField)
     conditions_text = BlankAsNullCharField()
@@ -375,6 +416,8 @@ SCALAR_FIELDS = (
     "auto_approve_enabled",
     "auto_approve_reasons",
     "auto_approve_max_value",
+    "approval_coordinator_from",
+    "approval_manager_from",
     "ship_reminder_days",
     "ship_within_days",
     "conditions_text",
@@ -391,6 +434,7 @@ def override_data(policy: ReturnPolicy) -> dict:
         **{name: sorted(c.code for c in getattr(policy, name).all()) for name in CATEGORY_LISTS},
         **{name: sorted(p.sku for p in getattr(policy, name).all()) for name in PRODUCT_LISTS},
         "customer_listing": policy.customer_listing or None,
+        "override_approval": policy.override_approval or None,
         "updated_at": policy.updated_at,
     }
 
@@ -449,6 +493,7 @@ def return_policy_override_replace(
         **{name: data[name] for name in SCALAR_FIELDS},
         "conditions_text": data["conditions_text"] or "",
         "customer_listing": data["customer_listing"] or "",
+        "override_approval": data["override_approval"] or "",
         "free_shipping_reasons": _canonical(data["free_shipping_reasons"], ReturnReason),
         "allowed_reasons": _canonical(data["allowed_reasons"], ReturnReason),
         "allowed_resolutions": _canonical(data["allowed_resolutions"], Resolution),
@@ -563,6 +608,9 @@ EXAMPLE_INPUT = {
     "auto_approve_enabled": True,
     "auto_approve_reasons": ["damaged_in_transport", "defective"],
     "auto_approve_max_value": "500.00",
+    "approval_coordinator_from": "2000.00",
+    "approval_manager_from": None,
+    "override_approval": "manager",
     "ship_reminder_days": 10,
     "ship_within_days": 45,
     "conditions_text": "Framework contract 2026/14: returns within 30 days.",

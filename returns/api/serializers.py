@@ -267,6 +267,12 @@ class ReturnRequestDetailSerializer(ReturnRequestSummarySerializer):
         help_text="The staff member (or integration) who filed the return for the customer; "
         "null when the customer filed it.",
     )
+    approved_by = UserSummarySerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="Who approved the return; null before approval and when the return policy "
+        "approved it automatically.",
+    )
 
     version = serializers.IntegerField(
         read_only=True,
@@ -284,6 +290,8 @@ class ReturnRequestDetailSerializer(ReturnRequestSummarySerializer):
             "info_request",
             "rejection_reason",
             "auto_approved",
+            "approval_level",
+            "approved_by",
             "shipping_paid_by",
             "shipping_paid_by_label",
             "restocking_fee",

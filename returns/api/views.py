@@ -229,11 +229,21 @@ class ReturnRequestViewSet(TenantScopedViewSet):
         """From needs information back to submitted; `answer` is required."""
         return self._transition(services.return_request_provide_info, ProvideInfoInputSerializer)
 
-    @_transition_schema("Approve (agent)", NoteInputSerializer)
+    @_transition_schema("Approve (agent; above a limit coordinator, manager)", NoteInputSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        """Submitted returns only; approving twice answers 409."""
+        """Submitted returns, and returns awaiting approval; approving twice answers 409. A
+        return whose value or policy override needs a coordinator or a manager
+        (`approval_level`) answers 403 to anyone else: ask for approval instead."""
         return self._transition(services.return_request_approve, NoteInputSerializer)
+
+    @_transition_schema("Ask a coordinator or manager to approve (agent)", NoteInputSerializer)
+    @action(detail=True, methods=["post"], url_path="ask-approval")
+    def ask_approval(self, request, pk=None):
+        """Submitted returns whose `approval_level` the caller does not hold: the return
+        awaits approval and the approvers are told by e-mail; `note` is the recommendation
+        (internal). 409 when the caller may approve it, or no approval is needed."""
+        return self._transition(services.return_request_ask_approval, NoteInputSerializer)
 
     @_transition_schema("Reject with a reason (agent)", RejectInputSerializer)
     @action(detail=True, methods=["post"])

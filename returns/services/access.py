@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from rma_portal.accounts.models import STAFF_ACTING_ROLES, User
+from rma_portal.accounts.models import STAFF_ACTING_ROLES, Role, User
 
-from ..models import ReturnRequest
+from ..models import ApprovalLevel, ReturnRequest, ReturnStatus
 from .errors import ReturnAccessDenied
 
 
@@ -60,3 +60,53 @@ def require_customer(user: User, return_request: ReturnRequest) -> None:
 def require_customer_or_staff(user: User, return_request: ReturnRequest) -> None:
     if not (is_acting_staff(user, return_request) or is_customer_party(user, return_request)):
         raise ReturnAccessDenied(_("You may not change this return."))
+
+
+# Who approves at each level (ReturnRequest.approval_level; empty: any acting staff). Managers
+# act on returns only here: approving, or rejecting, what awaits their approval.
+APPROVERS = {
+    "": STAFF_ACTING_ROLES,
+    ApprovalLevel.COORDINATOR: frozenset({Role.COORDINATOR, Role.MANAGER, Role.TENANT_ADMIN}),
+    ApprovalLevel.MANAGER: frozenset({Role.MANAGER, Role.TENANT_ADMIN}),
+}
+
+
+def may_approve(user: User, return_request: ReturnRequest) -> bool:
+    """Whether `user` may approve the return at its approval level (a platform superuser
+    always may)."""
+    if user.is_superuser:
+        return True
+    if user.tenant_id != return_request.tenant_id:
+        return False
+    return user.role in APPROVERS[return_request.approval_level or ""]
+
+
+def may_decide_awaiting(user: User, return_request: ReturnRequest) -> bool:
+    """A manager may approve or reject a return awaiting approval at a level they hold."""
+    return return_request.status == ReturnStatus.AWAITING_APPROVAL and may_approve(
+        user, return_request
+    )
+
+
+def require_approver(user: User, return_request: ReturnRequest) -> None:
+    if may_approve(user, return_request):
+        return
+    if is_acting_staff(user, return_request):
+        raise ReturnAccessDenied(
+            _(
+                "Return %(number)s is approved by %(who)s (its value or a policy override "
+                "needs it): ask for approval instead."
+            )
+            % {
+                "number": return_request.number,
+                "who": ApprovalLevel(return_request.approval_level).label,
+            }
+        )
+    raise ReturnAccessDenied(_("Only support staff may do this."))
+
+
+def require_staff_or_awaiting_approver(user: User, return_request: ReturnRequest) -> None:
+    """Acting staff, or the manager a return awaits (rejecting it)."""
+    if is_acting_staff(user, return_request) or may_decide_awaiting(user, return_request):
+        return
+    raise ReturnAccessDenied(_("Only support staff may do this."))

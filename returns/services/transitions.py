@@ -29,6 +29,8 @@ from customers.routing import (
 )
 from rma_portal.accounts.models import User
 from rma_portal.concurrency import changed_since_seen
+from rma_portal.security.audit import record
+from rma_portal.security.models import AuditAction
 
 from ..models import (
     OPEN_STATUSES,
@@ -44,10 +46,13 @@ from ..notifications import on_return_event
 from ..policies import evaluate_return
 from ..selectors import claimed_quantities, line_facts, return_rules_for, tenant_today
 from .access import (
+    may_approve,
     require_acting_for_customers,
+    require_approver,
     require_customer,
     require_customer_or_staff,
     require_staff,
+    require_staff_or_awaiting_approver,
 )
 from .errors import ReturnConflict, ReturnInvalid
 
@@ -59,6 +64,9 @@ CONFLICT_MESSAGES = {
     ),
     "cancel": gettext_lazy("Return %(number)s cannot be cancelled: its status is “%(status)s”."),
     "approve": gettext_lazy("Return %(number)s cannot be approved: its status is “%(status)s”."),
+    "request_approval": gettext_lazy(
+        "Approval of return %(number)s cannot be asked for: its status is “%(status)s”."
+    ),
     "request_info": gettext_lazy(
         "No question can be sent on return %(number)s: its status is “%(status)s”."
     ),
@@ -264,6 +272,9 @@ def _submit(
             overridden = messages
         locked.policy_snapshot = rules.to_snapshot()
         locked.requested_value = verdict.requested_value
+        locked.approval_level = rules.approval_level(
+            verdict.requested_value, overridden=bool(overridden)
+        )
         locked.shipping_paid_by = (
             ShippingPaidBy.MERCHANT if verdict.free_shipping else ShippingPaidBy.CUSTOMER
         )
@@ -271,6 +282,19 @@ def _submit(
         locked.save()
         _event(locked, actor=actor, action="submitted", from_status=ReturnStatus.DRAFT)
         if overridden:
+            record(
+                AuditAction.RETURN_POLICY_OVERRIDDEN,
+                user=actor,
+                tenant=locked.tenant,
+                target=locked,
+                target_label=locked.number,
+                details={
+                    "return": locked.number,
+                    "reason": override_reason,
+                    "refusals": overridden,
+                    "requested_value": str(locked.requested_value),
+                },
+            )
             _event(
                 locked,
                 actor=actor,
@@ -373,14 +397,81 @@ def _staff(actor: User, return_request: ReturnRequest) -> None:
 def return_request_approve(
     *, return_request: ReturnRequest, actor: User, note: str = ""
 ) -> ReturnRequest:
+    """Approve a submitted return, or one awaiting approval. A return whose value or policy
+    override needs a coordinator or a manager (`approval_level`) is approved only by them;
+    an agent asks them to (`return_request_ask_approval`)."""
+
+    def apply(locked: ReturnRequest) -> None:
+        locked.approve()
+        locked.approved_by = actor
+        if locked.approval_level:
+            record(
+                AuditAction.RETURN_APPROVED_ABOVE_LIMIT,
+                user=actor,
+                tenant=locked.tenant,
+                target=locked,
+                target_label=locked.number,
+                details={
+                    "return": locked.number,
+                    "approval_level": locked.approval_level,
+                    "requested_value": str(locked.requested_value),
+                },
+            )
+
     return _run(
         return_request,
         actor=actor,
         transition="approve",
         action="approved",
-        check=_staff,
-        apply=lambda r: r.approve(),
+        check=require_approver,
+        apply=apply,
         note=(note or "").strip()[:4000],
+    )
+
+
+def return_request_ask_approval(
+    *, return_request: ReturnRequest, actor: User, note: str = ""
+) -> ReturnRequest:
+    """An agent recommends a return whose value or override needs a coordinator or manager:
+    it waits in their "Awaiting approval" queue, and each of them is told by e-mail. The note
+    is the agent's recommendation (internal)."""
+
+    def check(user: User, locked: ReturnRequest) -> None:
+        _staff(user, locked)
+        if not locked.approval_level:
+            raise ReturnConflict(
+                _("Return %(number)s needs no further approval: approve it yourself.")
+                % {"number": locked.number}
+            )
+        if may_approve(user, locked):
+            raise ReturnConflict(
+                _("You may approve return %(number)s yourself.") % {"number": locked.number}
+            )
+
+    def apply(locked: ReturnRequest) -> None:
+        locked.request_approval()
+        record(
+            AuditAction.RETURN_APPROVAL_REQUESTED,
+            user=actor,
+            tenant=locked.tenant,
+            target=locked,
+            target_label=locked.number,
+            details={
+                "return": locked.number,
+                "approval_level": locked.approval_level,
+                "requested_value": str(locked.requested_value),
+            },
+        )
+
+    return _run(
+        return_request,
+        actor=actor,
+        transition="request_approval",
+        action="approval_requested",
+        check=check,
+        apply=apply,
+        note=(note or "").strip()[:4000],
+        is_public=False,
     )
 
 
@@ -410,7 +501,7 @@ def return_request_reject(
         actor=actor,
         transition="reject",
         action="rejected",
-        check=_staff,
+        check=require_staff_or_awaiting_approver,
         apply=lambda r: r.reject(reason=reason),
         note=reason,
     )

@@ -41,6 +41,9 @@ class AuditAction(models.TextChoices):
     WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint_deleted", _("Webhook endpoint deleted")
     WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated", _("Webhook signing secret rotated")
     CASE_AUTO_ASSIGNED = "case_auto_assigned", _("Case assigned automatically")
+    RETURN_POLICY_OVERRIDDEN = "return_policy_overridden", _("Return policy overridden")
+    RETURN_APPROVAL_REQUESTED = "return_approval_requested", _("Return approval asked for")
+    RETURN_APPROVED_ABOVE_LIMIT = "return_approved_above_limit", _("Return approved above a limit")
     SETTINGS_CHANGED = "settings_changed", _("Settings changed")
     EXPORT = "export", _("Data exported")
 

@@ -421,9 +421,8 @@ def real_objects(api_data) -> list[dict]:
         r"returns/\{id\}/receive/": returns[ReturnStatus.APPROVED].pk,
         r"returns/\{id\}/inspect/": returns[ReturnStatus.RECEIVED].pk,
         r"returns/\{id\}/(resolve|label)/": returns[ReturnStatus.INSPECTED].pk,
-        r"returns/\{id\}/(|approve/|reject/|request-info/|provide-info/|attachments/)": (
-            submitted.pk
-        ),
+        r"returns/\{id\}/(|approve/|ask-approval/|reject/|request-info/|provide-info/"
+        r"|attachments/)": submitted.pk,
         r"complaints/\{id\}/(|assign/|start/|messages/|attachments/|reject/)": complaints[
             ComplaintStatus.NEW
         ].pk,

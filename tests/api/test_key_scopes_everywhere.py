@@ -80,6 +80,7 @@ SCOPE_OF: dict[str, str] = {
         RETURNS_W,
         [
             "approve",
+            "ask-approval",
             "cancel",
             "inspect",
             "provide-info",

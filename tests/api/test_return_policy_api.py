@@ -133,6 +133,9 @@ def test_put_creates_then_replaces_the_whole_override_then_changes_nothing(
         "auto_approve_enabled": True,
         "auto_approve_reasons": ["defective"],
         "auto_approve_max_value": "500.00",
+        "approval_coordinator_from": None,
+        "approval_manager_from": None,
+        "override_approval": None,
         "ship_reminder_days": 10,
         "ship_within_days": 45,
         "conditions_text": "Contract 2026/14: 30 days.",
@@ -282,6 +285,12 @@ def test_customer_numbers_with_a_slash_reach_the_policy_and_the_customer_stays_r
         # "custom" is not returnable in FULL: it cannot be always returnable as well
         ({"always_returnable_categories": ["custom"]}, "always_returnable_categories"),
         ({"customer_listing": "maybe"}, "customer_listing"),
+        ({"override_approval": "boss"}, "override_approval"),
+        (
+            {"approval_coordinator_from": "2000", "approval_manager_from": "1000"},
+            "approval_manager_from",
+        ),
+        ({"approval_coordinator_from": "-1.00"}, "approval_coordinator_from"),
     ],
 )
 def test_bad_input_is_refused_naming_the_field_and_nothing_changes(catalogue, admin, body, field):
@@ -299,6 +308,8 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_changes(catalogue, ad
 def test_the_lists_and_the_customers_listing_are_written_and_answered(catalogue, admin):
     company = catalogue.company
     body = {
+        "approval_coordinator_from": "250.00",
+        "override_approval": "manager",
         "always_returnable_products": ["DRL-1"],
         "review_categories": ["tools"],
         "review_products": ["SAW-9"],

@@ -198,11 +198,17 @@ PATH_TO = {
     ReturnStatus.REJECTED: ["submit", "reject"],
     ReturnStatus.CANCELLED: ["submit", "cancel"],
     ReturnStatus.EXPIRED: ["submit", "approve", "expire"],
+    ReturnStatus.AWAITING_APPROVAL: ["submit", "ask_approval"],
     ReturnStatus.RECEIVED: ["submit", "approve", "mark_received"],
     ReturnStatus.INSPECTED: ["submit", "approve", "mark_received", "inspect"],
     ReturnStatus.RESOLVED: ["submit", "approve", "mark_received", "inspect", "resolve"],
     ReturnStatus.CLOSED: ["submit", "approve", "mark_received", "inspect", "resolve", "close"],
 }
+
+
+def _needing_approval(return_request):
+    ReturnRequest.unscoped.filter(pk=return_request.pk).update(approval_level="coordinator")
+    return ReturnRequest.objects.get(pk=return_request.pk)
 
 
 def advance(return_request, status: str, *, agent):
@@ -229,6 +235,10 @@ def advance(return_request, status: str, *, agent):
             return_request=r, actor=agent, resolution="refund"
         ),
         "close": lambda r: services.return_request_close(return_request=r, actor=agent),
+        # the value needs a coordinator (as if the policy said so): the agent asks
+        "ask_approval": lambda r: services.return_request_ask_approval(
+            return_request=_needing_approval(r), actor=agent, note="Good customer."
+        ),
         # the goods never came: the system expires it a second after the last moment
         "expire": lambda r: (
             services.return_request_expire(

@@ -35,7 +35,7 @@ TRANSITIONS = {
     ),
     "approve": (
         lambda r, a: services.return_request_approve(return_request=r, actor=a, note="OK"),
-        [S.SUBMITTED],
+        [S.SUBMITTED, S.AWAITING_APPROVAL],
         S.APPROVED,
         "approved",
     ),
@@ -59,13 +59,13 @@ TRANSITIONS = {
         lambda r, a: services.return_request_reject(
             return_request=r, actor=a, reason="Bought elsewhere."
         ),
-        [S.SUBMITTED, S.NEEDS_INFO],
+        [S.SUBMITTED, S.NEEDS_INFO, S.AWAITING_APPROVAL],
         S.REJECTED,
         "rejected",
     ),
     "cancel": (
         lambda r, a: services.return_request_cancel(return_request=r, actor=a),
-        [S.DRAFT, S.SUBMITTED, S.NEEDS_INFO, S.APPROVED],
+        [S.DRAFT, S.SUBMITTED, S.NEEDS_INFO, S.AWAITING_APPROVAL, S.APPROVED],
         S.CANCELLED,
         "cancelled",
     ),
@@ -186,6 +186,8 @@ def test_transition_from_each_other_allowed_state(transition, source, return_in,
     call, _sources, target, action = TRANSITIONS[transition]
     rma = return_in(source)
     actor = world_a.customer if transition in ("submit", "provide_info") else world_a.agent
+    if source == S.AWAITING_APPROVAL and transition == "approve":
+        actor = world_a.coordinator  # the agent asked them to
 
     with tenant_context(world_a.tenant):
         result = call(rma, actor)
