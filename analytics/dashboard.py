@@ -227,6 +227,7 @@ def _tile_figures(reader: RollupReader) -> dict:
     times, _slow = figures.complaint_response_times(reader)
     quality = figures.complaint_resolution_quality(reader)
     satisfaction = figures.csat(reader)
+    returns_satisfaction = figures.return_satisfaction(reader)
     return {
         "return_rate_quantity": rate.by_quantity,
         "return_rate_value": rate.by_value,
@@ -243,6 +244,9 @@ def _tile_figures(reader: RollupReader) -> dict:
         "first_contact_rate": quality.first_contact_resolution_rate,
         "csat": satisfaction.average,
         "csat_satisfied": satisfaction.satisfied_share,
+        "return_csat": returns_satisfaction.csat.average,
+        "return_csat_satisfied": returns_satisfaction.csat.satisfied_share,
+        "return_nps": returns_satisfaction.nps.share,
     }
 
 
@@ -263,6 +267,10 @@ TILES = (
     ("first_contact_rate", gettext_lazy("First-contact resolution"), "rate", "up"),
     ("csat", gettext_lazy("CSAT (average of 1–5)"), "score", "up"),
     ("csat_satisfied", gettext_lazy("Ratings of 4–5"), "rate", "up"),
+    # The returns' satisfaction survey (docs/feedback.md); NPS in points like a rate.
+    ("return_csat", gettext_lazy("Returns: satisfaction (average of 1–5)"), "score", "up"),
+    ("return_csat_satisfied", gettext_lazy("Returns: answers of 4–5"), "rate", "up"),
+    ("return_nps", gettext_lazy("Returns: NPS"), "rate", "up"),
 )
 
 
@@ -305,6 +313,7 @@ def build_dashboard(query: DashboardQuery, *, tenant, now=None) -> Dashboard:
         _channel_table(reader, query),
         _csat_agent_table(reader, names),
         _csat_customer_table(reader, names),
+        _return_satisfaction_table(reader),
         _top_products_table(reader, query, names),
         _top_customers_table(reader, query, names),
         _slowest_table(slow_returns, slow_complaints),
@@ -535,6 +544,52 @@ def _csat_customer_table(reader, names: _Names) -> Table:
             [found.get(customer_id, "—"), figure.ratings, figure.average, figure.satisfied_share]
         )
         table.links.append(None)
+    return table
+
+
+def _return_satisfaction_table(reader) -> Table:
+    """The returns' survey per resolution of the return, and all of them: CSAT and NPS with
+    the counts they come from (docs/feedback.md#figures)."""
+    by_resolution = figures.return_satisfaction_by(reader, "resolution")
+    labels = dict(ReturnResolution.choices)
+    table = Table(
+        "return_satisfaction",
+        _("Satisfaction with returns"),
+        [
+            _("Resolution"),
+            _("Answers"),
+            _("Average (1–5)"),
+            _("Answers of 4–5"),
+            _("NPS answers"),
+            _("Promoters (9–10)"),
+            _("Detractors (0–6)"),
+            _("NPS"),
+        ],
+        kinds=["text", "count", "score", "rate", "count", "count", "count", "rate"],
+    )
+    if not by_resolution:
+        return table
+
+    def row(label, figure: kpis.ReturnSatisfaction) -> list:
+        csat, nps = figure.csat, figure.nps
+        return [
+            label,
+            csat.ratings,
+            csat.average,
+            csat.satisfied_share,
+            nps.answers,
+            nps.promoters,
+            nps.detractors,
+            nps.share,
+        ]
+
+    order = [*ReturnResolution.values, *sorted(set(by_resolution) - set(ReturnResolution.values))]
+    for key in order:
+        if key in by_resolution:
+            table.rows.append(row(str(labels.get(key, key or "—")), by_resolution[key]))
+            table.links.append(None)
+    table.rows.append(row(_("All returns"), figures.return_satisfaction(reader)))
+    table.links.append(None)
     return table
 
 

@@ -44,6 +44,7 @@ from complaints.sla import (
 )
 from customers.cases import CaseChannel
 from customers.models import CustomerAccount, CustomerMembership, OrderLine
+from returns.feedback_models import FeedbackChannel, ReturnFeedback
 from returns.models import (
     CLAIMING_STATUSES,
     Disposition,
@@ -378,6 +379,25 @@ RATING_COMMENTS = {
 RATING_WEIGHTS_GOOD = {5: 50, 4: 32, 3: 10, 2: 5, 1: 3}
 RATING_WEIGHTS_POOR = {5: 18, 4: 28, 3: 26, 2: 15, 1: 13}  # SLA missed or reopened
 
+# Answers to the survey of resolved returns (docs/feedback.md): a third of the requesters answer,
+# most through the resolution e-mail's links, within a few days. Scores are lower when the
+# resolution was not the one asked for or fewer units were accepted; the 0–10 question and the
+# comment are optional.
+FEEDBACK_SHARE = 0.35
+FEEDBACK_BY_EMAIL_SHARE = 0.7
+FEEDBACK_NPS_SHARE = 0.75
+FEEDBACK_COMMENT_SHARE = 0.3
+FEEDBACK_CSAT_AS_ASKED = {5: 48, 4: 33, 3: 11, 2: 5, 1: 3}
+FEEDBACK_CSAT_OTHERWISE = {5: 14, 4: 27, 3: 29, 2: 17, 1: 13}
+FEEDBACK_NPS_RANGE = {5: (8, 10), 4: (7, 9), 3: (5, 8), 2: (2, 6), 1: (0, 4)}
+FEEDBACK_COMMENTS = {
+    5: ("Fast and painless, thank you.", "The refund came sooner than we expected."),
+    4: ("Good, though the pickup took a while.", "Fine; the label was a little hard to find."),
+    3: ("It worked out, but we had to wait for news.", "Correct in the end, slow on the way."),
+    2: ("Took too long, and nobody told us why.",),
+    1: ("Only part of the goods was accepted, without a clear reason.",),
+}
+
 HISTORY_RETURNS = "history returns"
 HISTORY_COMPLAINTS = "history complaints"
 
@@ -634,6 +654,15 @@ class _ReturnLinePlan:
     inspection_note: str = ""
 
 
+@dataclass(frozen=True)
+class _Feedback:
+    at: datetime.datetime
+    csat: int
+    nps: int | None
+    comment: str
+    channel: str
+
+
 @dataclass
 class _ReturnPlan:
     company: CustomerAccount
@@ -652,6 +681,7 @@ class _ReturnPlan:
     steps: list[_Step] = field(default_factory=list)
     channel: str = CaseChannel.PORTAL
     filed_by: User | None = None  # the agent who filed it for the customer
+    feedback: _Feedback | None = None  # the requester's answer to the survey
 
 
 class _ReturnPlanner:
@@ -1034,7 +1064,40 @@ def _seed_returns(world: _World, rng: random.Random) -> int:
             add(planner.plan(group, _random_day(rng, first, last), claimed, taken_serials))
 
     _top_up_sparse_months(planner, eligible, plans, claimed, taken_serials, add)
+    _plan_feedback(planner, plans)
     return _write_returns(world, plans)
+
+
+def _plan_feedback(planner: _ReturnPlanner, plans: list[_ReturnPlan]) -> None:
+    """The survey answers of part of the returns resolved by now. Drawn after every other
+    draw of the returns, so that adding them shifted nothing else of the history."""
+    rng, world = planner.rng, planner.world
+    for plan in plans:
+        resolved_at = next(
+            (step.at for step in plan.steps if step.action == "resolved" and step.at <= world.now),
+            None,
+        )
+        if resolved_at is None or rng.random() >= FEEDBACK_SHARE:
+            continue
+        as_asked = plan.resolution == plan.requested_resolution and all(
+            line.accepted_quantity == line.quantity for line in plan.lines
+        )
+        csat = _weighted(rng, FEEDBACK_CSAT_AS_ASKED if as_asked else FEEDBACK_CSAT_OTHERWISE)
+        nps = rng.randint(*FEEDBACK_NPS_RANGE[csat]) if rng.random() < FEEDBACK_NPS_SHARE else None
+        comment = (
+            rng.choice(FEEDBACK_COMMENTS[csat]) if rng.random() < FEEDBACK_COMMENT_SHARE else ""
+        )
+        by_email = rng.random() < FEEDBACK_BY_EMAIL_SHARE
+        answered_at = planner.hours.customer_later(resolved_at, 0.5, 96)
+        if answered_at > world.now:
+            continue
+        plan.feedback = _Feedback(
+            at=answered_at,
+            csat=csat,
+            nps=nps,
+            comment=comment,
+            channel=FeedbackChannel.EMAIL if by_email else FeedbackChannel.PORTAL,
+        )
 
 
 def _random_day(rng: random.Random, first: datetime.date, last: datetime.date) -> datetime.date:
@@ -1197,6 +1260,20 @@ def _write_returns(world: _World, plans: list[_ReturnPlan]) -> int:
     _bulk_create_dated(ReturnRequest, requests, ["created_at", "updated_at"])
     ReturnLine.objects.bulk_create(line_rows)
     ReturnEvent.objects.bulk_create(event_rows)
+    ReturnFeedback.objects.bulk_create(
+        ReturnFeedback(
+            tenant=tenant,
+            return_request=request,
+            answered_by=plan.requester,
+            csat=plan.feedback.csat,
+            nps=plan.feedback.nps,
+            comment=plan.feedback.comment,
+            channel=plan.feedback.channel,
+            answered_at=plan.feedback.at,
+        )
+        for plan, request in zip(plans, requests, strict=True)
+        if plan.feedback is not None
+    )
     return len(requests)
 
 

@@ -90,6 +90,9 @@ RETURN_EXPORT_HEADER = (
     # (docs/security.md#inspection-notes).
     "inspection_note_for_customer",
     "inspection_note_internal",
+    # The requester's answer to the survey (docs/feedback.md); its comment is not exported.
+    "survey_csat",
+    "survey_nps",
 )
 
 
@@ -120,6 +123,8 @@ def return_export_rows(requests: QuerySet, *, tenant):
             "disposition",
             "inspection_customer_note",
             "inspection_note",
+            "return_request__feedback__csat",
+            "return_request__feedback__nps",
         )
     )
     for row in lines.iterator(chunk_size=2000):

@@ -320,6 +320,21 @@ def csat_by(reader: RollupReader, group: str) -> dict[int | None, Csat]:
     return figures
 
 
+# --- returns' satisfaction survey ---------------------------------------------------------
+# Read live from the answers (index tenant, answered_at), not from rollups: at most one answer
+# per resolved return, a few rows per day where the rollups' cells count lines.
+
+
+def return_satisfaction(reader: RollupReader) -> kpis.ReturnSatisfaction:
+    """CSAT and NPS of the survey answers given in the period, like kpis.return_satisfaction."""
+    return kpis.return_satisfaction(**_live(reader))
+
+
+def return_satisfaction_by(reader: RollupReader, group: str) -> dict:
+    """Per resolution or customer account, like kpis.return_satisfaction_by."""
+    return kpis.return_satisfaction_by(**_live(reader), group=group)
+
+
 # --- trend ----------------------------------------------------------------------------------
 
 TREND_RETURN_MEASURES = ("returned_lines", "returned_quantity", "returned_value")
@@ -430,6 +445,8 @@ __all__ = [
     "return_rate",
     "return_rate_by",
     "return_reasons",
+    "return_satisfaction",
+    "return_satisfaction_by",
     "returns_by_channel",
     "returns_by_disposition",
     "returns_by_resolution",

@@ -24,6 +24,7 @@ from complaints.models import (
 from complaints.selectors import business_calendar
 from complaints.sla import business_seconds_between
 from customers.models import OrderLine
+from returns.feedback_models import NPS_DETRACTOR_UNTIL, NPS_PROMOTER_FROM, ReturnFeedback
 from returns.models import (
     OPEN_STATUSES,
     Disposition,
@@ -697,11 +698,115 @@ def csat_by(
     }
 
 
+# --- returns' satisfaction survey ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Nps:
+    """Net Promoter Score over the survey answers that scored the 0–10 question."""
+
+    answers: int
+    promoters: int  # 9–10
+    detractors: int  # 0–6
+
+    @property
+    def passives(self) -> int:  # 7–8
+        return self.answers - self.promoters - self.detractors
+
+    @property
+    def share(self) -> float | None:
+        """Promoters' share less detractors' share, a fraction −1..1 (shown as a percentage)."""
+        if not self.answers:
+            return None
+        return (self.promoters - self.detractors) / self.answers
+
+    @property
+    def score(self) -> float | None:
+        """The NPS as usually quoted, −100..100."""
+        share = self.share
+        return None if share is None else share * 100
+
+
+@dataclass(frozen=True)
+class ReturnSatisfaction:
+    csat: Csat  # ratings = answers, average of 1–5, share of 4–5
+    nps: Nps
+
+
+FEEDBACK_GROUPS = {
+    "resolution": "return_request__resolution",
+    "customer_account": "return_request__customer_account_id",
+}
+_FEEDBACK_AGGREGATES = {
+    "ratings": Count("id"),
+    "score_total": Coalesce(Sum("csat"), 0),
+    "satisfied": Count("id", filter=Q(csat__gte=4)),
+    "nps_answers": Count("id", filter=Q(nps__isnull=False)),
+    "promoters": Count("id", filter=Q(nps__gte=NPS_PROMOTER_FROM)),
+    "detractors": Count("id", filter=Q(nps__lte=NPS_DETRACTOR_UNTIL)),
+}
+FEEDBACK_MEASURES = tuple(_FEEDBACK_AGGREGATES)
+
+
+def return_satisfaction_from_sums(values: dict) -> ReturnSatisfaction:
+    """CSAT and NPS from the sums of FEEDBACK_MEASURES (which add up across groups)."""
+    ratings = values["ratings"]
+    return ReturnSatisfaction(
+        csat=Csat(
+            ratings=ratings,
+            average=values["score_total"] / ratings if ratings else None,
+            satisfied_share=ratio(values["satisfied"], ratings),
+        ),
+        nps=Nps(
+            answers=values["nps_answers"],
+            promoters=values["promoters"],
+            detractors=values["detractors"],
+        ),
+    )
+
+
+def return_feedback_answers(*, tenant, start, end, filters: KpiFilters = NO_FILTERS):
+    """Survey answers given in the period (answered_at) about returns of the filters (a
+    subquery, as for every return figure; the channel is the return's)."""
+    period = tenant_period(tenant, start, end)
+    answers = ReturnFeedback.objects.for_tenant(tenant).filter(
+        **period.instant_filter("answered_at")
+    )
+    if filters != NO_FILTERS:
+        answers = answers.filter(
+            return_request__in=filtered_return_requests(tenant, filters).values("pk")
+        )
+    return answers
+
+
+def return_satisfaction(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> ReturnSatisfaction:
+    """CSAT (average of 1–5, share of 4–5) and NPS (promoters 9–10 less detractors 0–6) of
+    the answers given in the period."""
+    answers = return_feedback_answers(tenant=tenant, start=start, end=end, filters=filters)
+    return return_satisfaction_from_sums(answers.aggregate(**_FEEDBACK_AGGREGATES))
+
+
+def return_satisfaction_by(
+    *, tenant, start, end, group: str, filters: KpiFilters = NO_FILTERS
+) -> dict:
+    """The same per resolution of the return or per customer account (key: its id)."""
+    column = FEEDBACK_GROUPS[group]
+    answers = return_feedback_answers(tenant=tenant, start=start, end=end, filters=filters)
+    return {
+        row[column]: return_satisfaction_from_sums(row)
+        for row in answers.values(column).annotate(**_FEEDBACK_AGGREGATES).order_by()
+    }
+
+
 __all__ = [
     "AGE_BUCKETS",
     "Backlog",
     "Csat",
     "KpiFilters",
+    "Nps",
+    "ReturnSatisfaction",
     "backlog",
     "complaint_resolution_quality",
     "complaint_response_times",
@@ -715,6 +820,8 @@ __all__ = [
     "return_rate_by",
     "return_reasons",
     "return_reasons_by_month",
+    "return_satisfaction",
+    "return_satisfaction_by",
     "returns_by_disposition",
     "returns_by_resolution",
     "returns_count",

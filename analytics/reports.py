@@ -52,6 +52,7 @@ REPORT_TABLES = (
     "sla",
     "complaint_volume",
     "csat_agents",
+    "return_satisfaction",
 )
 
 

@@ -64,6 +64,7 @@ TABLE_ORDER = (
     "channels",
     "csat_agents",
     "csat_customers",
+    "return_satisfaction",
 )
 
 

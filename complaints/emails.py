@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from django.urls import reverse
 from django.utils import timezone
 
-from returns.emails import portal_url, staff_first_name
+from returns.emails import staff_first_name
+from rma_portal.notifications.links import portal_url
 from rma_portal.notifications.models import DeliveryStatus, Notification
 from rma_portal.notifications.services import notification_enqueue
 

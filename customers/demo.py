@@ -48,6 +48,8 @@ SKU_CODES = {
     "personalised": "PRS",
 }
 NOT_RETURNABLE = frozenset({"personalised"})
+# Months of warranty by category (a defect past the return window is a warranty claim).
+WARRANTY_MONTHS = {"electronics": 24, "machine-parts": 12}
 # Units per order line, by category (serial-tracked products: 1 to 4, a serial each).
 QUANTITIES = {
     "electronics": (1, 10),
@@ -524,7 +526,9 @@ def seed(*, tenant: Tenant, rng: random.Random) -> dict[str, int]:
 def _seed_categories(tenant: Tenant) -> int:
     existing = set(ProductCategory.objects.values_list("code", flat=True))
     missing = [
-        ProductCategory(tenant=tenant, code=code, name=name)
+        ProductCategory(
+            tenant=tenant, code=code, name=name, warranty_months=WARRANTY_MONTHS.get(code)
+        )
         for code, name in CATEGORIES.items()
         if code not in existing
     ]

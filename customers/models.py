@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
@@ -113,11 +113,25 @@ class CustomerMembership(TenantOwnedModel):
         return f"{self.user} @ {self.customer_account.name}"
 
 
+# Ten years: the longest warranty the catalogue may give.
+MAX_WARRANTY_MONTHS = 120
+
+
 class ProductCategory(TenantOwnedModel):
     """A group of products sharing return rules (window, returnability)."""
 
     code = models.SlugField(_("code"), max_length=60)
     name = models.CharField(_("name"), max_length=120)
+    warranty_months = models.PositiveSmallIntegerField(
+        _("warranty (months)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_WARRANTY_MONTHS)],
+        help_text=_(
+            "From delivery; a defect past the return window can be claimed under warranty "
+            "until then. Empty: the return policy's default."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -150,6 +164,13 @@ class Product(TenantOwnedModel):
     )
     is_serial_tracked = models.BooleanField(
         _("serial-tracked"), default=False, help_text=_("Returns must name the serial numbers.")
+    )
+    warranty_months = models.PositiveSmallIntegerField(
+        _("warranty (months)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_WARRANTY_MONTHS)],
+        help_text=_("Empty: the category's warranty."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -34,6 +34,7 @@ from rma_portal.concurrency import version_from_form
 from rma_portal.errors import ApplicationError
 
 from . import labels, services
+from .admin_feedback import ReturnFeedbackInline
 from .admin_forms import (
     AssignForm,
     CategoryWindowFormSet,
@@ -131,6 +132,7 @@ EVENT_LABELS = {
     "submitted": gettext_lazy("Submitted"),
     "auto_approved": gettext_lazy("Approved automatically"),
     "approval_requested": gettext_lazy("Approval asked for (internal)"),
+    "reopened": gettext_lazy("Taken back by the customer to be changed"),
     "approved": gettext_lazy("Approved"),
     "info_requested": gettext_lazy("Information requested"),
     "info_provided": gettext_lazy("Information provided"),
@@ -446,6 +448,7 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
         QueueFilter,
         "status",
         "channel",
+        "is_warranty_claim",
         "requested_resolution",
         "return_method",
         ("customer_account", admin.RelatedOnlyFieldListFilter),
@@ -464,6 +467,7 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
     inlines = [
         ReturnLineInline,
         ResolutionDocumentInline,
+        ReturnFeedbackInline,
         ReturnAttachmentInline,
         ReturnEventInline,
     ]
@@ -494,6 +498,7 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
                     "requested_value",
                     "shipping_paid_by",
                     "auto_approved",
+                    "is_warranty_claim",
                     "approval_level",
                     "approved_by",
                     "info_request",
@@ -1037,6 +1042,8 @@ POLICY_LIST_FIELDS = {
     "allowed_reasons": ReturnReason,
     "allowed_resolutions": Resolution,
     "auto_approve_reasons": ReturnReason,
+    "warranty_reasons": ReturnReason,
+    "warranty_resolutions": Resolution,
 }
 
 
@@ -1156,6 +1163,18 @@ class ReturnPolicyAdmin(TenantScopedAdmin):
                 },
             ),
             (
+                _("Warranty"),
+                {
+                    "fields": ["warranty_months", "warranty_reasons", "warranty_resolutions"],
+                    "description": _(
+                        "A defect past the return window, or of goods not returnable, can be "
+                        "claimed while the warranty runs: the product's months, else its "
+                        "category's, else the tenant policy's; a customer's override replaces "
+                        "them for its goods. Counted from delivery."
+                    ),
+                },
+            ),
+            (
                 _("Sending the goods"),
                 {
                     "fields": ["ship_reminder_days", "ship_within_days"],
@@ -1203,3 +1222,11 @@ class ReturnPolicyAdmin(TenantScopedAdmin):
     @admin.display(description=gettext_lazy("auto-approve reasons"))
     def auto_approve_reasons_display(self, obj: ReturnPolicy) -> str:
         return _choices_display(obj, "auto_approve_reasons")
+
+    @admin.display(description=gettext_lazy("warranty claim reasons"))
+    def warranty_reasons_display(self, obj: ReturnPolicy) -> str:
+        return _choices_display(obj, "warranty_reasons")
+
+    @admin.display(description=gettext_lazy("warranty claim resolutions"))
+    def warranty_resolutions_display(self, obj: ReturnPolicy) -> str:
+        return _choices_display(obj, "warranty_resolutions")

@@ -25,7 +25,13 @@ from .models import (
     ReturnReason,
     ReturnRequest,
 )
-from .policies import ALL_REASONS, ALL_RESOLUTIONS, DEFAULT_FREE_SHIPPING_REASONS
+from .policies import (
+    ALL_REASONS,
+    ALL_RESOLUTIONS,
+    DEFAULT_FREE_SHIPPING_REASONS,
+    DEFAULT_WARRANTY_REASONS,
+    DEFAULT_WARRANTY_RESOLUTIONS,
+)
 
 # --- return policy --------------------------------------------------------------------------
 
@@ -36,6 +42,8 @@ POLICY_LIST_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
     "allowed_reasons": (ReturnReason, ALL_REASONS),
     "allowed_resolutions": (Resolution, ALL_RESOLUTIONS),
     "auto_approve_reasons": (ReturnReason, ()),
+    "warranty_reasons": (ReturnReason, DEFAULT_WARRANTY_REASONS),
+    "warranty_resolutions": (Resolution, DEFAULT_WARRANTY_RESOLUTIONS),
 }
 # Without any reason or resolution no return could ever be filed.
 REQUIRED_ON_TENANT_POLICY = frozenset({"allowed_reasons", "allowed_resolutions"})
@@ -121,6 +129,28 @@ class ReturnPolicyForm(forms.ModelForm):
         format_lazy(
             "{} {}",
             _("A return is approved automatically only if every line has one of these reasons."),
+            INHERIT_HELP,
+        ),
+    )
+
+    warranty_reasons = _choice_field(
+        _("warranty claim reasons"),
+        ReturnReason.choices,
+        format_lazy(
+            "{} {}",
+            _(
+                "A line past the return window (or of goods not returnable) with one of these "
+                "reasons is a warranty claim while its warranty runs."
+            ),
+            INHERIT_HELP,
+        ),
+    )
+    warranty_resolutions = _choice_field(
+        _("warranty claim resolutions"),
+        Resolution.choices,
+        format_lazy(
+            "{} {}",
+            _("What a warranty claim may ask for (by default repair or replacement, no refund)."),
             INHERIT_HELP,
         ),
     )

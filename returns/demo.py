@@ -16,7 +16,7 @@ from rma_portal.accounts.models import Role, User
 from rma_portal.tenancy.models import Tenant
 
 from . import services
-from .models import CategoryWindow, CustomerListing, ReturnPolicy, ReturnRequest
+from .models import ApprovalLevel, CategoryWindow, CustomerListing, ReturnPolicy, ReturnRequest
 from .selectors import claimed_quantities, tenant_today
 
 CATEGORY_WINDOWS = {"electronics": 14, "workwear": 30, "office-supplies": 7, "machine-parts": 30}
@@ -45,6 +45,11 @@ def seed(*, tenant: Tenant, rng: random.Random) -> dict[str, int]:
     return created
 
 
+# (coordinator approves from, manager approves from), by the tenant's currency (seed_last).
+APPROVAL_LIMITS = {
+    "PLN": (Decimal("3000.00"), Decimal("10000.00")),
+    "EUR": (Decimal("750.00"), Decimal("2500.00")),
+}
 # Always reviewed in the demo tenants' policy (seed_last).
 REVIEWED_CATEGORY = "electronics"
 
@@ -52,7 +57,7 @@ REVIEWED_CATEGORY = "electronics"
 def seed_last(*, tenant: Tenant) -> dict[str, int]:
     """After the demo's history: the contract of the tenant's last customer company (by
     number) lists it as always reviewed and gives it 45 days to send the goods; electronics
-    are always reviewed for everyone (docs/returns-rules.md)."""
+    are always reviewed for everyone, and approval tiers apply (docs/returns-rules.md)."""
     company = CustomerAccount.objects.order_by("-number").first()
     if company is None or ReturnPolicy.objects.filter(customer_account=company).exists():
         return {}
@@ -69,6 +74,13 @@ def seed_last(*, tenant: Tenant) -> dict[str, int]:
     reviewed = ProductCategory.objects.filter(code=REVIEWED_CATEGORY).first()
     if tenant_policy is not None and reviewed is not None:
         tenant_policy.review_categories.add(reviewed)
+    if tenant_policy is not None:
+        # Larger returns need a coordinator, the largest a manager (docs/returns-rules.md).
+        coordinator, manager = APPROVAL_LIMITS.get(tenant.currency, APPROVAL_LIMITS["PLN"])
+        tenant_policy.approval_coordinator_from = coordinator
+        tenant_policy.approval_manager_from = manager
+        tenant_policy.override_approval = ApprovalLevel.COORDINATOR
+        tenant_policy.save()
     return {"contract overrides": 1}
 
 

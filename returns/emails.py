@@ -10,10 +10,10 @@ import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from rma_portal.notifications.links import portal_url
 from rma_portal.notifications.services import notification_enqueue
 
 from .models import (
@@ -48,11 +48,6 @@ STATUS_EMAILS = {
     "expired": StatusEmail("return.expired", essential=True),
     "comment": StatusEmail("return.message", essential=False),
 }
-
-
-def portal_url(path: str) -> str:
-    """An absolute link for an e-mail: workers render them outside any request."""
-    return settings.SITE_URL.rstrip("/") + path
 
 
 def staff_first_name(user) -> str:
@@ -184,7 +179,15 @@ def _context_for(event: ReturnEvent, rma: ReturnRequest) -> dict:
     elif action in ("ship_reminder", "expired"):
         context["ship_by"] = ship_by_day(rma)
     elif action == "resolved":
-        context.update(**_resolution_context(rma), **inspection_findings(rma))
+        # The survey's services import the returns' services, which import this module.
+        from .feedback import survey_links
+
+        context.update(
+            **_resolution_context(rma),
+            **inspection_findings(rma),
+            # Five signed links, one per score, to the survey page (docs/feedback.md).
+            survey=survey_links(rma, recipient=rma.requester),
+        )
     else:
         # The question, the reason, the staff message, or the warehouse's note: all public.
         context["note"] = event.note

@@ -261,6 +261,19 @@ class ReturnPolicy(TenantOwnedModel):
         blank=True,
         help_text=_("Empty: any agent, like other returns."),
     )
+    warranty_months = models.PositiveSmallIntegerField(
+        _("warranty (months)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(120)],
+        help_text=_(
+            "In the tenant policy: the warranty of goods whose product and category give none. "
+            "In a customer's override: the warranty of all the customer's goods. Counted from "
+            "delivery; empty: none of its own."
+        ),
+    )
+    warranty_reasons = models.JSONField(_("warranty claim reasons"), null=True, blank=True)
+    warranty_resolutions = models.JSONField(_("warranty claim resolutions"), null=True, blank=True)
     always_returnable_categories = models.ManyToManyField(
         "customers.ProductCategory",
         blank=True,
@@ -427,6 +440,8 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel)
     customer_note = models.TextField(_("note from the customer"), blank=True)
     policy_snapshot = models.JSONField(_("policy applied"), null=True, blank=True, editable=False)
     auto_approved = models.BooleanField(_("approved automatically"), default=False)
+    # A return whose line is a defect past the return window while the warranty runs.
+    is_warranty_claim = models.BooleanField(_("warranty claim"), default=False)
     shipping_paid_by = models.CharField(
         _("return shipping paid by"), max_length=10, choices=ShippingPaidBy.choices, blank=True
     )
@@ -548,7 +563,18 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel)
 
     @transition(status, source=ReturnStatus.DRAFT, target=ReturnStatus.SUBMITTED)
     def submit(self) -> None:
-        self.submitted_at = timezone.now()
+        # A return taken back to be changed keeps the moment it was first submitted.
+        self.submitted_at = self.submitted_at or timezone.now()
+
+    @transition(
+        status,
+        source=[ReturnStatus.SUBMITTED, ReturnStatus.NEEDS_INFO],
+        target=ReturnStatus.DRAFT,
+    )
+    def reopen(self) -> None:
+        """The customer takes the return back to change it before staff decide; the open
+        question, if any, is answered by the changed return."""
+        self.info_request = ""
 
     @transition(status, source=ReturnStatus.SUBMITTED, target=ReturnStatus.AWAITING_APPROVAL)
     def request_approval(self) -> None:
@@ -795,3 +821,6 @@ class ReturnAttachment(StoredUpload):
         indexes = [
             models.Index(fields=["tenant", "return_request"], name="return_attachment_idx"),
         ]
+
+
+from .feedback_models import ReturnFeedback  # noqa: E402,F401

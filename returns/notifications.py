@@ -36,9 +36,10 @@ from rma_portal.notifications.catalogue import (
     obj,
     ref,
 )
+from rma_portal.notifications.links import portal_url
 from rma_portal.notifications.services import notification_enqueue
 
-from .emails import portal_url, send_status_emails
+from .emails import send_status_emails
 from .labels import request_label
 from .models import (
     Disposition,
@@ -290,6 +291,7 @@ def return_data(rma: ReturnRequest) -> dict:
         "customer_note": rma.customer_note,
         "shipping_paid_by": rma.shipping_paid_by or None,
         "auto_approved": rma.auto_approved,
+        "is_warranty_claim": rma.is_warranty_claim,
         "info_request": rma.info_request,
         "rejection_reason": rma.rejection_reason,
         "currency": rma.tenant.currency,
@@ -518,6 +520,10 @@ def register_definitions() -> None:
                 "customer_note": STRING,
                 "shipping_paid_by": nullable(enum(ShippingPaidBy.values)),
                 "auto_approved": BOOLEAN,
+                "is_warranty_claim": described(
+                    BOOLEAN,
+                    "A defect claimed past the return window while the warranty runs.",
+                ),
                 "info_request": described(STRING, "The open question to the customer, if any."),
                 "rejection_reason": STRING,
                 "currency": described(STRING, "ISO 4217 code of every amount."),
@@ -657,6 +663,7 @@ def example_return(status: str, **changes) -> dict:
         "customer_note": "Please pick up after 10:00.",
         "shipping_paid_by": "merchant",
         "auto_approved": False,
+        "is_warranty_claim": False,
         "info_request": "",
         "rejection_reason": "",
         "currency": "PLN",
@@ -880,6 +887,16 @@ RETURN_EVENTS = [
         ReturnStatus.RESOLVED,
         ReturnStatus.CLOSED,
         "The return is finished (by staff, or automatically some days after resolution).",
+        {},
+    ),
+    (
+        "reopened",
+        _("Return taken back to be changed"),
+        ReturnStatus.SUBMITTED,
+        ReturnStatus.DRAFT,
+        "The customer took a submitted return (or one with a question open) back to change "
+        "its lines, files or details before staff decided; `return.submitted` follows when "
+        "they submit it again. The event's note lists the lines as they were.",
         {},
     ),
     (

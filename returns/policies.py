@@ -7,6 +7,7 @@ give a verdict with reasons a customer can read for every refusal.
 
 from __future__ import annotations
 
+import calendar
 import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 CENT = Decimal("0.01")
@@ -37,6 +39,11 @@ DEFAULT_WINDOW_DAYS = 14
 DEFAULT_SHIP_REMINDER_DAYS = 7
 DEFAULT_SHIP_WITHIN_DAYS = 30
 MAX_SHIP_DAYS = 365
+
+# A defect past the return window is a warranty claim while the warranty runs: the goods'
+# reasons and resolutions of a warranty claim, unless the policy says otherwise.
+DEFAULT_WARRANTY_REASONS = ("defective",)
+DEFAULT_WARRANTY_RESOLUTIONS = ("repair", "replacement")
 
 # Who must approve a return (ApprovalLevel in returns.models); "" is any agent.
 LEVEL_COORDINATOR = "coordinator"
@@ -84,6 +91,24 @@ class PolicyRules:
     approval_coordinator_from: Decimal | None = None
     approval_manager_from: Decimal | None = None
     override_approval: str = ""
+    # Warranty: months for goods whose product and category give none (the tenant's), or for
+    # all the customer's goods (its contract); the reasons and resolutions of a claim.
+    default_warranty_months: int | None = None
+    contract_warranty_months: int | None = None
+    warranty_reasons: tuple[str, ...] = DEFAULT_WARRANTY_REASONS
+    warranty_resolutions: tuple[str, ...] = DEFAULT_WARRANTY_RESOLUTIONS
+
+    def warranty_months(self, facts: LineFacts) -> int | None:
+        """The contract's months, else the product's (or its category's), else the tenant's
+        default; None or 0: no warranty."""
+        for months in (
+            self.contract_warranty_months,
+            facts.warranty_months,
+            self.default_warranty_months,
+        ):
+            if months is not None:
+                return months
+        return None
 
     def window_days(self, category_code: str) -> int:
         return self.category_windows.get(category_code, self.default_window_days)
@@ -112,6 +137,10 @@ class PolicyRules:
             "approval_coordinator_from": _money_or_none(self.approval_coordinator_from),
             "approval_manager_from": _money_or_none(self.approval_manager_from),
             "override_approval": self.override_approval,
+            "default_warranty_months": self.default_warranty_months,
+            "contract_warranty_months": self.contract_warranty_months,
+            "warranty_reasons": list(self.warranty_reasons),
+            "warranty_resolutions": list(self.warranty_resolutions),
         }
 
     @classmethod
@@ -141,6 +170,12 @@ class PolicyRules:
             approval_coordinator_from=_decimal_or_none(data.get("approval_coordinator_from")),
             approval_manager_from=_decimal_or_none(data.get("approval_manager_from")),
             override_approval=data.get("override_approval", ""),
+            default_warranty_months=data.get("default_warranty_months"),
+            contract_warranty_months=data.get("contract_warranty_months"),
+            warranty_reasons=tuple(data.get("warranty_reasons", DEFAULT_WARRANTY_REASONS)),
+            warranty_resolutions=tuple(
+                data.get("warranty_resolutions", DEFAULT_WARRANTY_RESOLUTIONS)
+            ),
         )
 
     def approval_level(self, requested_value: Decimal, *, overridden: bool = False) -> str:
@@ -214,6 +249,10 @@ class PolicyLayer:
     approval_coordinator_from: Decimal | None = None
     approval_manager_from: Decimal | None = None
     override_approval: str | None = None
+    default_warranty_months: int | None = None  # the tenant's policy
+    contract_warranty_months: int | None = None  # a customer's override
+    warranty_reasons: Sequence[str] | None = None
+    warranty_resolutions: Sequence[str] | None = None
 
 
 def effective_rules(layers: Iterable[PolicyLayer]) -> PolicyRules:
@@ -246,6 +285,8 @@ def effective_rules(layers: Iterable[PolicyLayer]) -> PolicyRules:
             "approval_coordinator_from",
             "approval_manager_from",
             "override_approval",
+            "default_warranty_months",
+            "contract_warranty_months",
         ):
             value = getattr(layer, name)
             if value is not None:
@@ -257,6 +298,8 @@ def effective_rules(layers: Iterable[PolicyLayer]) -> PolicyRules:
             ("allowed_reasons", tuple),
             ("allowed_resolutions", tuple),
             ("auto_approve_reasons", frozenset),
+            ("warranty_reasons", tuple),
+            ("warranty_resolutions", tuple),
         ):
             value = getattr(layer, name)
             if value is not None:
@@ -292,6 +335,7 @@ class LineFacts:
     quantity_requested: int
     unit_price: Decimal
     reason: str
+    warranty_months: int | None = None  # the product's, else its category's
 
 
 @dataclass
@@ -303,6 +347,44 @@ class LineVerdict:
     returnable_quantity: int
     # Listed as always returnable: the window and the non-returnable lists did not apply.
     always_returnable: bool = False
+    # The last day of the warranty (None: none), and whether the line is a warranty claim: a
+    # defect past the window (or of goods not returnable) while the warranty runs.
+    warranty_until: datetime.date | None = None
+    warranty: bool = False
+
+    @property
+    def rule(self) -> str:
+        """Which rule lets the line be returned: "listed", "warranty" or "window"."""
+        if self.always_returnable:
+            return "listed"
+        return "warranty" if self.warranty else "window"
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """The same day `months` later, or the month's last day when it is shorter (31 January
+    and one month: 28 or 29 February)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+# Labels of the values named in messages (the engine knows no models).
+_REASON_LABELS = {"defective": _lazy("Defective")}
+_RESOLUTION_LABELS = {
+    "refund": _lazy("Refund"),
+    "credit_note": _lazy("Credit note"),
+    "replacement": _lazy("Replacement"),
+    "repair": _lazy("Repair"),
+}
+
+
+def _warranty_reason_label(rules: PolicyRules) -> str:
+    reason = rules.warranty_reasons[0] if rules.warranty_reasons else "defective"
+    return str(_REASON_LABELS.get(reason, reason))
+
+
+def _resolution_label(resolution: str) -> str:
+    return str(_RESOLUTION_LABELS.get(resolution, resolution))
 
 
 def always_returnable(rules: PolicyRules, facts: LineFacts) -> bool:
@@ -324,12 +406,30 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
     returnable_quantity = max(facts.quantity_delivered - facts.quantity_claimed_elsewhere, 0)
     last_day = None
     listed = always_returnable(rules, facts)
-
-    if not listed and (
+    not_returnable = not listed and (
         not facts.product_returnable
         or facts.sku in rules.non_returnable_skus
         or facts.category_code in rules.non_returnable_categories
-    ):
+    )
+    # Nothing of the line delivered: no date, or the ERP reported none of it delivered.
+    undelivered = facts.delivered_on is None or facts.quantity_delivered < 1
+    warranty_until = None
+    months = rules.warranty_months(facts)
+    if months and not undelivered:
+        warranty_until = add_months(facts.delivered_on, months)
+    under_warranty = warranty_until is not None and today <= warranty_until
+    past_window = False
+    if not undelivered:
+        last_day = facts.delivered_on + datetime.timedelta(days=window)
+        past_window = today > last_day and not listed
+    # A defect past the window, or of goods not returnable, while the warranty runs.
+    warranty = (
+        (past_window or not_returnable)
+        and under_warranty
+        and facts.reason in rules.warranty_reasons
+    )
+
+    if not_returnable and not warranty:
         if facts.category_code in rules.non_returnable_categories:
             refusals.append(_("%(category)s products cannot be returned.") % {"category": category})
         else:
@@ -338,24 +438,28 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
                 % {"product": facts.product_name, "sku": facts.sku}
             )
 
-    # Nothing of the line delivered: no date, or the ERP reported none of it delivered.
-    undelivered = facts.delivered_on is None or facts.quantity_delivered < 1
     if undelivered:
         refusals.append(_("This line has not been delivered yet."))
-    else:
-        last_day = facts.delivered_on + datetime.timedelta(days=window)
+    elif past_window and not warranty:
         days_since = (today - facts.delivered_on).days
-        if today > last_day and not listed:
-            refusals.append(
-                ngettext(
-                    "The return window for %(category)s is %(window)d day; this line was "
-                    "delivered %(days)d days ago.",
-                    "The return window for %(category)s is %(window)d days; this line was "
-                    "delivered %(days)d days ago.",
-                    window,
-                )
-                % {"category": category, "window": window, "days": days_since}
+        refusals.append(
+            ngettext(
+                "The return window for %(category)s is %(window)d day; this line was "
+                "delivered %(days)d days ago.",
+                "The return window for %(category)s is %(window)d days; this line was "
+                "delivered %(days)d days ago.",
+                window,
             )
+            % {"category": category, "window": window, "days": days_since}
+        )
+    if (past_window or not_returnable) and under_warranty and not warranty:
+        refusals.append(
+            _(
+                "It is under warranty until %(date)s: a defect can still be claimed (reason "
+                "“%(reason)s”)."
+            )
+            % {"date": warranty_until.isoformat(), "reason": _warranty_reason_label(rules)}
+        )
 
     if facts.reason not in rules.allowed_reasons:
         refusals.append(_("This reason is not accepted under your return policy."))
@@ -384,6 +488,8 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
         last_day=None if listed else last_day,
         returnable_quantity=returnable_quantity,
         always_returnable=listed,
+        warranty_until=warranty_until,
+        warranty=warranty,
     )
 
 
@@ -396,6 +502,7 @@ class ReturnVerdict:
     auto_approve: bool
     auto_approve_reasons: list[str]  # why it was not auto-approved (for staff)
     free_shipping: bool
+    warranty: bool = False  # a line is a warranty claim: the return is one
 
 
 def evaluate_return(
@@ -411,6 +518,12 @@ def evaluate_return(
         refusals.append(_("Choose at least one line to return."))
     if resolution and resolution not in rules.allowed_resolutions:
         refusals.append(_("This resolution is not offered under your return policy."))
+    warranty = any(v.warranty for v in line_verdicts)
+    if warranty and resolution and resolution not in rules.warranty_resolutions:
+        refusals.append(
+            _("A warranty claim is settled by %(resolutions)s.")
+            % {"resolutions": ", ".join(_resolution_label(r) for r in rules.warranty_resolutions)}
+        )
     if rules.customer_listing == LISTING_REFUSE:
         refusals.append(
             _(
@@ -427,6 +540,8 @@ def evaluate_return(
         not_auto.append(_("A reason is not in the auto-approval list."))
     if rules.customer_listing == LISTING_REVIEW:
         not_auto.append(_("The customer's returns are always reviewed."))
+    if warranty:
+        not_auto.append(_("Warranty claims are always reviewed."))
     reviewed = sorted({f.sku for f in lines if always_reviewed(rules, f)})
     if reviewed:
         not_auto.append(
@@ -446,6 +561,7 @@ def evaluate_return(
         auto_approve=allowed and not not_auto,
         auto_approve_reasons=not_auto,
         free_shipping=bool(lines) and all(f.reason in rules.free_shipping_reasons for f in lines),
+        warranty=warranty,
     )
 
 

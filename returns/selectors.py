@@ -162,6 +162,10 @@ def _layer(policy: ReturnPolicy | None, windows: list[CategoryWindow]) -> Policy
         approval_coordinator_from=policy.approval_coordinator_from,
         approval_manager_from=policy.approval_manager_from,
         override_approval=policy.override_approval or None,
+        default_warranty_months=None if policy.customer_account_id else policy.warranty_months,
+        contract_warranty_months=policy.warranty_months if policy.customer_account_id else None,
+        warranty_reasons=policy.warranty_reasons,
+        warranty_resolutions=policy.warranty_resolutions,
     )
 
 
@@ -232,6 +236,11 @@ def line_facts(
         quantity_requested=quantity,
         unit_price=order_line.unit_price,
         reason=reason,
+        warranty_months=(
+            product.warranty_months
+            if product.warranty_months is not None
+            else product.category.warranty_months
+        ),
     )
 
 

@@ -25,6 +25,7 @@ portal_urlpatterns = [
         name="return_wizard_review",
     ),
     path("returns/<int:return_id>/cancel/", portal.return_cancel, name="return_cancel"),
+    path("returns/<int:return_id>/change/", portal.return_reopen, name="return_reopen"),
     path(
         "returns/<int:return_id>/provide-info/",
         portal.return_provide_info,

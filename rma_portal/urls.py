@@ -23,6 +23,8 @@ urlpatterns = [
     path("backoffice/", admin.site.urls),
     # Mail that providers post (Mailgun routes), one URL per mailbox, signed.
     path("inbound/", include("rma_portal.inbound.urls")),
+    # The return survey's signed links from the e-mail (no sign-in): docs/feedback.md.
+    path("feedback/", include("returns.feedback_urls")),
     path("branding/logo/", tenant_logo, name="tenant_logo"),
     path("healthz", healthz),
 ]

@@ -219,6 +219,18 @@ class ReturnPolicyOverrideInputSerializer(ClosedInputSerializer):
         max_digits=12,
         decimal_places=2,
     )
+    warranty_months = _inherited(
+        StrictIntegerField,
+        "Months of warranty, from delivery, of all the customer's goods (replacing the "
+        "products' and categories'); 0: none.",
+        min_value=0,
+        max_value=120,
+    )
+    warranty_reasons = _choices(
+        ReturnReason.choices,
+        "Reasons that make a line past the return window a warranty claim.",
+    )
+    warranty_resolutions = _choices(Resolution.choices, "What a warranty claim may ask for.")
     approval_coordinator_from = _inherited(
         PatternDecimalField,
         'From this requested value ("300.00") a coordinator, a manager or a tenant admin '
@@ -373,6 +385,9 @@ class ReturnPolicyOverrideSerializer(serializers.Serializer):
     auto_approve_max_value = _inherited_output(
         serializers.DecimalField, max_digits=12, decimal_places=2
     )
+    warranty_months = _inherited_output(serializers.IntegerField)
+    warranty_reasons = _choices_output(ReturnReason.choices)
+    warranty_resolutions = _choices_output(Resolution.choices)
     approval_coordinator_from = _inherited_output(
         serializers.DecimalField, max_digits=12, decimal_places=2
     )
@@ -418,6 +433,9 @@ SCALAR_FIELDS = (
     "auto_approve_max_value",
     "approval_coordinator_from",
     "approval_manager_from",
+    "warranty_months",
+    "warranty_reasons",
+    "warranty_resolutions",
     "ship_reminder_days",
     "ship_within_days",
     "conditions_text",
@@ -498,6 +516,8 @@ def return_policy_override_replace(
         "allowed_reasons": _canonical(data["allowed_reasons"], ReturnReason),
         "allowed_resolutions": _canonical(data["allowed_resolutions"], Resolution),
         "auto_approve_reasons": _canonical(data["auto_approve_reasons"], ReturnReason),
+        "warranty_reasons": _canonical(data["warranty_reasons"], ReturnReason),
+        "warranty_resolutions": _canonical(data["warranty_resolutions"], Resolution),
     }
     with transaction.atomic():
         # One writer per customer at a time: two first PUTs must not both create an override.
@@ -611,6 +631,9 @@ EXAMPLE_INPUT = {
     "approval_coordinator_from": "2000.00",
     "approval_manager_from": None,
     "override_approval": "manager",
+    "warranty_months": 36,
+    "warranty_reasons": None,
+    "warranty_resolutions": ["replacement"],
     "ship_reminder_days": 10,
     "ship_within_days": 45,
     "conditions_text": "Framework contract 2026/14: returns within 30 days.",

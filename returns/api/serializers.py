@@ -290,6 +290,7 @@ class ReturnRequestDetailSerializer(ReturnRequestSummarySerializer):
             "info_request",
             "rejection_reason",
             "auto_approved",
+            "is_warranty_claim",
             "approval_level",
             "approved_by",
             "shipping_paid_by",

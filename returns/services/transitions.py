@@ -64,6 +64,9 @@ CONFLICT_MESSAGES = {
     ),
     "cancel": gettext_lazy("Return %(number)s cannot be cancelled: its status is “%(status)s”."),
     "approve": gettext_lazy("Return %(number)s cannot be approved: its status is “%(status)s”."),
+    "reopen": gettext_lazy(
+        "Return %(number)s can no longer be changed: its status is “%(status)s”."
+    ),
     "request_approval": gettext_lazy(
         "Approval of return %(number)s cannot be asked for: its status is “%(status)s”."
     ),
@@ -272,6 +275,7 @@ def _submit(
             overridden = messages
         locked.policy_snapshot = rules.to_snapshot()
         locked.requested_value = verdict.requested_value
+        locked.is_warranty_claim = verdict.warranty
         locked.approval_level = rules.approval_level(
             verdict.requested_value, overridden=bool(overridden)
         )
@@ -352,6 +356,39 @@ def _check_serials_free(locked: ReturnRequest, lines: list[ReturnLine]) -> None:
             % {"serials": ", ".join(sorted(taken))},
             code="policy_refused",
         )
+
+
+def return_request_reopen(*, return_request: ReturnRequest, actor: User) -> ReturnRequest:
+    """The customer takes a submitted return (or one with a question open) back to a draft
+    to change its lines, files and details, until staff decide; submitting it again checks
+    the policy anew. The timeline entry lists the lines as they were, so every change is on
+    the record."""
+
+    def note(locked: ReturnRequest) -> str:
+        lines = locked.lines.select_related("order_line__order", "order_line__product")
+        return "\n".join(
+            _("%(quantity)d × %(sku)s (order %(order)s/%(line)s), reason: %(reason)s")
+            % {
+                "quantity": line.quantity,
+                "sku": line.order_line.product.sku,
+                "order": line.order_line.order.number,
+                "line": line.order_line.line_number,
+                "reason": line.get_reason_display(),
+            }
+            for line in lines.order_by("pk")
+        )
+
+    with transaction.atomic():
+        locked = _lock(return_request)
+        require_customer(actor, locked)
+        if not can_proceed(locked.reopen):
+            raise _conflict(locked, "reopen")
+        from_status = locked.status
+        before = note(locked)
+        locked.reopen()
+        locked.save()
+        _event(locked, actor=actor, action="reopened", from_status=from_status, note=before)
+    return locked
 
 
 def return_request_provide_info(

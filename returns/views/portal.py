@@ -47,6 +47,7 @@ from ..forms import (
 )
 from ..models import ReturnLine, ReturnReason, ReturnRequest, ReturnStatus
 from ..policies import LineVerdict, PolicyRules, evaluate_line, evaluate_return
+from ..services.access import is_customer_party
 from ..services.attachments import CLOSED_FOR_UPLOADS
 
 RETURNS_PER_PAGE = 20
@@ -76,6 +77,7 @@ EVENT_TITLES = {
     "replacement_order_confirmed": gettext_lazy("Replacement / repair order placed"),
     "closed": gettext_lazy("Closed"),
     "ship_reminder": gettext_lazy("Reminder: please send the goods"),
+    "reopened": gettext_lazy("Taken back to be changed"),
     "expired": gettext_lazy("Expired: the goods did not arrive in time"),
     "comment": gettext_lazy("Message"),
     "attachment": gettext_lazy("File added"),
@@ -751,6 +753,10 @@ def _render_detail(
             "is_draft": is_draft,
             "resume_url": _resume_url(detailed, line_count=len(lines)) if is_draft else "",
             "can_cancel": can_proceed(detailed.cancel),
+            # The requester (or a customer admin) may take it back to change it until staff
+            # decide.
+            "can_reopen": can_proceed(detailed.reopen)
+            and is_customer_party(request.user, detailed),
             "needs_info": detailed.status == ReturnStatus.NEEDS_INFO,
             "accepts_files": detailed.status not in CLOSED_FOR_UPLOADS,
             "has_label": labels.label_available(detailed),
@@ -790,6 +796,27 @@ def return_cancel(request, return_id: int):
         request, _("Return %(number)s was cancelled.") % {"number": return_request.number}
     )
     return redirect("portal:return_detail", return_request.pk)
+
+
+@require_POST
+@customer_required
+def return_reopen(request, return_id: int):
+    """Take a submitted return back to a draft and continue in the wizard's lines step."""
+    return_request = _visible_return(request, return_id)
+    try:
+        services.return_request_reopen(return_request=return_request, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("portal:return_detail", return_request.pk)
+    messages.success(
+        request,
+        _(
+            "Return %(number)s is a draft again: change it, then submit it. Our team sees "
+            "it again when you do."
+        )
+        % {"number": return_request.number},
+    )
+    return redirect("portal:return_wizard_lines", return_request.pk)
 
 
 @require_POST

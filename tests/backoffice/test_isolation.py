@@ -16,6 +16,7 @@ from complaints.models import (
     SupportSettings,
 )
 from customers.models import AssignmentRule, CustomerAccount, Product
+from returns.feedback_models import ReturnFeedback
 from returns.models import ReturnPolicy, ReturnRequest
 from rma_portal.accounts.models import Absence, Team, TeamMembership, User
 from rma_portal.inbound.models import InboundMessage, Mailbox
@@ -58,6 +59,21 @@ def populated(world_a, world_b, make_order):
             number=f"RMA-{world.tenant.slug}",
             customer_account=world.company,
             requester=world.customer,
+        )
+        ReturnFeedback.unscoped.create(
+            tenant=world.tenant,
+            return_request=ReturnRequest.unscoped.create(
+                tenant=world.tenant,
+                number=f"RMA-{world.tenant.slug}-answered",
+                customer_account=world.company,
+                requester=world.customer,
+                status="resolved",
+                resolution="refund",
+            ),
+            answered_by=world.customer,
+            csat=4,
+            channel="email",
+            answered_at=datetime.datetime(2026, 11, 3, 10, tzinfo=datetime.UTC),
         )
         # Rows for the complaints admins: a complaint and the tenant's SLA configuration.
         Complaint.unscoped.create(

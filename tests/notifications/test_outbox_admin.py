@@ -253,7 +253,8 @@ def test_every_public_event_the_services_write_can_be_subscribed_to():
         "return": [ROOT / "returns/services/transitions.py"],
         "complaint": [ROOT / "complaints/services/complaints.py"],
     }
-    internal = {"return.assigned", "complaint.assigned"}  # written with is_public=False
+    # written with is_public=False
+    internal = {"return.assigned", "return.approval_requested", "complaint.assigned"}
     written = {
         f"{prefix}.{action}"
         for prefix, paths in sources.items()

@@ -272,6 +272,15 @@ def lives(world_a, delivered_order, file_return, policy_a, subscribed, settings,
         return_services.return_request_expire(
             return_request=forgotten, now=forgotten.ship_by + datetime.timedelta(seconds=1)
         )
+    # A return the customer takes back to change, then submits again.
+    changed = file_return(
+        customer,
+        world_a.company,
+        [{"order_line_id": second.pk, "quantity": 1, "reason": "wrong_size"}],
+    )
+    with tenant_context(tenant):
+        changed = return_services.return_request_reopen(return_request=changed, actor=customer)
+        return_services.return_request_submit(return_request=changed, actor=customer)
     # A return with a question, an answer, and a rejection.
     questioned = file_return(
         customer,

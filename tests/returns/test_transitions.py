@@ -69,6 +69,12 @@ TRANSITIONS = {
         S.CANCELLED,
         "cancelled",
     ),
+    "reopen": (
+        lambda r, a: services.return_request_reopen(return_request=r, actor=a),
+        [S.SUBMITTED, S.NEEDS_INFO],
+        S.DRAFT,
+        "reopened",
+    ),
     "mark_received": (
         lambda r, a: services.return_request_mark_received(return_request=r, actor=a),
         [S.APPROVED],
@@ -108,6 +114,7 @@ ACTING_STAFF = {"agent", "coordinator", "tenant_admin"}  # a manager only reads
 ALLOWED = {
     "submit": CUSTOMER_PARTY,
     "provide_info": CUSTOMER_PARTY,
+    "reopen": CUSTOMER_PARTY,
     "cancel": CUSTOMER_PARTY | ACTING_STAFF,
     "approve": ACTING_STAFF,
     "request_info": ACTING_STAFF,
@@ -185,7 +192,9 @@ def test_transition_role_matrix(transition, role, actor_for, return_in):
 def test_transition_from_each_other_allowed_state(transition, source, return_in, world_a):
     call, _sources, target, action = TRANSITIONS[transition]
     rma = return_in(source)
-    actor = world_a.customer if transition in ("submit", "provide_info") else world_a.agent
+    actor = (
+        world_a.customer if transition in ("submit", "provide_info", "reopen") else world_a.agent
+    )
     if source == S.AWAITING_APPROVAL and transition == "approve":
         actor = world_a.coordinator  # the agent asked them to
 
@@ -211,7 +220,9 @@ def test_transition_from_a_wrong_state_is_a_conflict_and_changes_nothing(
 ):
     call, _sources, _target, _action = TRANSITIONS[transition]
     rma = return_in(state)
-    actor = world_a.customer if transition in ("submit", "provide_info") else world_a.agent
+    actor = (
+        world_a.customer if transition in ("submit", "provide_info", "reopen") else world_a.agent
+    )
     before = return_state(rma)
 
     with tenant_context(world_a.tenant), pytest.raises(services.ReturnConflict) as conflict:

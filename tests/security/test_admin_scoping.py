@@ -142,6 +142,28 @@ def _inbound_message(world: World) -> Model:
     )
 
 
+def _return_feedback(world: World) -> Model:
+    from returns.feedback_models import ReturnFeedback
+
+    answered = ReturnRequest.unscoped.create(
+        tenant=world.tenant,
+        number=f"RMA-{world.tenant.slug}-answered",
+        customer_account=world.company,
+        requester=world.customer,
+        status="resolved",
+        resolution="refund",
+    )
+    return ReturnFeedback.unscoped.create(
+        tenant=world.tenant,
+        return_request=answered,
+        answered_by=world.customer,
+        csat=4,
+        comment=f"Answer to {world.tenant.name}",
+        channel="email",
+        answered_at=datetime.datetime(2026, 11, 3, 10, tzinfo=datetime.UTC),
+    )
+
+
 # label -> a row of the world's tenant, made the way the application makes them.
 BUILDERS: dict[str, Callable[[World], Model]] = {
     "tenancy.tenant": lambda world: world.tenant,
@@ -175,6 +197,7 @@ BUILDERS: dict[str, Callable[[World], Model]] = {
     "complaints.cannedresponse": lambda world: CannedResponse.unscoped.create(
         tenant=world.tenant, title=f"Thanks from {world.tenant.name}", body="Thank you."
     ),
+    "returns.returnfeedback": _return_feedback,
     "complaints.complaintstage": lambda world: ComplaintStage.unscoped.create(
         tenant=world.tenant,
         key="analysis",

@@ -1,0 +1,117 @@
+"""The back-office's read-only list of the answers to the returns' satisfaction survey
+(docs/feedback.md), scoped to the tenant like every admin, and the inline that shows a
+return's answer on its page. Answers are the customers' own: nothing here changes them."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy
+
+from rma_portal.backoffice.admin import TenantScopedAdmin, TenantScopedTabularInline
+
+from .feedback_models import NPS_DETRACTOR_UNTIL, NPS_PROMOTER_FROM, ReturnFeedback
+
+COMMENT_EXCERPT = 80
+
+
+class NpsGroupFilter(admin.SimpleListFilter):
+    title = gettext_lazy("would recommend us")
+    parameter_name = "nps_group"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("promoter", gettext_lazy("Promoters (9–10)")),
+            ("passive", gettext_lazy("Passives (7–8)")),
+            ("detractor", gettext_lazy("Detractors (0–6)")),
+            ("none", gettext_lazy("Not answered")),
+        ]
+
+    def queryset(self, request, queryset):
+        conditions = {
+            "promoter": Q(nps__gte=NPS_PROMOTER_FROM),
+            "passive": Q(nps__gt=NPS_DETRACTOR_UNTIL, nps__lt=NPS_PROMOTER_FROM),
+            "detractor": Q(nps__lte=NPS_DETRACTOR_UNTIL),
+            "none": Q(nps__isnull=True),
+        }
+        condition = conditions.get(self.value())
+        return queryset if condition is None else queryset.filter(condition)
+
+
+class _ReadOnly:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReturnFeedback)
+class ReturnFeedbackAdmin(_ReadOnly, TenantScopedAdmin):
+    list_display = [
+        "return_link",
+        "customer",
+        "csat",
+        "nps",
+        "comment_excerpt",
+        "channel",
+        "answered_at",
+    ]
+    list_display_links = None
+    list_filter = [
+        "csat",
+        NpsGroupFilter,
+        "channel",
+        "answered_at",
+        "return_request__resolution",
+        ("return_request__customer_account", admin.RelatedOnlyFieldListFilter),
+    ]
+    list_select_related = ["return_request__customer_account", "answered_by"]
+    search_fields = ["return_request__number", "return_request__customer_account__name", "comment"]
+    search_help_text = gettext_lazy("RMA number, customer name or words of the comment.")
+    ordering = ["-answered_at", "-pk"]
+    fields = readonly_fields = [
+        "return_link",
+        "customer",
+        "answered_by",
+        "csat",
+        "nps",
+        "comment",
+        "channel",
+        "answered_at",
+    ]
+
+    @admin.display(description=gettext_lazy("return"), ordering="return_request__number")
+    def return_link(self, answer: ReturnFeedback) -> str:
+        url = reverse("admin:returns_returnrequest_change", args=[answer.return_request_id])
+        return format_html('<a href="{}">{}</a>', url, answer.return_request.number)
+
+    @admin.display(
+        description=gettext_lazy("customer"), ordering="return_request__customer_account__name"
+    )
+    def customer(self, answer: ReturnFeedback) -> str:
+        return answer.return_request.customer_account.name
+
+    @admin.display(description=gettext_lazy("comment"))
+    def comment_excerpt(self, answer: ReturnFeedback) -> str:
+        return Truncator(answer.comment).chars(COMMENT_EXCERPT) or "—"
+
+
+class ReturnFeedbackInline(_ReadOnly, TenantScopedTabularInline):
+    """The requester's answer on the return's page (returns.admin.ReturnRequestAdmin)."""
+
+    model = ReturnFeedback
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    verbose_name = verbose_name_plural = gettext_lazy("survey answer")
+    fields = readonly_fields = ["csat", "nps", "comment", "channel", "answered_by", "answered_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("answered_by")
