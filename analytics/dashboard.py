@@ -228,6 +228,8 @@ def _tile_figures(reader: RollupReader) -> dict:
     quality = figures.complaint_resolution_quality(reader)
     satisfaction = figures.csat(reader)
     returns_satisfaction = figures.return_satisfaction(reader)
+    outcomes = figures.complaint_outcomes(reader)
+    repeats = figures.repeat_complaints(reader)
     return {
         "return_rate_quantity": rate.by_quantity,
         "return_rate_value": rate.by_value,
@@ -247,6 +249,8 @@ def _tile_figures(reader: RollupReader) -> dict:
         "return_csat": returns_satisfaction.csat.average,
         "return_csat_satisfied": returns_satisfaction.csat.satisfied_share,
         "return_nps": returns_satisfaction.nps.share,
+        "complaints_rejected": outcomes.rejected_share,
+        "repeat_complaints": repeats.rate,
     }
 
 
@@ -265,6 +269,10 @@ TILES = (
     ("first_response_median", gettext_lazy("First response (median)"), "bhours", "down"),
     ("reopen_rate", gettext_lazy("Reopen rate"), "rate", "down"),
     ("first_contact_rate", gettext_lazy("First-contact resolution"), "rate", "up"),
+    # Of the complaints decided in the period, the share rejected (docs/kpis.md).
+    ("complaints_rejected", gettext_lazy("Complaints rejected"), "rate", "down"),
+    # Same customer and product within 90 days of an earlier complaint.
+    ("repeat_complaints", gettext_lazy("Repeat complaints"), "rate", "down"),
     ("csat", gettext_lazy("CSAT (average of 1–5)"), "score", "up"),
     ("csat_satisfied", gettext_lazy("Ratings of 4–5"), "rate", "up"),
     # The returns' satisfaction survey (docs/feedback.md); NPS in points like a rate.

@@ -325,6 +325,17 @@ def csat_by(reader: RollupReader, group: str) -> dict[int | None, Csat]:
 # per resolved return, a few rows per day where the rollups' cells count lines.
 
 
+def complaint_outcomes(reader: RollupReader) -> kpis.ComplaintOutcomes:
+    """Accepted and rejected complaints of the period, from the complaints (indexed by
+    resolved_at and closed_at): kpis.complaint_outcomes."""
+    return kpis.complaint_outcomes(**_live(reader))
+
+
+def repeat_complaints(reader: RollupReader) -> kpis.RepeatComplaints:
+    """Repeat complaints of the period: kpis.repeat_complaints."""
+    return kpis.repeat_complaints(**_live(reader))
+
+
 def return_satisfaction(reader: RollupReader) -> kpis.ReturnSatisfaction:
     """CSAT and NPS of the survey answers given in the period, like kpis.return_satisfaction."""
     return kpis.return_satisfaction(**_live(reader))

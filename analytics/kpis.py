@@ -11,7 +11,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Avg, Count, DecimalField, F, Q, Sum
+from django.db.models import Avg, Count, DecimalField, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +19,7 @@ from complaints.models import (
     OPEN_COMPLAINT_STATUSES,
     Complaint,
     ComplaintMessage,
+    ComplaintStatus,
     SatisfactionRating,
 )
 from complaints.selectors import business_calendar
@@ -609,6 +610,87 @@ def complaint_resolution_quality(
     )
 
 
+# A complaint about the same product from the same customer within this many days of an
+# earlier one is a repeat.
+REPEAT_WINDOW_DAYS = 90
+
+
+@dataclass(frozen=True)
+class ComplaintOutcomes:
+    """Complaints decided in the period: accepted (resolved) or rejected."""
+
+    accepted: int
+    rejected: int
+
+    @property
+    def decided(self) -> int:
+        return self.accepted + self.rejected
+
+    @property
+    def accepted_share(self) -> float | None:
+        return ratio(self.accepted, self.decided)
+
+    @property
+    def rejected_share(self) -> float | None:
+        return ratio(self.rejected, self.decided)
+
+
+def complaint_outcomes(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> ComplaintOutcomes:
+    """Accepted: resolved in the period (`resolved_at`, the last resolution of a reopened
+    complaint); rejected: rejected in the period (a rejection closes the complaint:
+    `closed_at` with status rejected)."""
+    period = tenant_period(tenant, start, end)
+    complaints = filtered_complaints(tenant, filters)
+    accepted = (
+        complaints.filter(**period.instant_filter("resolved_at"))
+        .exclude(status=ComplaintStatus.REJECTED)
+        .count()
+    )
+    rejected = complaints.filter(
+        status=ComplaintStatus.REJECTED, **period.instant_filter("closed_at")
+    ).count()
+    return ComplaintOutcomes(accepted=accepted, rejected=rejected)
+
+
+@dataclass(frozen=True)
+class RepeatComplaints:
+    """Complaints about a product filed in the period, and those that repeat an earlier one."""
+
+    with_product: int
+    repeats: int
+
+    @property
+    def rate(self) -> float | None:
+        return ratio(self.repeats, self.with_product)
+
+
+def repeat_complaints(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> RepeatComplaints:
+    """Over complaints filed in the period that name a product: a repeat is one whose
+    customer filed another complaint about the same product in the REPEAT_WINDOW_DAYS before
+    it (filed at that moment or earlier, whenever in the past that was). Complaints without a
+    product count in neither figure."""
+    period = tenant_period(tenant, start, end)
+    filed = filtered_complaints(tenant, filters).filter(
+        product__isnull=False, **period.instant_filter("created_at")
+    )
+    earlier = (
+        Complaint.objects.for_tenant(tenant)
+        .filter(
+            customer_account_id=OuterRef("customer_account_id"),
+            product_id=OuterRef("product_id"),
+            created_at__lte=OuterRef("created_at"),
+            created_at__gte=OuterRef("created_at") - datetime.timedelta(days=REPEAT_WINDOW_DAYS),
+        )
+        .exclude(pk=OuterRef("pk"))
+    )
+    counts = filed.annotate(is_repeat=Exists(earlier)).aggregate(
+        with_product=Count("id"), repeats=Count("id", filter=Q(is_repeat=True))
+    )
+    return RepeatComplaints(with_product=counts["with_product"], repeats=counts["repeats"])
+
+
 @dataclass(frozen=True)
 class Backlog:
     open_cases: int
@@ -808,12 +890,14 @@ __all__ = [
     "Nps",
     "ReturnSatisfaction",
     "backlog",
+    "complaint_outcomes",
     "complaint_resolution_quality",
     "complaint_response_times",
     "complaint_sla_compliance",
     "complaint_volume",
     "csat",
     "csat_by",
+    "repeat_complaints",
     "return_cycle_times",
     "return_money",
     "return_rate",

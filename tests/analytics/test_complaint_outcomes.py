@@ -1,0 +1,154 @@
+"""Complaints accepted and rejected, and repeat complaints (same customer and product within
+90 days of an earlier one): hand-computed over a small set, on the tenant's local days."""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from types import SimpleNamespace
+
+import pytest
+
+from analytics import kpis
+from analytics.dashboard import DashboardQuery, build_dashboard
+from analytics.kpis import NO_FILTERS, KpiFilters
+from complaints.models import Complaint
+from tests.factories import ProductFactory
+
+from .dataset import make_complaint
+
+pytestmark = pytest.mark.django_db
+
+START, END = datetime.date(2026, 6, 1), datetime.date(2026, 6, 30)
+
+
+def local(tenant, month: int, day: int, hour: int = 12) -> datetime.datetime:
+    zone = zoneinfo.ZoneInfo(tenant.timezone)
+    return datetime.datetime(2026, month, day, hour, tzinfo=zone)
+
+
+def filed(world, code, at, *, product=None, company=None, **fields) -> Complaint:
+    complaint = make_complaint(
+        world.tenant,
+        company or world.company,
+        world.customer,
+        code,
+        category="product_quality",
+        product=product,
+        first_response_due_at=at + datetime.timedelta(days=1),
+        resolution_due_at=at + datetime.timedelta(days=5),
+        **fields,
+    )
+    Complaint.unscoped.filter(pk=complaint.pk).update(created_at=at)  # auto_now_add
+    return complaint
+
+
+@pytest.fixture
+def complaints(world_a, world_b):
+    """Tenant A in June 2026 (and around it); tenant B's one complaint must count nowhere.
+
+    | code | company | product | filed      | outcome                        |
+    | C1   | A       | pump    | 10 March   | resolved 12 March              |
+    | C2   | A       | pump    | 1 June     | resolved 3 June: repeats C1 (83 days) |
+    | C3   | A       | pump    | 20 June    | rejected 21 June: repeat of C2 |
+    | C4   | other   | pump    | 5 June     | resolved 30 June 23:30 local   |
+    | C5   | A       | drill   | 6 June     | open                           |
+    | C6   | A       | —       | 7 June     | resolved 1 July (next period)  |
+    | C7   | A       | drill   | 1 Feb      | — (more than 90 days before C5)|
+    | B1   | B's     | B's     | 10 June    | rejected 11 June               |
+    """
+    a, b = world_a, world_b
+    tenant = a.tenant
+    pump = ProductFactory(tenant=tenant, sku="PUMP")
+    drill = ProductFactory(tenant=tenant, sku="DRILL")
+    filed(
+        a,
+        "C1",
+        local(tenant, 3, 10),
+        product=pump,
+        status="closed",
+        resolved_at=local(tenant, 3, 12),
+    )
+    filed(
+        a,
+        "C2",
+        local(tenant, 6, 1),
+        product=pump,
+        status="resolved",
+        resolved_at=local(tenant, 6, 3),
+    )
+    filed(
+        a,
+        "C3",
+        local(tenant, 6, 20),
+        product=pump,
+        status="rejected",
+        closed_at=local(tenant, 6, 21),
+    )
+    filed(
+        a,
+        "C4",
+        local(tenant, 6, 5),
+        product=pump,
+        company=a.other_company,
+        status="resolved",
+        resolved_at=local(tenant, 6, 30, 23),
+    )
+    filed(a, "C5", local(tenant, 6, 6), product=drill, status="open")
+    filed(a, "C6", local(tenant, 6, 7), status="resolved", resolved_at=local(tenant, 7, 1, 9))
+    filed(a, "C7", local(tenant, 2, 1), product=drill, status="closed")
+    theirs = ProductFactory(tenant=b.tenant, sku="PUMP")
+    filed(
+        b,
+        "B1",
+        local(b.tenant, 6, 10),
+        product=theirs,
+        status="rejected",
+        closed_at=local(b.tenant, 6, 11),
+    )
+    return SimpleNamespace(tenant=tenant, pump=pump)
+
+
+def test_accepted_and_rejected_share_of_the_complaints_decided_in_the_period(complaints):
+    # decided in June: C2 and C4 resolved, C3 rejected (C1 in March, C6 in July)
+    outcomes = kpis.complaint_outcomes(tenant=complaints.tenant, start=START, end=END)
+
+    assert (outcomes.accepted, outcomes.rejected, outcomes.decided) == (2, 1, 3)
+    assert outcomes.rejected_share == pytest.approx(1 / 3)
+
+
+def test_repeats_are_the_same_customer_and_product_within_90_days(complaints):
+    # filed in June with a product: C2, C3, C4, C5 (C6 names none);
+    # C2 repeats C1 (83 days), C3 repeats C2; C4 is another customer's; C5's earlier drill
+    # complaint C7 is 125 days before it
+    repeats = kpis.repeat_complaints(tenant=complaints.tenant, start=START, end=END)
+
+    assert (repeats.with_product, repeats.repeats) == (4, 2)
+    assert repeats.rate == pytest.approx(0.5)
+
+
+def test_the_filters_narrow_both(complaints, world_a):
+    mine = KpiFilters(customer_account_id=world_a.company.pk)
+    assert (
+        kpis.complaint_outcomes(
+            tenant=complaints.tenant, start=START, end=END, filters=mine
+        ).decided
+        == 2
+    )
+    assert (
+        kpis.repeat_complaints(
+            tenant=complaints.tenant, start=START, end=END, filters=mine
+        ).with_product
+        == 3
+    )
+
+
+def test_the_dashboard_shows_both_tiles(complaints):
+    query = DashboardQuery(
+        preset="custom", start=START, end=END, filters=NO_FILTERS, today=datetime.date(2026, 12, 1)
+    )
+
+    tiles = {tile.key: tile for tile in build_dashboard(query, tenant=complaints.tenant).tiles}
+
+    assert tiles["complaints_rejected"].value == pytest.approx(1 / 3)
+    assert tiles["repeat_complaints"].value == pytest.approx(0.5)
