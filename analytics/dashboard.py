@@ -230,6 +230,7 @@ def _tile_figures(reader: RollupReader) -> dict:
     returns_satisfaction = figures.return_satisfaction(reader)
     outcomes = figures.complaint_outcomes(reader)
     repeats = figures.repeat_complaints(reader)
+    exceptions = figures.returns_by_exception(reader)
     return {
         "return_rate_quantity": rate.by_quantity,
         "return_rate_value": rate.by_value,
@@ -250,6 +251,8 @@ def _tile_figures(reader: RollupReader) -> dict:
         "return_csat_satisfied": returns_satisfaction.csat.satisfied_share,
         "return_nps": returns_satisfaction.nps.share,
         "complaints_rejected": outcomes.rejected_share,
+        "returns_by_exception": exceptions.share,
+        "returns_by_exception_value": exceptions.by_exception_value,
         "repeat_complaints": repeats.rate,
     }
 
@@ -263,6 +266,9 @@ TILES = (
     ("refunded", gettext_lazy("Refunded and credited"), "money", "down"),
     ("restocking_fees", gettext_lazy("Restocking fees collected"), "money", "up"),
     ("resolution_median", gettext_lazy("Submitted → resolved (median)"), "hours", "down"),
+    # Filed against the return policy with an override reason (docs/returns-rules.md).
+    ("returns_by_exception", gettext_lazy("Returns by exception"), "rate", "down"),
+    ("returns_by_exception_value", gettext_lazy("Value returned by exception"), "money", "down"),
     ("complaints", gettext_lazy("Complaints filed"), "count", "down"),
     ("first_response_sla", gettext_lazy("First response within SLA"), "rate", "up"),
     ("resolution_sla", gettext_lazy("Resolved within SLA"), "rate", "up"),

@@ -325,6 +325,11 @@ def csat_by(reader: RollupReader, group: str) -> dict[int | None, Csat]:
 # per resolved return, a few rows per day where the rollups' cells count lines.
 
 
+def returns_by_exception(reader: RollupReader) -> kpis.Exceptions:
+    """Returns filed against the policy in the period: kpis.returns_by_exception."""
+    return kpis.returns_by_exception(**_live(reader))
+
+
 def complaint_outcomes(reader: RollupReader) -> kpis.ComplaintOutcomes:
     """Accepted and rejected complaints of the period, from the complaints (indexed by
     resolved_at and closed_at): kpis.complaint_outcomes."""

@@ -36,6 +36,7 @@ from returns.models import (
     ReturnResolution,
     ReturnStatus,
 )
+from returns.services import POLICY_OVERRIDDEN
 
 from .periods import DurationStats, Period, duration_stats, ratio
 
@@ -251,6 +252,45 @@ def returns_count(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> in
         .filter(**period.instant_filter("submitted_at"))
         .exclude(status__in=NOT_RETURNED)
         .count()
+    )
+
+
+@dataclass(frozen=True)
+class Exceptions:
+    """Returns submitted in the period, and those filed against the policy (by exception)."""
+
+    returns: int
+    by_exception: int
+    by_exception_value: Decimal
+
+    @property
+    def share(self) -> float | None:
+        return ratio(self.by_exception, self.returns)
+
+
+def returns_by_exception(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> Exceptions:
+    """Over the returns of `returns_count`: those staff or the integration filed against the
+    policy with an override reason (a "Return policy overridden" timeline entry), how many
+    and the value they asked for."""
+    period = tenant_period(tenant, start, end)
+    overridden = ReturnEvent.objects.for_tenant(tenant).filter(
+        return_request_id=OuterRef("pk"), action=POLICY_OVERRIDDEN
+    )
+    counts = (
+        filtered_return_requests(tenant, filters)
+        .filter(**period.instant_filter("submitted_at"))
+        .exclude(status__in=NOT_RETURNED)
+        .annotate(overridden=Exists(overridden))
+        .aggregate(
+            returns=Count("id"),
+            by_exception=Count("id", filter=Q(overridden=True)),
+            value=Coalesce(Sum("requested_value", filter=Q(overridden=True)), ZERO),
+        )
+    )
+    return Exceptions(
+        returns=counts["returns"],
+        by_exception=counts["by_exception"],
+        by_exception_value=_money(counts["value"]),
     )
 
 
@@ -907,6 +947,7 @@ __all__ = [
     "return_satisfaction",
     "return_satisfaction_by",
     "returns_by_disposition",
+    "returns_by_exception",
     "returns_by_resolution",
     "returns_count",
 ]

@@ -1,10 +1,12 @@
-"""Complaints accepted and rejected, and repeat complaints (same customer and product within
-90 days of an earlier one): hand-computed over a small set, on the tenant's local days."""
+"""Complaints accepted and rejected, repeat complaints (same customer and product within
+90 days of an earlier one) and returns filed by exception: hand-computed over small sets, on
+the tenant's local days."""
 
 from __future__ import annotations
 
 import datetime
 import zoneinfo
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -13,11 +15,19 @@ from analytics import kpis
 from analytics.dashboard import DashboardQuery, build_dashboard
 from analytics.kpis import NO_FILTERS, KpiFilters
 from complaints.models import Complaint
+from returns import services
+from returns.selectors import tenant_today
+from rma_portal.tenancy.context import tenant_context
 from tests.factories import ProductFactory
+from tests.returns import conftest as returns_fixtures
 
 from .dataset import make_complaint
 
 pytestmark = pytest.mark.django_db
+
+# The returns tests' fixtures, shared rather than copied.
+policy_a = returns_fixtures.policy_a
+make_order_line = returns_fixtures.make_order_line
 
 START, END = datetime.date(2026, 6, 1), datetime.date(2026, 6, 30)
 
@@ -152,3 +162,33 @@ def test_the_dashboard_shows_both_tiles(complaints):
 
     assert tiles["complaints_rejected"].value == pytest.approx(1 / 3)
     assert tiles["repeat_complaints"].value == pytest.approx(0.5)
+
+
+# --- returns by exception -------------------------------------------------------------------
+
+
+def test_returns_filed_against_the_policy_are_counted_with_their_value(
+    world_a, world_b, policy_a, make_order_line
+):
+    tenant = world_a.tenant
+    late = make_order_line(world_a.company, delivered_days_ago=60, quantity=3)  # past 14 days
+    fresh = make_order_line(world_a.company, delivered_days_ago=2, quantity=3)
+    with tenant_context(tenant):
+        for line, reason in ((late, "Goodwill for a key customer."), (fresh, "")):
+            services.return_request_file_for_customer(
+                actor=world_a.agent,
+                customer_id=world_a.customer.pk,
+                lines=[services.LineInput(order_line_id=line.pk, quantity=2, reason="defective")],
+                requested_resolution="refund",
+                return_method="drop_off",
+                channel="phone",
+                submit=True,
+                override_reason=reason,
+            )
+    today = tenant_today(tenant)
+
+    figures = kpis.returns_by_exception(tenant=tenant, start=today, end=today)
+
+    assert (figures.returns, figures.by_exception) == (2, 1)
+    assert figures.share == pytest.approx(0.5)
+    assert figures.by_exception_value == late.unit_price * 2 > Decimal("0")
