@@ -422,6 +422,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReturnStatusEnum": "returns.models.ReturnStatus",
         "ResolutionEnum": "returns.models.Resolution",
+        "ApprovalLevelEnum": "returns.models.ApprovalLevel",
         "DeliveryStatusEnum": "rma_portal.notifications.models.DeliveryStatus",
     },
 }
