@@ -8,7 +8,11 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         from rma_portal.accounts.backends import register_login_check
+        from rma_portal.accounts.services import register_absence_listener
 
         from .policies import customer_may_sign_in
+        from .routing import on_absence
 
         register_login_check(customer_may_sign_in)
+        # Cases of staff who go away today are handed on at once (docs/staff-intake.md).
+        register_absence_listener("case-routing", on_absence)

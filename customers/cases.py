@@ -116,19 +116,10 @@ _reassigners: dict[str, CaseReassigner] = {}
 
 
 def register_case_reassigner(reassigner: CaseReassigner) -> None:
-    """Registered by each case app; routing then also hears of absences saved for today
-    (rma_portal.accounts.services.register_absence_listener), and re-routes at once."""
-    from rma_portal.accounts.services import register_absence_listener
-
+    """Registered by each case app; routing hears of absences saved for today and re-routes
+    at once (customers.routing.on_absence, registered when the app starts)."""
     _reassigners[reassigner.kind] = reassigner
-    register_absence_listener("case-routing", _on_absence)
 
 
 def case_reassigners() -> list[CaseReassigner]:
     return [_reassigners[kind] for kind in sorted(_reassigners)]
-
-
-def _on_absence(absence) -> int:
-    from .routing import reassign_away
-
-    return reassign_away(tenant=absence.tenant, user_ids={absence.user_id})

@@ -248,3 +248,11 @@ def reassign_each(
             if reroute(locked, previous):
                 moved += 1
     return moved
+
+
+def on_absence(absence) -> int:
+    """An absence covering today was saved: hand on its staff member's cases not yet started
+    (rma_portal.accounts.services.register_absence_listener, from CustomersConfig.ready)."""
+    if not case_reassigners():
+        return 0
+    return reassign_away(tenant=absence.tenant, user_ids={absence.user_id})
