@@ -20,6 +20,12 @@ class ComplaintsConfig(AppConfig):
             on_message_saved, sender=ComplaintMessage, dispatch_uid="complaint_message_webhook"
         )
         register_assignment_hooks()
+        # The tenant's business calendar, for the clocks of returns (customers/calendar.py).
+        from customers.calendar import register_calendar_provider
+
+        from .selectors import business_calendar
+
+        register_calendar_provider(business_calendar)
 
 
 def register_assignment_hooks() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -14,6 +15,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -32,6 +34,7 @@ from rma_portal.backoffice.cases import (
 )
 from rma_portal.concurrency import version_from_form
 from rma_portal.errors import ApplicationError
+from rma_portal.sla import SlaState
 
 from . import labels, services
 from .admin_feedback import ReturnFeedbackInline
@@ -65,6 +68,7 @@ from .selectors import return_rules_applied
 from .services.access import is_acting_staff, may_approve, may_decide_awaiting
 from .services.errors import ReturnInvalid
 from .services.resolution import CONFIRMABLE_STATUSES
+from .sla_watch import sla_at_risk, sla_breached
 from .views.backoffice_filing import file_return_view
 
 OPEN = sorted(OPEN_STATUSES)
@@ -111,6 +115,8 @@ QUEUES: tuple[Queue, ...] = (
         gettext_lazy("Inspected, awaiting resolution"),
         lambda user, now: Q(status=ReturnStatus.INSPECTED),
     ),
+    Queue("sla_at_risk", gettext_lazy("SLA at risk"), lambda user, now: sla_at_risk(now)),
+    Queue("sla_breached", gettext_lazy("SLA breached"), lambda user, now: sla_breached(now)),
     Queue(
         "mine",
         gettext_lazy("Mine (open)"),
@@ -152,10 +158,45 @@ EVENT_LABELS = {
     "ship_reminder": gettext_lazy("Reminded to send the goods"),
     "expired": gettext_lazy("Expired: the goods did not arrive in time"),
     "assigned": gettext_lazy("Assigned"),
+    "sla_at_risk": gettext_lazy("Deadline near: staff told (internal)"),
+    "sla_breached": gettext_lazy("Deadline missed: coordinators told (internal)"),
     "comment": gettext_lazy("Message"),
     "attachment": gettext_lazy("File added"),
 }
 STATUS_LABELS = dict(ReturnStatus.choices)
+
+# --- clocks (docs/returns-rules.md#clocks-of-returns) ------------------------------------
+
+SLA_LABELS = {
+    SlaState.ON_TRACK: gettext_lazy("On track"),
+    SlaState.AT_RISK: gettext_lazy("At risk"),
+    SlaState.BREACHED: gettext_lazy("Breached"),
+    SlaState.MET: gettext_lazy("Met"),
+    SlaState.MISSED: gettext_lazy("Missed"),
+}
+CLOCK_LABELS = {
+    "decision": gettext_lazy("Decision"),
+    "refund": gettext_lazy("Refund / credit"),
+}
+
+
+def sla_badge(state: SlaState, *, paused: bool = False) -> str:
+    label = str(SLA_LABELS[state])
+    if paused:
+        label = _("%(state)s (paused)") % {"state": label}
+    return format_html('<span class="sla-badge sla-{}">{}</span>', state.value, label)
+
+
+def current_clock(obj: ReturnRequest, now) -> tuple[str, SlaState] | None:
+    """The clock the return is on now: the refund clock once the goods arrived, else the
+    decision clock; None when the return has neither."""
+    refund = obj.refund_state(now)
+    if refund is not None:
+        return "refund", refund
+    decision = obj.decision_state(now)
+    if decision is not None:
+        return "decision", decision
+    return None
 
 
 class ReadOnlyInline(TenantScopedTabularInline):
@@ -441,6 +482,7 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
         "requested_value",
         "lines_count",
         "assignee",
+        "sla",
         "created_at",
         "submitted_at",
     ]
@@ -538,6 +580,7 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
                 ]
             },
         ),
+        (gettext_lazy("Clocks"), {"fields": ["decision_clock", "refund_clock"]}),
         (gettext_lazy("Policy applied"), {"fields": ["policy_applied"]}),
         (gettext_lazy("Return label"), {"fields": ["label_download"]}),
     ]
@@ -603,6 +646,37 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
     @admin.display(description=gettext_lazy("lines"), ordering="lines_count")
     def lines_count(self, obj: ReturnRequest) -> int:
         return obj.lines_count
+
+    @admin.display(description=gettext_lazy("SLA"))
+    def sla(self, obj: ReturnRequest) -> str:
+        clock = current_clock(obj, timezone.now())
+        if clock is None:
+            return "—"
+        name, state = clock
+        paused = name == "decision" and obj.decision_paused_at is not None
+        return format_html("{}: {}", CLOCK_LABELS[name], sla_badge(state, paused=paused))
+
+    def _clock_text(self, obj: ReturnRequest, state: SlaState | None, due_at, paused) -> str:
+        if due_at is None:
+            return "—"
+        if state is None:
+            return _("Stopped: the return was cancelled before a decision.")
+        due = timezone.localtime(due_at, ZoneInfo(obj.tenant.timezone)).strftime("%Y-%m-%d %H:%M")
+        return format_html(
+            "{} {}",
+            _("due %(due_at)s (%(time_zone)s)") % {"due_at": due, "time_zone": obj.tenant.timezone},
+            sla_badge(state, paused=paused),
+        )
+
+    @admin.display(description=gettext_lazy("decision"))
+    def decision_clock(self, obj: ReturnRequest) -> str:
+        state = obj.decision_state(timezone.now())
+        paused = obj.decision_paused_at is not None and obj.decided_at is None
+        return self._clock_text(obj, state, obj.decision_due_at, paused)
+
+    @admin.display(description=gettext_lazy("refund / credit"))
+    def refund_clock(self, obj: ReturnRequest) -> str:
+        return self._clock_text(obj, obj.refund_state(timezone.now()), obj.refund_due_at, False)
 
     @admin.display(description=gettext_lazy("policy applied"))
     def policy_applied(self, obj: ReturnRequest) -> str:
@@ -1181,6 +1255,19 @@ class ReturnPolicyAdmin(TenantScopedAdmin):
                     "description": _(
                         "Without values in the tenant policy the customer is reminded after 7 "
                         "days and the return expires after 30 days; each counts from approval."
+                    ),
+                },
+            ),
+            (
+                _("Clocks"),
+                {
+                    "fields": ["decision_hours", "refund_days"],
+                    "description": _(
+                        "In the working hours of the support calendar. Without values in the "
+                        "tenant policy a return is decided within 16 business hours of "
+                        "submission and resolved within 7 working days of the goods' arrival; "
+                        "the assignee is told when 80 per cent of the time is used, the "
+                        "coordinators when it has run out."
                     ),
                 },
             ),

@@ -15,6 +15,16 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from customers.cases import CaseChannel
 from rma_portal.concurrency import VersionedModel
 from rma_portal.files.models import StoredUpload
+from rma_portal.sla import (
+    BusinessCalendar,
+    SlaState,
+    add_business_time,
+    at_risk_moment,
+    business_seconds_between,
+    resumed_due_at,
+    state_at,
+    working_days_due_at,
+)
 from rma_portal.tenancy.models import TenantOwnedModel
 from rma_portal.tenancy.timeline import TimelineEvent
 
@@ -24,6 +34,8 @@ from .policies import (
     LISTING_ALLOW,
     LISTING_REFUSE,
     LISTING_REVIEW,
+    MAX_DECISION_HOURS,
+    MAX_REFUND_DAYS,
     MAX_SHIP_DAYS,
     PolicyRules,
 )
@@ -70,6 +82,13 @@ OPEN_STATUSES = frozenset(
         ReturnStatus.INSPECTED,
     }
 )
+
+
+# The decision clock runs in these statuses (unless paused) and is paused in the next ones;
+# the refund clock runs in REFUND_CLOCK_STATUSES (docs/returns-rules.md#clocks-of-returns).
+DECISION_RUNNING_STATUSES = (ReturnStatus.SUBMITTED, ReturnStatus.AWAITING_APPROVAL)
+DECISION_CLOCK_STATUSES = (*DECISION_RUNNING_STATUSES, ReturnStatus.NEEDS_INFO, ReturnStatus.DRAFT)
+REFUND_CLOCK_STATUSES = (ReturnStatus.RECEIVED, ReturnStatus.INSPECTED)
 
 
 class ReturnReason(models.TextChoices):
@@ -218,6 +237,26 @@ class ReturnPolicy(TenantOwnedModel):
         help_text=_(
             "Days after approval; a return whose goods have not arrived by then expires and "
             "its quantities can be returned again. 0: never expires."
+        ),
+    )
+    decision_hours = models.PositiveSmallIntegerField(
+        _("decide within (business hours)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_DECISION_HOURS)],
+        help_text=_(
+            "Business hours of the support calendar from submission to approval or rejection; "
+            "waiting for the customer's answer does not count. 0: no clock."
+        ),
+    )
+    refund_days = models.PositiveSmallIntegerField(
+        _("resolve within (working days)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_REFUND_DAYS)],
+        help_text=_(
+            "Working days of the support calendar from the goods' arrival to the refund, "
+            "credit note, replacement or repair. 0: no clock."
         ),
     )
     non_returnable_categories = models.ManyToManyField(
@@ -496,6 +535,34 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel)
     )
     ship_by = models.DateTimeField(_("goods to arrive by"), null=True, blank=True, editable=False)
     expired_at = models.DateTimeField(_("expired"), null=True, blank=True, editable=False)
+    # The clocks (docs/returns-rules.md#clocks-of-returns), set by the services in the
+    # transactions of the transitions that start, pause, resume and stop them. The decision
+    # clock runs from submission to approval or rejection, paused while the return waits for
+    # the customer (a question, or taken back to be changed); the refund clock runs from the
+    # goods' arrival to the resolution. Each is at risk from its `*_at_risk_at`.
+    decision_started_at = models.DateTimeField(
+        _("decision clock started"), null=True, blank=True, editable=False
+    )
+    decision_due_at = models.DateTimeField(_("decision due"), null=True, blank=True, editable=False)
+    decision_at_risk_at = models.DateTimeField(
+        _("decision at risk from"), null=True, blank=True, editable=False
+    )
+    decision_paused_at = models.DateTimeField(
+        _("decision clock paused since"), null=True, blank=True, editable=False
+    )
+    # Business time the decision clock spent paused (its due time was pushed by it).
+    decision_paused_seconds = models.PositiveIntegerField(
+        _("decision clock: business seconds paused"), default=0, editable=False
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True, editable=False)
+    refund_due_at = models.DateTimeField(
+        _("refund / credit due"), null=True, blank=True, editable=False
+    )
+    refund_at_risk_at = models.DateTimeField(
+        _("refund / credit at risk from"), null=True, blank=True, editable=False
+    )
+    # The notices the SLA watch sent ("decision:at_risk", "refund:breached", ...), each once.
+    sla_warned = models.JSONField(_("SLA notices sent"), default=list, blank=True, editable=False)
     received_at = models.DateTimeField(_("received"), null=True, blank=True)
     inspected_at = models.DateTimeField(_("inspected"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
@@ -554,10 +621,101 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel)
                 name="return_ship_reminder_idx",
                 condition=models.Q(status="approved", ship_reminded_at__isnull=True),
             ),
+            # The SLA watch and the queues read running clocks by their at-risk moments.
+            models.Index(
+                fields=["tenant", "decision_at_risk_at"],
+                name="return_decision_risk_idx",
+                condition=models.Q(status__in=["submitted", "awaiting_approval"]),
+            ),
+            models.Index(
+                fields=["tenant", "refund_at_risk_at"],
+                name="return_refund_risk_idx",
+                condition=models.Q(status__in=["received", "inspected"]),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.number
+
+    # --- clocks (no database: the services call these around the transitions) ---
+
+    def start_decision_clock(self, calendar: BusinessCalendar, *, now) -> None:
+        """On submission: start the decision clock (the policy applied gives its business
+        hours), or resume it when it was paused (a return taken back and submitted again)."""
+        if self.decision_paused_at is not None:
+            self.resume_decision_clock(calendar, now=now)
+            return
+        hours = self.rules_applied().decision_hours
+        if self.decision_due_at is not None or not hours:
+            return
+        self.decision_started_at = now
+        self.decision_due_at = add_business_time(calendar, now, hours * 3600)
+        self.decision_at_risk_at = at_risk_moment(
+            calendar, started_at=now, due_at=self.decision_due_at
+        )
+
+    def pause_decision_clock(self, *, now) -> None:
+        """Waiting for the customer (a question, or the return taken back to be changed)."""
+        if self.decision_due_at is not None and self.decision_paused_at is None:
+            self.decision_paused_at = now
+
+    def resume_decision_clock(self, calendar: BusinessCalendar, *, now) -> None:
+        """The customer answered: the business time left when it paused counts from now."""
+        paused_at = self.decision_paused_at
+        if paused_at is None or self.decision_due_at is None:
+            return
+        self.decision_due_at = resumed_due_at(
+            calendar, due_at=self.decision_due_at, paused_at=paused_at, resumed_at=now
+        )
+        self.decision_paused_seconds += int(business_seconds_between(calendar, paused_at, now))
+        self.decision_paused_at = None
+        self.decision_at_risk_at = at_risk_moment(
+            calendar,
+            started_at=self.decision_started_at,
+            due_at=self.decision_due_at,
+            paused_seconds=self.decision_paused_seconds,
+        )
+
+    def stop_decision_clock(self, calendar: BusinessCalendar, *, now) -> None:
+        """Approved or rejected: the clock stops, met when by its due moment. A return
+        rejected while waiting for the customer is resumed first: the wait does not count."""
+        if self.decision_due_at is None:
+            return
+        self.resume_decision_clock(calendar, now=now)
+        self.decided_at = now
+
+    def start_refund_clock(self, calendar: BusinessCalendar, *, now) -> None:
+        """On the goods' arrival: the policy applied gives the working days."""
+        days = self.rules_applied().refund_days
+        if not days:
+            return
+        self.refund_due_at = working_days_due_at(calendar, now, days)
+        self.refund_at_risk_at = at_risk_moment(calendar, started_at=now, due_at=self.refund_due_at)
+
+    def decision_state(self, now) -> SlaState | None:
+        """The decision clock's state; None without a clock, or when the return was
+        cancelled before a decision (the clock stopped without an outcome)."""
+        if self.decision_due_at is None:
+            return None
+        if self.decided_at is None and self.status not in DECISION_CLOCK_STATUSES:
+            return None
+        return state_at(
+            due_at=self.decision_due_at,
+            at_risk_at=self.decision_at_risk_at,
+            now=now,
+            paused_at=self.decision_paused_at,
+            stopped_at=self.decided_at,
+        )
+
+    def refund_state(self, now) -> SlaState | None:
+        if self.refund_due_at is None:
+            return None
+        return state_at(
+            due_at=self.refund_due_at,
+            at_risk_at=self.refund_at_risk_at,
+            now=now,
+            stopped_at=self.resolved_at,
+        )
 
     # Transitions only change this row; services add locking, events and notifications.
 

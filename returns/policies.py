@@ -39,6 +39,13 @@ DEFAULT_WINDOW_DAYS = 14
 DEFAULT_SHIP_REMINDER_DAYS = 7
 DEFAULT_SHIP_WITHIN_DAYS = 30
 MAX_SHIP_DAYS = 365
+# The clocks of a return, in business time of the tenant's calendar: a decision within this
+# many business hours of submission, the refund or credit within this many working days of the
+# goods' arrival; 0 = no clock (docs/returns-rules.md#clocks-of-returns).
+DEFAULT_DECISION_HOURS = 16
+DEFAULT_REFUND_DAYS = 7
+MAX_DECISION_HOURS = 1000
+MAX_REFUND_DAYS = 365
 
 # A defect past the return window is a warranty claim while the warranty runs: the goods'
 # reasons and resolutions of a warranty claim, unless the policy says otherwise.
@@ -80,6 +87,8 @@ class PolicyRules:
     auto_approve_max_value: Decimal = Decimal("0")
     ship_reminder_days: int = DEFAULT_SHIP_REMINDER_DAYS
     ship_within_days: int = DEFAULT_SHIP_WITHIN_DAYS
+    decision_hours: int = DEFAULT_DECISION_HOURS
+    refund_days: int = DEFAULT_REFUND_DAYS
     # Lists: always returnable (before windows and non-returnable lists), always reviewed.
     always_returnable_categories: frozenset[str] = frozenset()
     always_returnable_skus: frozenset[str] = frozenset()
@@ -129,6 +138,8 @@ class PolicyRules:
             "auto_approve_max_value": str(self.auto_approve_max_value),
             "ship_reminder_days": self.ship_reminder_days,
             "ship_within_days": self.ship_within_days,
+            "decision_hours": self.decision_hours,
+            "refund_days": self.refund_days,
             "always_returnable_categories": sorted(self.always_returnable_categories),
             "always_returnable_skus": sorted(self.always_returnable_skus),
             "review_categories": sorted(self.review_categories),
@@ -161,6 +172,9 @@ class PolicyRules:
             # Snapshots taken before shipping deadlines existed: the defaults.
             ship_reminder_days=int(data.get("ship_reminder_days", DEFAULT_SHIP_REMINDER_DAYS)),
             ship_within_days=int(data.get("ship_within_days", DEFAULT_SHIP_WITHIN_DAYS)),
+            # ... and before the clocks: the defaults.
+            decision_hours=int(data.get("decision_hours", DEFAULT_DECISION_HOURS)),
+            refund_days=int(data.get("refund_days", DEFAULT_REFUND_DAYS)),
             # ... and before the lists: none.
             always_returnable_categories=frozenset(data.get("always_returnable_categories", ())),
             always_returnable_skus=frozenset(data.get("always_returnable_skus", ())),
@@ -241,6 +255,8 @@ class PolicyLayer:
     auto_approve_max_value: Decimal | None = None
     ship_reminder_days: int | None = None
     ship_within_days: int | None = None
+    decision_hours: int | None = None
+    refund_days: int | None = None
     always_returnable_categories: frozenset[str] = frozenset()
     always_returnable_skus: frozenset[str] = frozenset()
     review_categories: frozenset[str] = frozenset()
@@ -282,6 +298,8 @@ def effective_rules(layers: Iterable[PolicyLayer]) -> PolicyRules:
             "auto_approve_max_value",
             "ship_reminder_days",
             "ship_within_days",
+            "decision_hours",
+            "refund_days",
             "approval_coordinator_from",
             "approval_manager_from",
             "override_approval",

@@ -152,6 +152,8 @@ def _layer(policy: ReturnPolicy | None, windows: list[CategoryWindow]) -> Policy
         auto_approve_max_value=policy.auto_approve_max_value,
         ship_reminder_days=policy.ship_reminder_days,
         ship_within_days=policy.ship_within_days,
+        decision_hours=policy.decision_hours,
+        refund_days=policy.refund_days,
         always_returnable_categories=frozenset(
             c.code for c in policy.always_returnable_categories.all()
         ),

@@ -309,6 +309,8 @@ CELERY_BEAT_SCHEDULE = {
     "reassign-absent": {"task": "customers.reassign_absent_task", "schedule": crontab(minute=5)},
     # SLA "at risk" / "breached" notices: at most five minutes late, each sent once.
     "scan-sla": {"task": "complaints.scan_sla_task", "schedule": 300.0},
+    # ... and of the returns' decision and refund clocks (returns/sla_watch.py).
+    "scan-return-sla": {"task": "returns.scan_sla_task", "schedule": 300.0},
     # Resolved cases left alone for the tenant's auto-close days (in CELERY_TIMEZONE, at night).
     "auto-close-complaints": {
         "task": "complaints.auto_close_complaints_task",

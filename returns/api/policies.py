@@ -54,7 +54,7 @@ from ..models import (
     ReturnPolicy,
     ReturnReason,
 )
-from ..policies import MAX_SHIP_DAYS
+from ..policies import MAX_DECISION_HOURS, MAX_REFUND_DAYS, MAX_SHIP_DAYS
 
 logger = logging.getLogger(__name__)
 
@@ -252,6 +252,20 @@ class ReturnPolicyOverrideInputSerializer(ClosedInputSerializer):
         "Who approves the customer's returns filed against the policy: `coordinator` or `manager`.",
         choices=ApprovalLevel.choices,
     )
+    decision_hours = _inherited(
+        StrictIntegerField,
+        "Business hours of the support calendar from submission to approval or rejection; "
+        "0: no clock.",
+        min_value=0,
+        max_value=MAX_DECISION_HOURS,
+    )
+    refund_days = _inherited(
+        StrictIntegerField,
+        "Working days of the support calendar from the goods' arrival to the resolution; "
+        "0: no clock.",
+        min_value=0,
+        max_value=MAX_REFUND_DAYS,
+    )
     ship_reminder_days = _inherited(
         StrictIntegerField,
         "Days after approval when the customer is reminded to send the goods, if they have "
@@ -395,6 +409,8 @@ class ReturnPolicyOverrideSerializer(serializers.Serializer):
         serializers.DecimalField, max_digits=12, decimal_places=2
     )
     override_approval = _inherited_output(serializers.ChoiceField, choices=ApprovalLevel.choices)
+    decision_hours = _inherited_output(serializers.IntegerField)
+    refund_days = _inherited_output(serializers.IntegerField)
     ship_reminder_days = _inherited_output(serializers.IntegerField)
     ship_within_days = _inherited_output(serializers.IntegerField)
     conditions_text = BlankAsNullCharField()
@@ -436,6 +452,8 @@ SCALAR_FIELDS = (
     "warranty_months",
     "warranty_reasons",
     "warranty_resolutions",
+    "decision_hours",
+    "refund_days",
     "ship_reminder_days",
     "ship_within_days",
     "conditions_text",
@@ -634,6 +652,8 @@ EXAMPLE_INPUT = {
     "warranty_months": 36,
     "warranty_reasons": None,
     "warranty_resolutions": ["replacement"],
+    "decision_hours": 8,
+    "refund_days": 5,
     "ship_reminder_days": 10,
     "ship_within_days": 45,
     "conditions_text": "Framework contract 2026/14: returns within 30 days.",

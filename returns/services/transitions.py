@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
+from customers.calendar import business_calendar
 from customers.cases import CaseFacts, CaseKind
 from customers.models import OrderLine
 from customers.routing import (
@@ -283,6 +284,8 @@ def _submit(
             ShippingPaidBy.MERCHANT if verdict.free_shipping else ShippingPaidBy.CUSTOMER
         )
         locked.submit()
+        calendar = business_calendar(locked.tenant)
+        locked.start_decision_clock(calendar, now=timezone.now())
         locked.save()
         _event(locked, actor=actor, action="submitted", from_status=ReturnStatus.DRAFT)
         if overridden:
@@ -315,6 +318,7 @@ def _submit(
             )
         if verdict.auto_approve:
             locked.approve(automatic=True)
+            locked.stop_decision_clock(calendar, now=locked.approved_at)
             locked.save()
             _event(
                 locked,
@@ -386,6 +390,7 @@ def return_request_reopen(*, return_request: ReturnRequest, actor: User) -> Retu
         from_status = locked.status
         before = note(locked)
         locked.reopen()
+        locked.pause_decision_clock(now=timezone.now())  # waits for the customer, like a question
         locked.save()
         _event(locked, actor=actor, action="reopened", from_status=from_status, note=before)
     return locked
@@ -402,12 +407,17 @@ def return_request_provide_info(
             transition="provide_info",
             action="info_provided",
             check=require_customer,
-            apply=lambda r: r.provide_info(),
+            apply=_provide_info,
             note=answer,
         )
         if locked.assignee_id is None:  # submitted again, and still nobody's
             _assign_automatically(locked)
     return locked
+
+
+def _provide_info(locked: ReturnRequest) -> None:
+    locked.provide_info()
+    locked.resume_decision_clock(business_calendar(locked.tenant), now=timezone.now())
 
 
 def return_request_cancel(
@@ -440,6 +450,7 @@ def return_request_approve(
 
     def apply(locked: ReturnRequest) -> None:
         locked.approve()
+        locked.stop_decision_clock(business_calendar(locked.tenant), now=locked.approved_at)
         locked.approved_by = actor
         if locked.approval_level:
             record(
@@ -522,9 +533,24 @@ def return_request_request_info(
         transition="request_info",
         action="info_requested",
         check=_staff,
-        apply=lambda r: r.request_info(question=question),
+        apply=lambda r: _request_info(r, question),
         note=question,
     )
+
+
+def _request_info(locked: ReturnRequest, question: str) -> None:
+    locked.request_info(question=question)
+    locked.pause_decision_clock(now=timezone.now())
+
+
+def _reject(locked: ReturnRequest, reason: str) -> None:
+    locked.reject(reason=reason)
+    locked.stop_decision_clock(business_calendar(locked.tenant), now=timezone.now())
+
+
+def _mark_received(locked: ReturnRequest) -> None:
+    locked.mark_received()
+    locked.start_refund_clock(business_calendar(locked.tenant), now=locked.received_at)
 
 
 def return_request_reject(
@@ -539,7 +565,7 @@ def return_request_reject(
         transition="reject",
         action="rejected",
         check=require_staff_or_awaiting_approver,
-        apply=lambda r: r.reject(reason=reason),
+        apply=lambda r: _reject(r, reason),
         note=reason,
     )
 
@@ -553,7 +579,7 @@ def return_request_mark_received(
         transition="mark_received",
         action="received",
         check=_staff,
-        apply=lambda r: r.mark_received(),
+        apply=_mark_received,
         note=(note or "").strip()[:4000],
     )
 
