@@ -453,18 +453,7 @@ def return_request_approve(
         locked.stop_decision_clock(business_calendar(locked.tenant), now=locked.approved_at)
         locked.approved_by = actor
         if locked.approval_level:
-            record(
-                AuditAction.RETURN_APPROVED_ABOVE_LIMIT,
-                user=actor,
-                tenant=locked.tenant,
-                target=locked,
-                target_label=locked.number,
-                details={
-                    "return": locked.number,
-                    "approval_level": locked.approval_level,
-                    "requested_value": str(locked.requested_value),
-                },
-            )
+            _record_approval(AuditAction.RETURN_APPROVED_ABOVE_LIMIT, actor, locked)
 
     return _run(
         return_request,
@@ -474,6 +463,22 @@ def return_request_approve(
         check=require_approver,
         apply=apply,
         note=(note or "").strip()[:4000],
+    )
+
+
+def _record_approval(action: str, actor: User, locked: ReturnRequest) -> None:
+    """The audit row of an approval asked for, or given above a limit."""
+    record(
+        action,
+        user=actor,
+        tenant=locked.tenant,
+        target=locked,
+        target_label=locked.number,
+        details={
+            "return": locked.number,
+            "approval_level": locked.approval_level,
+            "requested_value": str(locked.requested_value),
+        },
     )
 
 
@@ -498,18 +503,7 @@ def return_request_ask_approval(
 
     def apply(locked: ReturnRequest) -> None:
         locked.request_approval()
-        record(
-            AuditAction.RETURN_APPROVAL_REQUESTED,
-            user=actor,
-            tenant=locked.tenant,
-            target=locked,
-            target_label=locked.number,
-            details={
-                "return": locked.number,
-                "approval_level": locked.approval_level,
-                "requested_value": str(locked.requested_value),
-            },
-        )
+        _record_approval(AuditAction.RETURN_APPROVAL_REQUESTED, actor, locked)
 
     return _run(
         return_request,
