@@ -27,6 +27,7 @@ from rma_portal.backoffice.cases import (
     Queue,
     filing_admin_view,
     queue_filter,
+    sla_badge,
 )
 from rma_portal.errors import ApplicationError
 
@@ -129,28 +130,10 @@ class StageTimeFilter(admin.SimpleListFilter):
 
 # --- SLA badges ---------------------------------------------------------------------------
 
-SLA_LABELS = {
-    SlaState.ON_TRACK: gettext_lazy("On track"),
-    SlaState.AT_RISK: gettext_lazy("At risk"),
-    SlaState.BREACHED: gettext_lazy("Breached"),
-    SlaState.MET: gettext_lazy("Met"),
-    SlaState.MISSED: gettext_lazy("Missed"),
-}
-
-
-def sla_badge(state: SlaState, *, paused: bool = False) -> str:
-    label = str(SLA_LABELS[state])
-    if paused:
-        label = _("%(state)s (paused)") % {"state": label}
-    return format_html('<span class="sla-badge sla-{}">{}</span>', state.value, label)
-
 
 def stage_badge(state: SlaState, *, paused: bool = False) -> str:
     """The state of a stage's clock, in the colours of the SLA badges."""
-    label = str(SLA_LABELS[state])
-    if paused:
-        label = _("%(state)s (paused)") % {"state": label}
-    return format_html('<span class="stage-badge stage-{}">{}</span>', state.value, label)
+    return sla_badge(state, paused=paused, kind="stage")
 
 
 class RequestCalendars:

@@ -25,12 +25,17 @@ from django_fsm import can_proceed
 from customers.filing_forms import filed_for_customer_text
 from rma_portal.accounts.models import Role
 from rma_portal.backoffice.actions import ButtonAction, StoredFile, TransitionButtonsMixin
-from rma_portal.backoffice.admin import TenantScopedAdmin, TenantScopedTabularInline
+from rma_portal.backoffice.admin import (
+    ReadOnlyAdminMixin,
+    TenantScopedAdmin,
+    TenantScopedTabularInline,
+)
 from rma_portal.backoffice.cases import (
     CaseQueuesAdminMixin,
     Queue,
     filing_admin_view,
     queue_filter,
+    sla_badge,
 )
 from rma_portal.concurrency import version_from_form
 from rma_portal.errors import ApplicationError
@@ -167,24 +172,10 @@ STATUS_LABELS = dict(ReturnStatus.choices)
 
 # --- clocks (docs/returns-rules.md#clocks-of-returns) ------------------------------------
 
-SLA_LABELS = {
-    SlaState.ON_TRACK: gettext_lazy("On track"),
-    SlaState.AT_RISK: gettext_lazy("At risk"),
-    SlaState.BREACHED: gettext_lazy("Breached"),
-    SlaState.MET: gettext_lazy("Met"),
-    SlaState.MISSED: gettext_lazy("Missed"),
-}
 CLOCK_LABELS = {
     "decision": gettext_lazy("Decision"),
     "refund": gettext_lazy("Refund / credit"),
 }
-
-
-def sla_badge(state: SlaState, *, paused: bool = False) -> str:
-    label = str(SLA_LABELS[state])
-    if paused:
-        label = _("%(state)s (paused)") % {"state": label}
-    return format_html('<span class="sla-badge sla-{}">{}</span>', state.value, label)
 
 
 def current_clock(obj: ReturnRequest, now) -> tuple[str, SlaState] | None:
@@ -199,19 +190,10 @@ def current_clock(obj: ReturnRequest, now) -> tuple[str, SlaState] | None:
     return None
 
 
-class ReadOnlyInline(TenantScopedTabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, TenantScopedTabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReturnLineInline(ReadOnlyInline):

@@ -11,7 +11,11 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy
 
-from rma_portal.backoffice.admin import TenantScopedAdmin, TenantScopedTabularInline
+from rma_portal.backoffice.admin import (
+    ReadOnlyAdminMixin,
+    TenantScopedAdmin,
+    TenantScopedTabularInline,
+)
 
 from .feedback_models import NPS_DETRACTOR_UNTIL, NPS_PROMOTER_FROM, ReturnFeedback
 
@@ -41,19 +45,8 @@ class NpsGroupFilter(admin.SimpleListFilter):
         return queryset if condition is None else queryset.filter(condition)
 
 
-class _ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ReturnFeedback)
-class ReturnFeedbackAdmin(_ReadOnly, TenantScopedAdmin):
+class ReturnFeedbackAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     list_display = [
         "return_link",
         "customer",
@@ -103,7 +96,7 @@ class ReturnFeedbackAdmin(_ReadOnly, TenantScopedAdmin):
         return Truncator(answer.comment).chars(COMMENT_EXCERPT) or "—"
 
 
-class ReturnFeedbackInline(_ReadOnly, TenantScopedTabularInline):
+class ReturnFeedbackInline(ReadOnlyAdminMixin, TenantScopedTabularInline):
     """The requester's answer on the return's page (returns.admin.ReturnRequestAdmin)."""
 
     model = ReturnFeedback

@@ -69,6 +69,19 @@ class TenantScopedTabularInline(TenantFieldsMixin, admin.TabularInline):
     pass
 
 
+class ReadOnlyAdminMixin:
+    """Nothing is added, changed or deleted here: rows written by services, shown as kept."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def is_tenant_admin_or_platform(user) -> bool:
     """A tenant admin (of their own tenant) or a platform superuser; no other staff role."""
     return bool(

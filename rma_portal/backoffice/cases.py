@@ -19,13 +19,33 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rma_portal.accounts.admin import may_manage_assignment
 from rma_portal.accounts.permissions import may_file_for_customers
+from rma_portal.sla import SlaState
 
 PARAMETER = "queue"
+
+# The state of a business-hours clock, as the case pages and lists show it
+# (templates/admin/_sla_styles.html colours them).
+SLA_LABELS = {
+    SlaState.ON_TRACK: gettext_lazy("On track"),
+    SlaState.AT_RISK: gettext_lazy("At risk"),
+    SlaState.BREACHED: gettext_lazy("Breached"),
+    SlaState.MET: gettext_lazy("Met"),
+    SlaState.MISSED: gettext_lazy("Missed"),
+}
+
+
+def sla_badge(state: SlaState, *, paused: bool = False, kind: str = "sla") -> str:
+    """A clock's state as a badge; `kind` "stage" for a complaint stage's clock."""
+    label = str(SLA_LABELS[state])
+    if paused:
+        label = _("%(state)s (paused)") % {"state": label}
+    return format_html('<span class="{0}-badge {0}-{1}">{2}</span>', kind, state.value, label)
 
 
 @dataclass(frozen=True)
