@@ -1,5 +1,6 @@
 """The API's generated contract tests (tests/api/contract_fuzzing.py) as a tenant admin, the
-role of the coverage phase in the bounded run."""
+role of the coverage phase in the bounded run: the operations outside COVERAGE_SHARES (those
+are in test_fuzz_tenant_admin_<share>.py) and the stateful run."""
 
 from tests.api.contract_fuzzing import (  # noqa: F401 (fixtures)
     PYTESTMARK,
