@@ -19,12 +19,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_fsm import can_proceed
 
 from customers.filing_forms import filed_for_customer_text
+from customers.update_cadence import update_owed
 from rma_portal.accounts.models import User
 from rma_portal.backoffice.actions import ButtonAction, TransitionButtonsMixin
 from rma_portal.backoffice.admin import TenantScopedAdmin, is_tenant_admin_or_platform
 from rma_portal.backoffice.cases import (
+    UPDATE_EVENT_LABELS,
+    UPDATE_OWED_QUEUE_LABEL,
     CaseQueuesAdminMixin,
     Queue,
+    customer_update_text,
     filing_admin_view,
     queue_filter,
     sla_badge,
@@ -98,6 +102,7 @@ QUEUES: tuple[Queue, ...] = (
     ),
     Queue("at_risk", gettext_lazy("SLA at risk"), lambda user, now: sla_at_risk(now)),
     Queue("breached", gettext_lazy("SLA breached"), lambda user, now: sla_breached(now)),
+    Queue("update_owed", UPDATE_OWED_QUEUE_LABEL, lambda user, now: update_owed(now)),
     Queue(
         "awaiting_customer",
         gettext_lazy("Awaiting customer"),
@@ -221,6 +226,7 @@ EVENT_LABELS = {
     "return_linked": gettext_lazy("Return linked"),
     "stage_at_risk": gettext_lazy("Stage at risk"),
     "stage_breached": gettext_lazy("Stage overdue"),
+    **UPDATE_EVENT_LABELS,
 }
 STATUS_LABELS = dict(ComplaintStatus.choices)
 
@@ -323,7 +329,12 @@ class ComplaintAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedA
                 ]
             },
         ),
+        (gettext_lazy("Customer updates"), {"fields": ["customer_update"]}),
     ]
+
+    @admin.display(description=gettext_lazy("customer updates"))
+    def customer_update(self, obj: Complaint) -> str:
+        return customer_update_text(obj, now=timezone.now(), time_zone=obj.tenant.timezone)
 
     # --- permissions: the form never saves; buttons need change permission on complaints ---
 
@@ -889,6 +900,7 @@ class SupportSettingsAdmin(TenantScopedAdmin):
         "weekdays_display",
         "reopen_window_days",
         "auto_close_days",
+        "update_cadence_hours",
     ]
     list_select_related = ["tenant"]
     fieldsets = [
@@ -903,6 +915,16 @@ class SupportSettingsAdmin(TenantScopedAdmin):
             },
         ),
         (gettext_lazy("Time limits"), {"fields": ["reopen_window_days", "auto_close_days"]}),
+        (
+            gettext_lazy("Customer updates"),
+            {
+                "fields": ["update_cadence_hours", "status_update_emails"],
+                "description": gettext_lazy(
+                    "For returns and complaints alike. Hours are elapsed hours; an update due "
+                    "outside working time is due at the next opening."
+                ),
+            },
+        ),
     ]
 
     def has_add_permission(self, request):

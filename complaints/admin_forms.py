@@ -258,6 +258,8 @@ class SupportSettingsForm(forms.ModelForm):
             "working_weekdays",
             "reopen_window_days",
             "auto_close_days",
+            "update_cadence_hours",
+            "status_update_emails",
         ]
         help_texts = {
             "day_start": _("In the tenant's time zone, e.g. 08:00."),

@@ -20,12 +20,14 @@ class ComplaintsConfig(AppConfig):
             on_message_saved, sender=ComplaintMessage, dispatch_uid="complaint_message_webhook"
         )
         register_assignment_hooks()
-        # The tenant's business calendar, for the clocks of returns (customers/calendar.py).
-        from customers.calendar import register_calendar_provider
+        # The tenant's business calendar and customer-update cadence, for returns too
+        # (customers/calendar.py).
+        from customers.calendar import register_calendar_provider, register_update_cadence_provider
 
-        from .selectors import business_calendar
+        from .selectors import business_calendar, update_cadence
 
         register_calendar_provider(business_calendar)
+        register_update_cadence_provider(update_cadence)
 
 
 def register_assignment_hooks() -> None:

@@ -16,6 +16,8 @@ from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from customers.cases import CaseChannel
+from rma_portal import cadence
+from rma_portal.cadence import CustomerUpdateCadence
 from rma_portal.concurrency import VersionedModel
 from rma_portal.files.models import StoredUpload
 from rma_portal.tenancy.models import TenantOwnedModel
@@ -46,6 +48,8 @@ OPEN_COMPLAINT_STATUSES = frozenset(
         ComplaintStatus.AWAITING_CUSTOMER,
     }
 )
+# The customer-update cadence runs while the next move is the merchant's (rma_portal/cadence.py).
+UPDATE_CADENCE_STATUSES = (ComplaintStatus.NEW, ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS)
 
 
 class ComplaintCategory(models.TextChoices):
@@ -82,6 +86,25 @@ class SupportSettings(TenantOwnedModel):
     )
     auto_close_days = models.PositiveIntegerField(
         _("resolved cases close after (days)"), default=14
+    )
+    # The customer-update cadence of returns and complaints (rma_portal/cadence.py).
+    update_cadence_hours = models.PositiveIntegerField(
+        _("customers hear from us at least every (hours)"),
+        default=cadence.DEFAULT_HOURS,
+        validators=[MaxValueValidator(cadence.MAX_HOURS)],
+        help_text=_(
+            "While the next move on a return or complaint is ours, an open case whose "
+            "customer heard nothing from us for this long is flagged to its assignee. 0 turns "
+            "the cadence off."
+        ),
+    )
+    status_update_emails = models.BooleanField(
+        _("e-mail the customer a status update when the cadence lapses"),
+        default=False,
+        help_text=_(
+            "The customer gets an automatic e-mail with the case's status and next step; the "
+            "assignee is still told."
+        ),
     )
 
     class Meta:
@@ -283,7 +306,7 @@ class CannedResponse(TenantOwnedModel):
         return self.title
 
 
-class Complaint(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel):
+class Complaint(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel, CustomerUpdateCadence):
     code = models.CharField(_("complaint number"), max_length=32)
     customer_account = models.ForeignKey(
         "customers.CustomerAccount",
@@ -438,6 +461,12 @@ class Complaint(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel):
             models.Index(fields=["tenant", "resolved_at"], name="complaint_resolved_idx"),
             models.Index(fields=["tenant", "stage_due_at"], name="complaint_stage_due_idx"),
             models.Index(fields=["tenant", "stage_at_risk_at"], name="complaint_stage_risk_idx"),
+            # The SLA watch and the "update owed" queue: complaints owing the customer an update.
+            models.Index(
+                fields=["tenant", "update_due_at"],
+                name="complaint_update_due_idx",
+                condition=models.Q(update_due_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

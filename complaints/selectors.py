@@ -13,6 +13,7 @@ from django.utils.translation import pgettext_lazy
 
 from customers.selectors import cases_visible_to
 from rma_portal.accounts.models import User
+from rma_portal.cadence import Cadence
 
 from .models import (
     OPEN_COMPLAINT_STATUSES,
@@ -186,6 +187,12 @@ def business_calendar(tenant) -> BusinessCalendar:
 
 def support_settings(tenant) -> SupportSettings:
     return SupportSettings.objects.for_tenant(tenant).first() or SupportSettings(tenant=tenant)
+
+
+def update_cadence(tenant) -> Cadence:
+    """The tenant's customer-update cadence (rma_portal/cadence.py), kept in its settings."""
+    row = support_settings(tenant)
+    return Cadence(hours=row.update_cadence_hours, status_emails=row.status_update_emails)
 
 
 def sla_targets(*, customer_account, priority: str) -> tuple[Decimal, Decimal]:

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
+from customers.update_cadence import CaseMail, flag_lapsed
 from rma_portal.accounts.models import Role, User
 from rma_portal.errors import ApplicationError
+from rma_portal.notifications.links import portal_url
 from rma_portal.notifications.services import notification_enqueue
 from rma_portal.tenancy.models import Tenant
 
@@ -31,7 +34,13 @@ from .emails import (
     sla_email_context,
     stage_email_context,
 )
-from .models import Complaint, ComplaintEvent, ComplaintStageVisit, ComplaintStatus
+from .models import (
+    UPDATE_CADENCE_STATUSES,
+    Complaint,
+    ComplaintEvent,
+    ComplaintStageVisit,
+    ComplaintStatus,
+)
 from .selectors import support_settings
 from .services import complaint_close
 
@@ -97,13 +106,52 @@ def sla_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
     """Announce every SLA threshold the tenant's running complaints crossed since the last
     scan; returns how many were announced. Safe to run twice at once: each complaint is
     handled under its row lock, and a threshold already in `sla_warned` is never announced
-    again. The stage thresholds are announced too (stage_scan), not counted here."""
+    again. The stage thresholds (stage_scan) and the customer updates owed (update_scan)
+    are announced too, not counted here."""
     now = now or timezone.now()
     announced = _sla_scan(tenant=tenant, now=now)
     stages = stage_scan(tenant=tenant, now=now)
     if stages:
         logger.info("stage notices sent", extra={"tenant_id": tenant.pk, "count": stages})
+    update_scan(tenant=tenant, now=now)
     return announced
+
+
+def update_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
+    """Flag the tenant's complaints whose customer is owed an update (rma_portal/cadence.py):
+    the assignee told, the lapse counted, the customer e-mailed when the tenant wishes."""
+    now = now or timezone.now()
+
+    def timeline(complaint: Complaint, action: str) -> None:
+        ComplaintEvent.objects.create(
+            tenant=complaint.tenant,
+            complaint=complaint,
+            actor=None,
+            action=action,
+            from_status=complaint.status,
+            to_status=complaint.status,
+            is_public=False,  # the customer sees the e-mail, not our bookkeeping
+            created_at=now,
+        )
+
+    return flag_lapsed(
+        Complaint.objects.for_tenant(tenant).select_related(
+            "tenant", "customer_account", "assignee", "reporter"
+        ),
+        tenant=tenant,
+        now=now,
+        running_statuses=UPDATE_CADENCE_STATUSES,
+        mail=lambda complaint: CaseMail(
+            kind="complaint",
+            number=complaint.code,
+            customer_name=complaint.customer_account.name,
+            customer=complaint.reporter,
+            stage="complaint",
+            staff_url=portal_url(reverse("admin:complaints_complaint_change", args=[complaint.pk])),
+            portal_url=portal_url(reverse("portal:complaint_detail", args=[complaint.pk])),
+        ),
+        timeline=timeline,
+    )
 
 
 def _sla_scan(*, tenant: Tenant, now: datetime.datetime) -> int:

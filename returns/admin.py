@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_fsm import can_proceed
 
 from customers.filing_forms import filed_for_customer_text
+from customers.update_cadence import update_owed
 from rma_portal.accounts.models import Role
 from rma_portal.backoffice.actions import ButtonAction, StoredFile, TransitionButtonsMixin
 from rma_portal.backoffice.admin import (
@@ -31,8 +32,11 @@ from rma_portal.backoffice.admin import (
     TenantScopedTabularInline,
 )
 from rma_portal.backoffice.cases import (
+    UPDATE_EVENT_LABELS,
+    UPDATE_OWED_QUEUE_LABEL,
     CaseQueuesAdminMixin,
     Queue,
+    customer_update_text,
     filing_admin_view,
     queue_filter,
     sla_badge,
@@ -122,6 +126,7 @@ QUEUES: tuple[Queue, ...] = (
     ),
     Queue("sla_at_risk", gettext_lazy("SLA at risk"), lambda user, now: sla_at_risk(now)),
     Queue("sla_breached", gettext_lazy("SLA breached"), lambda user, now: sla_breached(now)),
+    Queue("update_owed", UPDATE_OWED_QUEUE_LABEL, lambda user, now: update_owed(now)),
     Queue(
         "mine",
         gettext_lazy("Mine (open)"),
@@ -167,6 +172,7 @@ EVENT_LABELS = {
     "sla_breached": gettext_lazy("Deadline missed: coordinators told (internal)"),
     "comment": gettext_lazy("Message"),
     "attachment": gettext_lazy("File added"),
+    **UPDATE_EVENT_LABELS,
 }
 STATUS_LABELS = dict(ReturnStatus.choices)
 
@@ -562,7 +568,10 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
                 ]
             },
         ),
-        (gettext_lazy("Clocks"), {"fields": ["decision_clock", "refund_clock"]}),
+        (
+            gettext_lazy("Clocks"),
+            {"fields": ["decision_clock", "refund_clock", "customer_update"]},
+        ),
         (gettext_lazy("Policy applied"), {"fields": ["policy_applied"]}),
         (gettext_lazy("Return label"), {"fields": ["label_download"]}),
     ]
@@ -659,6 +668,10 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
     @admin.display(description=gettext_lazy("refund / credit"))
     def refund_clock(self, obj: ReturnRequest) -> str:
         return self._clock_text(obj, obj.refund_state(timezone.now()), obj.refund_due_at, False)
+
+    @admin.display(description=gettext_lazy("customer updates"))
+    def customer_update(self, obj: ReturnRequest) -> str:
+        return customer_update_text(obj, now=timezone.now(), time_zone=obj.tenant.timezone)
 
     @admin.display(description=gettext_lazy("policy applied"))
     def policy_applied(self, obj: ReturnRequest) -> str:

@@ -8,6 +8,7 @@ tenant has none, so a rerun creates nothing.
 from __future__ import annotations
 
 import datetime
+import math
 import random
 from decimal import Decimal
 
@@ -81,7 +82,61 @@ def seed_last(*, tenant: Tenant) -> dict[str, int]:
         tenant_policy.approval_manager_from = manager
         tenant_policy.override_approval = ApprovalLevel.COORDINATOR
         tenant_policy.save()
-    return {"contract overrides": 1}
+    return {"contract overrides": 1, "returns awaiting approval": _seed_awaiting_approval(tenant)}
+
+
+def _seed_awaiting_approval(tenant: Tenant) -> int:
+    """One return worth the coordinators' limit, filed now under the approval tiers, which the
+    agent recommends: it waits in the "Awaiting approval" queue (docs/returns-rules.md)."""
+    agent = User.objects.filter(tenant=tenant, role=Role.AGENT, is_active=True).first()
+    limit = APPROVAL_LIMITS.get(tenant.currency, APPROVAL_LIMITS["PLN"])[0]
+    today = tenant_today(tenant)
+    lines = list(
+        OrderLine.objects.filter(
+            order__delivery_date__gte=today - datetime.timedelta(days=6),
+            order__delivery_date__lte=today,
+            product__is_returnable=True,
+            product__is_serial_tracked=False,
+            unit_price__gt=0,
+        )
+        .exclude(product__category__code__in=["personalised", REVIEWED_CATEGORY])
+        .select_related("order")
+        .order_by("-unit_price", "pk")
+    )
+    claimed = claimed_quantities(order_line_ids=[line.pk for line in lines])
+    requesters = {
+        m.customer_account_id: m.user
+        for m in CustomerMembership.objects.select_related("user").order_by("user__email")
+    }
+    for line in lines:
+        quantity = math.ceil(limit / line.unit_price)
+        requester = requesters.get(line.order.customer_account_id)
+        if requester is not None and quantity <= line.quantity - claimed[line.pk]:
+            break
+    else:
+        return 0
+    if agent is None:
+        return 0
+    draft = services.return_request_create(
+        customer_account=line.order.customer_account,
+        requester=requester,
+        lines=[
+            services.LineInput(
+                order_line_id=line.pk, quantity=quantity, reason="ordered_by_mistake"
+            )
+        ],
+        requested_resolution="credit_note",
+        return_method="drop_off",
+    )
+    rma = services.return_request_submit(return_request=draft, actor=requester)
+    if rma.status != "submitted" or not rma.approval_level:
+        return 0
+    services.return_request_ask_approval(
+        return_request=rma,
+        actor=agent,
+        note="Demo: a regular customer who ordered twice by mistake; I recommend approval.",
+    )
+    return 1
 
 
 def _seed_policy(tenant: Tenant) -> int:

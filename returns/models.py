@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from customers.cases import CaseChannel
+from rma_portal.cadence import CustomerUpdateCadence
 from rma_portal.concurrency import VersionedModel
 from rma_portal.files.models import StoredUpload
 from rma_portal.sla import (
@@ -89,6 +90,8 @@ OPEN_STATUSES = frozenset(
 DECISION_RUNNING_STATUSES = (ReturnStatus.SUBMITTED, ReturnStatus.AWAITING_APPROVAL)
 DECISION_CLOCK_STATUSES = (*DECISION_RUNNING_STATUSES, ReturnStatus.NEEDS_INFO, ReturnStatus.DRAFT)
 REFUND_CLOCK_STATUSES = (ReturnStatus.RECEIVED, ReturnStatus.INSPECTED)
+# The customer-update cadence runs while the next move is the merchant's (rma_portal/cadence.py).
+UPDATE_CADENCE_STATUSES = (*DECISION_RUNNING_STATUSES, *REFUND_CLOCK_STATUSES)
 
 
 class ReturnReason(models.TextChoices):
@@ -426,7 +429,9 @@ def return_label_upload_to(instance, filename: str) -> str:
     return tenant_media_path(instance.tenant_id, "labels", "label.pdf")
 
 
-class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel):
+class ReturnRequest(
+    ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel, CustomerUpdateCadence
+):
     number = models.CharField(_("RMA number"), max_length=32)
     customer_account = models.ForeignKey(
         "customers.CustomerAccount",
@@ -631,6 +636,12 @@ class ReturnRequest(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel)
                 fields=["tenant", "refund_at_risk_at"],
                 name="return_refund_risk_idx",
                 condition=models.Q(status__in=["received", "inspected"]),
+            ),
+            # The SLA watch and the "update owed" queue: returns owing the customer an update.
+            models.Index(
+                fields=["tenant", "update_due_at"],
+                name="return_update_due_idx",
+                condition=models.Q(update_due_at__isnull=False),
             ),
         ]
 

@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from customers.update_cadence import CaseMail, flag_lapsed
 from rma_portal.accounts.models import Role, User
 from rma_portal.notifications.links import portal_url
 from rma_portal.notifications.services import notification_enqueue
@@ -29,6 +30,7 @@ from rma_portal.tenancy.models import Tenant
 from .models import (
     DECISION_RUNNING_STATUSES,
     REFUND_CLOCK_STATUSES,
+    UPDATE_CADENCE_STATUSES,
     ReturnEvent,
     ReturnRequest,
 )
@@ -168,7 +170,45 @@ def return_sla_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> 
             announced += len(new)
     if announced:
         logger.info("return SLA notices sent", extra={"tenant_id": tenant.pk, "count": announced})
+    update_scan(tenant=tenant, now=now)
     return announced
+
+
+def update_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
+    """Flag the tenant's returns whose customer is owed an update (rma_portal/cadence.py):
+    the assignee told, the lapse counted, the customer e-mailed when the tenant wishes."""
+    now = now or timezone.now()
+
+    def timeline(rma: ReturnRequest, action: str) -> None:
+        ReturnEvent.objects.create(
+            tenant=rma.tenant,
+            return_request=rma,
+            actor=None,
+            action=action,
+            from_status=rma.status,
+            to_status=rma.status,
+            is_public=False,  # the customer sees the e-mail, not our bookkeeping
+            created_at=now,
+        )
+
+    return flag_lapsed(
+        ReturnRequest.objects.for_tenant(tenant).select_related(
+            "tenant", "customer_account", "assignee", "requester"
+        ),
+        tenant=tenant,
+        now=now,
+        running_statuses=UPDATE_CADENCE_STATUSES,
+        mail=lambda rma: CaseMail(
+            kind="return",
+            number=rma.number,
+            customer_name=rma.customer_account.name,
+            customer=rma.requester,
+            stage="goods" if rma.status in REFUND_CLOCK_STATUSES else "review",
+            staff_url=portal_url(reverse("admin:returns_returnrequest_change", args=[rma.pk])),
+            portal_url=portal_url(reverse("portal:return_detail", args=[rma.pk])),
+        ),
+        timeline=timeline,
+    )
 
 
 def _local(rma: ReturnRequest, moment: datetime.datetime) -> str:

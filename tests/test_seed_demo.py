@@ -24,6 +24,7 @@ from customers.models import (
     ProductCategory,
 )
 from customers.validators import validate_vat_number
+from returns.models import UPDATE_CADENCE_STATUSES, ReturnRequest, ReturnStatus
 from rma_portal.accounts.models import Role, Team, User
 from rma_portal.inbound.models import Mailbox
 from rma_portal.tenancy.context import tenant_context
@@ -225,3 +226,15 @@ def test_complaints_filed_after_the_demo_are_routed_by_its_rules(printed):
     assert normal.assignee.email in {"agent@nordtech.demo", "coordinator@nordtech.demo"}
     assert normal.status == "open"
     assert history_unassigned
+
+
+def test_the_demo_shows_a_return_awaiting_approval_and_the_update_cadence(printed):
+    tenant = Tenant.objects.get(slug="nordtech")
+    with tenant_context(tenant):
+        waiting = ReturnRequest.objects.get(status=ReturnStatus.AWAITING_APPROVAL)
+        open_returns = ReturnRequest.objects.filter(status__in=UPDATE_CADENCE_STATUSES)
+        owed = list(open_returns.values_list("update_due_at", flat=True))
+    assert waiting.approval_level == "coordinator"
+    assert waiting.requested_value >= Decimal("3000")
+    # every return with the merchant owes its customer an update at some moment
+    assert owed and all(due is not None for due in owed)

@@ -25,7 +25,9 @@ from customers.routing import (
     route,
     timeline_note,
 )
+from customers.update_cadence import track_update
 from rma_portal.accounts.models import STAFF_ACTING_ROLES, Role, User
+from rma_portal.cadence import told_by
 from rma_portal.concurrency import changed_since_seen
 from rma_portal.errors import ApplicationError
 from rma_portal.files.uploads import CleanUpload, UploadRejected, clean_upload
@@ -34,6 +36,7 @@ from rma_portal.tenancy.sequences import format_document_number, next_in_sequenc
 from ..emails import send_complaint_reply_email
 from ..models import (
     OPEN_COMPLAINT_STATUSES,
+    UPDATE_CADENCE_STATUSES,
     Complaint,
     ComplaintAttachment,
     ComplaintCategory,
@@ -378,6 +381,13 @@ def _event(
         note=note,
         is_public=is_public,
         created_at=at,
+    )
+    track_update(
+        complaint,
+        at=at,
+        from_status=from_status,
+        running_statuses=UPDATE_CADENCE_STATUSES,
+        told_customer=told_by(is_public=is_public, actor=actor),
     )
     # E-mails and webhooks go through the outbox in this same transaction.
     on_complaint_event(event)
@@ -931,6 +941,13 @@ def complaint_reply(
         _store_files(locked, message, files, actor)
         if staff and not is_internal:  # internal notes never reach the customer
             send_complaint_reply_email(message)
+            track_update(
+                locked,
+                at=now,
+                from_status="",
+                running_statuses=UPDATE_CADENCE_STATUSES,
+                told_customer=True,
+            )
         if assigned_by_reply:
             _event(
                 locked,

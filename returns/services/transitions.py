@@ -28,13 +28,16 @@ from customers.routing import (
     route,
     timeline_note,
 )
+from customers.update_cadence import track_update
 from rma_portal.accounts.models import User
+from rma_portal.cadence import told_by
 from rma_portal.concurrency import changed_since_seen
 from rma_portal.security.audit import record
 from rma_portal.security.models import AuditAction
 
 from ..models import (
     OPEN_STATUSES,
+    UPDATE_CADENCE_STATUSES,
     Disposition,
     ItemCondition,
     ReturnEvent,
@@ -131,6 +134,13 @@ def _event(
         to_status=locked.status,
         note=note,
         is_public=is_public,
+    )
+    track_update(
+        locked,
+        at=timezone.now(),  # the services' clock, as for the other clocks of the return
+        from_status=from_status,
+        running_statuses=UPDATE_CADENCE_STATUSES,
+        told_customer=told_by(is_public=is_public, actor=actor),
     )
     # E-mails, webhooks and documents go through the outbox in this same transaction.
     on_return_event(event)

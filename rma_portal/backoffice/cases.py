@@ -13,6 +13,7 @@ import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -46,6 +47,39 @@ def sla_badge(state: SlaState, *, paused: bool = False, kind: str = "sla") -> st
     if paused:
         label = _("%(state)s (paused)") % {"state": label}
     return format_html('<span class="{0}-badge {0}-{1}">{2}</span>', kind, state.value, label)
+
+
+def customer_update_text(case, *, now: datetime.datetime, time_zone: str) -> str:
+    """The customer-update cadence of a case (rma_portal/cadence.py) on its page: when the
+    customer last heard from us and when the next update is owed, overdue or not."""
+    zone = ZoneInfo(time_zone)
+
+    def local(moment: datetime.datetime) -> str:
+        return timezone.localtime(moment, zone).strftime("%Y-%m-%d %H:%M")
+
+    last = (
+        _("Last update to the customer: %(at)s.") % {"at": local(case.customer_updated_at)}
+        if case.customer_updated_at
+        else _("The customer has had no update from us yet.")
+    )
+    if case.update_due_at is None:
+        return format_html(
+            "{} {}", last, _("No update owed now: the customer is to act, or it is decided.")
+        )
+    due = _("Next update due %(due_at)s (%(time_zone)s)") % {
+        "due_at": local(case.update_due_at),
+        "time_zone": time_zone,
+    }
+    state = SlaState.BREACHED if case.update_overdue(now) else SlaState.ON_TRACK
+    return format_html("{} {} {}", last, due, sla_badge(state))
+
+
+# The queue of cases whose customer is owed an update, and the cadence's timeline entries.
+UPDATE_OWED_QUEUE_LABEL = gettext_lazy("Customer owed an update")
+UPDATE_EVENT_LABELS = {
+    "update_overdue": gettext_lazy("Customer owed an update: staff told (internal)"),
+    "status_update_sent": gettext_lazy("Status update e-mailed to the customer"),
+}
 
 
 @dataclass(frozen=True)

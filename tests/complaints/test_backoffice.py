@@ -213,6 +213,11 @@ def queue_world(world_a, world_b, round_the_clock):
         file_complaint(world_b, priority="urgent", ago=105 * datetime.timedelta(minutes=1)),
         file_complaint(world_b, priority="urgent", ago=3 * hours),
     ]
+    # the customers of `mine` and of a foreign complaint have been owed an update for a
+    # minute (the cadence's arithmetic is tested in tests/customers/test_update_cadence.py)
+    Complaint.unscoped.filter(pk__in=[mine.pk, foreign[0].pk]).update(
+        update_due_at=now - datetime.timedelta(minutes=1)
+    )
     return {
         "fresh": fresh,
         "first_at_risk": first_at_risk,
@@ -239,6 +244,7 @@ def test_queues_show_the_right_complaints_and_never_another_tenants(world_a, que
     )
     assert _listed(client, "?queue=breached") == [c["first_breached"]]
     assert _listed(client, "?queue=awaiting_customer") == [c["awaiting"]]
+    assert _listed(client, "?queue=update_owed") == [c["mine"]]
 
     tabs = {tab["key"]: tab["count"] for tab in client.get(_url("changelist")).context["queues"]}
     assert tabs == {
@@ -247,11 +253,18 @@ def test_queues_show_the_right_complaints_and_never_another_tenants(world_a, que
         "at_risk": 2,
         "breached": 1,
         "awaiting_customer": 1,
+        "update_owed": 1,
         "all": 7,  # tenant B's complaints are not counted
     }
     # complaint numbers repeat across tenants: tenant B's never show up, in no queue
     foreign_ids = {obj.pk for obj in queue_world["foreign"]}
-    for query in ("", "?queue=unassigned", "?queue=at_risk", "?queue=breached"):
+    for query in (
+        "",
+        "?queue=unassigned",
+        "?queue=at_risk",
+        "?queue=breached",
+        "?queue=update_owed",
+    ):
         response = client.get(_url("changelist") + query)
         assert not foreign_ids & {obj.pk for obj in response.context["cl"].result_list}
     # the coordinator's "mine" holds the complaint waiting for the customer
@@ -865,18 +878,24 @@ def test_support_settings_weekdays_are_checkboxes_and_one_row_per_tenant(world_a
         "working_weekdays": ["4", "0", "2"],
         "reopen_window_days": "10",
         "auto_close_days": "7",
+        "update_cadence_hours": "24",
+        "status_update_emails": "on",
     }
     response = client.post(url, {**data, "day_end": "08:00"})
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["day_end"]
     response = client.post(url, {**data, "working_weekdays": []})
     assert response.context["adminform"].form.errors["working_weekdays"]
+    for hours in ("-1", "721", "two days"):  # the cadence: 0 (off) to 30 days
+        response = client.post(url, {**data, "update_cadence_hours": hours})
+        assert response.context["adminform"].form.errors["update_cadence_hours"]
     assert not SupportSettings.unscoped.exists()
 
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     row = SupportSettings.unscoped.get()
     assert (row.tenant, row.working_weekdays) == (world_a.tenant, [0, 2, 4])
+    assert (row.update_cadence_hours, row.status_update_emails) == (24, True)
     with tenant_context(world_a.tenant):
         calendar = business_calendar(world_a.tenant)
     assert calendar.weekdays == frozenset({0, 2, 4})
