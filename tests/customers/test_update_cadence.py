@@ -23,6 +23,7 @@ from returns import sla_watch as return_watch
 from returns.models import ReturnEvent, ReturnRequest, ReturnStatus
 from rma_portal import cadence
 from rma_portal.notifications.models import Notification
+from rma_portal.notifications.rendering import render_email
 from rma_portal.sla import BusinessCalendar
 from rma_portal.tenancy.context import tenant_context
 from tests.complaints.conftest import complaint_file
@@ -441,3 +442,26 @@ def test_the_back_office_queues_the_cases_owed_an_update_and_shows_the_cadence(
     assert "Next update due 2026-11-18 09:00 (Europe/Warsaw)" in page.content.decode()
     foreign_page = reverse("admin:complaints_complaint_change", args=[foreign.pk])
     assert client.get(foreign_page).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_e_mails_say_what_is_owed_in_each_language(world_a, submitted):
+    SupportSettings.unscoped.create(tenant=world_a.tenant, status_update_emails=True)
+    rma = submitted(local(2026, 11, 16, 10))
+    complaint = complaint_file(world_a.customer, world_a.company, now=local(2026, 11, 16, 9))
+    return_update_scan(tenant=world_a.tenant, now=local(2026, 11, 18, 10))
+    complaint_update_scan(tenant=world_a.tenant, now=local(2026, 11, 18, 10))
+    expected = {
+        "return.update_due": (rma.number, "has heard nothing from us about return"),
+        "return.status_update": (rma.number, "We are reviewing your return"),
+        "complaint.update_due": (complaint.code, "has heard nothing from us about complaint"),
+        "complaint.status_update": (complaint.code, "We are working on your complaint"),
+    }
+    for event, (number, sentence) in expected.items():
+        [notice] = mails(event)
+        context = {**notice.context, "tenant": world_a.tenant}
+        english = render_email(event=event, language="en", context=context)
+        assert number in english.subject and number in english.text
+        assert sentence in english.text and sentence in english.html
+        polish = render_email(event=event, language="pl", context=context)
+        assert number in polish.subject and sentence not in polish.text
