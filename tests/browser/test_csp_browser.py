@@ -5,7 +5,7 @@ do what their scripts do. Any violation they log fails the test (tests/browser/c
 import pytest
 
 from analytics.rollups import kpi_rollups_rebuild
-from complaints.models import CannedResponse
+from complaints.models import CannedResponse, ComplaintMessage
 from tests.analytics.conftest import dataset  # noqa: F401 - the analytics data set fixture
 from tests.analytics.dataset import END, START
 from tests.complaints.conftest import complaint_file
@@ -61,22 +61,43 @@ def test_dashboard_draws_its_charts(page, sign_in, dataset, viewport):  # noqa: 
 
 
 @SCREENS
-def test_backoffice_complaint_page_fills_in_a_canned_response(page, sign_in, world_a, viewport):
+def test_backoffice_complaint_page_previews_and_inserts_a_canned_response_once(
+    page, sign_in, world_a, viewport
+):
     CannedResponse.unscoped.create(
         tenant=world_a.tenant, title="First answer", body="We are looking into {complaint_code}."
     )
     complaint = complaint_file(world_a.customer, world_a.company)
     sign_in(page, world_a.agent)
     change_url = f"{page.base_url}/backoffice/complaints/complaint/{complaint.pk}/change/"
+    expected = f"We are looking into {complaint.code}."
 
     page.goto(change_url)
     page.locator("#canned-picker select").select_option(label="First answer")
 
-    # Filled in at once by static/js/canned_responses.js, without reloading the page.
+    # Shown with its placeholders filled in (static/js/canned_responses.js), not yet inserted.
     reply = page.locator("#reply-form textarea[name=body]")
-    assert reply.input_value() == f"We are looking into {complaint.code}."
+    assert page.locator("#canned-preview").inner_text() == expected
+    assert reply.input_value() == ""
+    # "Insert" adds it once and clears the choice: pressing it again adds nothing.
+    insert = page.locator("#canned-picker button[type=submit]")
+    insert.click()
+    assert reply.input_value() == expected
+    insert.click()
+    assert reply.input_value() == expected
+    assert page.locator("#canned-preview").is_hidden()
     assert page.url == change_url
+    # The reply sent is the text previewed, once.
+    with page.expect_navigation():
+        page.locator("#reply-form button[type=submit]").first.click()
+    bodies = list(
+        ComplaintMessage.unscoped.filter(complaint=complaint, author=world_a.agent).values_list(
+            "body", flat=True
+        )
+    )
+    assert bodies == [expected]
     # The admin's own scripts run too: the navigation sidebar's toggle (wide screens only).
+    page.goto(change_url)
     if viewport["width"] > 1024:
         page.wait_for_selector("#nav-sidebar[aria-expanded=true]")
         page.locator("#toggle-nav-sidebar").click()
