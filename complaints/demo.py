@@ -17,11 +17,13 @@ from dateutil.easter import easter
 from django.utils import timezone
 
 from customers.models import CustomerMembership, OrderLine
+from customers.update_cadence import start_missing
 from rma_portal.accounts.models import Role, User
 from rma_portal.tenancy.models import Tenant
 
 from . import services
 from .models import (
+    UPDATE_CADENCE_STATUSES,
     CannedResponse,
     Complaint,
     ComplaintStage,
@@ -86,6 +88,18 @@ def seed(*, tenant: Tenant, rng: random.Random) -> dict[str, int]:
     }
     created["complaints"] = 0 if Complaint.objects.exists() else _seed_complaints(tenant, rng)
     return created
+
+
+def seed_last(*, tenant: Tenant) -> dict[str, int]:
+    """After the demo's history: its complaints with the merchant get their customer-update
+    cadence (docs/returns-rules.md#customer-update-cadence)."""
+    started = start_missing(
+        Complaint.objects.all(),
+        tenant=tenant,
+        now=timezone.now(),
+        running_statuses=UPDATE_CADENCE_STATUSES,
+    )
+    return {"customer-update clocks started": started}
 
 
 def _seed_settings(tenant: Tenant) -> int:

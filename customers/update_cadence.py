@@ -82,6 +82,21 @@ class CaseMail:
     portal_url: str
 
 
+def start_missing(
+    cases: QuerySet, *, tenant, now: datetime.datetime, running_statuses: Collection[str]
+) -> int:
+    """Start the cadence of the tenant's cases that are with the merchant but have none (open
+    before the cadence existed, or loaded in bulk): owed an update `hours` from `now`, not
+    at once for their history. Answers how many were started."""
+    rule = update_cadence(tenant)
+    if not rule.hours:
+        return 0
+    due = cadence.due_moment(business_calendar(tenant), now, rule.hours)
+    return cases.filter(status__in=running_statuses, update_due_at__isnull=True).update(
+        update_due_at=due
+    )
+
+
 def flag_lapsed(
     cases: QuerySet,
     *,
@@ -96,7 +111,9 @@ def flag_lapsed(
     `timeline(case, action)` writes the app's internal timeline entry ("update_overdue",
     then "status_update_sent" when the tenant e-mails the customer, which restarts the
     clock). Answers how many were flagged. Safe to run twice at once: each case is handled
-    under its row lock and flagged only while `update_flagged_at` is empty."""
+    under its row lock and flagged only while `update_flagged_at` is empty. Cases with the
+    merchant but without a cadence get one first (`start_missing`)."""
+    start_missing(cases, tenant=tenant, now=now, running_statuses=running_statuses)
     candidates = list(cases.filter(lapsed(now)).order_by("pk").values_list("pk", flat=True))
     if not candidates:
         return 0

@@ -12,12 +12,22 @@ import math
 import random
 from decimal import Decimal
 
+from django.utils import timezone
+
 from customers.models import CustomerAccount, CustomerMembership, OrderLine, ProductCategory
+from customers.update_cadence import start_missing
 from rma_portal.accounts.models import Role, User
 from rma_portal.tenancy.models import Tenant
 
 from . import services
-from .models import ApprovalLevel, CategoryWindow, CustomerListing, ReturnPolicy, ReturnRequest
+from .models import (
+    UPDATE_CADENCE_STATUSES,
+    ApprovalLevel,
+    CategoryWindow,
+    CustomerListing,
+    ReturnPolicy,
+    ReturnRequest,
+)
 from .selectors import claimed_quantities, tenant_today
 
 CATEGORY_WINDOWS = {"electronics": 14, "workwear": 30, "office-supplies": 7, "machine-parts": 30}
@@ -58,10 +68,18 @@ REVIEWED_CATEGORY = "electronics"
 def seed_last(*, tenant: Tenant) -> dict[str, int]:
     """After the demo's history: the contract of the tenant's last customer company (by
     number) lists it as always reviewed and gives it 45 days to send the goods; electronics
-    are always reviewed for everyone, and approval tiers apply (docs/returns-rules.md)."""
+    are always reviewed for everyone, and approval tiers apply (docs/returns-rules.md). The
+    history's returns with the merchant get their customer-update cadence."""
+    started = start_missing(
+        ReturnRequest.objects.all(),
+        tenant=tenant,
+        now=timezone.now(),
+        running_statuses=UPDATE_CADENCE_STATUSES,
+    )
+    cadence = {"customer-update clocks started": started}
     company = CustomerAccount.objects.order_by("-number").first()
     if company is None or ReturnPolicy.objects.filter(customer_account=company).exists():
-        return {}
+        return cadence
     override = ReturnPolicy(
         tenant=tenant,
         customer_account=company,
@@ -82,7 +100,11 @@ def seed_last(*, tenant: Tenant) -> dict[str, int]:
         tenant_policy.approval_manager_from = manager
         tenant_policy.override_approval = ApprovalLevel.COORDINATOR
         tenant_policy.save()
-    return {"contract overrides": 1, "returns awaiting approval": _seed_awaiting_approval(tenant)}
+    return {
+        **cadence,
+        "contract overrides": 1,
+        "returns awaiting approval": _seed_awaiting_approval(tenant),
+    }
 
 
 def _seed_awaiting_approval(tenant: Tenant) -> int:

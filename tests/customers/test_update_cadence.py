@@ -465,3 +465,18 @@ def test_the_e_mails_say_what_is_owed_in_each_language(world_a, submitted):
         assert sentence in english.text and sentence in english.html
         polish = render_email(event=event, language="pl", context=context)
         assert number in polish.subject and sentence not in polish.text
+
+
+@pytest.mark.django_db
+def test_cases_open_before_the_cadence_get_one_from_the_first_scan(world_a, submitted):
+    rma = submitted(local(2026, 11, 16, 10))
+    complaint = complaint_file(world_a.customer, world_a.company, now=local(2026, 11, 16, 9))
+    # as if open before the cadence existed
+    ReturnRequest.unscoped.filter(pk=rma.pk).update(update_due_at=None)
+    type(complaint).unscoped.filter(pk=complaint.pk).update(update_due_at=None)
+    # the first scan, weeks later: owed 48 hours from the scan, not flagged for the past
+    assert return_update_scan(tenant=world_a.tenant, now=local(2026, 12, 1, 10)) == 0
+    assert complaint_update_scan(tenant=world_a.tenant, now=local(2026, 12, 1, 10)) == 0
+    assert reload(rma).update_due_at == local(2026, 12, 3, 10)
+    complaint.refresh_from_db()
+    assert complaint.update_due_at == local(2026, 12, 3, 10)
