@@ -20,6 +20,10 @@ class ComplaintsConfig(AppConfig):
             on_message_saved, sender=ComplaintMessage, dispatch_uid="complaint_message_webhook"
         )
         register_assignment_hooks()
+        # Its cases in the agents' inbox, the back-office's home.
+        from .inbox import register as register_inbox
+
+        register_inbox()
         # The tenant's business calendar and customer-update cadence, for returns too
         # (customers/calendar.py).
         from customers.calendar import register_calendar_provider, register_update_cadence_provider

@@ -18,6 +18,10 @@ class ReturnsConfig(AppConfig):
         # The webhook events of returns, their schemas and builders (docs/webhooks.md).
         register_webhook_events()
         register_assignment_hooks()
+        # Its cases in the agents' inbox, the back-office's home.
+        from .inbox import register as register_inbox
+
+        register_inbox()
 
 
 def register_assignment_hooks() -> None:

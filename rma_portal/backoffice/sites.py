@@ -56,8 +56,24 @@ class BackofficeSite(admin.AdminSite):
                 self.admin_view(require_POST(self.switch_tenant_view)),
                 name="switch_tenant",
             ),
+            path("sections/", self.admin_view(self.sections_view), name="sections"),
             *super().get_urls(),
         ]
+
+    @method_decorator(never_cache)
+    def index(self, request, extra_context=None):
+        """The home of a tenant's staff is their work: the inbox of returns and complaints
+        ("My work"); the list of the back-office's sections is one link away. A platform
+        superuser outside any tenant sees the sections."""
+        if getattr(request, "tenant", None) is None:
+            return super().index(request, extra_context)
+        from .inbox_page import inbox_page
+
+        return inbox_page(request, site_context=self.each_context(request))
+
+    def sections_view(self, request):
+        """Every section (app and model) the user may open: the admin's own index."""
+        return super().index(request, {"title": _("All sections")})
 
     def switch_tenant_view(self, request):
         """A platform superuser works inside one tenant, or (empty choice) across all."""

@@ -44,7 +44,10 @@ def test_coordinators_managers_and_tenant_admins_keep_the_set_up(world_a, login,
     client = login(getattr(world_a, role))
     for page in PAGES:
         assert client.get(reverse(page)).status_code == 200, page
-    index = parse(client.get(reverse("admin:index")))
+    # one link away from the home ("My work"): the list of every section
+    home = parse(client.get(reverse("admin:index")))
+    assert reverse("admin:sections") in {a["href"] for a in home.select("a[href]")}
+    index = parse(client.get(reverse("admin:sections")))
     links = {a["href"] for a in index.select("#content-main a[href]")}
     assert reverse("admin:accounts_team_changelist") in links
     assert reverse("admin:customers_assignmentrule_changelist") in links

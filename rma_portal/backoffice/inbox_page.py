@@ -1,0 +1,178 @@
+"""The "My work" page, the back-office's home for the tenant's staff: the inbox of
+rma_portal/backoffice/inbox.py with its views, filters, sort and pages. A constant number of
+queries whatever the number of cases: the counts (one per case kind), one page of rows, and
+the assignees' names."""
+
+from __future__ import annotations
+
+import datetime
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from rma_portal.accounts.models import User
+from rma_portal.sla import SlaState
+
+from .cases import sla_badge
+from .inbox import (
+    DEFAULT_SORT,
+    DEFAULT_VIEW,
+    SORTS,
+    VIEWS,
+    Filters,
+    inbox_rows,
+    inbox_sources,
+    row_state,
+    source_of,
+    view_counts,
+)
+
+PAGE_SIZE = 50
+MAX_PAGE = 10_000
+
+
+class InboxForm(forms.Form):
+    view = forms.ChoiceField(
+        label=gettext_lazy("view"), choices=[(v.key, v.label) for v in VIEWS], required=False
+    )
+    kind = forms.ChoiceField(label=gettext_lazy("type"), required=False)
+    priority = forms.ChoiceField(label=gettext_lazy("priority"), required=False)
+    q = forms.CharField(
+        label=gettext_lazy("search"),
+        required=False,
+        max_length=100,
+        strip=True,
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    sort = forms.ChoiceField(
+        label=gettext_lazy("sort"),
+        choices=[(key, label) for key, (label, _order) in SORTS.items()],
+        required=False,
+    )
+    page = forms.IntegerField(
+        label=gettext_lazy("page"), min_value=1, max_value=MAX_PAGE, required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        sources = inbox_sources()
+        self.fields["kind"].choices = [
+            ("", _("Returns and complaints")),
+            *((source.kind, source.label) for source in sources),
+        ]
+        priorities = {}
+        for source in sources:
+            priorities.update(source.priority_labels)
+        self.fields["priority"].choices = [("", _("Any priority")), *priorities.items()]
+
+    def filters(self) -> Filters:
+        data = self.cleaned_data if self.is_valid() else {}
+        return Filters(
+            view=data.get("view") or DEFAULT_VIEW,
+            kind=data.get("kind") or "",
+            priority=data.get("priority") or "",
+            q=data.get("q") or "",
+            sort=data.get("sort") or DEFAULT_SORT,
+        )
+
+    def page_number(self) -> int:
+        return (self.cleaned_data.get("page") if self.is_valid() else None) or 1
+
+
+def _relative(due_at: datetime.datetime, now: datetime.datetime) -> str:
+    """ "in 3 h 20 min" or "2 h 5 min overdue" (days from 48 hours on)."""
+    seconds = int((due_at - now).total_seconds())
+    minutes = abs(seconds) // 60
+    if minutes >= 48 * 60:
+        amount = _("%(days)d d") % {"days": minutes // (24 * 60)}
+    elif minutes >= 60:
+        amount = _("%(hours)d h %(minutes)02d min") % {
+            "hours": minutes // 60,
+            "minutes": minutes % 60,
+        }
+    else:
+        amount = _("%(minutes)d min") % {"minutes": minutes}
+    if seconds >= 0:
+        return _("in %(amount)s") % {"amount": amount}
+    return _("%(amount)s overdue") % {"amount": amount}
+
+
+def inbox_page(request, *, site_context: dict) -> TemplateResponse:
+    now = timezone.now()
+    form = InboxForm(request.GET or None)
+    filters = form.filters() if form.is_bound else Filters()
+    page = form.page_number() if form.is_bound else 1
+    counts = view_counts(filters, request.user, now)
+    total = counts[filters.view]
+    last_page = max(1, -(-total // PAGE_SIZE))
+    page = min(page, last_page)
+    rows = inbox_rows(filters, request.user, now, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    assignees = {
+        user.pk: user.get_full_name() or user.email
+        for user in User.objects.filter(
+            pk__in={row["assignee_id"] for row in rows if row["assignee_id"]}
+        )
+    }
+    zone = ZoneInfo(request.tenant.timezone) if getattr(request, "tenant", None) else None
+    for row in rows:
+        source = source_of(row["kind"])
+        row["kind_label"] = source.label
+        row["url"] = reverse(source.change_url_name, args=[row["pk"]])
+        row["status_label"] = source.status_labels.get(row["status"], row["status"])
+        row["priority_label"] = source.priority_labels.get(row["priority"] or "", "")
+        row["assignee_name"] = assignees.get(row["assignee_id"], "")
+        state = row_state(row, now)
+        row["state"] = state.value if state else ""
+        if state is not None:
+            row["badge"] = sla_badge(state, paused=bool(row["paused"]))
+            row["due_local"] = timezone.localtime(row["due_at"], zone).strftime("%Y-%m-%d %H:%M")
+            row["relative"] = (
+                _relative(row["due_at"], row["paused"] or now)
+                if state not in (SlaState.MET, SlaState.MISSED)
+                else ""
+            )
+
+    def link(**changes) -> str:
+        params = {
+            "view": filters.view,
+            "kind": filters.kind,
+            "priority": filters.priority,
+            "q": filters.q,
+            "sort": filters.sort,
+            **changes,
+        }
+        return "?" + urlencode({key: value for key, value in params.items() if value})
+
+    views = [
+        {
+            "key": view.key,
+            "label": view.label,
+            "count": counts[view.key],
+            "url": link(view=view.key, page=""),
+            "current": view.key == filters.view,
+        }
+        for view in VIEWS
+        if view.key in {"all"} | {k for s in inbox_sources() for k in s.views}
+    ]
+    context = {
+        **site_context,
+        "title": _("My work"),
+        "form": form if form.is_bound else InboxForm(initial={"sort": DEFAULT_SORT}),
+        "filters": filters,
+        "views": views,
+        "current_view": next(v for v in VIEWS if v.key == filters.view),
+        "rows": rows,
+        "total": total,
+        "page": page,
+        "last_page": last_page,
+        "previous_url": link(page=page - 1) if page > 1 else "",
+        "next_url": link(page=page + 1) if page < last_page else "",
+        "time_zone": request.tenant.timezone if getattr(request, "tenant", None) else "UTC",
+    }
+    return TemplateResponse(request, "admin/inbox.html", context)

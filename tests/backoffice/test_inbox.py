@@ -1,0 +1,197 @@
+"""The agents' inbox ("My work", the back-office's home; rma_portal/backoffice/inbox.py): open
+returns and complaints of the tenant in one list, with views and counts, sorted by the next
+deadline, in a constant number of queries; never another tenant's case."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from complaints.models import Complaint
+from returns.models import ReturnRequest
+from tests.complaints.conftest import complaint_file
+from tests.html import parse
+from tests.returns import conftest as returns_fixtures
+
+pytestmark = pytest.mark.django_db
+
+# The returns' fixtures (tests/returns/conftest.py), shared rather than copied.
+policy_a = returns_fixtures.policy_a
+make_order_line = returns_fixtures.make_order_line
+file_return = returns_fixtures.file_return
+
+HOME = "admin:index"
+
+
+@pytest.fixture
+def file_one(world_a, world_b, make_order_line, file_return):
+    """File a return (submitted) of company A, or B's with `world=world_b`."""
+
+    def _file(world=None, *, submit=True):
+        world = world or world_a
+        line = make_order_line(world.company, quantity=3)
+        return file_return(
+            world.customer,
+            world.company,
+            [{"order_line_id": line.pk, "quantity": 1, "reason": "defective"}],
+            submit=submit,
+        )
+
+    return _file
+
+
+def rows(response) -> list[tuple[str, int]]:
+    page = parse(response)
+    return [(tr["data-kind"], int(tr["data-id"])) for tr in page.select("tr.inbox-row")]
+
+
+def counts(response) -> dict[str, int]:
+    return {v["key"]: v["count"] for v in response.context["views"]}
+
+
+def test_staff_land_on_their_work_with_both_kinds_of_case(world_a, world_b, file_one, login):
+    rma = file_one()
+    complaint = complaint_file(world_a.customer, world_a.company, now=timezone.now())
+    draft = file_one(submit=False)
+    foreign_return = file_one(world_b)
+    foreign_complaint = complaint_file(world_b.customer, world_b.company, now=timezone.now())
+    client = login(world_a.agent)
+
+    response = client.get(reverse(HOME) + "?view=all")
+
+    assert response.status_code == 200
+    assert "admin/inbox.html" in [t.name for t in response.templates]
+    listed = rows(response)
+    assert set(listed) == {("return", rma.pk), ("complaint", complaint.pk)}
+    assert ("return", draft.pk) not in listed  # drafts are the customer's
+    assert ("return", foreign_return.pk) not in listed
+    assert ("complaint", foreign_complaint.pk) not in listed
+    text = response.content.decode()
+    assert rma.number in text and complaint.code in text
+    assert reverse("admin:returns_returnrequest_change", args=[rma.pk]) in text
+    # searching for another tenant's number finds nothing (numbers repeat across tenants)
+    response = client.get(reverse(HOME), {"view": "all", "q": foreign_complaint.code})
+    assert ("complaint", foreign_complaint.pk) not in rows(response)
+
+
+def test_views_count_and_hold_their_cases(world_a, file_one, login):
+    now = timezone.now()
+    mine = complaint_file(world_a.customer, world_a.company, now=now)
+    unassigned = file_one()
+    breached = complaint_file(world_a.customer, world_a.company, now=now)
+    Complaint.unscoped.filter(pk=mine.pk).update(assignee=world_a.agent)
+    Complaint.unscoped.filter(pk=breached.pk).update(
+        first_response_due_at=now - datetime.timedelta(hours=1),
+        first_response_at_risk_at=now - datetime.timedelta(hours=2),
+    )
+    ReturnRequest.unscoped.filter(pk=unassigned.pk).update(
+        decision_due_at=now + datetime.timedelta(hours=1),
+        decision_at_risk_at=now - datetime.timedelta(minutes=1),
+    )
+    client = login(world_a.agent)
+
+    response = client.get(reverse(HOME))  # "mine" by default
+
+    assert rows(response) == [("complaint", mine.pk)]
+    assert counts(response) == {
+        "mine": 1,
+        "unassigned": 2,
+        "at_risk": 1,
+        "breached": 1,
+        "update_owed": 0,
+        "waiting": 0,
+        "awaiting_approval": 0,
+        "all": 3,
+    }
+    assert rows(client.get(reverse(HOME), {"view": "breached"})) == [("complaint", breached.pk)]
+    assert rows(client.get(reverse(HOME), {"view": "at_risk"})) == [("return", unassigned.pk)]
+    assert rows(client.get(reverse(HOME), {"view": "all", "kind": "return"})) == [
+        ("return", unassigned.pk)
+    ]
+    only_urgent = client.get(reverse(HOME), {"view": "all", "priority": "urgent"})
+    assert rows(only_urgent) == [] and counts(only_urgent)["all"] == 0
+
+
+def test_sorted_by_the_next_deadline_with_cases_without_one_last(world_a, file_one, login):
+    now = timezone.now()
+    late = complaint_file(world_a.customer, world_a.company, now=now)
+    soon = file_one()
+    none = file_one()
+    Complaint.unscoped.filter(pk=late.pk).update(
+        first_response_due_at=now + datetime.timedelta(hours=5)
+    )
+    ReturnRequest.unscoped.filter(pk=soon.pk).update(
+        decision_due_at=now + datetime.timedelta(hours=1)
+    )
+    ReturnRequest.unscoped.filter(pk=none.pk).update(decision_due_at=None)
+    client = login(world_a.agent)
+
+    response = client.get(reverse(HOME), {"view": "all"})
+
+    assert rows(response) == [("return", soon.pk), ("complaint", late.pk), ("return", none.pk)]
+    newest = rows(client.get(reverse(HOME), {"view": "all", "sort": "newest"}))
+    assert newest == [("return", none.pk), ("return", soon.pk), ("complaint", late.pk)]
+
+
+def test_the_number_of_queries_does_not_grow_with_the_cases(world_a, file_one, login):
+    client = login(world_a.agent)
+    url = reverse(HOME) + "?view=all"
+
+    def queries() -> int:
+        client.get(url)  # warm: sessions, permissions, site context
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    file_one()
+    Complaint.unscoped.filter(
+        pk=complaint_file(world_a.customer, world_a.company, now=timezone.now()).pk
+    ).update(assignee=world_a.agent)
+    few = queries()
+    for _ in range(4):
+        Complaint.unscoped.filter(
+            pk=complaint_file(world_a.customer, world_a.company, now=timezone.now()).pk
+        ).update(assignee=world_a.coordinator)
+        file_one()
+    assert queries() == few
+
+
+def test_bad_parameters_are_explained_and_change_nothing(world_a, file_one, login):
+    rma = file_one()
+    client = login(world_a.agent)
+
+    response = client.get(reverse(HOME), {"view": "everything", "page": "x", "sort": "up"})
+
+    assert response.status_code == 200
+    errors = parse(response).first("ul.errorlist[role=alert]")
+    assert errors is not None and "valid" in errors.text
+    assert rows(response) == []  # the default view, "mine", is empty for this agent
+    assert ReturnRequest.unscoped.get(pk=rma.pk).version == rma.version
+    # a page past the last shows the last
+    response = client.get(reverse(HOME), {"view": "all", "page": "9999"})
+    assert rows(response) == [("return", rma.pk)]
+
+
+def test_customers_and_anonymous_visitors_never_see_it(world_a, file_one, client, login):
+    file_one()
+    assert client.get(reverse(HOME)).status_code == 302
+    customer = login(world_a.customer)
+    response = customer.get(reverse(HOME))
+    assert response.status_code in (302, 403)
+    assert b"inbox-row" not in response.content
+
+
+def test_every_section_is_one_link_away(world_a, login):
+    client = login(world_a.tenant_admin)
+    home = parse(client.get(reverse(HOME)))
+    sections = reverse("admin:sections")
+    assert sections in {a["href"] for a in home.select("a[href]")}
+    page = parse(client.get(sections))
+    links = {a["href"] for a in page.select("#content-main a[href]")}
+    assert reverse("admin:complaints_complaint_changelist") in links
+    assert reverse("admin:returns_returnrequest_changelist") in links
