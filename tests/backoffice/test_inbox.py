@@ -195,3 +195,17 @@ def test_every_section_is_one_link_away(world_a, login):
     links = {a["href"] for a in page.select("#content-main a[href]")}
     assert reverse("admin:complaints_complaint_changelist") in links
     assert reverse("admin:returns_returnrequest_changelist") in links
+
+
+def test_the_language_switch_is_in_the_back_office_and_remembered(world_a, login):
+    client = login(world_a.agent)
+    home = parse(client.get(reverse(HOME)))
+    switch = home.select_one("form.lang-switch")
+    assert switch["action"] == reverse("accounts:set_language")
+    assert {b["value"] for b in switch.select("button[name=language]")} >= {"en", "pl"}
+
+    client.post(reverse("accounts:set_language"), {"language": "pl", "next": reverse(HOME)})
+
+    assert "Moja praca" in parse(client.get(reverse(HOME))).first("h1").text
+    world_a.agent.refresh_from_db()
+    assert world_a.agent.language == "pl"
