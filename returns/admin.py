@@ -525,6 +525,7 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
                     "pickup_date",
                     "pickup_address",
                     "customer_note",
+                    "linked_complaints",
                     "requested_value",
                     "shipping_paid_by",
                     "auto_approved",
@@ -668,6 +669,22 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
     @admin.display(description=gettext_lazy("refund / credit"))
     def refund_clock(self, obj: ReturnRequest) -> str:
         return self._clock_text(obj, obj.refund_state(timezone.now()), obj.refund_due_at, False)
+
+    @admin.display(description=gettext_lazy("complaints about it"))
+    def linked_complaints(self, obj: ReturnRequest) -> str:
+        """The complaints that name this return (a complaint links its return; this is the
+        other way), each a link to its page. The tenant's only: the manager is scoped."""
+        linked = obj.complaints.order_by("pk").values_list("pk", "code", "subject")
+        if not linked:
+            return "—"
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a> ({})',
+            (
+                (reverse("admin:complaints_complaint_change", args=[pk]), code, subject)
+                for pk, code, subject in linked
+            ),
+        )
 
     @admin.display(description=gettext_lazy("customer updates"))
     def customer_update(self, obj: ReturnRequest) -> str:

@@ -209,3 +209,23 @@ def test_the_language_switch_is_in_the_back_office_and_remembered(world_a, login
     assert "Moja praca" in parse(client.get(reverse(HOME))).first("h1").text
     world_a.agent.refresh_from_db()
     assert world_a.agent.language == "pl"
+
+
+def test_a_return_and_the_complaint_about_it_link_each_other(world_a, file_one, login):
+    from complaints import services as complaint_services
+    from rma_portal.tenancy.context import tenant_context
+
+    rma = file_one()
+    complaint = complaint_file(world_a.customer, world_a.company, now=timezone.now())
+    with tenant_context(world_a.tenant):
+        complaint_services.complaint_link_return(
+            complaint=complaint, actor=world_a.agent, return_request=rma
+        )
+    client = login(world_a.agent)
+
+    return_page = parse(client.get(reverse("admin:returns_returnrequest_change", args=[rma.pk])))
+    complaint_url = reverse("admin:complaints_complaint_change", args=[complaint.pk])
+    assert complaint_url in {a["href"] for a in return_page.select("a[href]")}
+    complaint_page = parse(client.get(complaint_url))
+    return_url = reverse("admin:returns_returnrequest_change", args=[rma.pk])
+    assert return_url in {a["href"] for a in complaint_page.select("a[href]")}
