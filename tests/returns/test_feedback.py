@@ -80,7 +80,7 @@ def test_a_link_reads_back_as_what_was_signed(resolved):
     token = survey_token(return_request=resolved, recipient=resolved.requester, score=3, now=T0)
 
     assert survey_read(token, now=T0) == SurveyInvitation(
-        return_id=resolved.pk,
+        case_id=resolved.pk,
         tenant_id=resolved.tenant_id,
         user_id=resolved.requester_id,
         score=3,
@@ -164,7 +164,7 @@ def test_the_resolution_mail_carries_five_signed_score_links_in_text_and_html(
     assert in_html == in_text  # the same five links, in the same order
     invitations = [survey_read(token) for token in in_text]
     assert [invitation.score for invitation in invitations] == [1, 2, 3, 4, 5]
-    assert {(i.return_id, i.tenant_id, i.user_id) for i in invitations} == {
+    assert {(i.case_id, i.tenant_id, i.user_id) for i in invitations} == {
         (rma.pk, world_a.tenant.pk, world_a.customer.pk)
     }
     assert "How satisfied are you with how we handled your return?" in mail.body
