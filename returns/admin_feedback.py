@@ -5,12 +5,10 @@ return's answer on its page. Answers are the customers' own: nothing here change
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy
 
 from rma_portal.backoffice.admin import ReadOnlyAdminMixin, TenantScopedTabularInline
-from rma_portal.surveys.admin import NpsGroupFilter, SurveyAnswersAdmin
+from rma_portal.surveys.admin import NpsGroupFilter, SurveyAnswersAdmin, case_change_link
 
 from .feedback_models import ReturnFeedback
 
@@ -51,8 +49,7 @@ class ReturnFeedbackAdmin(SurveyAnswersAdmin):
 
     @admin.display(description=gettext_lazy("return"), ordering="return_request__number")
     def return_link(self, answer: ReturnFeedback) -> str:
-        url = reverse("admin:returns_returnrequest_change", args=[answer.return_request_id])
-        return format_html('<a href="{}">{}</a>', url, answer.return_request.number)
+        return case_change_link(answer.return_request, answer.return_request.number)
 
     @admin.display(
         description=gettext_lazy("customer"), ordering="return_request__customer_account__name"

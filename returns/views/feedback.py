@@ -21,7 +21,6 @@ from customers.views.access import customer_required
 from rma_portal.errors import ApplicationError
 from rma_portal.forms import add_application_error
 from rma_portal.surveys.forms import SurveyAnswerForm
-from rma_portal.surveys.links import SurveyInvitation
 from rma_portal.surveys.views import SurveyLinkView
 
 from .. import selectors
@@ -60,19 +59,11 @@ class ReturnSurveyView(SurveyLinkView):
     template_name = "feedback/survey.html"
     thanks_template_name = "feedback/thanks.html"
     refused_template_name = "feedback/link_invalid.html"
-
-    def invited_case(self, invitation: SurveyInvitation) -> ReturnRequest | None:
-        rma = (
-            ReturnRequest.objects.select_related("requester", "customer_account")
-            .filter(pk=invitation.case_id, requester_id=invitation.user_id)
-            .first()
-        )
-        if rma is None or rma.status not in ANSWERABLE_STATUSES or not rma.requester.is_active:
-            return None
-        return rma
-
-    def answer_of(self, case: ReturnRequest) -> ReturnFeedback | None:
-        return ReturnFeedback.objects.filter(return_request=case).first()
+    case_model = ReturnRequest
+    recipient_field = "requester"
+    answerable_statuses = ANSWERABLE_STATUSES
+    answer_model = ReturnFeedback
+    answer_case_field = "return_request"
 
     def answer_summary(self, answer: ReturnFeedback) -> dict:
         return {"score": answer.csat, "answered_at": answer.answered_at}

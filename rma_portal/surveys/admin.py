@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Q
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy
 
@@ -38,6 +40,13 @@ class NpsGroupFilter(admin.SimpleListFilter):
         }
         condition = conditions.get(self.value())
         return queryset if condition is None else queryset.filter(condition)
+
+
+def case_change_link(case, label: str) -> str:
+    """A link to the case's own page of the back-office, named `label` (its number)."""
+    opts = case._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[case.pk])
+    return format_html('<a href="{}">{}</a>', url, label)
 
 
 class SurveyAnswersAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import zoneinfo
 
 from django.contrib.auth.decorators import login_not_required
+from django.db import models
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -36,21 +37,38 @@ class SurveyLinkView(View):
     http_method_names = ["get", "head", "post"]
     links: SurveyLinks
     form_class: type[SurveyAnswerForm] = SurveyAnswerForm
+    case_model: type[models.Model]
+    recipient_field = ""  # the case's field naming the customer user the e-mail was sent to
+    answerable_statuses: frozenset[str] = frozenset()  # the case's statuses that take answers
+    answer_model: type[models.Model]
+    answer_case_field = ""  # the answer's one-to-one field naming its case
     # Context of every template: case, tenant, brand_colour and the app's case_context().
     template_name = ""  # the form; also csat, nps, comment (shown again) and form (after a POST)
     thanks_template_name = ""  # also again (answered before), score and answered_at
     refused_template_name = ""  # expired (or not valid); no case
 
-    # --- the app's part ---------------------------------------------------------------------
+    # --- the app's part: its models and statuses above, its service and sentences below -----
 
     def invited_case(self, invitation: SurveyInvitation):
         """The case the link asks about, as long as the person it was sent to may still answer
-        (the tenant in context is the link's); None otherwise."""
-        raise NotImplementedError
+        (the tenant in context is the link's): still the case's `recipient_field`, active, and
+        the case in one of `answerable_statuses`; None otherwise."""
+        case = (
+            self.case_model.objects.select_related(self.recipient_field)
+            .filter(pk=invitation.case_id, **{f"{self.recipient_field}_id": invitation.user_id})
+            .first()
+        )
+        if (
+            case is None
+            or case.status not in self.answerable_statuses
+            or not getattr(case, self.recipient_field).is_active
+        ):
+            return None
+        return case
 
     def answer_of(self, case):
         """The answer already given about `case`, or None."""
-        raise NotImplementedError
+        return self.answer_model.objects.filter(**{self.answer_case_field: case}).first()
 
     def answer_summary(self, answer) -> dict:
         """What the thank-you page shows of an answer: {"score": 1–5, "answered_at": …}."""
