@@ -47,6 +47,7 @@ from .admin_forms import (
     SupportSettingsForm,
     may_assign_others,
 )
+from .admin_ratings import SatisfactionRatingAdmin  # noqa: F401 - registers the ratings' list
 from .models import (
     OPEN_COMPLAINT_STATUSES,
     CannedResponse,
@@ -326,6 +327,8 @@ class ComplaintAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedA
                     "closed_at",
                     "reopen_count",
                     "rating_display",
+                    "rating_nps",
+                    "rating_channel",
                 ]
             },
         ),
@@ -502,6 +505,18 @@ class ComplaintAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedA
                 "comment": rating.comment,
             }
         return _("%(score)s of 5") % {"score": rating.score}
+
+    @admin.display(description=gettext_lazy("would recommend us (0–10)"))
+    def rating_nps(self, obj: Complaint) -> str:
+        rating = getattr(obj, "rating", None)
+        if rating is None or rating.nps is None:
+            return "—"
+        return _("%(score)s of 10") % {"score": rating.nps}
+
+    @admin.display(description=gettext_lazy("rated through"))
+    def rating_channel(self, obj: Complaint) -> str:
+        rating = getattr(obj, "rating", None)
+        return "—" if rating is None else rating.get_channel_display()
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

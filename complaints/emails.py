@@ -22,6 +22,7 @@ from rma_portal.notifications.services import notification_enqueue
 
 from .models import Complaint, ComplaintEvent, ComplaintMessage, ComplaintStageVisit
 from .selectors import support_settings
+from .survey import survey_links
 
 # Events the SLA watch enqueues itself (context: sla_email_context()).
 SLA_AT_RISK_EVENT = "complaint.sla_at_risk"  # to the assignee
@@ -175,6 +176,8 @@ def send_complaint_emails(event: ComplaintEvent) -> None:
             resolution=event.note,
             rate_url=context["url"] + "#rate",
             reopen_window_days=support_settings(complaint.tenant).reopen_window_days,
+            # Five signed links, one per score, to the survey page (docs/feedback.md).
+            survey=survey_links(complaint, recipient=complaint.reporter),
         )
         _to_reporter(
             complaint, event="complaint.resolved", context=context, key=key, essential=True

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Order, OrderLine
 from rma_portal.forms import IsoDateInput, MultipleFileField, add_application_error
+from rma_portal.surveys.forms import nps_field
 
 from .models import ComplaintCategory, ComplaintStatus, Priority
 from .services.complaints import MAX_FILES_PER_MESSAGE, MAX_TEXT
@@ -244,6 +245,8 @@ class ComplaintRatingForm(forms.Form):
             "invalid_choice": _("Choose a rating from 1 to 5."),
         },
     )
+    # The survey's optional 0–10 question, drawn by templates/surveys/_nps_fieldset.html.
+    nps = nps_field()
     comment = forms.CharField(
         label=_("Comment"),
         required=False,

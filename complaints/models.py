@@ -20,6 +20,7 @@ from rma_portal import cadence
 from rma_portal.cadence import CustomerUpdateCadence
 from rma_portal.concurrency import VersionedModel
 from rma_portal.files.models import StoredUpload
+from rma_portal.surveys import CSAT_MAX, CSAT_MIN, NPS_MAX, NPS_MIN, SurveyChannel, nps_constraint
 from rma_portal.tenancy.models import TenantOwnedModel
 from rma_portal.tenancy.timeline import TimelineEvent
 
@@ -686,9 +687,23 @@ class SatisfactionRating(TenantOwnedModel):
         Complaint, on_delete=models.CASCADE, related_name="rating", verbose_name=_("complaint")
     )
     score = models.PositiveSmallIntegerField(
-        _("score"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+        _("score"), validators=[MinValueValidator(CSAT_MIN), MaxValueValidator(CSAT_MAX)]
+    )
+    # The survey's optional "would you recommend us" (docs/feedback.md).
+    nps = models.PositiveSmallIntegerField(
+        _("would recommend us (0–10)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(NPS_MIN), MaxValueValidator(NPS_MAX)],
     )
     comment = models.TextField(_("comment"), blank=True)
+    # The portal, also through its API with the customer's own token (as CaseChannel).
+    channel = models.CharField(
+        _("answered through"),
+        max_length=10,
+        choices=SurveyChannel.choices,
+        default=SurveyChannel.PORTAL,
+    )
     rated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -703,6 +718,7 @@ class SatisfactionRating(TenantOwnedModel):
                 condition=models.Q(score__gte=1) & models.Q(score__lte=5),
                 name="rating_score_1_to_5",
             ),
+            nps_constraint("rating_nps_0_to_10"),
         ]
 
     def __str__(self) -> str:

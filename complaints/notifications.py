@@ -90,7 +90,12 @@ def rating_data(complaint: Complaint) -> dict | None:
     rating = rating.first()
     if rating is None:
         return None
-    return {"score": rating.score, "comment": rating.comment, "created_at": iso(rating.created_at)}
+    return {
+        "score": rating.score,
+        "nps": rating.nps,
+        "comment": rating.comment,
+        "created_at": iso(rating.created_at),
+    }
 
 
 def complaint_data(complaint: Complaint) -> dict:
@@ -188,6 +193,11 @@ def register_definitions() -> None:
                     obj(
                         {
                             "score": {"type": "integer", "minimum": 1, "maximum": 5},
+                            "nps": described(
+                                nullable({"type": "integer", "minimum": 0, "maximum": 10}),
+                                "How likely the customer is to recommend the merchant; null "
+                                "when left out.",
+                            ),
                             "comment": STRING,
                             "created_at": DATETIME,
                         },
@@ -370,6 +380,7 @@ COMPLAINT_EVENTS = [
         {
             "rating": {
                 "score": 5,
+                "nps": 9,
                 "comment": "Quick.",
                 "created_at": "2026-11-17T16:00:00+01:00",
             }

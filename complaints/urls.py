@@ -1,9 +1,10 @@
 """URLs of the complaints app; the portal's are mounted under /portal/ in the `portal`
-namespace."""
+namespace, the survey page of the resolution e-mail's links under /feedback/ in the
+`feedback` namespace (docs/feedback.md)."""
 
 from django.urls import path
 
-from .views import portal
+from .views import portal, survey
 
 portal_urlpatterns = [
     path("complaints/", portal.complaint_list, name="complaint_list"),
@@ -17,4 +18,8 @@ portal_urlpatterns = [
         portal.complaint_attachment,
         name="complaint_attachment",
     ),
+]
+
+feedback_urlpatterns = [
+    path("c/<str:token>/", survey.survey, name="complaint_survey"),
 ]

@@ -5,48 +5,16 @@ return's answer on its page. Answers are the customers' own: nothing here change
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Q
-from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy
 
-from rma_portal.backoffice.admin import (
-    ReadOnlyAdminMixin,
-    TenantScopedAdmin,
-    TenantScopedTabularInline,
-)
+from rma_portal.backoffice.admin import ReadOnlyAdminMixin, TenantScopedTabularInline
+from rma_portal.surveys.admin import NpsGroupFilter, SurveyAnswersAdmin, case_change_link
 
-from .feedback_models import NPS_DETRACTOR_UNTIL, NPS_PROMOTER_FROM, ReturnFeedback
-
-COMMENT_EXCERPT = 80
-
-
-class NpsGroupFilter(admin.SimpleListFilter):
-    title = gettext_lazy("would recommend us")
-    parameter_name = "nps_group"
-
-    def lookups(self, request, model_admin):
-        return [
-            ("promoter", gettext_lazy("Promoters (9–10)")),
-            ("passive", gettext_lazy("Passives (7–8)")),
-            ("detractor", gettext_lazy("Detractors (0–6)")),
-            ("none", gettext_lazy("Not answered")),
-        ]
-
-    def queryset(self, request, queryset):
-        conditions = {
-            "promoter": Q(nps__gte=NPS_PROMOTER_FROM),
-            "passive": Q(nps__gt=NPS_DETRACTOR_UNTIL, nps__lt=NPS_PROMOTER_FROM),
-            "detractor": Q(nps__lte=NPS_DETRACTOR_UNTIL),
-            "none": Q(nps__isnull=True),
-        }
-        condition = conditions.get(self.value())
-        return queryset if condition is None else queryset.filter(condition)
+from .feedback_models import ReturnFeedback
 
 
 @admin.register(ReturnFeedback)
-class ReturnFeedbackAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+class ReturnFeedbackAdmin(SurveyAnswersAdmin):
     list_display = [
         "return_link",
         "customer",
@@ -56,7 +24,6 @@ class ReturnFeedbackAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         "channel",
         "answered_at",
     ]
-    list_display_links = None
     list_filter = [
         "csat",
         NpsGroupFilter,
@@ -82,18 +49,13 @@ class ReturnFeedbackAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 
     @admin.display(description=gettext_lazy("return"), ordering="return_request__number")
     def return_link(self, answer: ReturnFeedback) -> str:
-        url = reverse("admin:returns_returnrequest_change", args=[answer.return_request_id])
-        return format_html('<a href="{}">{}</a>', url, answer.return_request.number)
+        return case_change_link(answer.return_request, answer.return_request.number)
 
     @admin.display(
         description=gettext_lazy("customer"), ordering="return_request__customer_account__name"
     )
     def customer(self, answer: ReturnFeedback) -> str:
         return answer.return_request.customer_account.name
-
-    @admin.display(description=gettext_lazy("comment"))
-    def comment_excerpt(self, answer: ReturnFeedback) -> str:
-        return Truncator(answer.comment).chars(COMMENT_EXCERPT) or "—"
 
 
 class ReturnFeedbackInline(ReadOnlyAdminMixin, TenantScopedTabularInline):

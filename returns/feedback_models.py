@@ -13,21 +13,32 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from rma_portal.surveys import (
+    COMMENT_MAX_LENGTH,
+    CSAT_MAX,
+    CSAT_MIN,
+    NPS_DETRACTOR_UNTIL,
+    NPS_MAX,
+    NPS_MIN,
+    NPS_PROMOTER_FROM,
+    nps_constraint,
+)
+from rma_portal.surveys import SurveyChannel as FeedbackChannel
 from rma_portal.tenancy.models import TenantOwnedModel
 
-CSAT_MIN, CSAT_MAX = 1, 5
-NPS_MIN, NPS_MAX = 0, 10
-# NPS: 9–10 recommend us (promoters), 0–6 do not (detractors), 7–8 are passive.
-NPS_PROMOTER_FROM = 9
-NPS_DETRACTOR_UNTIL = 6
-COMMENT_MAX_LENGTH = 2000
-
-
-class FeedbackChannel(models.TextChoices):
-    """Where the answer was given."""
-
-    EMAIL = "email", _("E-mail link")
-    PORTAL = "portal", _("Portal")
+# The survey's ranges and channels are every survey's (rma_portal.surveys); named here too
+# for the code that reads the returns' answers.
+__all__ = [
+    "COMMENT_MAX_LENGTH",
+    "CSAT_MAX",
+    "CSAT_MIN",
+    "NPS_DETRACTOR_UNTIL",
+    "NPS_MAX",
+    "NPS_MIN",
+    "NPS_PROMOTER_FROM",
+    "FeedbackChannel",
+    "ReturnFeedback",
+]
 
 
 class ReturnFeedback(TenantOwnedModel):
@@ -72,11 +83,7 @@ class ReturnFeedback(TenantOwnedModel):
                 condition=models.Q(csat__gte=CSAT_MIN) & models.Q(csat__lte=CSAT_MAX),
                 name="return_feedback_csat_1_to_5",
             ),
-            models.CheckConstraint(
-                condition=models.Q(nps__isnull=True)
-                | (models.Q(nps__gte=NPS_MIN) & models.Q(nps__lte=NPS_MAX)),
-                name="return_feedback_nps_0_to_10",
-            ),
+            nps_constraint("return_feedback_nps_0_to_10"),
         ]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from complaints import urls as complaints_urls
 from customers import urls as customer_urls
+from returns import feedback_urls as return_feedback_urls
 from returns import urls as returns_urls
 from rma_portal.accounts.views import home
 from rma_portal.health import healthz
@@ -12,6 +13,11 @@ portal_urlpatterns = [
     *customer_urls.portal_urlpatterns,
     *returns_urls.portal_urlpatterns,
     *complaints_urls.portal_urlpatterns,
+]
+# The surveys' pages: the e-mails' signed links (no sign-in) and the returns' portal form.
+feedback_urlpatterns = [
+    *return_feedback_urls.urlpatterns,
+    *complaints_urls.feedback_urlpatterns,
 ]
 
 urlpatterns = [
@@ -23,8 +29,8 @@ urlpatterns = [
     path("backoffice/", admin.site.urls),
     # Mail that providers post (Mailgun routes), one URL per mailbox, signed.
     path("inbound/", include("rma_portal.inbound.urls")),
-    # The return survey's signed links from the e-mail (no sign-in): docs/feedback.md.
-    path("feedback/", include("returns.feedback_urls")),
+    # The surveys' signed links from the e-mails (no sign-in): docs/feedback.md.
+    path("feedback/", include((feedback_urlpatterns, "feedback"))),
     path("branding/logo/", tenant_logo, name="tenant_logo"),
     path("healthz", healthz),
 ]

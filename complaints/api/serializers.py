@@ -33,6 +33,7 @@ from customers.api.serializers import CustomerAccountSummarySerializer
 from customers.cases import CaseChannel
 from rma_portal.api.fields import FormDataInput, StrictInputSerializer, multiple
 from rma_portal.api.filters import ListFilterSerializer, assignee_filter, customer_filter
+from rma_portal.surveys import CSAT_MAX, CSAT_MIN, NPS_MAX, NPS_MIN
 
 MAX_TEXT = 10_000  # the services' limit for every text
 STAFF_ONLY = "Staff only; null for customers."
@@ -131,7 +132,7 @@ class ComplaintReturnReferenceSerializer(serializers.Serializer):
 class ComplaintRatingSerializer(serializers.ModelSerializer):
     class Meta:
         model = SatisfactionRating
-        fields = ["score", "comment", "created_at"]
+        fields = ["score", "nps", "comment", "created_at"]
         read_only_fields = fields
 
 
@@ -548,7 +549,15 @@ class ComplaintReasonInputSerializer(StrictInputSerializer):
 
 
 class ComplaintRatingInputSerializer(StrictInputSerializer):
-    score = serializers.IntegerField(min_value=1, max_value=5)
+    score = serializers.IntegerField(min_value=CSAT_MIN, max_value=CSAT_MAX)
+    nps = serializers.IntegerField(
+        min_value=NPS_MIN,
+        max_value=NPS_MAX,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="How likely the customer is to recommend the merchant, 0–10; optional.",
+    )
     comment = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=MAX_TEXT
     )

@@ -414,6 +414,7 @@ class ComplaintViewSet(TenantScopedViewSet):
     @_transition_schema("Rate the handling (customer)", ComplaintRatingInputSerializer)
     @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def rating(self, request, pk=None):
-        """Resolved or closed complaints, once: `score` 1–5 and an optional `comment`. Rating a
-        resolved complaint closes it; a second rating answers 409."""
+        """Resolved or closed complaints, once: `score` 1–5, an optional `nps` 0–10 (how likely
+        the customer is to recommend the merchant) and an optional `comment`. Rating a resolved
+        complaint closes it; a second rating answers 409."""
         return self._transition(services.complaint_rate, ComplaintRatingInputSerializer)

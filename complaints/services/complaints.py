@@ -31,6 +31,7 @@ from rma_portal.cadence import told_by
 from rma_portal.concurrency import changed_since_seen
 from rma_portal.errors import ApplicationError
 from rma_portal.files.uploads import CleanUpload, UploadRejected, clean_upload
+from rma_portal.surveys import SurveyChannel, checked_nps, checked_score
 from rma_portal.tenancy.sequences import format_document_number, next_in_sequence
 
 from ..emails import send_complaint_reply_email
@@ -1022,13 +1023,23 @@ def complaint_rate(
     actor: User,
     score: int,
     comment: str = "",
+    nps: int | None = None,
+    channel: str = SurveyChannel.PORTAL,
     now: datetime.datetime | None = None,
 ) -> SatisfactionRating:
-    """One rating (1–5) per complaint, after resolution; rating a resolved complaint closes it."""
-    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
-        raise ComplaintInvalid(
-            _("Choose a rating from 1 to 5."), fields={"score": [_("Choose 1 to 5.")]}
-        )
+    """One rating (1–5, optionally the 0–10 "would you recommend us") per complaint, after
+    resolution; rating a resolved complaint closes it. `channel`: the e-mail's survey link or
+    the portal (also its API)."""
+    score = checked_score(
+        score,
+        invalid=ComplaintInvalid,
+        field="score",
+        message=_("Choose a rating from 1 to 5."),
+        field_message=_("Choose 1 to 5."),
+    )
+    nps = checked_nps(nps, invalid=ComplaintInvalid)
+    if channel not in SurveyChannel.values:
+        raise ComplaintInvalid(_("Unknown survey channel."))
     comment = _text(comment, field="comment", message="", required=False)
     now = now or timezone.now()
     with transaction.atomic():
@@ -1044,7 +1055,9 @@ def complaint_rate(
                     tenant=locked.tenant,
                     complaint=locked,
                     score=score,
+                    nps=nps,
                     comment=comment,
+                    channel=channel,
                     rated_by=actor,
                 )
         except IntegrityError as exc:

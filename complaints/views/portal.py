@@ -29,6 +29,7 @@ from returns.selectors import return_request_for_user
 from rma_portal.errors import ApplicationError
 from rma_portal.files.responses import stored_file_response
 from rma_portal.files.uploads import UploadRejected
+from rma_portal.surveys import SurveyChannel
 
 from .. import selectors, services
 from ..forms import (
@@ -47,6 +48,7 @@ from ..models import (
     Priority,
     SatisfactionRating,
 )
+from .survey import rate_from_form
 
 COMPLAINTS_PER_PAGE = 20
 # A return can be started from a complaint about goods of an order.
@@ -368,18 +370,17 @@ def complaint_rate(request, complaint_id: int):
     form = ComplaintRatingForm(request.POST)
     if form.is_valid():
         try:
-            services.complaint_rate(
+            rating = rate_from_form(
+                form,
                 complaint=complaint,
                 actor=request.user,
                 score=form.cleaned_data["score"],
-                comment=form.cleaned_data["comment"],
+                channel=SurveyChannel.PORTAL,
             )
-        except services.ComplaintInvalid as error:
-            add_application_error(form, error)
         except ApplicationError as error:  # already rated, or not resolved yet
             messages.error(request, error.message)
             return _back_to(complaint)
-        else:
+        if rating is not None:
             messages.success(request, _("Thank you for your rating."))
             return _back_to(complaint)
     return _render_detail(request, complaint, rating_form=form)

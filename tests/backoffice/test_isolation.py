@@ -12,6 +12,7 @@ from complaints.models import (
     Complaint,
     ComplaintStage,
     Holiday,
+    SatisfactionRating,
     SlaPolicy,
     SupportSettings,
 )
@@ -75,8 +76,9 @@ def populated(world_a, world_b, make_order):
             channel="email",
             answered_at=datetime.datetime(2026, 11, 3, 10, tzinfo=datetime.UTC),
         )
-        # Rows for the complaints admins: a complaint and the tenant's SLA configuration.
-        Complaint.unscoped.create(
+        # Rows for the complaints admins: a complaint, its rating and the tenant's SLA
+        # configuration.
+        complaint = Complaint.unscoped.create(
             tenant=world.tenant,
             code=f"CMP-{world.tenant.slug}",
             customer_account=world.company,
@@ -86,6 +88,13 @@ def populated(world_a, world_b, make_order):
             description="Late delivery.",
             first_response_due_at=datetime.datetime(2026, 11, 2, 12, tzinfo=datetime.UTC),
             resolution_due_at=datetime.datetime(2026, 11, 6, 12, tzinfo=datetime.UTC),
+        )
+        SatisfactionRating.unscoped.create(
+            tenant=world.tenant,
+            complaint=complaint,
+            score=4,
+            channel="email",
+            rated_by=world.customer,
         )
         SlaPolicy.unscoped.create(
             tenant=world.tenant, priority="normal", first_response_hours=8, resolution_hours=40

@@ -418,7 +418,9 @@ def test_the_complaint_flow_mails_the_reporter_and_the_assignee(world_a, mails):
     (mail,) = resolved
     assert "została rozwiązana" in mail.subject
     assert "A new batch was sent." in mail.body
-    assert f'href="{link}#rate"' in html_of(mail)
+    assert f'href="{link}"' in html_of(mail)  # the complaint's page, to reopen it
+    # the survey's five score links (tests/complaints/test_survey.py)
+    assert html_of(mail).count(f'href="{SITE}/feedback/c/') == 5
 
     everything = filed + assigned + replied + awaiting + answered + resolved
     assert not any("Supplier batch 12" in all_text(mail) for mail in everything)

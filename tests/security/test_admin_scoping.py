@@ -41,10 +41,10 @@ NOT_APPLICABLE = {
 }
 
 
-def _complaint(world: World) -> Complaint:
+def _complaint(world: World, *, code: str = "", **changes) -> Complaint:
     return Complaint.unscoped.create(
         tenant=world.tenant,
-        code=f"CMP-{world.tenant.slug}",
+        code=code or f"CMP-{world.tenant.slug}",
         customer_account=world.company,
         reporter=world.customer,
         category="delivery",
@@ -52,6 +52,7 @@ def _complaint(world: World) -> Complaint:
         description="Late delivery.",
         first_response_due_at=datetime.datetime(2026, 11, 2, 12, tzinfo=datetime.UTC),
         resolution_due_at=datetime.datetime(2026, 11, 6, 12, tzinfo=datetime.UTC),
+        **changes,
     )
 
 
@@ -164,6 +165,21 @@ def _return_feedback(world: World) -> Model:
     )
 
 
+def _complaint_rating(world: World) -> Model:
+    from complaints.models import SatisfactionRating
+
+    rated = _complaint(world, code=f"CMP-{world.tenant.slug}-rated", status="closed")
+    return SatisfactionRating.unscoped.create(
+        tenant=world.tenant,
+        complaint=rated,
+        score=4,
+        nps=9,
+        comment=f"Rating of {world.tenant.name}",
+        channel="email",
+        rated_by=world.customer,
+    )
+
+
 # label -> a row of the world's tenant, made the way the application makes them.
 BUILDERS: dict[str, Callable[[World], Model]] = {
     "tenancy.tenant": lambda world: world.tenant,
@@ -198,6 +214,7 @@ BUILDERS: dict[str, Callable[[World], Model]] = {
         tenant=world.tenant, title=f"Thanks from {world.tenant.name}", body="Thank you."
     ),
     "returns.returnfeedback": _return_feedback,
+    "complaints.satisfactionrating": _complaint_rating,
     "complaints.complaintstage": lambda world: ComplaintStage.unscoped.create(
         tenant=world.tenant,
         key="analysis",
