@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('complaints', '0008_complaint_stages'),
+        ('complaints', '0009_customer_update_cadence'),
         ('tenancy', '0005_tenant_api_rate_limit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
