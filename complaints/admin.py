@@ -21,7 +21,7 @@ from django_fsm import can_proceed
 from customers.filing_forms import filed_for_customer_text
 from customers.update_cadence import update_owed
 from rma_portal.accounts.models import User
-from rma_portal.backoffice.actions import ButtonAction, TransitionButtonsMixin
+from rma_portal.backoffice.actions import ButtonAction, TransitionButtonsMixin, bulk_button_action
 from rma_portal.backoffice.admin import TenantScopedAdmin, is_tenant_admin_or_platform
 from rma_portal.backoffice.cases import (
     UPDATE_EVENT_LABELS,
@@ -212,6 +212,7 @@ BUTTON_ACTIONS: tuple[ButtonAction[Complaint], ...] = (
         gettext_lazy("Complaint %(code)s closed."),
     ),
 )
+BUTTONS_BY_NAME = {button.name: button for button in BUTTON_ACTIONS}
 
 EVENT_LABELS = {
     "filed": gettext_lazy("Filed"),
@@ -285,7 +286,17 @@ class ComplaintAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedA
     list_select_related = ["customer_account", "assignee", "stage"]
     search_fields = ["code", "subject", "customer_account__name", "customer_account__number"]
     search_help_text = gettext_lazy("Complaint number, subject, or customer name or number.")
-    actions = ["assign_selected"]
+    actions = [
+        "assign_selected",
+        *(
+            bulk_button_action(button, label=label)
+            for button, label in (
+                (BUTTONS_BY_NAME["wait"], gettext_lazy("Ask the customer for information")),
+                (BUTTONS_BY_NAME["reject"], gettext_lazy("Reject, with a reason")),
+                (BUTTONS_BY_NAME["close"], gettext_lazy("Close")),
+            )
+        ),
+    ]
     fieldsets = [
         (
             None,

@@ -25,7 +25,12 @@ from django_fsm import can_proceed
 from customers.filing_forms import filed_for_customer_text
 from customers.update_cadence import update_owed
 from rma_portal.accounts.models import Role
-from rma_portal.backoffice.actions import ButtonAction, StoredFile, TransitionButtonsMixin
+from rma_portal.backoffice.actions import (
+    ButtonAction,
+    StoredFile,
+    TransitionButtonsMixin,
+    bulk_button_action,
+)
 from rma_portal.backoffice.admin import (
     ReadOnlyAdminMixin,
     TenantScopedAdmin,
@@ -445,6 +450,7 @@ BUTTON_ACTIONS: tuple[ButtonAction[ReturnRequest], ...] = (
         danger=True,
     ),
 )
+BUTTONS_BY_NAME = {button.name: button for button in BUTTON_ACTIONS}
 # Transitions that need a page of their own (a form per line, amounts to confirm).
 PAGE_ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("inspect", "inspect", gettext_lazy("Inspect…")),
@@ -493,7 +499,17 @@ class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantSco
         "lines__order_line__order__number",
     ]
     search_help_text = gettext_lazy("RMA number, customer name or number, or order number.")
-    actions = ["approve_selected"]
+    actions = [
+        "approve_selected",
+        *(
+            bulk_button_action(button, label=label)
+            for button, label in (
+                (BUTTONS_BY_NAME["request-info"], gettext_lazy("Ask for information")),
+                (BUTTONS_BY_NAME["reject"], gettext_lazy("Reject, with a reason")),
+                (BUTTONS_BY_NAME["close"], gettext_lazy("Close")),
+            )
+        ),
+    ]
     inlines = [
         ReturnLineInline,
         ResolutionDocumentInline,

@@ -5,7 +5,9 @@ into its ModelAdmin: the mixin adds one POST-only URL per button (named
 ``<app>_<model>_<action>``), reaches the object only through the tenant-scoped queryset
 (404 when foreign or unknown), refuses roles that may not act (403), calls the action's
 service and reports an `ApplicationError` as an error message. It also builds the buttons
-the change page shows and serves the object's attachments. Platform code: no domain imports.
+the change page shows and serves the object's attachments. `bulk_button_action` makes a
+button a changelist action on many objects, reporting per object. Platform code: no domain
+imports.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
 from django_fsm import can_proceed
 
@@ -200,3 +205,104 @@ class TransitionButtonsMixin:
             for action in self.button_actions
             if can_proceed(getattr(obj, action.transition))
         ]
+
+
+# --- bulk actions --------------------------------------------------------------------------
+
+
+def bulk_button_action(action: ButtonAction, *, label: str):
+    """A changelist action running the button `action` on every selected object, each through
+    the same service in its own transaction, and reporting per object what happened. When the
+    button takes a text (a reason, a question), a page asks for it first and the same text
+    goes to each. Objects the role may not act on, or whose state refuses the button, are
+    reported and left alone; one failure never undoes the others."""
+
+    def run(modeladmin: TransitionButtonsMixin, request, queryset):
+        if not modeladmin.has_transition_permission(request):
+            raise PermissionDenied
+        objects = list(queryset.order_by("pk"))
+        text = ""
+        if action.text_field:
+            text = request.POST.get("bulk_text", "").strip()
+            if request.POST.get("bulk_confirmed") != "yes" or (action.text_required and not text):
+                return TemplateResponse(
+                    request,
+                    "admin/bulk_text.html",
+                    {
+                        **modeladmin.admin_site.each_context(request),
+                        "title": label,
+                        "opts": modeladmin.opts,
+                        "objects": objects,
+                        "action_name": request.POST.get("action", ""),
+                        "text_label": action.text_label,
+                        "text_required": action.text_required,
+                        "text": text,
+                        "missing_text": request.POST.get("bulk_confirmed") == "yes",
+                        "select_across": request.POST.get("select_across", "0"),
+                    },
+                )
+        results = []
+        for obj in objects:
+            results.append((obj, *_bulk_one(modeladmin, request, action, obj, text)))
+        done = sum(1 for _obj, ok, _message in results if ok)
+        if done:
+            messages.success(
+                request,
+                ngettext(
+                    "%(label)s: %(count)d case done.", "%(label)s: %(count)d cases done.", done
+                )
+                % {"label": label, "count": done},
+            )
+        if done < len(results):
+            messages.warning(
+                request,
+                ngettext(
+                    "%(label)s: %(count)d case left as it was.",
+                    "%(label)s: %(count)d cases left as they were.",
+                    len(results) - done,
+                )
+                % {"label": label, "count": len(results) - done},
+            )
+        return TemplateResponse(
+            request,
+            "admin/bulk_results.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "title": label,
+                "opts": modeladmin.opts,
+                "results": [
+                    {
+                        "object": obj,
+                        "url": modeladmin._url("change", obj.pk),
+                        "ok": ok,
+                        "message": message,
+                    }
+                    for obj, ok, message in results
+                ],
+            },
+        )
+
+    run.__name__ = f"bulk_{action.name.replace('-', '_')}"
+    run.short_description = label
+    run.allowed_permissions = ("transition",)  # has_transition_permission(request)
+    return run
+
+
+def _bulk_one(modeladmin, request, action: ButtonAction, obj, text: str) -> tuple[bool, str]:
+    """(done, what happened) of the button on one object."""
+    if not modeladmin.has_transition_permission(request, obj) or not modeladmin.may_act_on(
+        request, obj
+    ):
+        return False, _("You may not do this to this case.")
+    conflict = modeladmin.transition_conflict(obj, action)
+    if conflict:
+        return False, conflict
+    if not can_proceed(getattr(obj, action.transition)):
+        return False, _("Not possible in its status “%(status)s”.") % {
+            "status": obj.get_status_display()
+        }
+    try:
+        action.service(obj, request.user, text)
+    except ApplicationError as exc:
+        return False, exc.message
+    return True, action.success % modeladmin.transition_message_params(obj)
