@@ -120,26 +120,12 @@ def sla_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
 def update_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
     """Flag the tenant's complaints whose customer is owed an update (rma_portal/cadence.py):
     the assignee told, the lapse counted, the customer e-mailed when the tenant wishes."""
-    now = now or timezone.now()
-
-    def timeline(complaint: Complaint, action: str) -> None:
-        ComplaintEvent.objects.create(
-            tenant=complaint.tenant,
-            complaint=complaint,
-            actor=None,
-            action=action,
-            from_status=complaint.status,
-            to_status=complaint.status,
-            is_public=False,  # the customer sees the e-mail, not our bookkeeping
-            created_at=now,
-        )
-
     return flag_lapsed(
         Complaint.objects.for_tenant(tenant).select_related(
             "tenant", "customer_account", "assignee", "reporter"
         ),
         tenant=tenant,
-        now=now,
+        now=now or timezone.now(),
         running_statuses=UPDATE_CADENCE_STATUSES,
         mail=lambda complaint: CaseMail(
             kind="complaint",
@@ -150,7 +136,7 @@ def update_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
             staff_url=portal_url(reverse("admin:complaints_complaint_change", args=[complaint.pk])),
             portal_url=portal_url(reverse("portal:complaint_detail", args=[complaint.pk])),
         ),
-        timeline=timeline,
+        timeline=(ComplaintEvent, "complaint"),
     )
 
 

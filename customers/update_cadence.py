@@ -104,7 +104,7 @@ def flag_lapsed(
     now: datetime.datetime,
     running_statuses: Collection[str],
     mail: Callable[[object], CaseMail],
-    timeline: Callable[[object, str], None],
+    timeline: tuple[type, str],
 ) -> int:
     """Flag once each case of `cases` (the tenant's, of one model) whose customer is owed an
     update: its assignee is e-mailed (coordinators when nobody has it), the lapse is counted,
@@ -163,9 +163,9 @@ def flag_lapsed(
                 update_flagged_at=now, update_lapses=F("update_lapses") + 1
             )
             case.update_flagged_at, case.update_lapses = now, case.update_lapses + 1
-            timeline(case, "update_overdue")
+            _timeline(timeline, case, "update_overdue", now)
             if rule.status_emails and _status_update(tenant, case, facts, due):
-                timeline(case, "status_update_sent")
+                _timeline(timeline, case, "status_update_sent", now)
                 track_update(
                     case,
                     at=now,
@@ -177,6 +177,20 @@ def flag_lapsed(
     if flagged:
         logger.info("customer updates overdue", extra={"tenant_id": tenant.pk, "count": flagged})
     return flagged
+
+
+def _timeline(timeline: tuple[type, str], case, action: str, now: datetime.datetime) -> None:
+    event_model, case_field = timeline
+    event_model.objects.create(
+        tenant=case.tenant,
+        **{case_field: case},
+        actor=None,
+        action=action,
+        from_status=case.status,
+        to_status=case.status,
+        is_public=False,  # the customer sees the e-mail, not our bookkeeping
+        created_at=now,
+    )
 
 
 def _status_update(tenant, case, facts: CaseMail, due: datetime.datetime) -> bool:

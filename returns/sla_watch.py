@@ -177,26 +177,12 @@ def return_sla_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> 
 def update_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
     """Flag the tenant's returns whose customer is owed an update (rma_portal/cadence.py):
     the assignee told, the lapse counted, the customer e-mailed when the tenant wishes."""
-    now = now or timezone.now()
-
-    def timeline(rma: ReturnRequest, action: str) -> None:
-        ReturnEvent.objects.create(
-            tenant=rma.tenant,
-            return_request=rma,
-            actor=None,
-            action=action,
-            from_status=rma.status,
-            to_status=rma.status,
-            is_public=False,  # the customer sees the e-mail, not our bookkeeping
-            created_at=now,
-        )
-
     return flag_lapsed(
         ReturnRequest.objects.for_tenant(tenant).select_related(
             "tenant", "customer_account", "assignee", "requester"
         ),
         tenant=tenant,
-        now=now,
+        now=now or timezone.now(),
         running_statuses=UPDATE_CADENCE_STATUSES,
         mail=lambda rma: CaseMail(
             kind="return",
@@ -207,7 +193,7 @@ def update_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
             staff_url=portal_url(reverse("admin:returns_returnrequest_change", args=[rma.pk])),
             portal_url=portal_url(reverse("portal:return_detail", args=[rma.pk])),
         ),
-        timeline=timeline,
+        timeline=(ReturnEvent, "return_request"),
     )
 
 
