@@ -51,6 +51,7 @@ REPORT_TABLES = (
     "dispositions",
     "sla",
     "complaint_volume",
+    "regions",
     "csat_agents",
     "return_satisfaction",
 )

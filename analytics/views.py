@@ -35,6 +35,7 @@ from .dashboard import (
     is_dashboard_user,
     is_manager,
     parse_query,
+    region_choices,
 )
 from .drilldown import (
     COMPLAINT_EXPORT_HEADER,
@@ -45,6 +46,7 @@ from .drilldown import (
     complaints_page_rows,
     return_export_rows,
     return_list_basis,
+    return_list_missed,
     returns_for_query,
     returns_page_rows,
 )
@@ -52,6 +54,10 @@ from .kpis import AGE_BUCKETS
 
 PAGE_SIZE = 50
 RESOLUTION_LABELS = {**dict(ReturnResolution.choices), "rejected": _lazy("Rejected")}
+MISSED_LABELS = {
+    "decision": _lazy("Decided after the decision was due"),
+    "refund": _lazy("Refunded or credited after the promised days"),
+}
 # The dashboard's tables below the charts, in page order (charts show the others).
 TABLE_ORDER = (
     "top_products",
@@ -62,6 +68,7 @@ TABLE_ORDER = (
     "sla",
     "complaint_volume",
     "channels",
+    "regions",
     "csat_agents",
     "csat_customers",
     "return_satisfaction",
@@ -127,6 +134,7 @@ def _options(tenant) -> dict:
         .values_list("pk", "sku", "name"),
         "reasons": ReturnReason.choices,
         "channels": CaseChannel.choices,
+        "regions": region_choices(tenant),
     }
 
 
@@ -186,19 +194,22 @@ def returns_list(request: HttpRequest) -> HttpResponse:
     try:
         query = parse_query(request.GET, tenant=request.tenant)
         resolution = return_list_basis(request.GET)
+        missed = return_list_missed(request.GET)
     except DashboardInputError as error:
         return _input_error(request, "dashboard/returns.html", error)
-    requests = returns_for_query(query, tenant=request.tenant, resolution=resolution)
+    requests = returns_for_query(query, tenant=request.tenant, resolution=resolution, missed=missed)
     page = Paginator(returns_page_rows(requests), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "dashboard/returns.html",
         {
             "query": query,
-            **_query_context(query.params(resolution=resolution)),
+            **_query_context(query.params(resolution=resolution, missed=missed)),
             "resolution": resolution,
             "resolution_label": RESOLUTION_LABELS.get(resolution, ""),
-            "resolution_hidden": {"resolution": resolution},
+            "missed": missed,
+            "missed_label": MISSED_LABELS.get(missed, ""),
+            "resolution_hidden": {"resolution": resolution, "missed": missed},
             "page": page,
             "separator": default_separator(),
             **_options(request.tenant),
@@ -283,9 +294,10 @@ def export_returns(request: HttpRequest) -> HttpResponse:
         return refusal
     try:
         resolution = return_list_basis(request.GET)
+        missed = return_list_missed(request.GET)
     except DashboardInputError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
-    requests = returns_for_query(query, tenant=request.tenant, resolution=resolution)
+    requests = returns_for_query(query, tenant=request.tenant, resolution=resolution, missed=missed)
     return _audited(
         request,
         "return lines",
