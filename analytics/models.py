@@ -221,3 +221,24 @@ class MonthlyReport(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m}"
+
+
+class QuarterlyReport(TenantOwnedModel):
+    """The KPI report PDF of one calendar quarter (the monthly report's content over its three
+    months), kept once its figures are complete; downloaded from the dashboard."""
+
+    quarter = models.DateField(
+        _("quarter"), help_text=_("The first day of the quarter (1 January, 1 April, …).")
+    )
+    file = models.FileField(_("file"), upload_to=monthly_report_upload_to, max_length=255)
+    generated_at = models.DateTimeField(_("generated"))
+
+    class Meta:
+        verbose_name = _("quarterly report")
+        verbose_name_plural = _("quarterly reports")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "quarter"], name="quarterly_report_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quarter.year}-Q{(self.quarter.month - 1) // 3 + 1}"

@@ -45,6 +45,7 @@ from .kpis import (
 from .models import (
     ComplaintRollup,
     MonthlyReport,
+    QuarterlyReport,
     ReturnRollup,
     RollupDay,
     RollupMonth,
@@ -696,6 +697,16 @@ def month_end(day: datetime.date) -> datetime.date:
     return following - datetime.timedelta(days=1)
 
 
+def quarter_start(day: datetime.date) -> datetime.date:
+    """The first day of the calendar quarter of `day` (Q1 = January–March)."""
+    return datetime.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+
+
+def quarter_end(day: datetime.date) -> datetime.date:
+    first = quarter_start(day)
+    return month_end(first.replace(month=first.month + 2))
+
+
 def _compact_months(tenant, start, end, yesterday) -> int:
     """Month rows of every month of start..end that is over by `yesterday`."""
     compacted = 0
@@ -711,8 +722,12 @@ def _compact_months(tenant, start, end, yesterday) -> int:
             RollupMonth.objects.for_tenant(tenant).update_or_create(
                 tenant=tenant, month=month, defaults={"built_at": timezone.now()}
             )
-            # A stored report of the month was made from the figures just replaced.
-            for report in MonthlyReport.objects.for_tenant(tenant).filter(month=month):
+            # A stored report of the month, or of its quarter, was made from the figures just
+            # replaced.
+            for report in [
+                *MonthlyReport.objects.for_tenant(tenant).filter(month=month),
+                *QuarterlyReport.objects.for_tenant(tenant).filter(quarter=quarter_start(month)),
+            ]:
                 report.file.delete(save=False)
                 report.delete()
             compacted += 1

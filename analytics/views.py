@@ -169,6 +169,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "table_order": TABLE_ORDER,
             "age_buckets": [(key, label) for key, label, *_bounds in AGE_BUCKETS],
             "report_months": reports.downloadable_months(tenant=tenant),
+            "report_quarters": [
+                (quarter.year, reports.quarter_number(quarter), reports.quarter_label(quarter))
+                for quarter in reports.downloadable_quarters(tenant=tenant)
+            ],
             "separator": default_separator(),
             **_options(tenant),
         },
@@ -345,3 +349,19 @@ def monthly_report(request: HttpRequest, year: int, month: int) -> HttpResponse:
     filename = reports.report_filename(request.tenant, first)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return _audited(request, f"monthly report {first:%Y-%m}", response)
+
+
+@manager_required
+def quarterly_report(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
+    try:
+        first = reports.quarter_of(year, quarter)
+    except (ValueError, OverflowError) as error:
+        raise Http404(_("There is no such quarter.")) from error
+    if not reports.is_past_quarter(tenant=request.tenant, quarter=first):
+        raise Http404(_("Reports exist for past quarters only."))
+    _report, pdf = reports.quarterly_report_get_or_render(tenant=request.tenant, quarter=first)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = reports.quarterly_report_filename(request.tenant, first)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    label = f"{first.year}-Q{reports.quarter_number(first)}"
+    return _audited(request, f"quarterly report {label}", response)
