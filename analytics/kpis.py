@@ -62,6 +62,10 @@ AGE_BUCKETS = (
 )
 
 
+# How an account without a billing region shows in the region filter and table.
+NO_REGION_LABEL = _("(no region)")
+
+
 @dataclass(frozen=True, order=True)
 class Region:
     """Where a customer account is billed: its country and the region of its billing address
@@ -87,7 +91,7 @@ class Region:
 
     @property
     def label(self) -> str:
-        return f"{self.country} · {self.name or _('(no region)')}"
+        return f"{self.country} · {self.name or NO_REGION_LABEL}"
 
 
 @dataclass(frozen=True)

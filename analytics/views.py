@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _lazy
 
 from complaints.models import ComplaintCategory, Priority
@@ -55,8 +56,8 @@ from .kpis import AGE_BUCKETS
 PAGE_SIZE = 50
 RESOLUTION_LABELS = {**dict(ReturnResolution.choices), "rejected": _lazy("Rejected")}
 MISSED_LABELS = {
-    "decision": _lazy("Decided after the decision was due"),
-    "refund": _lazy("Refunded or credited after the promised days"),
+    "decision": gettext_lazy("Decided after the decision was due"),
+    "refund": gettext_lazy("Refunded or credited after the promised days"),
 }
 # The dashboard's tables below the charts, in page order (charts show the others).
 TABLE_ORDER = (

@@ -21,7 +21,7 @@ from rma_portal.tenancy.context import tenant_context
 from tests.html import table_rows
 
 from .dataset import END, START, at
-from .test_dashboard import PERIOD, listed, tile
+from .test_dashboard import PERIOD, _add_returns, _dashboard_queries, listed, tile
 from .test_rollups import AFTER, assert_agree
 
 pytestmark = pytest.mark.django_db
@@ -201,3 +201,16 @@ def test_the_monthly_report_shows_the_clocks(clocks, settings, tmp_path):
     assert "Decisions within SLA" in text
     assert "1 of 3 on time" in text  # November: R2 | R3, R4
     assert "Return refund or credit" in text
+
+
+def test_the_list_of_late_returns_keeps_its_query_count(client, clocks):
+    d = clocks
+    client.force_login(d.a.manager)
+    url = f"/dashboard/returns/?{PERIOD}&missed=decision"
+    before = _dashboard_queries(client, url)
+    _add_returns(d, 30)  # submitted in October, each decided a day late
+    late = ReturnRequest.unscoped.filter(tenant=d.ta, number__startswith="X")
+    late.update(decision_due_at=at(10, 29, 9), decided_at=at(10, 30, 9))
+    html = client.get(url).content.decode()
+    assert len(listed(html)) == 32  # R3, R4 and the thirty
+    assert _dashboard_queries(client, url) == before
