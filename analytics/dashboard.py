@@ -20,7 +20,7 @@ from returns.selectors import tenant_today
 from rma_portal.accounts.models import STAFF_ROLES, Role, User
 
 from . import figures, kpis
-from .kpis import REJECTED, KpiFilters
+from .kpis import REJECTED, KpiFilters, Region
 from .rollup_reader import RollupReader
 from .rollups import month_end, month_start
 
@@ -103,6 +103,7 @@ class DashboardQuery:
             "product": self.filters.product_id or "",
             "reason": self.filters.reason or "",
             "channel": self.filters.channel or "",
+            "region": self.filters.region.key if self.filters.region else "",
         }
         values.update(changes)
         return {key: str(value) for key, value in values.items() if value not in ("", None)}
@@ -128,6 +129,34 @@ def _id(value: str, name: str, model, tenant, errors: dict, label: str) -> int |
         errors[name] = _("Choose a %(what)s from the list.") % {"what": label}
         return None
     return int(value)
+
+
+def region_choices(tenant) -> list[tuple[str, str]]:
+    """The regions of the tenant's customer accounts, as (query value, label): "PL:mazowieckie"
+    and "PL · mazowieckie", "PL:" and "PL · (no region)"."""
+    rows = (
+        CustomerAccount.objects.for_tenant(tenant)
+        .order_by("billing_country", "billing_region")
+        .values_list("billing_country", "billing_region")
+        .distinct()
+    )
+    return [(region.key, region.label) for region in (Region(*row) for row in rows)]
+
+
+def _region(value: str, tenant, errors: dict) -> Region | None:
+    """A region some customer account of the tenant is in (another tenant's regions are not
+    offered), or None with the error noted."""
+    if not value:
+        return None
+    region = Region.from_key(value)
+    if region is None or not (
+        CustomerAccount.objects.for_tenant(tenant)
+        .filter(billing_country=region.country, billing_region=region.name)
+        .exists()
+    ):
+        errors["region"] = _("Choose a region from the list.")
+        return None
+    return region
 
 
 def parse_query(params, *, tenant) -> DashboardQuery:
@@ -160,6 +189,7 @@ def parse_query(params, *, tenant) -> DashboardQuery:
     channel = params.get("channel", "")
     if channel and channel not in CaseChannel.values:
         errors["channel"] = _("Choose a channel from the list.")
+    region = _region(params.get("region", ""), tenant, errors)
     filters = KpiFilters(
         customer_account_id=_id(
             params.get("customer", ""), "customer", CustomerAccount, tenant, errors, _("customer")
@@ -170,6 +200,7 @@ def parse_query(params, *, tenant) -> DashboardQuery:
         product_id=_id(params.get("product", ""), "product", Product, tenant, errors, _("product")),
         reason=reason or None,
         channel=channel or None,
+        region=region,
     )
     if errors:
         raise DashboardInputError(errors)
@@ -187,6 +218,7 @@ class Tile:
     previous: object
     kind: str  # "count", "rate", "money", "hours", "score"
     better: str = "up"  # which way is good: "up", "down"
+    note: str = ""  # the counts a rate is made of, e.g. "45 of 52 on time"
 
     @property
     def change(self) -> float | None:
@@ -231,7 +263,14 @@ def _tile_figures(reader: RollupReader) -> dict:
     outcomes = figures.complaint_outcomes(reader)
     repeats = figures.repeat_complaints(reader)
     exceptions = figures.returns_by_exception(reader)
+    clocks = figures.return_sla_compliance(reader)
     return {
+        "decision_sla": clocks["decision"].rate,
+        "refund_sla": clocks["refund"].rate,
+        COUNTS: {
+            "decision_sla": clocks["decision"],
+            "refund_sla": clocks["refund"],
+        },
         "return_rate_quantity": rate.by_quantity,
         "return_rate_value": rate.by_value,
         "returns": figures.returns_count(reader),
@@ -257,6 +296,18 @@ def _tile_figures(reader: RollupReader) -> dict:
     }
 
 
+COUNTS = "counts"  # the SLA compliance figures behind tiles that show their counts
+
+
+def _tile_note(figure: kpis.SlaCompliance | None) -> str:
+    if figure is None:
+        return ""
+    return _("%(met)s of %(total)s on time") % {
+        "met": figure.met,
+        "total": figure.met + figure.missed,
+    }
+
+
 TILES = (
     # key, label, kind, which way is better
     ("returns", gettext_lazy("Returns"), "count", "down"),
@@ -266,6 +317,9 @@ TILES = (
     ("refunded", gettext_lazy("Refunded and credited"), "money", "down"),
     ("restocking_fees", gettext_lazy("Restocking fees collected"), "money", "up"),
     ("resolution_median", gettext_lazy("Submitted → resolved (median)"), "hours", "down"),
+    # The clocks of returns (docs/returns-rules.md#clocks-of-returns), stopped in the period.
+    ("decision_sla", gettext_lazy("Decisions within SLA"), "rate", "up"),
+    ("refund_sla", gettext_lazy("Refunds within the promised days"), "rate", "up"),
     # Filed against the return policy with an override reason (docs/returns-rules.md).
     ("returns_by_exception", gettext_lazy("Returns by exception"), "rate", "down"),
     ("returns_by_exception_value", gettext_lazy("Value returned by exception"), "money", "down"),
@@ -309,7 +363,15 @@ def build_dashboard(query: DashboardQuery, *, tenant, now=None) -> Dashboard:
     )
     current, previous = _tile_figures(reader), _tile_figures(previous_reader)
     tiles = [
-        Tile(key, str(label), current[key], previous[key], kind, better)
+        Tile(
+            key,
+            str(label),
+            current[key],
+            previous[key],
+            kind,
+            better,
+            _tile_note(current[COUNTS].get(key)),
+        )
         for key, label, kind, better in TILES
     ]
     names = _Names(tenant)
@@ -322,9 +384,10 @@ def build_dashboard(query: DashboardQuery, *, tenant, now=None) -> Dashboard:
         _resolution_table(reader, query),
         _disposition_table(reader),
         _cycle_table(cycle, times),
-        _sla_table(reader),
+        _sla_table(reader, query),
         _complaint_volume_table(reader, query),
         _channel_table(reader, query),
+        _region_table(reader, query),
         _csat_agent_table(reader, names),
         _csat_customer_table(reader, names),
         _return_satisfaction_table(reader),
@@ -471,8 +534,10 @@ def _cycle_table(cycle, times) -> Table:
     return table
 
 
-def _sla_table(reader) -> Table:
+def _sla_table(reader, query: DashboardQuery) -> Table:
+    """Complaints' clocks, then returns' (a return row opens the returns that missed it)."""
     sla = figures.complaint_sla_compliance(reader)
+    clocks = figures.return_sla_compliance(reader)
     table = Table(
         "sla",
         _("SLA compliance"),
@@ -483,6 +548,13 @@ def _sla_table(reader) -> Table:
         figure = sla[key]
         table.rows.append([label, figure.met, figure.missed, figure.rate])
         table.links.append(None)
+    for key, label in (
+        ("decision", _("Return decision")),
+        ("refund", _("Return refund or credit")),
+    ):
+        figure = clocks[key]
+        table.rows.append([label, figure.met, figure.missed, figure.rate])
+        table.links.append(query.url("dashboard:returns", missed=key))
     return table
 
 
@@ -523,6 +595,25 @@ def _channel_table(reader, query: DashboardQuery) -> Table:
         if returns.get(key) or complaints.get(key):
             table.rows.append([str(label), returns.get(key, 0), complaints.get(key, 0)])
             table.links.append(query.url("dashboard:index", channel=key))
+    return table
+
+
+def _region_table(reader, query: DashboardQuery) -> Table:
+    """Returns submitted, their returned value and complaints filed per region of the customer
+    accounts (billing country and region); a row opens the dashboard narrowed to it."""
+    by_region = figures.by_region(reader)
+    table = Table(
+        "regions",
+        _("Cases by region"),
+        [_("Region"), _("Returns"), _("Returned value"), _("Complaints")],
+        kinds=["text", "count", "money", "count"],
+    )
+    ordered = sorted(
+        by_region.items(), key=lambda item: (-item[1].returns, -item[1].complaints, item[0])
+    )
+    for region, figure in ordered:
+        table.rows.append([region.label, figure.returns, figure.returned_value, figure.complaints])
+        table.links.append(query.url("dashboard:index", region=region.key))
     return table
 
 

@@ -173,6 +173,9 @@ NEVER_SHIPPED_EVERY = 20
 NEVER_SHIPPED_FIRST = 3
 SHIP_DEADLINES_MINUTE = 35  # settings.CELERY_BEAT_SCHEDULE["return-ship-deadlines"]
 NEEDS_INFO_SHARE = 0.06
+# Returns whose refund or credit waits on a supplier's answer: resolved 9–16 days after the
+# inspection, mostly past the refund clock's 7 working days (docs/returns-rules.md).
+SLOW_RESOLUTION_SHARE = 0.12
 CLOSED_BY_STAFF_SHARE = 0.25  # the rest is closed by the nightly auto-close
 AUTO_CLOSE_RETURNS_AT = datetime.time(3, 30)  # settings.CELERY_BEAT_SCHEDULE
 AUTO_CLOSE_COMPLAINTS_AT = datetime.time(3, 15)
@@ -927,7 +930,10 @@ class _ReturnPlanner:
         steps.append(_Step(at, "received", ReturnStatus.APPROVED, ReturnStatus.RECEIVED, agent))
         at = hours.staff_day(at, 0, 3)
         steps.append(_Step(at, "inspected", ReturnStatus.RECEIVED, ReturnStatus.INSPECTED, agent))
-        at = hours.staff_day(at, 0, 5)
+        if rng.random() < SLOW_RESOLUTION_SHARE:
+            at = hours.staff_day(at, 9, 16)
+        else:
+            at = hours.staff_day(at, 0, 5)
         steps.append(
             _Step(
                 at,
@@ -1191,27 +1197,35 @@ def _write_returns(world: _World, plans: list[_ReturnPlan]) -> int:
             updated_at=done[-1].at,
         )
         inspected = resolved = False
+        # The clocks (docs/returns-rules.md#clocks-of-returns) as the services run them.
+        calendar = world.calendar
         for step in done:
             if step.action == "submitted":
                 request.submitted_at = step.at
+                request.start_decision_clock(calendar, now=step.at)
             elif step.action in ("approved", "auto_approved"):
                 request.approved_at = step.at
                 request.auto_approved = step.action == "auto_approved"
                 request.ship_reminder_at, request.ship_by = plan.rules.ship_deadlines(
                     step.at, tenant.timezone
                 )
+                request.stop_decision_clock(calendar, now=step.at)
             elif step.action == "ship_reminder":
                 request.ship_reminded_at = step.at
             elif step.action == "expired":
                 request.expired_at = step.at
             elif step.action == "info_requested":
                 request.info_request = step.note
+                request.pause_decision_clock(now=step.at)
             elif step.action == "info_provided":
                 request.info_request = ""
+                request.resume_decision_clock(calendar, now=step.at)
             elif step.action == "rejected":
                 request.rejection_reason = step.note
+                request.stop_decision_clock(calendar, now=step.at)
             elif step.action == "received":
                 request.received_at = step.at
+                request.start_refund_clock(calendar, now=step.at)
             elif step.action == "inspected":
                 request.inspected_at = step.at
                 inspected = True

@@ -3,7 +3,7 @@ row or a tile counts, with the same period and filters, for the page and the CSV
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from complaints.models import ComplaintCategory, Priority
@@ -21,6 +21,8 @@ from .kpis import (
 )
 
 RESOLUTION_CHOICES = {*ReturnResolution.values, REJECTED}
+# The clocks of returns whose late returns a list can show (docs/kpis.md#the-clocks-of-returns).
+MISSED_CLOCKS = ("decision", "refund")
 
 
 def return_list_basis(params) -> str:
@@ -31,11 +33,36 @@ def return_list_basis(params) -> str:
     return resolution
 
 
-def returns_for_query(query: DashboardQuery, *, tenant, resolution: str = "") -> QuerySet:
+def return_list_missed(params) -> str:
+    """ "" or the clock whose late returns are asked for ("decision", "refund"); checked."""
+    missed = params.get("missed", "")
+    if missed and missed not in MISSED_CLOCKS:
+        raise DashboardInputError({"missed": _("Choose a clock from the list.")})
+    return missed
+
+
+def returns_for_query(
+    query: DashboardQuery, *, tenant, resolution: str = "", missed: str = ""
+) -> QuerySet:
     """Returns counted by the dashboard's return figures: submitted in the period and not
-    draft, cancelled or rejected; with `resolution`, those resolved (or rejected) in it."""
+    draft, cancelled or rejected; with `resolution`, those resolved (or rejected) in it; with
+    `missed`, those whose decision (decided in the period) or refund / credit (resolved in it)
+    came after its due moment."""
     period = tenant_period(tenant, query.start, query.end)
     requests = filtered_return_requests(tenant, query.filters)
+    if missed == "decision":
+        requests = requests.filter(
+            decision_due_at__isnull=False,
+            decided_at__gt=F("decision_due_at"),
+            **period.instant_filter("decided_at"),
+        )
+    elif missed == "refund":
+        requests = requests.filter(
+            status__in=RESOLVED_RETURN,
+            refund_due_at__isnull=False,
+            resolved_at__gt=F("refund_due_at"),
+            **period.instant_filter("resolved_at"),
+        )
     if resolution == REJECTED:
         from returns.models import ReturnEvent
 
@@ -49,7 +76,7 @@ def returns_for_query(query: DashboardQuery, *, tenant, resolution: str = "") ->
             resolution=resolution,
             **period.instant_filter("resolved_at"),
         )
-    else:
+    elif not missed:
         requests = requests.filter(**period.instant_filter("submitted_at")).exclude(
             status__in=NOT_RETURNED
         )
@@ -93,6 +120,10 @@ RETURN_EXPORT_HEADER = (
     # The requester's answer to the survey (docs/feedback.md); its comment is not exported.
     "survey_csat",
     "survey_nps",
+    # The clocks of returns (docs/returns-rules.md#clocks-of-returns): due and stopped.
+    "decision_due_at",
+    "decided_at",
+    "refund_due_at",
 )
 
 
@@ -125,6 +156,9 @@ def return_export_rows(requests: QuerySet, *, tenant):
             "inspection_note",
             "return_request__feedback__csat",
             "return_request__feedback__nps",
+            "return_request__decision_due_at",
+            "return_request__decided_at",
+            "return_request__refund_due_at",
         )
     )
     for row in lines.iterator(chunk_size=2000):

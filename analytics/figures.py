@@ -23,6 +23,7 @@ from .kpis import (
     Csat,
     DispositionFigure,
     ReasonFigure,
+    Region,
     ResolutionQuality,
     ReturnMoney,
     ReturnRate,
@@ -136,6 +137,54 @@ def returns_by_channel(reader: RollupReader) -> dict[str, int]:
     if sums is None:
         return kpis.returns_by_channel(**_live(reader))
     return {key[0]: int(values["returns"]) for key, values in sums.items() if values["returns"]}
+
+
+@dataclass(frozen=True)
+class RegionFigure:
+    """A region's returns (submitted in the period), their returned value, and complaints
+    filed."""
+
+    returns: int
+    returned_value: Decimal
+    complaints: int
+
+
+def by_region(reader: RollupReader) -> dict[Region, RegionFigure]:
+    """Per region of the customer accounts (billing country and region), like
+    kpis.returns_by_region, kpis.returned_value_by_region and kpis.complaints_by_region;
+    only regions with any of the three."""
+    returns = reader.sums("returns", ("returns",), group="l", exact=True)
+    if returns is None:
+        returns = {
+            (region.country, region.name): {"returns": count}
+            for region, count in kpis.returns_by_region(**_live(reader)).items()
+        }
+    values = reader.sums("returns", ("returned_value",), group="l")
+    complaints = reader.sums("complaints", ("filed",), group="l")
+    figures = {}
+    for key in returns.keys() | values.keys() | complaints.keys():
+        figure = RegionFigure(
+            returns=int(returns.get(key, {}).get("returns", 0)),
+            returned_value=_money(values.get(key, {}).get("returned_value")),
+            complaints=int(complaints.get(key, {}).get("filed", 0)),
+        )
+        if figure.returns or figure.returned_value or figure.complaints:
+            figures[Region(*key)] = figure
+    return figures
+
+
+RETURN_CLOCK_MEASURES = ("decision_met", "decision_missed", "refund_met", "refund_missed")
+
+
+def return_sla_compliance(reader: RollupReader) -> dict[str, SlaCompliance]:
+    """The clocks of returns that stopped in the period, like kpis.return_sla_compliance."""
+    total = reader.total("returns", RETURN_CLOCK_MEASURES, exact=True)
+    if total is None:
+        return kpis.return_sla_compliance(**_live(reader))
+    return {
+        clock: SlaCompliance(met=int(total[f"{clock}_met"]), missed=int(total[f"{clock}_missed"]))
+        for clock in ("decision", "refund")
+    }
 
 
 def returns_by_resolution(reader: RollupReader) -> dict[str, int]:
@@ -446,8 +495,10 @@ def trend(reader: RollupReader) -> list[TrendPoint]:
 
 __all__ = [
     "Durations",
+    "RegionFigure",
     "SlowCase",
     "TrendPoint",
+    "by_region",
     "complaint_resolution_quality",
     "complaint_response_times",
     "complaint_sla_compliance",
@@ -463,6 +514,7 @@ __all__ = [
     "return_reasons",
     "return_satisfaction",
     "return_satisfaction_by",
+    "return_sla_compliance",
     "returns_by_channel",
     "returns_by_disposition",
     "returns_by_resolution",

@@ -62,6 +62,38 @@ AGE_BUCKETS = (
 )
 
 
+# How an account without a billing region shows in the region filter and table.
+NO_REGION_LABEL = _("(no region)")
+
+
+@dataclass(frozen=True, order=True)
+class Region:
+    """Where a customer account is billed: its country and the region of its billing address
+    (voivodeship, state, province; "" for accounts without one), as the account says now."""
+
+    country: str
+    name: str = ""
+
+    SEPARATOR = ":"
+
+    @property
+    def key(self) -> str:
+        """The value in the dashboard's query string: "PL:mazowieckie", "PL:" (no region)."""
+        return f"{self.country}{self.SEPARATOR}{self.name}"
+
+    @classmethod
+    def from_key(cls, key: str) -> Region | None:
+        """The region of a query-string value; None when it is not one."""
+        country, separator, name = key.partition(cls.SEPARATOR)
+        if not separator or len(country) != 2 or not country.isascii() or not country.isalpha():
+            return None
+        return cls(country=country.upper(), name=name)
+
+    @property
+    def label(self) -> str:
+        return f"{self.country} · {self.name or NO_REGION_LABEL}"
+
+
 @dataclass(frozen=True)
 class KpiFilters:
     """Optional narrowing; a filter that does not apply to a KPI's table is documented."""
@@ -71,6 +103,16 @@ class KpiFilters:
     product_id: int | None = None
     reason: str | None = None
     channel: str | None = None  # how the case came in (customers.cases.CaseChannel)
+    region: Region | None = None  # the customer account's billing country and region
+
+    def account_lookups(self, path: str) -> dict[str, str]:
+        """The region filter on the customer account at `path` (e.g. "customer_account")."""
+        if self.region is None:
+            return {}
+        return {
+            f"{path}__billing_country": self.region.country,
+            f"{path}__billing_region": self.region.name,
+        }
 
 
 NO_FILTERS = KpiFilters()
@@ -106,6 +148,8 @@ def delivered_lines(*, tenant, start, end, filters: KpiFilters = NO_FILTERS):
         lines = lines.filter(product__category_id=filters.category_id)
     if filters.product_id:
         lines = lines.filter(product_id=filters.product_id)
+    if filters.region:
+        lines = lines.filter(**filters.account_lookups("order__customer_account"))
     return lines
 
 
@@ -121,6 +165,8 @@ def _filtered_return_lines(tenant, filters: KpiFilters):
         lines = lines.filter(reason=filters.reason)
     if filters.channel:
         lines = lines.filter(return_request__channel=filters.channel)
+    if filters.region:
+        lines = lines.filter(**filters.account_lookups("return_request__customer_account"))
     return lines
 
 
@@ -141,6 +187,8 @@ def filtered_return_requests(tenant, filters: KpiFilters):
         requests = requests.filter(customer_account_id=filters.customer_account_id)
     if filters.channel:
         requests = requests.filter(channel=filters.channel)
+    if filters.region:
+        requests = requests.filter(**filters.account_lookups("customer_account"))
     if filters.category_id or filters.product_id or filters.reason:
         # A subquery, not a join: a join would repeat a request once per matching line.
         line_filters = KpiFilters(
@@ -164,6 +212,8 @@ def filtered_complaints(tenant, filters: KpiFilters):
         complaints = complaints.filter(product_id=filters.product_id)
     if filters.channel:
         complaints = complaints.filter(channel=filters.channel)
+    if filters.region:
+        complaints = complaints.filter(**filters.account_lookups("customer_account"))
     return complaints
 
 
@@ -307,6 +357,52 @@ def returns_by_channel(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) 
         .order_by()
     )
     return {row["channel"]: row["count"] for row in rows if row["count"]}
+
+
+REGION_OF_REQUEST = ("customer_account__billing_country", "customer_account__billing_region")
+
+
+def returns_by_region(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> dict[Region, int]:
+    """The returns of `returns_count`, per region of the customer account (only regions with
+    returns)."""
+    period = tenant_period(tenant, start, end)
+    rows = (
+        filtered_return_requests(tenant, filters)
+        .filter(**period.instant_filter("submitted_at"))
+        .exclude(status__in=NOT_RETURNED)
+        .values_list(*REGION_OF_REQUEST)
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {Region(country, name): count for country, name, count in rows if count}
+
+
+def returned_value_by_region(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> dict[Region, Decimal]:
+    """The value of `returned_lines` per region of the returns' customer accounts."""
+    rows = (
+        returned_lines(tenant=tenant, start=start, end=end, filters=filters)
+        .values_list(*(f"return_request__{column}" for column in REGION_OF_REQUEST))
+        .annotate(value=_line_value())
+        .order_by()
+    )
+    return {Region(country, name): _money(value) for country, name, value in rows}
+
+
+def complaints_by_region(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> dict[Region, int]:
+    """Complaints filed in the period (created_at), per region of the customer account."""
+    period = tenant_period(tenant, start, end)
+    rows = (
+        filtered_complaints(tenant, filters)
+        .filter(**period.instant_filter("created_at"))
+        .values_list(*REGION_OF_REQUEST)
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {Region(country, name): count for country, name, count in rows if count}
 
 
 # --- return reasons -------------------------------------------------------------------------
@@ -505,6 +601,41 @@ def return_cycle_times(
         ).values_list(begin, finish)
         stats[stage] = duration_stats([(b - a).total_seconds() / 3600 for a, b in pairs])
     return stats
+
+
+# --- the clocks of returns -----------------------------------------------------------------
+
+
+def return_sla_compliance(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> dict[str, SlaCompliance]:
+    """The two clocks of returns (docs/returns-rules.md#clocks-of-returns), over the clocks
+    that stopped in the period; met when they stopped at or before their due moment.
+
+    decision: returns decided (approved or rejected) in the period (`decided_at`) that had a
+    decision clock (`decision_due_at`). refund: returns resolved in the period (status
+    resolved or closed, `resolved_at`) that had a refund / credit clock (`refund_due_at`).
+    """
+    period = tenant_period(tenant, start, end)
+    requests = filtered_return_requests(tenant, filters)
+    decision = requests.filter(
+        decision_due_at__isnull=False, **period.instant_filter("decided_at")
+    ).aggregate(
+        met=Count("id", filter=Q(decided_at__lte=F("decision_due_at"))),
+        missed=Count("id", filter=Q(decided_at__gt=F("decision_due_at"))),
+    )
+    refund = requests.filter(
+        status__in=RESOLVED_RETURN,
+        refund_due_at__isnull=False,
+        **period.instant_filter("resolved_at"),
+    ).aggregate(
+        met=Count("id", filter=Q(resolved_at__lte=F("refund_due_at"))),
+        missed=Count("id", filter=Q(resolved_at__gt=F("refund_due_at"))),
+    )
+    return {
+        "decision": SlaCompliance(met=decision["met"], missed=decision["missed"]),
+        "refund": SlaCompliance(met=refund["met"], missed=refund["missed"]),
+    }
 
 
 # --- complaints -----------------------------------------------------------------------------
@@ -928,6 +1059,7 @@ __all__ = [
     "Csat",
     "KpiFilters",
     "Nps",
+    "Region",
     "ReturnSatisfaction",
     "backlog",
     "complaint_outcomes",
@@ -935,6 +1067,7 @@ __all__ = [
     "complaint_response_times",
     "complaint_sla_compliance",
     "complaint_volume",
+    "complaints_by_region",
     "csat",
     "csat_by",
     "repeat_complaints",
@@ -946,8 +1079,11 @@ __all__ = [
     "return_reasons_by_month",
     "return_satisfaction",
     "return_satisfaction_by",
+    "return_sla_compliance",
+    "returned_value_by_region",
     "returns_by_disposition",
     "returns_by_exception",
+    "returns_by_region",
     "returns_by_resolution",
     "returns_count",
 ]

@@ -40,6 +40,10 @@ class RollupRow(TenantOwnedModel):
     product_id = models.BigIntegerField(_("product"), default=0)
     # How the case came in (customers.cases.CaseChannel); "" on deliveries and "all" cells.
     channel = models.CharField(_("channel"), max_length=20, blank=True, default="")
+    # The customer account's billing country and region (customers.CustomerAccount); "" in
+    # "all" cells, and region "" for accounts without one.
+    country = models.CharField(_("country"), max_length=2, blank=True, default="")
+    region = models.CharField(_("region"), max_length=100, blank=True, default="")
     # Duration histograms ({stage: {bucket minutes: cases}}) and the slowest cases of the
     # cell ({stage: [[hours, id, number], …]}), on the slices that keep them.
     durations = models.JSONField(_("duration histograms"), default=dict, blank=True)
@@ -79,6 +83,11 @@ class ReturnRollup(RollupRow):
     received_to_resolved_hours = _hours(_("received → resolved (hours)"))
     submitted_to_resolved_count = _count(_("resolved (cases)"))
     submitted_to_resolved_hours = _hours(_("submitted → resolved (hours)"))
+    # the clocks of returns, by the day each stopped (decision: decided_at; refund: resolved_at)
+    decision_met = _count(_("decided within SLA"))
+    decision_missed = _count(_("decided after SLA"))
+    refund_met = _count(_("refunded or credited within the promised days"))
+    refund_missed = _count(_("refunded or credited late"))
     # lines of resolved returns, by disposition (by resolution date)
     restock_lines = _count(_("restocked lines"))
     restock_quantity = _count(_("restocked quantity"))
@@ -212,3 +221,24 @@ class MonthlyReport(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m}"
+
+
+class QuarterlyReport(TenantOwnedModel):
+    """The KPI report PDF of one calendar quarter (the monthly report's content over its three
+    months), kept once its figures are complete; downloaded from the dashboard."""
+
+    quarter = models.DateField(
+        _("quarter"), help_text=_("The first day of the quarter (1 January, 1 April, …).")
+    )
+    file = models.FileField(_("file"), upload_to=monthly_report_upload_to, max_length=255)
+    generated_at = models.DateTimeField(_("generated"))
+
+    class Meta:
+        verbose_name = _("quarterly report")
+        verbose_name_plural = _("quarterly reports")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "quarter"], name="quarterly_report_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quarter.year}-Q{(self.quarter.month - 1) // 3 + 1}"

@@ -68,20 +68,23 @@ def normalise(letters: str) -> str:
 
 # "h": the channel a case came through (customers.cases.CaseChannel). Deliveries have none:
 # they sit in the "" cell of the channel slices, which no channel filter selects.
+# "l": the region of the customer account (billing country and region, "" without one), as
+# the account said when the day was built; deliveries have one too (their order's account).
 RETURN_SLICES = SliceSet(
     dims={
         "c": ("customer_account_id",),
         "g": ("category_id",),
         "h": ("channel",),
+        "l": ("country", "region"),
         "p": ("product_id",),
         "r": ("reason",),
     },
-    stored=("", "c", "g", "h", "gp", "r", "gr", "cghpr"),
-    touch=frozenset({"", "c", "g", "h", "gp", "r", "gr"}),
+    stored=("", "c", "g", "h", "l", "gp", "r", "gr", "cghlpr"),
+    touch=frozenset({"", "c", "g", "h", "l", "gp", "r", "gr"}),
     # Not per customer: a customer's cases are few enough to time live, and the customer
     # slice's histograms were most of a month's compaction.
-    detail=frozenset({"", "g", "h", "r", "gr"}),
-    compact=frozenset({"", "c", "g", "h", "gp", "r", "gr"}),
+    detail=frozenset({"", "g", "h", "l", "r", "gr"}),
+    compact=frozenset({"", "c", "g", "h", "l", "gp", "r", "gr"}),
 )
 
 COMPLAINT_SLICES = SliceSet(
@@ -91,12 +94,13 @@ COMPLAINT_SLICES = SliceSet(
         "g": ("category_id",),
         "h": ("channel",),
         "k": ("complaint_category", "priority"),
+        "l": ("country", "region"),
         "p": ("product_id",),
     },
-    stored=("", "a", "c", "g", "h", "k", "gp", "acghkp"),
+    stored=("", "a", "c", "g", "h", "k", "l", "gp", "acghklp"),
     touch=frozenset(),
-    detail=frozenset({"", "a", "g", "h", "k", "acghkp"}),
-    compact=frozenset({"", "a", "c", "g", "h", "k", "gp"}),
+    detail=frozenset({"", "a", "g", "h", "k", "l", "acghklp"}),
+    compact=frozenset({"", "a", "c", "g", "h", "k", "l", "gp"}),
 )
 
 
@@ -110,6 +114,8 @@ def filter_letters(
         letters += "g"
     if filters.channel and channel_applies:
         letters += "h"
+    if filters.region:
+        letters += "l"
     if filters.product_id:
         letters += "p"
     if filters.reason and reason_applies:
@@ -127,6 +133,9 @@ def filter_columns(
         columns["category_id"] = filters.category_id
     if filters.channel and channel_applies:
         columns["channel"] = filters.channel
+    if filters.region:
+        columns["country"] = filters.region.country
+        columns["region"] = filters.region.name
     if filters.product_id:
         columns["product_id"] = filters.product_id
     if filters.reason and reason_applies:

@@ -1,6 +1,7 @@
 """Thin Celery tasks of analytics: the hourly rollup run (one task per tenant, so one large
 tenant never holds up the others; each tenant's night brings its yesterday), a rebuild of a
-date range on demand, and the monthly report, mailed on the 1st of each tenant's calendar."""
+date range on demand, the monthly report, mailed on the 1st of each tenant's calendar, and
+the quarterly report, generated and stored once each tenant's quarter is over."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from celery import shared_task
 from rma_portal.tenancy.context import task_tenant_context
 from rma_portal.tenancy.scheduling import for_each_active_tenant, queue_per_tenant
 
-from .reports import monthly_report_send_due
+from .reports import monthly_report_send_due, quarterly_report_generate_due
 from .rollups import kpi_rollups_nightly, kpi_rollups_rebuild
 
 
@@ -45,3 +46,10 @@ def monthly_reports_task() -> int:
     """Hourly: last month's report to the managers and admins of each tenant whose 1st has
     come (from 06:00 local) and whose rollups of that month are complete, once."""
     return for_each_active_tenant(monthly_report_send_due, "monthly report")
+
+
+@shared_task(name="analytics.quarterly_reports_task", soft_time_limit=1800, time_limit=1900)
+def quarterly_reports_task() -> int:
+    """Hourly: the last quarter's report of each tenant whose new quarter has come (from 06:00
+    local on its first day) and whose rollups of that quarter are complete, stored once."""
+    return for_each_active_tenant(quarterly_report_generate_due, "quarterly report")

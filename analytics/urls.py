@@ -14,4 +14,9 @@ urlpatterns = [
     path("export/complaints.csv", views.export_complaints, name="export_complaints"),
     path("export/<slug:key>.csv", views.export_table, name="export_table"),
     path("reports/<int:year>-<int:month>.pdf", views.monthly_report, name="report"),
+    path(
+        "reports/<int:year>-Q<int:quarter>.pdf",
+        views.quarterly_report,
+        name="quarterly_report",
+    ),
 ]

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _lazy
 
 from complaints.models import ComplaintCategory, Priority
@@ -35,6 +36,7 @@ from .dashboard import (
     is_dashboard_user,
     is_manager,
     parse_query,
+    region_choices,
 )
 from .drilldown import (
     COMPLAINT_EXPORT_HEADER,
@@ -45,6 +47,7 @@ from .drilldown import (
     complaints_page_rows,
     return_export_rows,
     return_list_basis,
+    return_list_missed,
     returns_for_query,
     returns_page_rows,
 )
@@ -52,6 +55,10 @@ from .kpis import AGE_BUCKETS
 
 PAGE_SIZE = 50
 RESOLUTION_LABELS = {**dict(ReturnResolution.choices), "rejected": _lazy("Rejected")}
+MISSED_LABELS = {
+    "decision": gettext_lazy("Decided after the decision was due"),
+    "refund": gettext_lazy("Refunded or credited after the promised days"),
+}
 # The dashboard's tables below the charts, in page order (charts show the others).
 TABLE_ORDER = (
     "top_products",
@@ -62,6 +69,7 @@ TABLE_ORDER = (
     "sla",
     "complaint_volume",
     "channels",
+    "regions",
     "csat_agents",
     "csat_customers",
     "return_satisfaction",
@@ -127,6 +135,7 @@ def _options(tenant) -> dict:
         .values_list("pk", "sku", "name"),
         "reasons": ReturnReason.choices,
         "channels": CaseChannel.choices,
+        "regions": region_choices(tenant),
     }
 
 
@@ -161,6 +170,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "table_order": TABLE_ORDER,
             "age_buckets": [(key, label) for key, label, *_bounds in AGE_BUCKETS],
             "report_months": reports.downloadable_months(tenant=tenant),
+            "report_quarters": [
+                (quarter.year, reports.quarter_number(quarter), reports.quarter_label(quarter))
+                for quarter in reports.downloadable_quarters(tenant=tenant)
+            ],
             "separator": default_separator(),
             **_options(tenant),
         },
@@ -186,19 +199,22 @@ def returns_list(request: HttpRequest) -> HttpResponse:
     try:
         query = parse_query(request.GET, tenant=request.tenant)
         resolution = return_list_basis(request.GET)
+        missed = return_list_missed(request.GET)
     except DashboardInputError as error:
         return _input_error(request, "dashboard/returns.html", error)
-    requests = returns_for_query(query, tenant=request.tenant, resolution=resolution)
+    requests = returns_for_query(query, tenant=request.tenant, resolution=resolution, missed=missed)
     page = Paginator(returns_page_rows(requests), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "dashboard/returns.html",
         {
             "query": query,
-            **_query_context(query.params(resolution=resolution)),
+            **_query_context(query.params(resolution=resolution, missed=missed)),
             "resolution": resolution,
             "resolution_label": RESOLUTION_LABELS.get(resolution, ""),
-            "resolution_hidden": {"resolution": resolution},
+            "missed": missed,
+            "missed_label": MISSED_LABELS.get(missed, ""),
+            "resolution_hidden": {"resolution": resolution, "missed": missed},
             "page": page,
             "separator": default_separator(),
             **_options(request.tenant),
@@ -283,9 +299,10 @@ def export_returns(request: HttpRequest) -> HttpResponse:
         return refusal
     try:
         resolution = return_list_basis(request.GET)
+        missed = return_list_missed(request.GET)
     except DashboardInputError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
-    requests = returns_for_query(query, tenant=request.tenant, resolution=resolution)
+    requests = returns_for_query(query, tenant=request.tenant, resolution=resolution, missed=missed)
     return _audited(
         request,
         "return lines",
@@ -333,3 +350,19 @@ def monthly_report(request: HttpRequest, year: int, month: int) -> HttpResponse:
     filename = reports.report_filename(request.tenant, first)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return _audited(request, f"monthly report {first:%Y-%m}", response)
+
+
+@manager_required
+def quarterly_report(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
+    try:
+        first = reports.quarter_of(year, quarter)
+    except (ValueError, OverflowError) as error:
+        raise Http404(_("There is no such quarter.")) from error
+    if not reports.is_past_quarter(tenant=request.tenant, quarter=first):
+        raise Http404(_("Reports exist for past quarters only."))
+    _report, pdf = reports.quarterly_report_get_or_render(tenant=request.tenant, quarter=first)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = reports.quarterly_report_filename(request.tenant, first)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    label = f"{first.year}-Q{reports.quarter_number(first)}"
+    return _audited(request, f"quarterly report {label}", response)

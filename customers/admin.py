@@ -33,7 +33,7 @@ class CustomerMembershipInline(TenantScopedTabularInline):
 
 @admin.register(CustomerAccount)
 class CustomerAccountAdmin(TenantScopedAdmin):
-    list_display = ["name", "number", "vat_number", "billing_city", "is_active"]
+    list_display = ["name", "number", "vat_number", "billing_city", "billing_region", "is_active"]
     list_filter = ["is_active", "preferred_language"]
     search_fields = ["name", "number", "vat_number", "contact_email"]
     inlines = [CustomerMembershipInline]
@@ -47,6 +47,7 @@ class CustomerAccountAdmin(TenantScopedAdmin):
                     "billing_street",
                     "billing_postal_code",
                     "billing_city",
+                    "billing_region",
                     "billing_country",
                 ]
             },

@@ -322,6 +322,7 @@ class DemoCompany:
     phone: str
     language: str
     billing: tuple[str, str, str]  # street, postal code, city
+    region: str  # the billing address's voivodeship (the KPI dashboard's region)
     shipping: tuple[str, str, str, str]  # name, street, postal code, city
     admin: CompanyUser
     user: CompanyUser
@@ -360,6 +361,7 @@ PROFILES = {
                 phone="+48 61 555 01 20",
                 language="pl",
                 billing=("ul. Głogowska 218", "60-104", "Poznań"),
+                region="wielkopolskie",
                 shipping=("Stalmet - Zakład nr 2", "ul. Przemysłowa 5", "62-052", "Komorniki"),
                 admin=CompanyUser("Anna Wójcik", "anna.admin@stalmet.demo"),
                 user=CompanyUser("Piotr Lewandowski", "piotr.user@stalmet.demo"),
@@ -373,6 +375,7 @@ PROFILES = {
                 phone="+48 58 555 33 10",
                 language="pl",
                 billing=("ul. Hutnicza 40", "81-061", "Gdynia"),
+                region="pomorskie",
                 shipping=("Hydropol - magazyn", "ul. Hutnicza 40", "81-061", "Gdynia"),
                 admin=CompanyUser("Katarzyna Dąbrowska", "katarzyna.admin@hydropol.demo"),
                 user=CompanyUser("Marek Szymański", "marek.user@hydropol.demo"),
@@ -386,6 +389,7 @@ PROFILES = {
                 phone="+48 42 555 78 00",
                 language="en",
                 billing=("ul. Pabianicka 119", "93-490", "Łódź"),
+                region="łódzkie",
                 shipping=("Vistula Packaging - Plant 1", "ul. Pabianicka 119", "93-490", "Łódź"),
                 admin=CompanyUser("Olivia Bennett", "olivia.admin@vistulapack.demo"),
                 user=CompanyUser("Jakub Wróbel", "jakub.user@vistulapack.demo"),
@@ -414,6 +418,7 @@ PROFILES = {
                 phone="+48 71 555 42 00",
                 language="pl",
                 billing=("ul. Krakowska 180", "52-015", "Wrocław"),
+                region="dolnośląskie",
                 shipping=("Budrex - plac budowy", "ul. Swojczycka 60", "51-501", "Wrocław"),
                 admin=CompanyUser("Monika Zając", "monika.admin@budrex.demo"),
                 user=CompanyUser("Krzysztof Król", "krzysztof.user@budrex.demo"),
@@ -427,6 +432,7 @@ PROFILES = {
                 phone="+48 58 555 90 15",
                 language="en",
                 billing=("ul. Przemysłowa 8", "80-542", "Gdańsk"),
+                region="pomorskie",
                 shipping=(
                     "Harbour Logistics - Terminal B",
                     "ul. Kontenerowa 3",
@@ -445,6 +451,7 @@ PROFILES = {
                 phone="+48 32 555 61 44",
                 language="pl",
                 billing=("ul. Porcelanowa 23", "40-246", "Katowice"),
+                region="śląskie",
                 shipping=("CleanPro Serwis", "ul. Porcelanowa 23", "40-246", "Katowice"),
                 admin=CompanyUser("Joanna Pawlak", "joanna.admin@cleanpro.demo"),
                 user=CompanyUser("Michał Grabowski", "michal.user@cleanpro.demo"),
@@ -587,6 +594,10 @@ def _seed_companies(
             account.full_clean()
             account.save()
             accounts_created += 1
+        elif not account.billing_region:
+            # Seeded before accounts had a region: the KPI dashboard's regions need one.
+            account.billing_region = company.region
+            account.save(update_fields=["billing_region"])
         accounts.append(account)
         for role, person in (
             (Role.CUSTOMER_ADMIN, company.admin),
@@ -621,6 +632,7 @@ def _company_account(tenant: Tenant, company: DemoCompany) -> CustomerAccount:
         billing_street=street,
         billing_postal_code=postal_code,
         billing_city=city,
+        billing_region=company.region,
         shipping_name=shipping_name,
         shipping_street=shipping_street,
         shipping_postal_code=shipping_postal_code,

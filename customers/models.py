@@ -42,6 +42,14 @@ class CustomerAccount(TenantOwnedModel):
     billing_postal_code = models.CharField(_("billing postal code"), max_length=20)
     billing_city = models.CharField(_("billing city"), max_length=100)
     billing_country = models.CharField(_("billing country"), max_length=2, default="PL")
+    # The billing address's region (voivodeship, state, province): free text, the KPI
+    # dashboard's "region" dimension together with the country (docs/kpis.md#region).
+    billing_region = models.CharField(
+        _("billing region"),
+        max_length=100,
+        blank=True,
+        help_text=_("Voivodeship, state or province, e.g. mazowieckie. Optional."),
+    )
     shipping_name = models.CharField(_("shipping name"), max_length=200, blank=True)
     shipping_street = models.CharField(_("shipping street"), max_length=200)
     shipping_postal_code = models.CharField(_("shipping postal code"), max_length=20)
@@ -65,6 +73,7 @@ class CustomerAccount(TenantOwnedModel):
 
     def save(self, *args, **kwargs) -> None:
         self.vat_number = normalize_vat_number(self.vat_number)
+        self.billing_region = " ".join(self.billing_region.split())
         super().save(*args, **kwargs)
 
     @property

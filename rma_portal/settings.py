@@ -333,6 +333,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.monthly_reports_task",
         "schedule": crontab(minute=50),
     },
+    # Last quarter's PDF report, generated and stored from 06:00 on each tenant's first day of
+    # a quarter (downloadable from the dashboard).
+    "quarterly-kpi-reports": {
+        "task": "analytics.quarterly_reports_task",
+        "schedule": crontab(minute=55),
+    },
     # Support mailboxes (IMAP): one fetch task per active mailbox.
     "poll-mailboxes": {
         "task": "inbound.poll_mailboxes_task",

@@ -175,6 +175,7 @@ class CustomerAccountDetailSerializer(serializers.ModelSerializer):
             "billing_street",
             "billing_postal_code",
             "billing_city",
+            "billing_region",
             "billing_country",
             "shipping_name",
             "shipping_street",

@@ -430,6 +430,14 @@ _FIELDS: dict[str, tuple[dict[str, Field], tuple[str, ...]]] = {
                 name: _text(_limit(CustomerAccount, name), required=True)
                 for name in ("billing_street", "billing_postal_code", "billing_city")
             },
+            "billing_region": Value(
+                {
+                    **_text(_limit(CustomerAccount, "billing_region")).schema,
+                    "description": "The billing address's voivodeship, state or province "
+                    "(free text, e.g. `mazowieckie`); empty or null: none. Left out: an "
+                    "existing customer keeps its region.",
+                }
+            ),
             "billing_country": _COUNTRY,
             **{
                 name: _text(_limit(CustomerAccount, name))

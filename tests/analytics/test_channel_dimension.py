@@ -167,19 +167,25 @@ def test_an_unknown_channel_is_refused(client, channels):
 
 def test_rows_built_before_the_channel_keep_answering(channels):
     """The migration renames the full-grain slices; their rows (no channel yet) still add up
-    for every question without a channel, until a rebuild adds the channels."""
+    for every question without a channel, until a rebuild adds the channels. (The region
+    migration after it renames them again: tests/analytics/test_region_dimension.py.)"""
     d = channels
     kpi_rollups_rebuild(tenant=d.ta, start=START, end=END, now=AFTER)
-    migration = importlib.import_module("analytics.migrations.0003_rollup_channel")
-    full = ReturnRollup.unscoped.filter(tenant=d.ta, slice="cghpr")
+    channel = importlib.import_module("analytics.migrations.0003_rollup_channel")
+    region = importlib.import_module("analytics.migrations.0004_rollup_region")
+    full = ReturnRollup.unscoped.filter(tenant=d.ta, slice="cghlpr")
     count = full.count()
     assert count
-    full.update(slice="cgpr", channel="")
-    ComplaintRollup.unscoped.filter(tenant=d.ta, slice="acghkp").update(slice="acgkp", channel="")
-    migration.rename_full_grain(apps, None)
+    full.update(slice="cgpr", channel="", country="", region="")
+    ComplaintRollup.unscoped.filter(tenant=d.ta, slice="acghklp").update(
+        slice="acgkp", channel="", country="", region=""
+    )
+    channel.rename_full_grain(apps, None)
     assert ReturnRollup.unscoped.filter(tenant=d.ta, slice="cghpr").count() == count
     assert not ReturnRollup.unscoped.filter(slice="cgpr").exists()
     assert not ComplaintRollup.unscoped.filter(slice="acgkp").exists()
+    region.add_region_to_full_grain(apps, None)
+    assert ReturnRollup.unscoped.filter(tenant=d.ta, slice="cghlpr").count() == count
     filters = KpiFilters(customer_account_id=d.c1.pk, category_id=d.electronics.pk)
     reader = RollupReader(tenant=d.ta, start=START, end=END, filters=filters, now=AFTER)
     assert_agree(reader, d.ta, START, END, filters)

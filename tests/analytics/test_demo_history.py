@@ -218,3 +218,24 @@ def test_the_demo_manager_walks_from_the_dashboard_to_the_wrong_size_returns(see
     assert f"/dashboard/reports/{month:%Y-%m}.pdf" in html
     pdf = client.get(f"/dashboard/reports/{month:%Y-%m}.pdf")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+
+
+def test_the_demo_shows_regions_and_the_clocks_of_returns(seeded):
+    """Every demo company has a voivodeship, and the year's returns were decided and refunded
+    on their clocks, some on time and some late, so each new figure has something to show."""
+    for tenant in Tenant.objects.all():
+        today = local_today(tenant)
+        period = {"tenant": tenant, "start": months_before(today.replace(day=1), 11), "end": today}
+        regions = kpis.returns_by_region(**period)
+        assert len(regions) >= 2
+        assert all(region.country == "PL" and region.name for region in regions)
+        assert kpis.complaints_by_region(**period)
+        clocks = kpis.return_sla_compliance(**period)
+        for name in ("decision", "refund"):
+            assert clocks[name].met > 0 and clocks[name].missed > 0, (tenant.slug, name)
+        # The clocks were run as the services run them: each decision's due moment follows
+        # its start, and a clock stops no earlier than it started.
+        decided = ReturnRequest.unscoped.filter(tenant=tenant, decided_at__isnull=False)
+        for rma in decided.only("decision_started_at", "decision_due_at", "decided_at"):
+            assert rma.decision_started_at < rma.decision_due_at
+            assert rma.decision_started_at <= rma.decided_at

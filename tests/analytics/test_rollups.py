@@ -91,6 +91,25 @@ def assert_agree(reader: RollupReader, tenant, start, end, filters: KpiFilters):
         assert point.returns == kpis.returns_count(**day), (filters, point.bucket)
     for group in ("agent", "customer_account"):
         assert figures.csat_by(reader, group) == kpis.csat_by(**live, group=group)
+    assert figures.return_sla_compliance(reader) == kpis.return_sla_compliance(**live)
+    assert figures.by_region(reader) == live_by_region(live), filters
+
+
+def live_by_region(live: dict) -> dict:
+    """The dashboard's region table computed live (kpis), in figures.by_region's shape."""
+    returns = kpis.returns_by_region(**live)
+    values = {
+        region: value for region, value in kpis.returned_value_by_region(**live).items() if value
+    }
+    complaints = kpis.complaints_by_region(**live)
+    return {
+        region: figures.RegionFigure(
+            returns=returns.get(region, 0),
+            returned_value=values.get(region, kpis.ZERO),
+            complaints=complaints.get(region, 0),
+        )
+        for region in returns.keys() | values.keys() | complaints.keys()
+    }
 
 
 @pytest.mark.django_db

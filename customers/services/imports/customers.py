@@ -35,6 +35,7 @@ CUSTOMER_COLUMNS = Columns(
     optional=(
         "contact_phone",
         "preferred_language",
+        "billing_region",
         "billing_country",
         "shipping_name",
         "shipping_street",
@@ -53,6 +54,7 @@ _CUSTOMER_TEXT = {
     "billing_street": True,
     "billing_postal_code": True,
     "billing_city": True,
+    "billing_region": False,
     "shipping_name": False,
     "shipping_street": False,
     "shipping_postal_code": False,
@@ -163,6 +165,9 @@ def write_customers(
         for column in ("contact_phone", "shipping_name"):
             if column in present:
                 values[column] = text[column]
+        if "billing_region" in present and text["billing_region"] is not INVALID:
+            # Spaces collapsed as CustomerAccount.save() does (bulk writes skip it).
+            values["billing_region"] = " ".join(text["billing_region"].split())
         new_only: dict[str, Any] = {"number": number}
         if language:
             values["preferred_language"] = language
