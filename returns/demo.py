@@ -104,7 +104,53 @@ def seed_last(*, tenant: Tenant) -> dict[str, int]:
         **cadence,
         "contract overrides": 1,
         "returns awaiting approval": _seed_awaiting_approval(tenant),
+        "warranty claims": _seed_warranty_claim(tenant),
     }
+
+
+def _seed_warranty_claim(tenant: Tenant) -> int:
+    """A defect found months after delivery, past the return window but under the category's
+    warranty: filed as a warranty claim for repair (docs/returns-rules.md#warranty-claims)."""
+    today = tenant_today(tenant)
+    lines = (
+        OrderLine.objects.filter(
+            order__delivery_date__gte=today - datetime.timedelta(days=300),
+            order__delivery_date__lte=today - datetime.timedelta(days=60),
+            product__is_returnable=True,
+            product__is_serial_tracked=False,
+            product__category__warranty_months__gte=12,
+        )
+        .exclude(product__category__code__in=["personalised", REVIEWED_CATEGORY])
+        .select_related("order")
+        .order_by("-order__delivery_date", "pk")[:50]
+    )
+    lines = list(lines)
+    claimed = claimed_quantities(order_line_ids=[line.pk for line in lines])
+    requesters = {
+        m.customer_account_id: m.user
+        for m in CustomerMembership.objects.select_related("user").order_by("user__email")
+    }
+    for line in lines:
+        requester = requesters.get(line.order.customer_account_id)
+        if requester is None or claimed[line.pk] >= line.quantity:
+            continue
+        draft = services.return_request_create(
+            customer_account=line.order.customer_account,
+            requester=requester,
+            lines=[
+                services.LineInput(
+                    order_line_id=line.pk,
+                    quantity=1,
+                    reason="defective",
+                    comment="Demo: stopped working after four months of normal use.",
+                )
+            ],
+            requested_resolution="repair",
+            return_method="drop_off",
+        )
+        rma = services.return_request_submit(return_request=draft, actor=requester)
+        return int(rma.is_warranty_claim)
+    return 0
 
 
 def _seed_awaiting_approval(tenant: Tenant) -> int:

@@ -228,13 +228,15 @@ def test_complaints_filed_after_the_demo_are_routed_by_its_rules(printed):
     assert history_unassigned
 
 
-def test_the_demo_shows_a_return_awaiting_approval_and_the_update_cadence(printed):
+def test_the_demo_shows_approval_a_warranty_claim_and_the_update_cadence(printed):
     tenant = Tenant.objects.get(slug="nordtech")
     with tenant_context(tenant):
         waiting = ReturnRequest.objects.get(status=ReturnStatus.AWAITING_APPROVAL)
+        warranty_claims = ReturnRequest.objects.filter(is_warranty_claim=True).count()
         open_returns = ReturnRequest.objects.filter(status__in=UPDATE_CADENCE_STATUSES)
         owed = list(open_returns.values_list("update_due_at", flat=True))
     assert waiting.approval_level == "coordinator"
     assert waiting.requested_value >= Decimal("3000")
+    assert warranty_claims >= 1
     # every return with the merchant owes its customer an update at some moment
     assert owed and all(due is not None for due in owed)
