@@ -33,6 +33,7 @@ from rma_portal.backoffice.cases import (
     queue_filter,
     sla_badge,
 )
+from rma_portal.backoffice.presence import CasePresenceMixin
 from rma_portal.errors import ApplicationError
 
 from . import services
@@ -251,12 +252,16 @@ def _draft_key(complaint: Complaint) -> str:
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedAdmin):
+class ComplaintAdmin(
+    CasePresenceMixin, CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedAdmin
+):
     """Nothing on a complaint is edited through the form: the page is read-only for everyone
     and every change (status, assignee, messages) is a button that calls a service."""
 
     queues = QUEUES
     file_url_name = "admin:complaints_complaint_file"
+    presence_kind = "complaint"
+    presence_viewing_text = gettext_lazy("%(name)s is viewing this complaint")
     button_actions = BUTTON_ACTIONS
     attachment_model = ComplaintAttachment
     attachment_parent_field = "complaint"

@@ -46,6 +46,7 @@ from rma_portal.backoffice.cases import (
     queue_filter,
     sla_badge,
 )
+from rma_portal.backoffice.presence import CasePresenceMixin
 from rma_portal.concurrency import version_from_form
 from rma_portal.errors import ApplicationError
 from rma_portal.sla import SlaState
@@ -460,12 +461,16 @@ LINE_ERROR_KEY = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
 
 
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedAdmin):
+class ReturnRequestAdmin(
+    CasePresenceMixin, CaseQueuesAdminMixin, TransitionButtonsMixin, TenantScopedAdmin
+):
     """Nothing on a return is edited through the form: the page is read-only for everyone
     and every change (status, assignee, messages) is a button that calls a service."""
 
     queues = QUEUES
     file_url_name = "admin:returns_returnrequest_file"
+    presence_kind = "return"
+    presence_viewing_text = gettext_lazy("%(name)s is viewing this return")
     button_actions = BUTTON_ACTIONS
     attachment_model = ReturnAttachment
     attachment_parent_field = "return_request"

@@ -75,8 +75,8 @@ def viewport() -> dict[str, int]:
     return {"width": 1280, "height": 900}
 
 
-@pytest.fixture
-def page(browser, live_server, tmp_path, viewport):
+def _open_page(browser, live_server, viewport):
+    """A page in a browser context of its own (its own cookies: another signed-in user)."""
     context = browser.new_context(viewport=viewport, locale="en-GB")
     context.add_init_script(CSP_WATCH)
     page = context.new_page()
@@ -92,8 +92,23 @@ def page(browser, live_server, tmp_path, viewport):
             )
 
     context.on("console", on_console)  # every page of the context: admin pop-ups too
-    yield page
-    context.close()
+    return page
+
+
+@pytest.fixture
+def page(browser, live_server, tmp_path, viewport):
+    opened = _open_page(browser, live_server, viewport)
+    yield opened
+    opened.context.close()
+
+
+@pytest.fixture
+def second_page(browser, live_server, viewport):
+    """A second browser with its own cookies, for a test of two users at once; watched for
+    policy violations like `page`."""
+    opened = _open_page(browser, live_server, viewport)
+    yield opened
+    opened.context.close()
 
 
 def csp_violations(page) -> list[str]:
@@ -114,10 +129,11 @@ def csp_violations(page) -> list[str]:
 def pytest_runtest_call(item):
     """A test that passed fails if any of its pages violated the Content-Security-Policy."""
     result = yield
-    page = item.funcargs.get("page")
-    if page is not None:
-        violations = csp_violations(page)
-        assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+    for name in ("page", "second_page"):
+        page = item.funcargs.get(name)
+        if page is not None:
+            violations = csp_violations(page)
+            assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
     return result
 
 
