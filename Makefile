@@ -5,6 +5,7 @@
 #                Starts the inbound mail tests' IMAP server unless TEST_IMAP_URL names one
 #                (it keeps running; scripts/imap-server stop ends it)
 #   make serve / make worker / make beat   the app on local PostgreSQL and Redis
+#   make screenshots   docs/screenshots/ of the back-office workspace
 
 VENV ?= .venv
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
@@ -18,7 +19,7 @@ STAMP := $(VENV)/.installed
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u EMAIL_URL -u CELERY_TASK_ALWAYS_EAGER \
 	-u CELERY_BROKER_URL -u CACHE_URL
 
-.PHONY: run serve test lint format worker beat messages bench install api-fuzz
+.PHONY: run serve test lint format worker beat messages bench install api-fuzz screenshots
 
 # WeasyPrint (PDF labels and reports) cannot work without Pango. libharfbuzz-subset0 only
 # makes font subsetting 3-4x faster, and Chromium is only for the browser tests: a machine
@@ -50,6 +51,12 @@ test: $(STAMP)
 	@scripts/system-packages "make test" $(PDF_PACKAGES) -- $(FAST_PDF_PACKAGES) chromium $(IMAP_PACKAGES)
 	@[ -n "$$TEST_IMAP_URL" ] || scripts/imap-server start --optional >/dev/null
 	$(BIN)/pytest -n $(TEST_PROCESSES) --maxprocesses=4 --dist loadfile --durations=20 $(ARGS)
+
+# docs/screenshots/: the back-office workspace at 1366 x 900 and 390 x 844 (scripts/screenshots.py),
+# on a throw-away embedded database seeded with the demo.
+screenshots: $(STAMP)
+	@scripts/system-packages "make screenshots" $(PDF_PACKAGES) chromium
+	$(EMBEDDED) $(BIN)/python scripts/screenshots.py
 
 # The API's generated contract tests at full strength: 100 generated examples per operation,
 # every phase for every role (make test runs a bounded, deterministic share). On the
