@@ -154,7 +154,16 @@ def view_counts(filters: Filters, user, now) -> dict[str, int]:
 
 
 def inbox_rows(filters: Filters, user, now, *, offset: int, limit: int) -> list[dict]:
-    """One page of the view's rows (one query), as dicts of COLUMNS."""
+    """One page of the view's rows (one query), as dicts of COLUMNS.
+
+    Each source's SELECT is itself ordered and cut to the rows up to the page's end, and the
+    UNION of these is ordered and cut to the page: the page is the same (the order is total:
+    kind and pk break ties), but a source's costlier columns (a return's first product and
+    its number of lines) are computed for those rows only, after its sort, not for every
+    open case of the tenant."""
+    order = SORTS.get(filters.sort, SORTS[DEFAULT_SORT])[1]
+    names = {name: f"inbox_{name}" if name != "kind" else "inbox_kind" for name in COLUMNS}
+    ordering = [("-" + names[key[1:]]) if key.startswith("-") else names[key] for key in order]
     selects = []
     for source in inbox_sources():
         if filters.kind and filters.kind != source.kind:
@@ -170,15 +179,16 @@ def inbox_rows(filters: Filters, user, now, *, offset: int, limit: int) -> list[
         )
         selects.append(
             cases.annotate(inbox_kind=Value(source.kind), **_renamed(columns))
-            .order_by()
             .values_list("inbox_kind", *(f"inbox_{name}" for name in COLUMNS[1:]))
+            .order_by(*ordering)
         )
     if not selects:
         return []
-    query = selects[0].union(*selects[1:], all=True) if len(selects) > 1 else selects[0]
-    order = SORTS.get(filters.sort, SORTS[DEFAULT_SORT])[1]
-    names = {name: f"inbox_{name}" if name != "kind" else "inbox_kind" for name in COLUMNS}
-    ordering = [("-" + names[key[1:]]) if key.startswith("-") else names[key] for key in order]
+    if len(selects) == 1:
+        query = selects[0]
+    else:
+        selects = [select[: offset + limit] for select in selects]
+        query = selects[0].union(*selects[1:], all=True)
     rows = query.order_by(*ordering)[offset : offset + limit]
     return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
 

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from complaints.models import Complaint
 from returns.models import ReturnRequest
+from rma_portal.backoffice.inbox import SORTS, Filters, inbox_rows
+from rma_portal.tenancy.context import tenant_context
 from tests.complaints.conftest import complaint_file
 from tests.html import parse
 from tests.returns import conftest as returns_fixtures
@@ -136,6 +138,34 @@ def test_sorted_by_the_next_deadline_with_cases_without_one_last(world_a, file_o
     assert rows(response) == [("return", soon.pk), ("complaint", late.pk), ("return", none.pk)]
     newest = rows(client.get(reverse(HOME), {"view": "all", "sort": "newest"}))
     assert newest == [("return", none.pk), ("return", soon.pk), ("complaint", late.pk)]
+
+
+def test_a_page_is_its_slice_of_the_whole_order_across_kinds(world_a, file_one):
+    """Each kind's rows are cut to the page's end before they are merged: every page of
+    every sort must still be the same slice of the one order over both kinds."""
+    now = timezone.now()
+    hours = iter((5, 1, 3, 2, 6, 4))
+    for _ in range(3):  # due and filed: the kinds take turns in every sort
+        complaint = complaint_file(world_a.customer, world_a.company, now=now)
+        hour = datetime.timedelta(hours=next(hours))
+        Complaint.unscoped.filter(pk=complaint.pk).update(
+            first_response_due_at=now + hour, created_at=now - hour
+        )
+        rma = file_one()
+        hour = datetime.timedelta(hours=next(hours))
+        ReturnRequest.unscoped.filter(pk=rma.pk).update(
+            decision_due_at=now + hour, created_at=now - hour
+        )
+    with tenant_context(world_a.tenant):
+        for sort in SORTS:
+            filters = Filters(view="all", sort=sort)
+            whole = inbox_rows(filters, world_a.agent, now, offset=0, limit=100)
+            assert len(whole) == 6
+            assert {row["kind"] for row in whole[:3]} == {"return", "complaint"}
+            for limit in (1, 2, 4):
+                for offset in range(0, 7):
+                    page = inbox_rows(filters, world_a.agent, now, offset=offset, limit=limit)
+                    assert page == whole[offset : offset + limit], (sort, offset, limit)
 
 
 def test_the_number_of_queries_does_not_grow_with_the_cases(world_a, file_one, login):
