@@ -331,3 +331,27 @@ class Absence(TenantOwnedModel):
 
     def covers(self, day) -> bool:
         return self.first_day <= day <= self.last_day
+
+
+class SavedView(TenantOwnedModel):
+    """A staff member's own view of My work (docs/backoffice.md#saved-views): a name and the
+    inbox's filters as a query string (view, type, priority, search, sort). Nobody else sees
+    it."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="saved_views", verbose_name=_("user")
+    )
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(_("filters"), max_length=500)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_view_name_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

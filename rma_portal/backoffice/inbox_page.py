@@ -9,6 +9,8 @@ import datetime
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +18,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from rma_portal.accounts.models import User
+from rma_portal.accounts.models import SavedView, User
 from rma_portal.sla import SlaState
 
 from .cases import sla_badge
@@ -72,7 +74,9 @@ class InboxForm(forms.Form):
         self.fields["priority"].choices = [("", _("Any priority")), *priorities.items()]
 
     def filters(self) -> Filters:
-        data = self.cleaned_data if self.is_valid() else {}
+        """The valid filters; an invalid one falls back to its default (the others stay)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
         return Filters(
             view=data.get("view") or DEFAULT_VIEW,
             kind=data.get("kind") or "",
@@ -82,7 +86,8 @@ class InboxForm(forms.Form):
         )
 
     def page_number(self) -> int:
-        return (self.cleaned_data.get("page") if self.is_valid() else None) or 1
+        self.is_valid()
+        return getattr(self, "cleaned_data", {}).get("page") or 1
 
 
 def _relative(due_at: datetime.datetime, now: datetime.datetime) -> str:
@@ -160,9 +165,16 @@ def inbox_page(request, *, site_context: dict) -> TemplateResponse:
         for view in VIEWS
         if view.key in {"all"} | {k for s in inbox_sources() for k in s.views}
     ]
+    saved = [
+        {"pk": view.pk, "name": view.name, "url": "?" + view.query}
+        for view in SavedView.objects.filter(user=request.user)
+    ]
     context = {
         **site_context,
         "title": _("My work"),
+        "saved_views": saved,
+        "current_query": link(page="")[1:],
+        "save_form": SavedViewForm(),
         "form": form if form.is_bound else InboxForm(initial={"sort": DEFAULT_SORT}),
         "filters": filters,
         "views": views,
@@ -176,3 +188,61 @@ def inbox_page(request, *, site_context: dict) -> TemplateResponse:
         "time_zone": request.tenant.timezone if getattr(request, "tenant", None) else "UTC",
     }
     return TemplateResponse(request, "admin/inbox.html", context)
+
+
+# --- saved views -------------------------------------------------------------------------
+
+MAX_SAVED_VIEWS = 20
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("name of the view"), max_length=60, strip=True)
+    query = forms.CharField(required=False, max_length=500)
+
+
+def _normal_query(query: str) -> str:
+    """The inbox filters of `query`, only those that are valid, in a fixed order."""
+    form = InboxForm(QueryDict(query))
+    filters = form.filters()
+    params = {
+        "view": filters.view,
+        "kind": filters.kind,
+        "priority": filters.priority,
+        "q": filters.q,
+        "sort": filters.sort,
+    }
+    return urlencode({key: value for key, value in params.items() if value})
+
+
+def save_view(request):
+    """POST: keep the filters shown as one of the staff member's own views."""
+    form = SavedViewForm(request.POST)
+    home = reverse("admin:index")
+    if not form.is_valid():
+        messages.error(request, _("Give the view a name of at most 60 characters."))
+        return HttpResponseRedirect(home + "?" + _normal_query(request.POST.get("query", "")))
+    query = _normal_query(form.cleaned_data["query"])
+    name = form.cleaned_data["name"]
+    mine = SavedView.objects.filter(user=request.user)
+    if mine.filter(name=name).exists():
+        messages.error(request, _("You already have a view named “%(name)s”.") % {"name": name})
+    elif mine.count() >= MAX_SAVED_VIEWS:
+        messages.error(
+            request,
+            _("You can keep at most %(count)d views; delete one first.")
+            % {"count": MAX_SAVED_VIEWS},
+        )
+    else:
+        SavedView.objects.create(tenant=request.tenant, user=request.user, name=name, query=query)
+        messages.success(request, _("View “%(name)s” saved.") % {"name": name})
+    return HttpResponseRedirect(home + "?" + query)
+
+
+def delete_view(request, pk: int):
+    """POST: delete one of the staff member's own views (another's: 404)."""
+    view = SavedView.objects.filter(user=request.user, pk=pk).first()
+    if view is None:
+        raise Http404
+    view.delete()
+    messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
+    return HttpResponseRedirect(reverse("admin:index"))

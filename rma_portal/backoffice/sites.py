@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -57,6 +57,16 @@ class BackofficeSite(admin.AdminSite):
                 name="switch_tenant",
             ),
             path("sections/", self.admin_view(self.sections_view), name="sections"),
+            path(
+                "my-work/views/",
+                self.admin_view(require_POST(self.save_view)),
+                name="inbox_save_view",
+            ),
+            path(
+                "my-work/views/<int:pk>/delete/",
+                self.admin_view(require_POST(self.delete_view)),
+                name="inbox_delete_view",
+            ),
             *super().get_urls(),
         ]
 
@@ -70,6 +80,18 @@ class BackofficeSite(admin.AdminSite):
         from .inbox_page import inbox_page
 
         return inbox_page(request, site_context=self.each_context(request))
+
+    def save_view(self, request):
+        from .inbox_page import save_view
+
+        if request.tenant is None:
+            raise Http404
+        return save_view(request)
+
+    def delete_view(self, request, pk: int):
+        from .inbox_page import delete_view
+
+        return delete_view(request, pk)
 
     def sections_view(self, request):
         """Every section (app and model) the user may open: the admin's own index."""

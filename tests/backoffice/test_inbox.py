@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -259,3 +260,36 @@ def test_a_return_and_the_complaint_about_it_link_each_other(world_a, file_one, 
     complaint_page = parse(client.get(complaint_url))
     return_url = reverse("admin:returns_returnrequest_change", args=[rma.pk])
     assert return_url in {a["href"] for a in complaint_page.select("a[href]")}
+
+
+def test_saved_views_are_the_staff_members_own(world_a, world_b, file_one, login):
+    from rma_portal.accounts.models import SavedView
+
+    rma = file_one()
+    client = login(world_a.agent)
+    save = reverse("admin:inbox_save_view")
+
+    response = client.post(
+        save, {"name": "My returns", "query": "view=all&kind=return&sort=bogus&q="}
+    )
+
+    view = SavedView.unscoped.get(user=world_a.agent)
+    assert view.query == "view=all&kind=return&sort=due"  # only valid filters, in order
+    home = client.get(response["Location"])
+    assert rows(home) == [("return", rma.pk)]
+    assert "My returns" in home.content.decode()
+    # the same name again, or no name: refused with a message, nothing saved
+    for bad in ({"name": "My returns", "query": ""}, {"name": " ", "query": ""}):
+        client.post(save, bad)
+    assert SavedView.unscoped.filter(user=world_a.agent).count() == 1
+    # a colleague does not see it and cannot delete it; nor can another tenant's staff
+    for other in (world_a.coordinator, world_b.agent):
+        colleague = Client()
+        colleague.force_login(other)
+        assert parse(colleague.get(reverse(HOME))).first("nav.inbox-saved") is None
+        delete = reverse("admin:inbox_delete_view", args=[view.pk])
+        assert colleague.post(delete).status_code == 404
+    assert SavedView.unscoped.filter(pk=view.pk).exists()
+    # its owner deletes it
+    client.post(reverse("admin:inbox_delete_view", args=[view.pk]))
+    assert not SavedView.unscoped.filter(pk=view.pk).exists()
