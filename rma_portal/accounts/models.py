@@ -334,7 +334,7 @@ class Absence(TenantOwnedModel):
 
 
 class SavedView(TenantOwnedModel):
-    """A staff member's own view of My work (docs/backoffice.md#saved-views): a name and the
+    """A staff member's own view of My work (docs/backoffice.md#my-work): a name and the
     inbox's filters as a query string (view, type, priority, search, sort). Nobody else sees
     it."""
 

@@ -497,7 +497,9 @@ COVERAGE_SHARES = {
     "complaints": r"^/api/v1/complaints/",
     "catalogue": r"^/api/v1/(product-categories|products)/",
     "orders": r"^/api/v1/(orders|invoices)/",
-    "customers": r"^/api/v1/customers/",
+    "customers-bulk": r"^/api/v1/customers/bulk/",
+    "customers-upsert": r"^/api/v1/customers/by-external-id/",
+    "customers": r"^/api/v1/customers/(?!bulk/|by-external-id/)",
 }
 
 
