@@ -25,6 +25,8 @@ from .rollup_reader import RollupReader
 from .rollups import month_end, month_start
 
 MAX_PERIOD_DAYS = 3 * 366
+# The drill-down lists' `missed=` value of the cases whose customer-update cadence lapsed.
+UPDATES = "updates"
 EARLIEST_DAY = datetime.date(2000, 1, 1)
 TOP = 10
 
@@ -264,12 +266,15 @@ def _tile_figures(reader: RollupReader) -> dict:
     repeats = figures.repeat_complaints(reader)
     exceptions = figures.returns_by_exception(reader)
     clocks = figures.return_sla_compliance(reader)
+    cadence = figures.update_cadence(reader)
     return {
         "decision_sla": clocks["decision"].rate,
         "refund_sla": clocks["refund"].rate,
+        "update_cadence": cadence["all"].rate,
         COUNTS: {
             "decision_sla": clocks["decision"],
             "refund_sla": clocks["refund"],
+            "update_cadence": cadence["all"],
         },
         "return_rate_quantity": rate.by_quantity,
         "return_rate_value": rate.by_value,
@@ -289,6 +294,7 @@ def _tile_figures(reader: RollupReader) -> dict:
         "return_csat": returns_satisfaction.csat.average,
         "return_csat_satisfied": returns_satisfaction.csat.satisfied_share,
         "return_nps": returns_satisfaction.nps.share,
+        "complaint_nps": figures.complaint_nps(reader).share,
         "complaints_rejected": outcomes.rejected_share,
         "returns_by_exception": exceptions.share,
         "returns_by_exception_value": exceptions.by_exception_value,
@@ -297,15 +303,15 @@ def _tile_figures(reader: RollupReader) -> dict:
 
 
 COUNTS = "counts"  # the SLA compliance figures behind tiles that show their counts
+# How a tile says its counts, when not "45 of 52 on time".
+NOTES = {"update_cadence": gettext_lazy("%(met)s of %(total)s kept")}
 
 
-def _tile_note(figure: kpis.SlaCompliance | None) -> str:
+def _tile_note(key: str, figure: kpis.SlaCompliance | None) -> str:
     if figure is None:
         return ""
-    return _("%(met)s of %(total)s on time") % {
-        "met": figure.met,
-        "total": figure.met + figure.missed,
-    }
+    note = NOTES.get(key) or _("%(met)s of %(total)s on time")
+    return str(note) % {"met": figure.met, "total": figure.met + figure.missed}
 
 
 TILES = (
@@ -320,6 +326,9 @@ TILES = (
     # The clocks of returns (docs/returns-rules.md#clocks-of-returns), stopped in the period.
     ("decision_sla", gettext_lazy("Decisions within SLA"), "rate", "up"),
     ("refund_sla", gettext_lazy("Refunds within the promised days"), "rate", "up"),
+    # Returns and complaints resolved in the period whose customer was never owed an update
+    # past its due moment (docs/returns-rules.md#customer-update-cadence).
+    ("update_cadence", gettext_lazy("Customer-update cadence kept"), "rate", "up"),
     # Filed against the return policy with an override reason (docs/returns-rules.md).
     ("returns_by_exception", gettext_lazy("Returns by exception"), "rate", "down"),
     ("returns_by_exception_value", gettext_lazy("Value returned by exception"), "money", "down"),
@@ -339,6 +348,8 @@ TILES = (
     ("return_csat", gettext_lazy("Returns: satisfaction (average of 1–5)"), "score", "up"),
     ("return_csat_satisfied", gettext_lazy("Returns: answers of 4–5"), "rate", "up"),
     ("return_nps", gettext_lazy("Returns: NPS"), "rate", "up"),
+    # The complaints' ratings' 0–10 question, read like the returns' NPS.
+    ("complaint_nps", gettext_lazy("Complaints: NPS"), "rate", "up"),
 )
 
 
@@ -370,7 +381,7 @@ def build_dashboard(query: DashboardQuery, *, tenant, now=None) -> Dashboard:
             previous[key],
             kind,
             better,
-            _tile_note(current[COUNTS].get(key)),
+            _tile_note(key, current[COUNTS].get(key)),
         )
         for key, label, kind, better in TILES
     ]
@@ -535,9 +546,12 @@ def _cycle_table(cycle, times) -> Table:
 
 
 def _sla_table(reader, query: DashboardQuery) -> Table:
-    """Complaints' clocks, then returns' (a return row opens the returns that missed it)."""
+    """Complaints' clocks, then returns' (a return row opens the returns that missed it),
+    then the customer-update cadence of the cases resolved in the period (kept: never owed an
+    update past its due moment; the rows of returns and complaints open those that lapsed)."""
     sla = figures.complaint_sla_compliance(reader)
     clocks = figures.return_sla_compliance(reader)
+    cadence = figures.update_cadence(reader)
     table = Table(
         "sla",
         _("SLA compliance"),
@@ -555,6 +569,14 @@ def _sla_table(reader, query: DashboardQuery) -> Table:
         figure = clocks[key]
         table.rows.append([label, figure.met, figure.missed, figure.rate])
         table.links.append(query.url("dashboard:returns", missed=key))
+    for key, label, link in (
+        ("returns", _("Customer updates: returns"), "dashboard:returns"),
+        ("complaints", _("Customer updates: complaints"), "dashboard:complaints"),
+        ("all", _("Customer updates: all cases"), None),
+    ):
+        figure = cadence[key]
+        table.rows.append([label, figure.met, figure.missed, figure.rate])
+        table.links.append(query.url(link, missed=UPDATES) if link else None)
     return table
 
 

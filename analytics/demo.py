@@ -5,6 +5,7 @@ per demo tenant, stored as the services would have stored them, so every KPI has
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime
 import math
 import random
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.rollups import kpi_rollups_nightly
+from complaints.models import UPDATE_CADENCE_STATUSES as COMPLAINT_CADENCE_STATUSES
 from complaints.models import (
     Complaint,
     ComplaintCategory,
@@ -42,6 +44,7 @@ from complaints.sla import (
     business_seconds_between,
     resumed_due_at,
 )
+from customers.calendar import update_cadence
 from customers.cases import CaseChannel
 from customers.models import CustomerAccount, CustomerMembership, OrderLine
 from returns.feedback_models import FeedbackChannel, ReturnFeedback
@@ -57,9 +60,12 @@ from returns.models import (
     ReturnStatus,
     ShippingPaidBy,
 )
+from returns.models import UPDATE_CADENCE_STATUSES as RETURN_CADENCE_STATUSES
 from returns.policies import LineSettlement, PolicyRules, evaluate_return, settle
 from returns.selectors import claimed_quantities, line_facts, return_rules_for
+from rma_portal import cadence
 from rma_portal.accounts.models import Role, User
+from rma_portal.surveys import SurveyChannel
 from rma_portal.tenancy.models import Tenant
 from rma_portal.tenancy.sequences import format_document_number, next_in_sequence
 
@@ -488,6 +494,7 @@ class _World:
     delivered: list[OrderLine]  # by delivery date, then order number and line
     auto_close_days: int
     reopen_window_days: int
+    update_rule: cadence.Cadence = field(default_factory=cadence.Cadence)  # the cadence
 
     @property
     def today(self) -> datetime.date:
@@ -530,6 +537,7 @@ class _World:
             delivered=delivered,
             auto_close_days=settings_row.auto_close_days,
             reopen_window_days=settings_row.reopen_window_days,
+            update_rule=update_cadence(tenant),
         )
 
 
@@ -638,6 +646,123 @@ def _bulk_create_dated(model, objects: list, stamp_fields: Sequence[str]) -> Non
             setattr(obj, name, value)
     if objects:
         model.objects.bulk_update(objects, list(stamp_fields), batch_size=500)
+
+
+# The SLA watches scan every five minutes: a due moment passed this long before the next
+# update was surely seen (and flagged) by one of their scans.
+WATCH_EVERY = datetime.timedelta(minutes=5)
+EVER = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+# How often the staff tell the customer where a case stands before the customer-update
+# cadence's due moment (docs/returns-rules.md#customer-update-cadence), when nothing else
+# would have told them by then; the rest lapse (and so do those owed an update at Monday's
+# opening that nobody could give on Friday).
+UPDATE_KEPT_SHARE = {"return": 0.85, "complaint": 0.3}
+RETURN_UPDATES = (
+    "Your return is with us and we are on it: you will hear from us again shortly.",
+    "We are still checking the goods you sent; nothing is needed from you.",
+    "A short update: your return is being handled and we will be in touch soon.",
+)
+COMPLAINT_UPDATES = (
+    "We are still on it and will come back to you as soon as we know more.",
+    "A short update: the case is being handled; nothing is needed from you for now.",
+    "We are waiting for our quality team's findings and will update you again shortly.",
+)
+
+
+@dataclass
+class _UpdateCadence:
+    """The customer-update cadence's fields of one case (rma_portal.cadence.FIELDS), and the
+    updates the staff gave to keep it."""
+
+    customer_updated_at: datetime.datetime | None = None
+    update_due_at: datetime.datetime | None = None
+    update_flagged_at: datetime.datetime | None = None
+    update_lapses: int = 0
+    updates: list[datetime.datetime] = field(default_factory=list)
+
+
+def _working_moment_before(
+    world: _World, rng: random.Random, since: datetime.datetime, due: datetime.datetime
+) -> datetime.datetime | None:
+    """A moment of the staff's working hours in the last hours before `due` and after
+    `since`; None when there is none (owed at Monday's opening for a case filed on Friday
+    evening)."""
+    calendar = world.calendar
+    day = timezone.localtime(due, world.zone).date()
+    while day >= timezone.localtime(since, world.zone).date():
+        if calendar.is_working_day(day):
+            opens, closes = calendar.working_window(day)
+            low = max(opens, since + datetime.timedelta(minutes=10))
+            high = min(closes, due - datetime.timedelta(minutes=1))
+            if low < high:
+                low = max(low, high - datetime.timedelta(hours=4))
+                return low + (high - low) * rng.random()
+        day -= datetime.timedelta(days=1)
+    return None
+
+
+def _update_cadence(
+    world: _World,
+    events: Sequence[tuple[datetime.datetime, str | None, bool]],
+    running: tuple,
+    *,
+    rng: random.Random,
+    kept_share: float,
+    updates_from: datetime.datetime | None = EVER,
+) -> _UpdateCadence:
+    """The cadence of a case over its history (docs/returns-rules.md#customer-update-cadence),
+    as the services and the SLA watch would have kept it: `events` are (moment, status after it
+    or None when unchanged, whether it told the customer something), in time order; `running`
+    the statuses in which the case is the merchant's. Where the due moment would pass before
+    the next of them, the staff give an update before it (`kept_share` of the time, when
+    their working hours allow, and not before `updates_from`; None: never); else it is one
+    lapse, flagged once (with the tenant's status e-mails, the e-mail restarts the clock)."""
+    case = _UpdateCadence()
+    rule = world.calendar, world.update_rule
+    hours = world.update_rule.hours
+
+    def track(at, status, was, told) -> None:
+        cadence.track(
+            case,
+            rule=lambda: rule,
+            at=at,
+            running=status in running,
+            was_running=was in running,
+            told_customer=told,
+        )
+
+    status, since = "", None
+    for at, to_status, told in events:
+        if at > world.now:
+            break
+        while (
+            case.update_due_at is not None
+            and case.update_flagged_at is None
+            and case.update_due_at + WATCH_EVERY < at
+        ):
+            due = case.update_due_at
+            moment = None
+            if updates_from is not None and rng.random() < kept_share:
+                moment = _working_moment_before(world, rng, max(since, updates_from), due)
+            if moment is not None and cadence.due_moment(world.calendar, moment, hours) <= due:
+                # An update that would leave the next one owed at the same moment (on Friday,
+                # for Monday's opening) is no use: the staff do not give it.
+                moment = None
+            if moment is not None:
+                case.updates.append(moment)
+                track(moment, status, status, True)
+                since = moment
+                continue
+            scanned = due + WATCH_EVERY
+            case.update_flagged_at = scanned
+            case.update_lapses += 1
+            if world.update_rule.status_emails:  # the automatic status e-mail is an update
+                track(scanned, status, status, True)
+                since = scanned
+        after = status if to_status is None else to_status
+        track(at, after, status, told)
+        status, since = after, at
+    return case
 
 
 # --- returns ----------------------------------------------------------------------------
@@ -1071,7 +1196,7 @@ def _seed_returns(world: _World, rng: random.Random) -> int:
 
     _top_up_sparse_months(planner, eligible, plans, claimed, taken_serials, add)
     _plan_feedback(planner, plans)
-    return _write_returns(world, plans)
+    return _write_returns(world, plans, rng)
 
 
 def _plan_feedback(planner: _ReturnPlanner, plans: list[_ReturnPlan]) -> None:
@@ -1165,7 +1290,9 @@ def _document_refs(tenant: Tenant, number: str, resolution: str) -> tuple[str, s
     return "", ""
 
 
-def _write_returns(world: _World, plans: list[_ReturnPlan]) -> int:
+def _write_returns(world: _World, plans: list[_ReturnPlan], rng: random.Random) -> int:
+    """The returns as the services would have stored them; `rng` draws only what comes after
+    every other draw of the returns (the staff's updates of the customer-update cadence)."""
     tenant, now = world.tenant, world.now
     plans.sort(key=lambda plan: plan.created_at)
     requests, line_rows, event_rows = [], [], []
@@ -1234,6 +1361,30 @@ def _write_returns(world: _World, plans: list[_ReturnPlan]) -> int:
                 resolved = True
             elif step.action == "closed":
                 request.closed_at = step.at
+        # The customer-update cadence's past, with the staff's updates that kept it; a return
+        # still with the merchant gets its running clock from the watch's next scan
+        # (returns.demo.seed_last).
+        kept = _update_cadence(
+            world,
+            [
+                (
+                    step.at,
+                    step.to_status,
+                    cadence.told_by(is_public=step.is_public, actor=step.actor),
+                )
+                for step in done
+            ],
+            RETURN_CADENCE_STATUSES,
+            rng=rng,
+            kept_share=UPDATE_KEPT_SHARE["return"],
+        )
+        request.customer_updated_at = kept.customer_updated_at
+        request.update_lapses = kept.update_lapses
+        updates = [
+            _Step(moment, "comment", status, status, world.agent, rng.choice(RETURN_UPDATES))
+            for moment in kept.updates
+            for status in [next(step.to_status for step in reversed(done) if step.at < moment)]
+        ]
         amounts: list[Decimal | None] = [None] * len(plan.lines)
         if resolved:
             amounts = _resolve_money(tenant, request, plan)
@@ -1269,7 +1420,7 @@ def _write_returns(world: _World, plans: list[_ReturnPlan]) -> int:
                 is_public=step.is_public,
                 created_at=step.at,
             )
-            for step in done
+            for step in sorted([*done, *updates], key=lambda step: step.at)
         )
     _bulk_create_dated(ReturnRequest, requests, ["created_at", "updated_at"])
     ReturnLine.objects.bulk_create(line_rows)
@@ -1332,6 +1483,8 @@ class _Rating:
     at: datetime.datetime
     score: int
     comment: str
+    nps: int | None = None  # the survey's optional 0–10 "would you recommend us"
+    channel: str = SurveyChannel.PORTAL
 
 
 @dataclass(frozen=True)
@@ -1817,12 +1970,70 @@ def _complaint_days(world: _World, rng: random.Random) -> list[datetime.date]:
     return days
 
 
+def _plan_rating_answers(rng: random.Random, plans: list[_ComplaintPlan]) -> None:
+    """The ratings' 0–10 answers and where they were given, like the returns' survey answers
+    (docs/feedback.md): drawn after every other draw of the complaints, so that adding them
+    shifted nothing else of the history."""
+    for plan in plans:
+        rating = plan.rating
+        if rating is None:
+            continue
+        answer = (
+            rng.randint(*FEEDBACK_NPS_RANGE[rating.score])
+            if rng.random() < FEEDBACK_NPS_SHARE
+            else None
+        )
+        by_email = rng.random() < FEEDBACK_BY_EMAIL_SHARE
+        plan.rating = dataclasses.replace(
+            rating,
+            nps=answer,
+            channel=SurveyChannel.EMAIL if by_email else SurveyChannel.PORTAL,
+        )
+
+
+def _complaint_cadence(world: _World, plan: _ComplaintPlan, rng: random.Random) -> None:
+    """The customer-update cadence of a finished complaint: its transitions, and its public
+    replies from staff (updates that leave the status as it is), with the staff's replies that
+    kept it. The SLA watch's notices are its own bookkeeping. Drawn after every other draw of
+    the complaints."""
+    events = [
+        (step.at, 0, step.to_status, cadence.told_by(is_public=step.is_public, actor=step.actor))
+        for step in plan.steps
+        if not step.action.startswith("sla_")
+    ]
+    events += [
+        (message.at, 1, None, True)
+        for message in plan.messages
+        if not message.is_internal and not message.author.is_customer
+    ]
+    events.sort(key=lambda event: event[:2])
+    kept = _update_cadence(
+        world,
+        [(at, status, told) for at, _order, status, told in events],
+        COMPLAINT_CADENCE_STATUSES,
+        rng=rng,
+        kept_share=UPDATE_KEPT_SHARE["complaint"],
+        # A reply before the first response would be the first response.
+        updates_from=plan.complaint.first_responded_at,
+    )
+    plan.complaint.customer_updated_at = kept.customer_updated_at
+    plan.complaint.update_lapses = kept.update_lapses
+    author = plan.complaint.assignee or world.agent
+    plan.messages += [
+        _Message(moment, author, rng.choice(COMPLAINT_UPDATES)) for moment in kept.updates
+    ]
+    plan.messages.sort(key=lambda message: message.at)
+
+
 def _seed_complaints(world: _World, rng: random.Random) -> int:
     planner = _ComplaintPlanner(world, rng)
     plans = [plan for day in _complaint_days(world, rng) if (plan := planner.plan(day))]
+    _plan_rating_answers(rng, plans)
     plans.sort(key=lambda plan: plan.complaint.created_at)
     tenant = world.tenant
     complaints = [plan.complaint for plan in plans]
+    for plan in plans:
+        _complaint_cadence(world, plan, rng)
     for complaint in complaints:  # numbered in filing order, per local year, like the service
         year = complaint.created_at.astimezone(world.zone).year
         value = next_in_sequence(tenant=tenant, name="CMP", year=year)
@@ -1860,6 +2071,8 @@ def _seed_complaints(world: _World, rng: random.Random) -> int:
             tenant=tenant,
             complaint=plan.complaint,
             score=plan.rating.score,
+            nps=plan.rating.nps,
+            channel=plan.rating.channel,
             comment=plan.rating.comment,
             rated_by_id=plan.complaint.reporter_id,
             created_at=plan.rating.at,

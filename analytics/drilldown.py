@@ -10,7 +10,7 @@ from complaints.models import ComplaintCategory, Priority
 from returns.models import ReturnLine, ReturnResolution
 from rma_portal.accounts.models import User
 
-from .dashboard import DashboardInputError, DashboardQuery
+from .dashboard import UPDATES, DashboardInputError, DashboardQuery
 from .kpis import (
     NOT_RETURNED,
     REJECTED,
@@ -21,8 +21,10 @@ from .kpis import (
 )
 
 RESOLUTION_CHOICES = {*ReturnResolution.values, REJECTED}
-# The clocks of returns whose late returns a list can show (docs/kpis.md#the-clocks-of-returns).
-MISSED_CLOCKS = ("decision", "refund")
+# The clocks of returns whose late returns a list can show (docs/kpis.md#the-clocks-of-returns),
+# and the customer-update cadence (docs/kpis.md#the-customer-update-cadence), which complaints
+# have too.
+MISSED_CLOCKS = ("decision", "refund", UPDATES)
 
 
 def return_list_basis(params) -> str:
@@ -34,9 +36,18 @@ def return_list_basis(params) -> str:
 
 
 def return_list_missed(params) -> str:
-    """ "" or the clock whose late returns are asked for ("decision", "refund"); checked."""
+    """ "" or the clock whose late returns are asked for ("decision", "refund", "updates");
+    checked."""
     missed = params.get("missed", "")
     if missed and missed not in MISSED_CLOCKS:
+        raise DashboardInputError({"missed": _("Choose a clock from the list.")})
+    return missed
+
+
+def complaint_list_missed(params) -> str:
+    """ "" or "updates" (the complaints whose customer-update cadence lapsed); checked."""
+    missed = params.get("missed", "")
+    if missed and missed != UPDATES:
         raise DashboardInputError({"missed": _("Choose a clock from the list.")})
     return missed
 
@@ -47,7 +58,8 @@ def returns_for_query(
     """Returns counted by the dashboard's return figures: submitted in the period and not
     draft, cancelled or rejected; with `resolution`, those resolved (or rejected) in it; with
     `missed`, those whose decision (decided in the period) or refund / credit (resolved in it)
-    came after its due moment."""
+    came after its due moment, or ("updates") those resolved in it whose customer was owed an
+    update past its due moment (`update_lapses` > 0)."""
     period = tenant_period(tenant, query.start, query.end)
     requests = filtered_return_requests(tenant, query.filters)
     if missed == "decision":
@@ -61,6 +73,12 @@ def returns_for_query(
             status__in=RESOLVED_RETURN,
             refund_due_at__isnull=False,
             resolved_at__gt=F("refund_due_at"),
+            **period.instant_filter("resolved_at"),
+        )
+    elif missed == UPDATES:
+        requests = requests.filter(
+            status__in=RESOLVED_RETURN,
+            update_lapses__gt=0,
             **period.instant_filter("resolved_at"),
         )
     if resolution == REJECTED:
@@ -124,6 +142,9 @@ RETURN_EXPORT_HEADER = (
     "decision_due_at",
     "decided_at",
     "refund_due_at",
+    # The customer-update cadence: how often the customer was owed an update past its due
+    # moment (docs/returns-rules.md#customer-update-cadence).
+    "update_lapses",
 )
 
 
@@ -159,6 +180,7 @@ def return_export_rows(requests: QuerySet, *, tenant):
             "return_request__decision_due_at",
             "return_request__decided_at",
             "return_request__refund_due_at",
+            "return_request__update_lapses",
         )
     )
     for row in lines.iterator(chunk_size=2000):
@@ -201,14 +223,19 @@ def complaint_list_narrowing(params, *, tenant) -> dict:
     return narrowing
 
 
-def complaints_for_query(query: DashboardQuery, *, tenant, narrowing: dict) -> QuerySet:
-    """Complaints filed in the period, with the dashboard's filters (reason does not apply)."""
+def complaints_for_query(
+    query: DashboardQuery, *, tenant, narrowing: dict, missed: str = ""
+) -> QuerySet:
+    """Complaints filed in the period, with the dashboard's filters (reason does not apply);
+    with `missed` ("updates"), those resolved in it whose customer was owed an update past its
+    due moment (`update_lapses` > 0)."""
     period = tenant_period(tenant, query.start, query.end)
-    return (
-        filtered_complaints(tenant, query.filters)
-        .filter(**period.instant_filter("created_at"), **narrowing)
-        .order_by("-created_at", "-pk")
-    )
+    complaints = filtered_complaints(tenant, query.filters).filter(**narrowing)
+    if missed == UPDATES:
+        complaints = complaints.filter(update_lapses__gt=0, **period.instant_filter("resolved_at"))
+    else:
+        complaints = complaints.filter(**period.instant_filter("created_at"))
+    return complaints.order_by("-created_at", "-pk")
 
 
 def complaints_page_rows(complaints: QuerySet) -> QuerySet:
@@ -234,6 +261,7 @@ COMPLAINT_EXPORT_HEADER = (
     "resolved_at",
     "resolution_due_at",
     "reopen_count",
+    "update_lapses",
 )
 
 
@@ -255,5 +283,6 @@ def complaint_export_rows(complaints: QuerySet):
         "resolved_at",
         "resolution_due_at",
         "reopen_count",
+        "update_lapses",
     )
     yield from rows.iterator(chunk_size=2000)

@@ -174,16 +174,44 @@ def by_region(reader: RollupReader) -> dict[Region, RegionFigure]:
 
 
 RETURN_CLOCK_MEASURES = ("decision_met", "decision_missed", "refund_met", "refund_missed")
+UPDATE_CADENCE_MEASURES = ("updates_kept", "updates_lapsed")
+# Read together, in one sum per reader: the clocks of returns with their cadence, the
+# complaints' SLA compliance with theirs (tiles and the SLA table ask for both).
+RETURN_PROMISE_MEASURES = (*RETURN_CLOCK_MEASURES, *UPDATE_CADENCE_MEASURES)
+COMPLAINT_SLA_MEASURES = (
+    "first_response_met",
+    "first_response_missed",
+    "resolution_met",
+    "resolution_missed",
+    *UPDATE_CADENCE_MEASURES,
+)
 
 
 def return_sla_compliance(reader: RollupReader) -> dict[str, SlaCompliance]:
     """The clocks of returns that stopped in the period, like kpis.return_sla_compliance."""
-    total = reader.total("returns", RETURN_CLOCK_MEASURES, exact=True)
+    total = reader.total("returns", RETURN_PROMISE_MEASURES, exact=True)
     if total is None:
         return kpis.return_sla_compliance(**_live(reader))
     return {
         clock: SlaCompliance(met=int(total[f"{clock}_met"]), missed=int(total[f"{clock}_missed"]))
         for clock in ("decision", "refund")
+    }
+
+
+def _kept(total: dict) -> SlaCompliance:
+    return SlaCompliance(met=int(total["updates_kept"]), missed=int(total["updates_lapsed"]))
+
+
+def update_cadence(reader: RollupReader) -> dict[str, SlaCompliance]:
+    """The customer-update cadence kept by the cases resolved in the period (returns,
+    complaints, all), like kpis.update_cadence."""
+    total = reader.total("returns", RETURN_PROMISE_MEASURES, exact=True)
+    returns = kpis.update_cadence(**_live(reader))["returns"] if total is None else _kept(total)
+    complaints = _kept(reader.total("complaints", COMPLAINT_SLA_MEASURES))
+    return {
+        "returns": returns,
+        "complaints": complaints,
+        "all": kpis.cadence_together(returns, complaints),
     }
 
 
@@ -295,10 +323,7 @@ def complaints_filed(reader: RollupReader) -> int:
 
 
 def complaint_sla_compliance(reader: RollupReader) -> dict[str, SlaCompliance]:
-    total = reader.total(
-        "complaints",
-        ("first_response_met", "first_response_missed", "resolution_met", "resolution_missed"),
-    )
+    total = reader.total("complaints", COMPLAINT_SLA_MEASURES)
     return {
         "first_response": SlaCompliance(
             met=int(total["first_response_met"]), missed=int(total["first_response_missed"])
@@ -400,6 +425,12 @@ def return_satisfaction_by(reader: RollupReader, group: str) -> dict:
     return kpis.return_satisfaction_by(**_live(reader), group=group)
 
 
+def complaint_nps(reader: RollupReader) -> kpis.Nps:
+    """NPS of the complaints' ratings given in the period, read live like the returns' (one
+    rating per complaint, indexed by tenant and created_at): kpis.complaint_nps."""
+    return kpis.complaint_nps(**_live(reader))
+
+
 # --- trend ----------------------------------------------------------------------------------
 
 TREND_RETURN_MEASURES = ("returned_lines", "returned_quantity", "returned_value")
@@ -499,6 +530,7 @@ __all__ = [
     "SlowCase",
     "TrendPoint",
     "by_region",
+    "complaint_nps",
     "complaint_resolution_quality",
     "complaint_response_times",
     "complaint_sla_compliance",
@@ -520,4 +552,5 @@ __all__ = [
     "returns_by_resolution",
     "returns_count",
     "trend",
+    "update_cadence",
 ]

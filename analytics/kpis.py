@@ -25,7 +25,7 @@ from complaints.models import (
 from complaints.selectors import business_calendar
 from complaints.sla import business_seconds_between
 from customers.models import OrderLine
-from returns.feedback_models import NPS_DETRACTOR_UNTIL, NPS_PROMOTER_FROM, ReturnFeedback
+from returns.feedback_models import ReturnFeedback
 from returns.models import (
     OPEN_STATUSES,
     Disposition,
@@ -37,6 +37,7 @@ from returns.models import (
     ReturnStatus,
 )
 from returns.services import POLICY_OVERRIDDEN
+from rma_portal.surveys import NPS_DETRACTOR_UNTIL, NPS_PROMOTER_FROM
 
 from .periods import DurationStats, Period, duration_stats, ratio
 
@@ -638,6 +639,51 @@ def return_sla_compliance(
     }
 
 
+# --- the customer-update cadence -------------------------------------------------------------
+
+
+def _cadence_kept(cases) -> SlaCompliance:
+    """Kept (met): cases whose customer was never owed an update past its due moment
+    (`update_lapses` = 0); lapsed (missed): the others."""
+    counts = cases.aggregate(
+        kept=Count("id", filter=Q(update_lapses=0)),
+        lapsed=Count("id", filter=Q(update_lapses__gt=0)),
+    )
+    return SlaCompliance(met=counts["kept"], missed=counts["lapsed"])
+
+
+def cadence_together(returns: SlaCompliance, complaints: SlaCompliance) -> SlaCompliance:
+    return SlaCompliance(
+        met=returns.met + complaints.met, missed=returns.missed + complaints.missed
+    )
+
+
+def update_cadence(
+    *, tenant, start, end, filters: KpiFilters = NO_FILTERS
+) -> dict[str, SlaCompliance]:
+    """The customer-update cadence kept (docs/returns-rules.md#customer-update-cadence) over
+    the cases resolved in the period: met = kept (`update_lapses` = 0), missed = lapsed (the
+    customer was owed an update past its due moment at least once, reopenings included).
+
+    returns: status resolved or closed with `resolved_at` in the period (as the refund /
+    credit clock); complaints: `resolved_at` in the period (as the resolution SLA); all: both.
+    """
+    period = tenant_period(tenant, start, end)
+    returns = _cadence_kept(
+        filtered_return_requests(tenant, filters).filter(
+            status__in=RESOLVED_RETURN, **period.instant_filter("resolved_at")
+        )
+    )
+    complaints = _cadence_kept(
+        filtered_complaints(tenant, filters).filter(**period.instant_filter("resolved_at"))
+    )
+    return {
+        "returns": returns,
+        "complaints": complaints,
+        "all": cadence_together(returns, complaints),
+    }
+
+
 # --- complaints -----------------------------------------------------------------------------
 
 
@@ -1053,6 +1099,22 @@ def return_satisfaction_by(
     }
 
 
+# --- complaints' NPS ------------------------------------------------------------------------
+
+_NPS_AGGREGATES = {
+    "answers": Count("id", filter=Q(nps__isnull=False)),
+    "promoters": Count("id", filter=Q(nps__gte=NPS_PROMOTER_FROM)),
+    "detractors": Count("id", filter=Q(nps__lte=NPS_DETRACTOR_UNTIL)),
+}
+
+
+def complaint_nps(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -> Nps:
+    """NPS of the complaints' ratings given in the period (`created_at`) that scored the 0–10
+    question (a rating without it counts for CSAT only), read like the returns' NPS:
+    promoters 9–10 less detractors 0–6 over those ratings; empty (share None) when none."""
+    return Nps(**_ratings(tenant, start, end, filters).aggregate(**_NPS_AGGREGATES))
+
+
 __all__ = [
     "AGE_BUCKETS",
     "Backlog",
@@ -1062,6 +1124,7 @@ __all__ = [
     "Region",
     "ReturnSatisfaction",
     "backlog",
+    "complaint_nps",
     "complaint_outcomes",
     "complaint_resolution_quality",
     "complaint_response_times",
@@ -1086,4 +1149,5 @@ __all__ = [
     "returns_by_region",
     "returns_by_resolution",
     "returns_count",
+    "update_cadence",
 ]

@@ -88,6 +88,10 @@ class ReturnRollup(RollupRow):
     decision_missed = _count(_("decided after SLA"))
     refund_met = _count(_("refunded or credited within the promised days"))
     refund_missed = _count(_("refunded or credited late"))
+    # the customer-update cadence of returns resolved that day (resolved_at): kept when the
+    # customer was never owed an update past its due moment (update_lapses = 0)
+    updates_kept = _count(_("resolved with every customer update on time"))
+    updates_lapsed = _count(_("resolved after a customer update was overdue"))
     # lines of resolved returns, by disposition (by resolution date)
     restock_lines = _count(_("restocked lines"))
     restock_quantity = _count(_("restocked quantity"))
@@ -139,6 +143,9 @@ class ComplaintRollup(RollupRow):
     ratings = _count(_("ratings"))
     score_total = _count(_("sum of scores"))
     satisfied = _count(_("ratings of 4 or 5"))
+    # the customer-update cadence of complaints resolved that day, as for returns
+    updates_kept = _count(_("resolved with every customer update on time"))
+    updates_lapsed = _count(_("resolved after a customer update was overdue"))
 
     class Meta:
         verbose_name = _("complaint rollup")

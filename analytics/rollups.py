@@ -89,6 +89,7 @@ REQUEST_FIELDS = (
     "decided_at",
     "decision_due_at",
     "refund_due_at",
+    "update_lapses",
 )
 NO_REGION = {"country": "", "region": ""}
 
@@ -403,6 +404,8 @@ def _add_resolution(cells: Cells, day, row: dict, touched: list[dict]) -> None:
     if row["refund_due_at"] is not None:  # the refund / credit clock stops at the resolution
         met = row["resolved_at"] <= row["refund_due_at"]
         measures["refund_met" if met else "refund_missed"] = 1
+    # The customer-update cadence of the resolved return (it does not run once resolved).
+    measures["updates_kept" if not row["update_lapses"] else "updates_lapsed"] = 1
     cells.touch(day, touched, measures)
     for line in touched:
         if line["disposition"] not in DISPOSITIONS:
@@ -461,6 +464,7 @@ def complaint_cells(*, tenant, start: datetime.date, end: datetime.date) -> Cell
         "resolution_started_at",
         "sla_paused_seconds",
         "reopen_count",
+        "update_lapses",
     )
     for row in rows.iterator(chunk_size=5000):
         dims = _complaint_dims(row, regions)
@@ -507,6 +511,8 @@ def complaint_cells(*, tenant, start: datetime.date, end: datetime.date) -> Cell
                     "resolution_missed": int(not met),
                     "reopened": int(row["reopen_count"] > 0),
                     "first_contact": int(staff_replies.get(row["pk"]) == 1),
+                    "updates_kept": int(not row["update_lapses"]),
+                    "updates_lapsed": int(bool(row["update_lapses"])),
                 },
             )
             cells.add_duration(

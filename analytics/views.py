@@ -42,6 +42,7 @@ from .drilldown import (
     COMPLAINT_EXPORT_HEADER,
     RETURN_EXPORT_HEADER,
     complaint_export_rows,
+    complaint_list_missed,
     complaint_list_narrowing,
     complaints_for_query,
     complaints_page_rows,
@@ -227,14 +228,18 @@ def complaints_list(request: HttpRequest) -> HttpResponse:
     try:
         query = parse_query(request.GET, tenant=request.tenant)
         narrowing = complaint_list_narrowing(request.GET, tenant=request.tenant)
+        missed = complaint_list_missed(request.GET)
     except DashboardInputError as error:
         return _input_error(request, "dashboard/complaints.html", error)
-    complaints = complaints_for_query(query, tenant=request.tenant, narrowing=narrowing)
+    complaints = complaints_for_query(
+        query, tenant=request.tenant, narrowing=narrowing, missed=missed
+    )
     page = Paginator(complaints_page_rows(complaints), PAGE_SIZE).get_page(request.GET.get("page"))
     extra = {
         "complaint_category": request.GET.get("complaint_category", ""),
         "priority": request.GET.get("priority", ""),
         "agent": request.GET.get("agent", ""),
+        "missed": missed,
     }
     return render(
         request,
@@ -243,6 +248,7 @@ def complaints_list(request: HttpRequest) -> HttpResponse:
             "query": query,
             **_query_context(query.params(**extra)),
             "page": page,
+            "missed": missed,
             "narrowing_hidden": extra,
             "narrowing_labels": _narrowing_labels(narrowing),
             "separator": default_separator(),
@@ -322,9 +328,12 @@ def export_complaints(request: HttpRequest) -> HttpResponse:
         return refusal
     try:
         narrowing = complaint_list_narrowing(request.GET, tenant=request.tenant)
+        missed = complaint_list_missed(request.GET)
     except DashboardInputError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
-    complaints = complaints_for_query(query, tenant=request.tenant, narrowing=narrowing)
+    complaints = complaints_for_query(
+        query, tenant=request.tenant, narrowing=narrowing, missed=missed
+    )
     return _audited(
         request,
         "complaints",

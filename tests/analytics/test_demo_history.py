@@ -239,3 +239,32 @@ def test_the_demo_shows_regions_and_the_clocks_of_returns(seeded):
         for rma in decided.only("decision_started_at", "decision_due_at", "decided_at"):
             assert rma.decision_started_at < rma.decision_due_at
             assert rma.decision_started_at <= rma.decided_at
+
+
+def test_the_demo_shows_the_update_cadence_and_the_complaints_nps(seeded):
+    """The year's cases kept their customer-update cadence or lapsed as the SLA watch would
+    have counted it (some kept by a staff update before the due moment), and part of the
+    complaints' ratings answered the 0–10 question, so both figures have something to show."""
+    for tenant in Tenant.objects.all():
+        today = local_today(tenant)
+        period = {"tenant": tenant, "start": months_before(today.replace(day=1), 11), "end": today}
+        cadence = kpis.update_cadence(**period)
+        for kind in ("returns", "complaints"):
+            assert cadence[kind].met > 0 and cadence[kind].missed > 0, (tenant.slug, kind)
+        # Lapses are counted while a case is the merchant's: never on a case that never was.
+        never = ReturnRequest.unscoped.filter(tenant=tenant, submitted_at__isnull=True)
+        assert not never.filter(update_lapses__gt=0).exists()
+        # The staff's updates that kept it are public, and the customer's last update is one.
+        updates = ReturnEvent.unscoped.filter(tenant=tenant, action="comment", is_public=True)
+        assert updates.exists()
+        assert all(event.actor and not event.actor.is_customer for event in updates)
+        told = ReturnRequest.unscoped.filter(tenant=tenant, customer_updated_at__isnull=False)
+        assert told.exists()
+        assert all(rma.customer_updated_at <= timezone.now() for rma in told)
+
+        nps = kpis.complaint_nps(**period)
+        assert nps.answers > 10 and nps.promoters > 0 and nps.detractors > 0
+        assert -100 <= nps.score <= 100
+        ratings = SatisfactionRating.unscoped.filter(tenant=tenant)
+        assert ratings.filter(nps__isnull=True).exists()  # the 0–10 question left out
+        assert {rating.channel for rating in ratings} == {"email", "portal"}

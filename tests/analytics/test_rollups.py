@@ -93,6 +93,8 @@ def assert_agree(reader: RollupReader, tenant, start, end, filters: KpiFilters):
         assert figures.csat_by(reader, group) == kpis.csat_by(**live, group=group)
     assert figures.return_sla_compliance(reader) == kpis.return_sla_compliance(**live)
     assert figures.by_region(reader) == live_by_region(live), filters
+    assert figures.update_cadence(reader) == kpis.update_cadence(**live), filters
+    assert figures.complaint_nps(reader) == kpis.complaint_nps(**live)
 
 
 def live_by_region(live: dict) -> dict:
