@@ -124,7 +124,8 @@ AXE_RUN = """async (impacts) => {
     }));
 }"""
 
-COLUMNS_SHOWN = """(classes) => classes.map((name) => {
+COLUMNS_SHOWN = """(classes) => !document.querySelector('#result_list tbody tr') ? [] :
+classes.map((name) => {
   const cell = document.querySelector(
     '#result_list tbody tr td.' + name + ', #result_list tbody tr th.' + name
   );
