@@ -4,6 +4,8 @@
      return or an order on any screen); each cell gets its column's heading (data-label) so
      that a value is never shown without its name. Without JavaScript the cards are still
      there, unlabelled.
+   - a list's search box is labelled by a magnifier image only: the label gets the search
+     button's (translated) text for screen readers, and the image becomes decoration.
    - Django's two-box selectors (filter_horizontal) name their search icon with aria-label
      on a plain <span>, which no role allows: it gets the role of an image. */
 (function () {
@@ -46,16 +48,36 @@
     }
   }
 
+  function nameSearchBox() {
+    const label = document.querySelector("#changelist-search label[for='searchbar']");
+    const button = document.querySelector("#changelist-search input[type='submit']");
+    if (!label || !button || label.textContent.trim()) {
+      return;
+    }
+    const text = document.createElement("span");
+    text.className = "visually-hidden";
+    text.textContent = button.value;
+    label.append(text);
+    for (const image of label.querySelectorAll("img")) {
+      image.alt = "";
+    }
+  }
+
   function nameSelectorIcons() {
     for (const icon of document.querySelectorAll(".selector .help-tooltip[aria-label]:not([role])")) {
       icon.setAttribute("role", "img");
     }
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", labelAll);
-  } else {
+  function onReady() {
     labelAll();
+    nameSearchBox();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", onReady);
+  } else {
+    onReady();
   }
   // Rows added with "Add another …" are labelled too.
   document.addEventListener("formset:added", labelAll);
