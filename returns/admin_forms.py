@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.filing_forms import staff_channel_field
 from rma_portal.accounts.models import Role, User
+from rma_portal.backoffice.admin import name_fields_for_screen_readers
 from rma_portal.forms import IsoDateInput, MultipleFileField
 
 from .models import (
@@ -369,6 +370,7 @@ class InspectionLineForm(forms.Form):
             max_value=line.quantity,
             initial=line.quantity,
         )
+        name_fields_for_screen_readers(self)  # a row of the inspection table
 
 
 class InspectionForm(forms.Form):
@@ -433,6 +435,7 @@ class ResolveLineForm(forms.Form):
         self.line = line
         for name in ("amount", "replacement_sku", "replacement_quantity", "override_reason"):
             self.fields[name].widget.attrs["aria-describedby"] = f"resolve-{name}-help"
+        name_fields_for_screen_readers(self)  # a row of the settlement table
 
     def decision(self):
         """The service's input: only what the chosen resolution takes."""

@@ -5,10 +5,38 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.http import Http404
+from django.utils.text import capfirst
 
 from rma_portal.accounts.models import Role
 from rma_portal.tenancy.models import Tenant, TenantOwnedModel
+
+
+def name_fields_for_screen_readers(form: forms.BaseForm) -> None:
+    """A form shown as one row of a table (a tabular inline, an editable list, a line of the
+    inspection) has no <label> per field: the column's heading names it on the screen, and an
+    aria-label with the field's own label names it for screen readers."""
+    for field in form.fields.values():
+        widget = field.widget
+        while isinstance(widget, RelatedFieldWidgetWrapper):
+            widget = widget.widget  # the wrapper's own attrs are shared with the class
+        if widget.is_hidden or not field.label:
+            continue
+        widget.attrs.setdefault("aria-label", capfirst(str(field.label)))
+
+
+def with_named_fields(formset_class: type) -> type:
+    """`formset_class` whose every form (the "delete" box included) names its fields."""
+
+    class NamedFieldsFormSet(formset_class):
+        def add_fields(self, form, index):
+            super().add_fields(form, index)
+            name_fields_for_screen_readers(form)
+
+    NamedFieldsFormSet.__name__ = formset_class.__name__
+    NamedFieldsFormSet.__qualname__ = formset_class.__qualname__
+    return NamedFieldsFormSet
 
 
 class TenantFieldsMixin:
@@ -47,6 +75,9 @@ class TenantScopedAdmin(TenantFieldsMixin, admin.ModelAdmin):
             form.base_fields["tenant"].disabled = True  # objects never move between tenants
         return form
 
+    def get_changelist_formset(self, request, **kwargs):
+        return with_named_fields(super().get_changelist_formset(request, **kwargs))
+
     def get_list_display(self, request):
         columns = list(super().get_list_display(request))
         if request.tenant is None and "tenant" not in columns:
@@ -66,7 +97,8 @@ class TenantScopedAdmin(TenantFieldsMixin, admin.ModelAdmin):
 
 
 class TenantScopedTabularInline(TenantFieldsMixin, admin.TabularInline):
-    pass
+    def get_formset(self, request, obj=None, **kwargs):
+        return with_named_fields(super().get_formset(request, obj, **kwargs))
 
 
 class ReadOnlyAdminMixin:
