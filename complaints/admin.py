@@ -951,8 +951,9 @@ class SupportSettingsAdmin(TenantScopedAdmin):
             {
                 "fields": ["update_cadence_hours", "status_update_emails"],
                 "description": gettext_lazy(
-                    "For returns and complaints alike. Hours are elapsed hours; an update due "
-                    "outside working time is due at the next opening."
+                    "For returns and complaints alike. Hours of working days count, nights too; "
+                    "weekends and holidays do not. An update due outside working time is due at "
+                    "the next opening."
                 ),
             },
         ),

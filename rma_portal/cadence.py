@@ -1,13 +1,15 @@
 """The customer-update cadence of a case (docs/returns-rules.md#customer-update-cadence): while
 the next move is the merchant's, the customer must hear from the merchant at least every N
-hours (48 by default, the tenant's support settings). Shared by returns and complaints.
+hours (48 by default, the tenant's support settings), weekends and holidays not counted.
+Shared by returns and complaints.
 
 The clock runs from the last update the customer got from the merchant (a public timeline
 entry or reply by staff, an integration or the system), or from the moment the case came back
 to the merchant (submitted, the customer answered, the goods arrived), whichever is later. It
 does not run while the customer is to act (a question asked, goods to send) or once the case
-is decided. N hours are elapsed hours; a due moment outside working hours moves to the next
-opening, so nobody is flagged at night and no automatic e-mail goes out on a Sunday.
+is decided. N hours are counted on working days only (whole days: nights count, weekends and
+holidays do not); a due moment outside working hours moves to the next opening, so nobody is
+flagged at night and no automatic e-mail goes out on a Sunday.
 
 When the due moment passes, the case's SLA watch flags it once to the assignee (coordinators
 when nobody has it), counts the lapse (the KPI "customer-update cadence kept"), and, when the
@@ -69,9 +71,27 @@ class CustomerUpdateCadence(models.Model):
 def due_moment(
     calendar: BusinessCalendar, since: datetime.datetime, hours: int
 ) -> datetime.datetime:
-    """`hours` elapsed hours after `since`, or the next opening when that is outside working
-    hours (the closing instant counts as outside, as for the other clocks)."""
-    return add_business_time(calendar, since + datetime.timedelta(hours=hours), 0)
+    """`hours` hours after `since` counted on the calendar's working days only (whole days,
+    in the tenant's time zone: a weekend or a holiday does not count, a night does), moved to
+    the next opening when that is outside working hours (the closing instant counts as
+    outside, as for the other clocks). 48 hours from Friday 10:00 are Tuesday 10:00."""
+    zone = calendar.zone
+    moment = since.astimezone(zone)
+    left = datetime.timedelta(hours=hours)
+    for _day in range(3700):  # ten years of days: a guard, like the calendar's own
+        day = moment.date()
+        next_midnight = datetime.datetime.combine(
+            day + datetime.timedelta(days=1), datetime.time(0), tzinfo=zone
+        )
+        if calendar.is_working_day(day):
+            # In UTC: a day with a DST change is 23 or 25 hours long.
+            available = next_midnight.astimezone(datetime.UTC) - moment.astimezone(datetime.UTC)
+            if left <= available:
+                end = moment.astimezone(datetime.UTC) + left
+                return add_business_time(calendar, end, 0)
+            left -= available
+        moment = next_midnight
+    raise ValueError("The calendar has no working day in the next ten years.")
 
 
 def told_by(*, is_public: bool, actor) -> bool:

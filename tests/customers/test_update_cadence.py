@@ -60,27 +60,33 @@ def local(*args) -> datetime.datetime:
     [
         # Monday 10:00 + 48 h = Wednesday 10:00, inside working hours
         (local(2026, 11, 16, 10), local(2026, 11, 18, 10)),
-        # Thursday 15:00 + 48 h = Saturday 15:00: the next opening, Monday 8:00
-        (local(2026, 11, 19, 15), local(2026, 11, 23, 8)),
+        # Thursday 15:00: Thu 9 h + Fri 24 h, the weekend does not count, + Mon 15 h
+        (local(2026, 11, 19, 15), local(2026, 11, 23, 15)),
+        # Friday 10:00: Fri 14 h + Mon 24 h + Tue 10 h = Tuesday 10:00
+        (local(2026, 11, 20, 10), local(2026, 11, 24, 10)),
+        # Saturday: counted from Monday 0:00, due Tuesday 24:00, outside hours: Wed 8:00
+        (local(2026, 11, 21, 12), local(2026, 11, 25, 8)),
         # Monday 15:30 + 48 h = Wednesday 15:30, half an hour before closing
         (local(2026, 11, 16, 15, 30), local(2026, 11, 18, 15, 30)),
         # Tuesday 16:00 + 48 h = Thursday 16:00, the closing instant: Friday 8:00
         (local(2026, 11, 17, 16), local(2026, 11, 20, 8)),
-        # over the autumn DST change: Friday 23 October 2026 10:00 CEST + 48 h is Sunday
-        # 9:00 CET (one wall-clock hour less): the next opening, Monday 26th 8:00 CET
-        (local(2026, 10, 23, 10), local(2026, 10, 26, 8)),
-        # Thursday 26 March 2026 12:00 CET + 48 h = Saturday 12:00 CET: Monday 30th 8:00 CEST
-        (local(2026, 3, 26, 12), local(2026, 3, 30, 8)),
+        # over the autumn DST change (Sunday 25 October, 25 hours, not counted): Friday 23rd
+        # 10:00 CEST: Fri 14 h + Mon 24 h + Tue 10 h = Tuesday 27th 10:00 CET
+        (local(2026, 10, 23, 10), local(2026, 10, 27, 10)),
+        # over the spring change (Sunday 29 March): Thursday 26th 12:00 CET: Thu 12 h +
+        # Fri 24 h + Mon 12 h = Monday 30th 12:00 CEST
+        (local(2026, 3, 26, 12), local(2026, 3, 30, 12)),
     ],
 )
-def test_due_moment_is_48_elapsed_hours_moved_to_the_next_opening(since, due):
+def test_due_moment_counts_working_days_and_moves_to_the_next_opening(since, due):
     assert cadence.due_moment(CALENDAR, since, 48) == due
 
 
 def test_a_holiday_moves_the_due_moment_on():
     calendar = BusinessCalendar(holidays=frozenset({datetime.date(2026, 11, 11)}))
-    # Monday 9 November 20:00 + 48 h = Wednesday 11th 20:00 (a holiday): Thursday 8:00
-    assert cadence.due_moment(calendar, local(2026, 11, 9, 20), 48) == local(2026, 11, 12, 8)
+    # Monday 9 November 20:00: Mon 4 h + Tue 24 h, Wednesday 11th (a holiday) does not
+    # count, + Thu 20 h = Thursday 20:00, outside hours: Friday 8:00
+    assert cadence.due_moment(calendar, local(2026, 11, 9, 20), 48) == local(2026, 11, 13, 8)
 
 
 class Case:
@@ -262,10 +268,10 @@ def test_approval_tells_the_customer_and_the_clock_stops_until_the_goods_arrive(
     with tenant_context(world_a.tenant):
         services.return_request_mark_received(return_request=rma, actor=world_a.agent)
     # the arrival is news to the customer, and the refund is the merchant's move now:
-    # Thursday 15:00 + 48 h = Saturday: Monday 8:00
+    # Thursday 15:00 + 48 h of working days = Monday 15:00
     rma = reload(rma)
     assert rma.customer_updated_at == local(2026, 11, 19, 15)
-    assert rma.update_due_at == local(2026, 11, 23, 8)
+    assert rma.update_due_at == local(2026, 11, 23, 15)
 
 
 @pytest.mark.django_db
