@@ -14,6 +14,7 @@ import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy
@@ -160,7 +161,7 @@ def inbox_rows(filters: Filters, user, now, *, offset: int, limit: int) -> list[
     UNION of these is ordered and cut to the page: the page is the same (the order is total:
     kind and pk break ties), but a source's costlier columns (a return's first product and
     its number of lines) are computed for those rows only, after its sort, not for every
-    open case of the tenant."""
+    open case of the tenant. SQLite cannot cut inside a UNION: there, only the whole is cut."""
     order = SORTS.get(filters.sort, SORTS[DEFAULT_SORT])[1]
     names = {name: f"inbox_{name}" if name != "kind" else "inbox_kind" for name in COLUMNS}
     ordering = [("-" + names[key[1:]]) if key.startswith("-") else names[key] for key in order]
@@ -186,9 +187,11 @@ def inbox_rows(filters: Filters, user, now, *, offset: int, limit: int) -> list[
         return []
     if len(selects) == 1:
         query = selects[0]
-    else:
+    elif connection.features.supports_slicing_ordering_in_compound:
         selects = [select[: offset + limit] for select in selects]
         query = selects[0].union(*selects[1:], all=True)
+    else:  # SQLite (the embedded mode): no ORDER BY or LIMIT inside a compound SELECT
+        query = selects[0].order_by().union(*(s.order_by() for s in selects[1:]), all=True)
     rows = query.order_by(*ordering)[offset : offset + limit]
     return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
 
