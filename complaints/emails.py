@@ -10,15 +10,14 @@ Internal notes and internal events never produce a customer e-mail.
 from __future__ import annotations
 
 import datetime
-from zoneinfo import ZoneInfo
 
 from django.urls import reverse
-from django.utils import timezone
 
 from returns.emails import staff_first_name
 from rma_portal.notifications.links import portal_url
 from rma_portal.notifications.models import DeliveryStatus, Notification
 from rma_portal.notifications.services import notification_enqueue
+from rma_portal.sla import wall_clock
 
 from .models import Complaint, ComplaintEvent, ComplaintMessage, ComplaintStageVisit
 from .selectors import support_settings
@@ -35,10 +34,7 @@ STAGE_BREACHED_EVENT = "complaint.stage_breached"  # to the tenant's coordinator
 def _local(complaint: Complaint, moment: datetime.datetime | None) -> str:
     """A moment as the tenant's wall-clock time, e.g. "2026-11-17 09:00" (the same in every
     language, so it can be stored once for any recipient)."""
-    if moment is None:
-        return ""
-    zone = ZoneInfo(complaint.tenant.timezone)
-    return timezone.localtime(moment, zone).strftime("%Y-%m-%d %H:%M")
+    return wall_clock(moment, complaint.tenant.timezone)
 
 
 def complaint_email_context(complaint: Complaint) -> dict:

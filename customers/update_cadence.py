@@ -8,17 +8,16 @@ import datetime
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
-from django.utils import timezone
 
 from rma_portal import cadence
 from rma_portal.accounts.models import Role, User
 from rma_portal.notifications.links import portal_url
 from rma_portal.notifications.services import notification_enqueue
+from rma_portal.sla import wall_clock
 
 from .calendar import business_calendar, update_cadence
 
@@ -142,8 +141,8 @@ def flag_lapsed(
                 f"{facts.kind}_id": case.pk,
                 "number": facts.number,
                 "customer_name": facts.customer_name,
-                "updated_at": _local(tenant, case.customer_updated_at),
-                "due_at": _local(tenant, due),
+                "updated_at": wall_clock(case.customer_updated_at, tenant.timezone),
+                "due_at": wall_clock(due, tenant.timezone),
                 "time_zone": tenant.timezone,
                 "hours": rule.hours,
                 "assignee_name": case.assignee.get_full_name() if case.assignee else "",
@@ -211,10 +210,3 @@ def _status_update(tenant, case, facts: CaseMail, due: datetime.datetime) -> boo
         essential=False,
     )
     return sent is not None
-
-
-def _local(tenant, moment: datetime.datetime | None) -> str:
-    """The tenant's wall-clock time, e.g. "2026-11-17 09:00" (the same in every language)."""
-    if moment is None:
-        return ""
-    return timezone.localtime(moment, ZoneInfo(tenant.timezone)).strftime("%Y-%m-%d %H:%M")

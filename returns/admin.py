@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -49,7 +48,7 @@ from rma_portal.backoffice.cases import (
 from rma_portal.backoffice.presence import CasePresenceMixin
 from rma_portal.concurrency import version_from_form
 from rma_portal.errors import ApplicationError
-from rma_portal.sla import SlaState
+from rma_portal.sla import SlaState, wall_clock
 
 from . import labels, services
 from .admin_feedback import ReturnFeedbackInline
@@ -674,7 +673,7 @@ class ReturnRequestAdmin(
             return "—"
         if state is None:
             return _("Stopped: the return was cancelled before a decision.")
-        due = timezone.localtime(due_at, ZoneInfo(obj.tenant.timezone)).strftime("%Y-%m-%d %H:%M")
+        due = wall_clock(due_at, obj.tenant.timezone)
         return format_html(
             "{} {}",
             _("due %(due_at)s (%(time_zone)s)") % {"due_at": due, "time_zone": obj.tenant.timezone},

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime
 import logging
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q
@@ -25,6 +24,7 @@ from customers.update_cadence import CaseMail, flag_lapsed
 from rma_portal.accounts.models import Role, User
 from rma_portal.notifications.links import portal_url
 from rma_portal.notifications.services import notification_enqueue
+from rma_portal.sla import wall_clock
 from rma_portal.tenancy.models import Tenant
 
 from .models import (
@@ -199,7 +199,7 @@ def update_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
 
 def _local(rma: ReturnRequest, moment: datetime.datetime) -> str:
     """The tenant's wall-clock time, e.g. "2026-11-17 09:00" (the same in every language)."""
-    return timezone.localtime(moment, ZoneInfo(rma.tenant.timezone)).strftime("%Y-%m-%d %H:%M")
+    return wall_clock(moment, rma.tenant.timezone)
 
 
 def sla_email_context(rma: ReturnRequest, *, clock: str, due_at: datetime.datetime) -> dict:

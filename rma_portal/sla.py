@@ -215,3 +215,12 @@ def state_at(
     if at_risk_at is not None and at >= at_risk_at:
         return SlaState.AT_RISK
     return SlaState.ON_TRACK
+
+
+def wall_clock(moment: datetime.datetime | None, time_zone: str) -> str:
+    """A moment as the wall-clock time of `time_zone`, e.g. "2026-11-17 09:00": how deadlines
+    are written in e-mails and on staff pages (the same in every language, so an e-mail's
+    context can be stored once for any recipient); "" for no moment."""
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M")

@@ -13,7 +13,6 @@ import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import wraps
-from zoneinfo import ZoneInfo
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -26,7 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from rma_portal.accounts.admin import may_manage_assignment
 from rma_portal.accounts.permissions import may_file_for_customers
-from rma_portal.sla import SlaState
+from rma_portal.sla import SlaState, wall_clock
 
 PARAMETER = "queue"
 
@@ -52,13 +51,9 @@ def sla_badge(state: SlaState, *, paused: bool = False, kind: str = "sla") -> st
 def customer_update_text(case, *, now: datetime.datetime, time_zone: str) -> str:
     """The customer-update cadence of a case (rma_portal/cadence.py) on its page: when the
     customer last heard from us and when the next update is owed, overdue or not."""
-    zone = ZoneInfo(time_zone)
-
-    def local(moment: datetime.datetime) -> str:
-        return timezone.localtime(moment, zone).strftime("%Y-%m-%d %H:%M")
-
     last = (
-        _("Last update to the customer: %(at)s.") % {"at": local(case.customer_updated_at)}
+        _("Last update to the customer: %(at)s.")
+        % {"at": wall_clock(case.customer_updated_at, time_zone)}
         if case.customer_updated_at
         else _("The customer has had no update from us yet.")
     )
@@ -67,7 +62,7 @@ def customer_update_text(case, *, now: datetime.datetime, time_zone: str) -> str
             "{} {}", last, _("No update owed now: the customer is to act, or it is decided.")
         )
     due = _("Next update due %(due_at)s (%(time_zone)s)") % {
-        "due_at": local(case.update_due_at),
+        "due_at": wall_clock(case.update_due_at, time_zone),
         "time_zone": time_zone,
     }
     state = SlaState.BREACHED if case.update_overdue(now) else SlaState.ON_TRACK

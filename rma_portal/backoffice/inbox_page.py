@@ -6,7 +6,6 @@ the assignees' names."""
 from __future__ import annotations
 
 import datetime
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
@@ -19,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rma_portal.accounts.models import SavedView, User
-from rma_portal.sla import SlaState
+from rma_portal.sla import SlaState, wall_clock
 
 from .cases import sla_badge
 from .inbox import (
@@ -124,7 +123,7 @@ def inbox_page(request, *, site_context: dict) -> TemplateResponse:
             pk__in={row["assignee_id"] for row in rows if row["assignee_id"]}
         )
     }
-    zone = ZoneInfo(request.tenant.timezone) if getattr(request, "tenant", None) else None
+    time_zone = request.tenant.timezone if getattr(request, "tenant", None) else "UTC"
     for row in rows:
         source = source_of(row["kind"])
         row["kind_label"] = source.label
@@ -136,7 +135,7 @@ def inbox_page(request, *, site_context: dict) -> TemplateResponse:
         row["state"] = state.value if state else ""
         if state is not None:
             row["badge"] = sla_badge(state, paused=bool(row["paused"]))
-            row["due_local"] = timezone.localtime(row["due_at"], zone).strftime("%Y-%m-%d %H:%M")
+            row["due_local"] = wall_clock(row["due_at"], time_zone)
             row["relative"] = (
                 _relative(row["due_at"], row["paused"] or now)
                 if state not in (SlaState.MET, SlaState.MISSED)
@@ -185,7 +184,7 @@ def inbox_page(request, *, site_context: dict) -> TemplateResponse:
         "last_page": last_page,
         "previous_url": link(page=page - 1) if page > 1 else "",
         "next_url": link(page=page + 1) if page < last_page else "",
-        "time_zone": request.tenant.timezone if getattr(request, "tenant", None) else "UTC",
+        "time_zone": time_zone,
     }
     return TemplateResponse(request, "admin/inbox.html", context)
 

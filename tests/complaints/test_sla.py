@@ -18,6 +18,7 @@ from complaints.sla import (
     clock_state,
     resumed_due_at,
 )
+from rma_portal.sla import wall_clock
 
 from .conftest import HOUR, UTC, nov, warsaw
 
@@ -395,3 +396,13 @@ def test_a_calendar_without_working_time_ahead_raises_instead_of_looping():
 
     with pytest.raises(ValueError, match="no working time"):
         add_business_time(calendar, nov(16, 9), HOUR)
+
+
+def test_wall_clock_writes_the_time_zones_local_time_across_dst():
+    # 25 October 2026: Warsaw goes from CEST (+2) to CET (+1) at 01:00 UTC
+    before = datetime.datetime(2026, 10, 25, 0, 30, tzinfo=datetime.UTC)
+    after = datetime.datetime(2026, 10, 25, 1, 30, tzinfo=datetime.UTC)
+    assert wall_clock(before, "Europe/Warsaw") == "2026-10-25 02:30"
+    assert wall_clock(after, "Europe/Warsaw") == "2026-10-25 02:30"
+    assert wall_clock(after, "America/New_York") == "2026-10-24 21:30"
+    assert wall_clock(None, "Europe/Warsaw") == ""
