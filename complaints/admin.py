@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import F, Q
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.html import format_html
@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_
 from django.views.decorators.http import require_http_methods, require_POST
 from django_fsm import can_proceed
 
+from customers.case_context import case_workspace
 from customers.filing_forms import filed_for_customer_text
 from customers.update_cadence import update_owed
 from rma_portal.accounts.models import User
@@ -32,6 +33,14 @@ from rma_portal.backoffice.cases import (
     filing_admin_view,
     queue_filter,
     sla_badge,
+)
+from rma_portal.backoffice.conversation import (
+    CUSTOMER,
+    EVENT,
+    Entry,
+    File,
+    message_kind,
+    message_title,
 )
 from rma_portal.backoffice.presence import CasePresenceMixin
 from rma_portal.errors import ApplicationError
@@ -563,29 +572,82 @@ class ComplaintAdmin(
                 "badge": sla_badge(states["resolution"], paused=paused),
             },
         ]
-        thread_messages = [
-            {
-                "pk": message.pk,
-                "author": message.author.get_full_name(),
-                "from_customer": message.author.is_customer,
-                "is_internal": message.is_internal,
-                "created_at": message.created_at,
-                "body": message.body,
-                "attachments": [self._attachment_row(a) for a in message.attachments.all()],
-            }
-            for message in thread.messages.all()
+        # The complaint as filed opens the conversation: the customer's own words and files.
+        entries = [
+            Entry(
+                kind=CUSTOMER,
+                at=thread.created_at,
+                author=thread.reporter.get_full_name(),
+                title=_("Complaint filed"),
+                body=f"{thread.subject}\n\n{thread.description}",
+                files=tuple(
+                    self._file(a) for a in thread.visible_attachments if a.message_id is None
+                ),
+                anchor="complaint-filed",
+            )
         ]
-        timeline = [
-            {
-                "created_at": event.created_at,
-                "actor": event.actor.get_full_name() if event.actor_id else _("System"),
-                "action": self._event_label(thread, event),
-                "status": _status_change(event),
-                "note": event.note,
-                "is_public": event.is_public,
-            }
+        for message in thread.messages.all():
+            kind = message_kind(
+                from_customer=message.author.is_customer, is_public=not message.is_internal
+            )
+            entries.append(
+                Entry(
+                    kind=kind,
+                    at=message.created_at,
+                    author=message.author.get_full_name(),
+                    title=message_title(kind),
+                    body=message.body,
+                    is_public=not message.is_internal,
+                    files=tuple(self._file(a) for a in message.attachments.all()),
+                    anchor=f"message-{message.pk}",
+                )
+            )
+        events = [
+            Entry(
+                kind=EVENT,
+                at=event.created_at,
+                author=event.actor.get_full_name() if event.actor_id else _("System"),
+                title=self._event_label(thread, event),
+                body=event.note,
+                status=_status_change(event)
+                if event.from_status and event.from_status != event.to_status
+                else "",
+                is_public=event.is_public,
+                anchor=f"event-{event.pk}",
+            )
             for event in thread.events.all()
         ]
+        linked = []
+        if thread.return_request_id:
+            linked.append(
+                (
+                    _("Return"),
+                    thread.return_request.number,
+                    reverse("admin:returns_returnrequest_change", args=[thread.return_request_id]),
+                )
+            )
+        head = [
+            (_("Status"), format_html("<strong>{}</strong>", thread.get_status_display())),
+            (_("Priority"), thread.get_priority_display()),
+            (_("Category"), thread.get_category_display()),
+            (_("SLA"), sla_badge(overall_sla_state(states), paused=paused)),
+            (
+                _("Assigned to"),
+                thread.assignee.get_full_name() if thread.assignee_id else _("Nobody"),
+            ),
+        ]
+        if thread.product_id:
+            head.append((_("Product"), str(thread.product)))
+        workspace = case_workspace(
+            case=thread,
+            kind="complaint",
+            account=thread.customer_account,
+            contact=thread.reporter,
+            entries=[*entries, *events],
+            files=[self._file(a) for a in thread.visible_attachments],
+            head=head,
+            linked=linked,
+        )
         return {
             **self._stage_context(thread),
             "sla_clocks": clocks,
@@ -593,11 +655,7 @@ class ComplaintAdmin(
             "sla_paused_time": _duration(thread.sla_paused_seconds)
             if thread.sla_paused_seconds
             else "",
-            "filed_attachments": [
-                self._attachment_row(a) for a in thread.visible_attachments if a.message_id is None
-            ],
-            "thread_messages": thread_messages,
-            "timeline": timeline,
+            **workspace,
         }
 
     @staticmethod
@@ -647,12 +705,13 @@ class ComplaintAdmin(
             )
         return str(EVENT_LABELS.get(event.action, event.action))
 
-    def _attachment_row(self, attachment: ComplaintAttachment) -> dict:
-        return {
-            "name": attachment.original_name,
-            "size": attachment.size,
-            "url": self._url("attachment", attachment.complaint_id, attachment.pk),
-        }
+    def _file(self, attachment: ComplaintAttachment) -> File:
+        return File(
+            name=attachment.original_name,
+            size=attachment.size,
+            url=self._url("attachment", attachment.complaint_id, attachment.pk),
+            content_type=attachment.content_type,
+        )
 
     def _actions_context(self, request, obj: Complaint) -> dict:
         if not self.has_transition_permission(request, obj):

@@ -99,6 +99,7 @@ def _to_reporter(complaint: Complaint, *, event: str, context: dict, key: str, e
         context=context,
         key=key,
         essential=essential,
+        case=complaint,
     )
 
 
@@ -148,6 +149,7 @@ def send_complaint_emails(event: ComplaintEvent) -> None:
                 context=context,
                 key=key,
                 essential=True,
+                case=complaint,
             )
         return
     if not event.is_public:

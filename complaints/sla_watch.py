@@ -201,6 +201,7 @@ def _announce(
             context=context,
             key=key,
             essential=True,
+            case=complaint,
         )
     ComplaintEvent.objects.create(
         tenant=complaint.tenant,
@@ -292,6 +293,7 @@ def stage_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
                     context=context,
                     key=f"complaint-stage:{visit.pk}:{level}",
                     essential=True,
+                    case=complaint,
                 )
             ComplaintEvent.objects.create(
                 tenant=tenant,

@@ -157,6 +157,7 @@ def flag_lapsed(
                     context=context,
                     key=key,
                     essential=True,
+                    case=case,
                 )
             type(case).objects.filter(pk=pk).update(
                 update_flagged_at=now, update_lapses=F("update_lapses") + 1
@@ -208,5 +209,6 @@ def _status_update(tenant, case, facts: CaseMail, due: datetime.datetime) -> boo
         },
         key=f"status-update:{facts.kind}:{case.pk}:{due.isoformat()}",
         essential=False,
+        case=case,
     )
     return sent is not None

@@ -11,7 +11,6 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q
 from django.http import Http404, HttpResponseRedirect
-from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -21,6 +20,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_fsm import can_proceed
 
+from customers.case_context import case_workspace
 from customers.filing_forms import filed_for_customer_text
 from customers.update_cadence import update_owed
 from rma_portal.accounts.models import Role
@@ -44,6 +44,14 @@ from rma_portal.backoffice.cases import (
     filing_admin_view,
     queue_filter,
     sla_badge,
+)
+from rma_portal.backoffice.conversation import (
+    CUSTOMER,
+    EVENT,
+    Entry,
+    File,
+    message_kind,
+    message_title,
 )
 from rma_portal.backoffice.presence import CasePresenceMixin
 from rma_portal.concurrency import version_from_form
@@ -71,7 +79,6 @@ from .models import (
     ResolutionDocument,
     ReturnAttachment,
     ReturnEvent,
-    ReturnLine,
     ReturnPolicy,
     ReturnReason,
     ReturnRequest,
@@ -146,7 +153,7 @@ QUEUES: tuple[Queue, ...] = (
 QueueFilter = queue_filter(QUEUES)
 
 
-# --- timeline, lines and attachments (read-only inlines) ------------------------------------
+# --- the timeline's labels and the read-only inlines --------------------------------------
 
 EVENT_LABELS = {
     "created": gettext_lazy("Created"),
@@ -201,109 +208,28 @@ def current_clock(obj: ReturnRequest, now) -> tuple[str, SlaState] | None:
     return None
 
 
+def event_title(event: ReturnEvent, rma: ReturnRequest) -> str:
+    if event.action == "created" and rma.filed_by_id and event.actor_id == rma.filed_by_id:
+        # A return staff filed for a customer says so where it starts.
+        return filed_for_customer_text(
+            filed_by=rma.filed_by, customer=rma.requester, channel=rma.channel
+        )
+    return str(EVENT_LABELS.get(event.action, event.action))
+
+
+def status_change_text(event: ReturnEvent) -> str:
+    """ "Before → after" when the event changed the status; "" otherwise."""
+    if not event.from_status or event.from_status == event.to_status:
+        return ""
+    before = STATUS_LABELS.get(event.from_status, event.from_status)
+    after = STATUS_LABELS.get(event.to_status, event.to_status)
+    return f"{before} → {after}"
+
+
 class ReadOnlyInline(ReadOnlyAdminMixin, TenantScopedTabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
-
-
-class ReturnLineInline(ReadOnlyInline):
-    model = ReturnLine
-    verbose_name_plural = gettext_lazy("lines")
-    fields = readonly_fields = [
-        "order_line_display",
-        "product_display",
-        "quantity",
-        "unit_price",
-        "reason_display",
-        "customer_comment",
-        "serials_display",
-        "condition",
-        "disposition",
-        "accepted_quantity",
-        "inspection_customer_note",
-        "inspection_note",
-        "resolution",
-        "refund_amount",
-        "replacement_sku",
-        "replacement_quantity",
-        "override_reason",
-    ]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("order_line__order", "order_line__product")
-            .order_by("pk")
-        )
-
-    @admin.display(description=gettext_lazy("order / line"))
-    def order_line_display(self, line: ReturnLine) -> str:
-        return f"{line.order_line.order.number}/{line.order_line.line_number}"
-
-    @admin.display(description=gettext_lazy("product"))
-    def product_display(self, line: ReturnLine) -> str:
-        return str(line.order_line.product)
-
-    @admin.display(description=gettext_lazy("reason"))
-    def reason_display(self, line: ReturnLine) -> str:
-        label = line.get_reason_display()
-        return f"{label}: {line.reason_text}" if line.reason_text else label
-
-    @admin.display(description=gettext_lazy("serial numbers"))
-    def serials_display(self, line: ReturnLine) -> str:
-        return ", ".join(line.serial_numbers or [])
-
-
-class ReturnEventInline(ReadOnlyInline):
-    """The timeline: every state change and every message, internal ones included."""
-
-    model = ReturnEvent
-    verbose_name = gettext_lazy("timeline entry")
-    verbose_name_plural = gettext_lazy("timeline")
-    ordering = ["created_at", "pk"]
-    fields = readonly_fields = [
-        "created_at",
-        "actor_display",
-        "action_display",
-        "status_change",
-        "note",
-        "visibility",
-    ]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("actor", "return_request__filed_by", "return_request__requester")
-        )
-
-    @admin.display(description=gettext_lazy("by"))
-    def actor_display(self, event: ReturnEvent) -> str:
-        return event.actor.get_full_name() if event.actor_id else _("System")
-
-    @admin.display(description=gettext_lazy("action"))
-    def action_display(self, event: ReturnEvent) -> str:
-        rma = event.return_request
-        if event.action == "created" and rma.filed_by_id and event.actor_id == rma.filed_by_id:
-            # A return staff filed for a customer says so where it starts.
-            return filed_for_customer_text(
-                filed_by=rma.filed_by, customer=rma.requester, channel=rma.channel
-            )
-        return str(EVENT_LABELS.get(event.action, event.action))
-
-    @admin.display(description=gettext_lazy("status"))
-    def status_change(self, event: ReturnEvent) -> str:
-        if event.from_status == event.to_status or not event.from_status:
-            return str(STATUS_LABELS.get(event.to_status, event.to_status))
-        before = STATUS_LABELS.get(event.from_status, event.from_status)
-        after = STATUS_LABELS.get(event.to_status, event.to_status)
-        return f"{before} → {after}"
-
-    @admin.display(description=gettext_lazy("visible to"))
-    def visibility(self, event: ReturnEvent) -> str:
-        return _("Customer and staff") if event.is_public else _("Staff only (internal)")
 
 
 class ResolutionDocumentInline(ReadOnlyInline):
@@ -322,46 +248,6 @@ class ResolutionDocumentInline(ReadOnlyInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("confirmed_by")
-
-
-class ReturnAttachmentInline(ReadOnlyInline):
-    model = ReturnAttachment
-    verbose_name_plural = gettext_lazy("attachments")
-    fields = readonly_fields = [
-        "download_link",
-        "line_display",
-        "content_type",
-        "size_display",
-        "uploaded_by",
-        "created_at",
-    ]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("uploaded_by", "line__order_line__order")
-            .order_by("created_at", "pk")
-        )
-
-    @admin.display(description=gettext_lazy("file"))
-    def download_link(self, attachment: ReturnAttachment) -> str:
-        url = reverse(
-            "admin:returns_returnrequest_attachment",
-            args=[attachment.return_request_id, attachment.pk],
-        )
-        return format_html('<a href="{}">{}</a>', url, attachment.original_name)
-
-    @admin.display(description=gettext_lazy("line"))
-    def line_display(self, attachment: ReturnAttachment) -> str:
-        if attachment.line_id is None:
-            return _("Whole return")
-        order_line = attachment.line.order_line
-        return f"{order_line.order.number}/{order_line.line_number}"
-
-    @admin.display(description=gettext_lazy("size"))
-    def size_display(self, attachment: ReturnAttachment) -> str:
-        return filesizeformat(attachment.size)
 
 
 # --- buttons --------------------------------------------------------------------------------
@@ -514,13 +400,9 @@ class ReturnRequestAdmin(
             )
         ),
     ]
-    inlines = [
-        ReturnLineInline,
-        ResolutionDocumentInline,
-        ReturnFeedbackInline,
-        ReturnAttachmentInline,
-        ReturnEventInline,
-    ]
+    # The lines, the files and the timeline are the workspace's, above the details
+    # (templates/admin/returns/returnrequest/change_form.html).
+    inlines = [ResolutionDocumentInline, ReturnFeedbackInline]
     fieldsets = [
         (
             None,
@@ -794,8 +676,122 @@ class ReturnRequestAdmin(
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
+            context.update(self._workspace_context(obj))
             context.update(self._actions_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _workspace_context(self, obj: ReturnRequest) -> dict:
+        """The conversation, the lines' decisions, the files and the customer beside them
+        (customers/case_context.py); a constant number of queries."""
+        events = obj.events.select_related("actor").order_by("created_at", "pk")
+        entries = []
+        if obj.customer_note:  # the customer's words with the return open the conversation
+            entries.append(
+                Entry(
+                    kind=CUSTOMER,
+                    at=obj.submitted_at or obj.created_at,
+                    author=obj.requester.get_full_name(),
+                    title=_("Note from the customer"),
+                    body=obj.customer_note,
+                    anchor="return-note",
+                )
+            )
+        for event in events:
+            author = event.actor.get_full_name() if event.actor_id else _("System")
+            if event.action == "comment":
+                kind = message_kind(
+                    from_customer=event.actor_id is not None and event.actor.is_customer,
+                    is_public=event.is_public,
+                )
+                entries.append(
+                    Entry(
+                        kind=kind,
+                        at=event.created_at,
+                        author=author,
+                        title=message_title(kind),
+                        body=event.note,
+                        is_public=event.is_public,
+                        anchor=f"event-{event.pk}",
+                    )
+                )
+                continue
+            entries.append(
+                Entry(
+                    kind=EVENT,
+                    at=event.created_at,
+                    author=author,
+                    title=event_title(event, obj),
+                    body=event.note,
+                    status=status_change_text(event),
+                    is_public=event.is_public,
+                    anchor=f"event-{event.pk}",
+                )
+            )
+        files = [
+            File(
+                name=attachment.original_name,
+                size=attachment.size,
+                url=reverse("admin:returns_returnrequest_attachment", args=[obj.pk, attachment.pk]),
+                content_type=attachment.content_type,
+            )
+            for attachment in obj.attachments.order_by("created_at", "pk")
+        ]
+        linked = [
+            (_("Complaint"), code, reverse("admin:complaints_complaint_change", args=[pk]))
+            for pk, code in obj.complaints.order_by("pk").values_list("pk", "code")
+        ]
+        now = timezone.now()
+        clock = current_clock(obj, now)
+        head = [
+            (_("Status"), format_html("<strong>{}</strong>", obj.get_status_display())),
+            (_("Requested"), obj.get_requested_resolution_display()),
+            (_("Value"), f"{obj.requested_value} {obj.tenant.currency}"),
+        ]
+        if clock is not None:
+            name, state = clock
+            paused = name == "decision" and obj.decision_paused_at is not None
+            head.append((CLOCK_LABELS[name], sla_badge(state, paused=paused)))
+        head.append(
+            (_("Assigned to"), obj.assignee.get_full_name() if obj.assignee_id else _("Nobody"))
+        )
+        if obj.is_warranty_claim:
+            head.append((_("Kind"), _("Warranty claim")))
+        lines = obj.lines.select_related("order_line__order", "order_line__product").order_by("pk")
+        return {
+            **case_workspace(
+                case=obj,
+                kind="return",
+                account=obj.customer_account,
+                contact=obj.requester,
+                entries=entries,
+                files=files,
+                head=head,
+                linked=linked,
+            ),
+            "return_lines": [
+                {
+                    "line": f"{line.order_line.order.number}/{line.order_line.line_number}",
+                    "product": line.order_line.product,
+                    "serials": ", ".join(line.serial_numbers or []),
+                    "quantity": line.quantity,
+                    "accepted": line.accepted_quantity,
+                    "unit_price": line.unit_price,
+                    "reason": line.get_reason_display(),
+                    "reason_text": line.reason_text,
+                    "customer_comment": line.customer_comment,
+                    "condition": line.get_condition_display() if line.condition else "",
+                    "disposition": line.get_disposition_display() if line.disposition else "",
+                    "inspection_customer_note": line.inspection_customer_note,
+                    "inspection_note": line.inspection_note,
+                    "resolution": line.get_resolution_display() if line.resolution else "",
+                    "refund_amount": line.refund_amount,
+                    "replacement_sku": line.replacement_sku,
+                    "replacement_quantity": line.replacement_quantity,
+                    "override_reason": line.override_reason,
+                }
+                for line in lines
+            ],
+        }
 
     def _actions_context(self, request, obj: ReturnRequest) -> dict:
         if not self.has_transition_permission(request, obj):

@@ -213,4 +213,5 @@ def send_status_emails(event: ReturnEvent) -> None:
         context=_context_for(event, rma),
         key=f"return-event:{event.pk}",
         essential=email.essential,
+        case=rma,
     )

@@ -102,6 +102,7 @@ def notify_approvers(event: ReturnEvent) -> None:
             recipient=approver,
             context=context,
             key=f"return-event:{event.pk}:approver:{approver.pk}",
+            case=rma,
         )
 
 

@@ -234,6 +234,7 @@ def _announce(
             context=context,
             key=f"return-sla:{rma.pk}:{threshold.key}",
             essential=True,
+            case=rma,
         )
     # Internal: the customer is not told about our deadlines (no webhook, no e-mail).
     event_row = ReturnEvent.objects.create(

@@ -30,7 +30,7 @@ from django_fsm import can_proceed
 
 from rma_portal.concurrency import VersionedModel, version_from_form
 from rma_portal.errors import ApplicationError
-from rma_portal.files.responses import stored_file_response
+from rma_portal.files.responses import stored_file_response, thumbnail_response
 
 ModelT = TypeVar("ModelT", bound=Model)
 
@@ -172,6 +172,8 @@ class TransitionButtonsMixin:
         found = locate(obj)
         if found is None:
             raise Http404
+        if request.GET.get("size") == "thumb":  # a case page's thumbnail of a photo
+            return thumbnail_response(found.file, content_type=found.content_type)
         return stored_file_response(
             found.file, filename=found.filename, content_type=found.content_type
         )

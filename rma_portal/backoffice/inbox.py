@@ -210,3 +210,29 @@ def row_state(row: Mapping, now: datetime.datetime) -> SlaState | None:
         at_risk_at=row["at_risk_at"],
         now=row["paused"] or now,  # a paused clock is judged at the moment it paused
     )
+
+
+def customer_open_cases(
+    customer_account_id: int, *, exclude: tuple[str, int] | None, limit: int
+) -> tuple[list[dict], bool]:
+    """A customer's open cases of every kind, the next deadline first (one query per kind),
+    but `exclude` (kind, pk): the case being looked at. The rows (dicts of COLUMNS, with the
+    kind's label and change URL name) up to `limit`, and whether there are more."""
+    found = []
+    for source in inbox_sources():
+        cases = source.cases().filter(source.open, customer_account_id=customer_account_id)
+        if exclude is not None and exclude[0] == source.kind:
+            cases = cases.exclude(pk=exclude[1])
+        columns = {"pk": F("pk"), **source.columns()}
+        columns["due_sort"] = Coalesce(
+            columns["due_at"], Value(NO_DEADLINE), output_field=DateTimeField()
+        )
+        rows = (
+            cases.annotate(inbox_kind=Value(source.kind), **_renamed(columns))
+            .values_list("inbox_kind", *(f"inbox_{name}" for name in COLUMNS[1:]))
+            .order_by("inbox_due_sort", "inbox_created_at", "inbox_pk")[: limit + 1]
+        )
+        for row in rows:
+            found.append({**dict(zip(COLUMNS, row, strict=True)), "source": source})
+    found.sort(key=lambda row: (row["due_sort"], row["created_at"], row["kind"], row["pk"]))
+    return found[:limit], len(found) > limit

@@ -64,6 +64,9 @@ class Notification(OutboxRow):
     # such as the monthly KPI report; read at delivery, so a retry sends the same file.
     attachment = models.CharField(_("attachment"), max_length=255, blank=True)
     attachment_name = models.CharField(_("attachment file name"), max_length=120, blank=True)
+    # The case the e-mail is about ("returns.returnrequest:42"), empty for others (reports):
+    # a case page lists the e-mails sent about it in its conversation.
+    case = models.CharField(_("case"), max_length=60, blank=True)
 
     class Meta:
         verbose_name = _("notification")
@@ -79,6 +82,11 @@ class Notification(OutboxRow):
                 fields=["tenant", "status", "next_attempt_at"], name="notification_due_idx"
             ),
             models.Index(fields=["status", "next_attempt_at"], name="notification_sweep_idx"),
+            models.Index(
+                fields=["tenant", "case"],
+                name="notification_case_idx",
+                condition=~models.Q(case=""),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -25,3 +26,14 @@ def render_email(*, event: str, language: str, context: dict) -> RenderedEmail:
         text = render_to_string(f"{folder}/body.txt", context)
         html = render_to_string(f"{folder}/body.html", context)
     return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
+
+
+def render_subject(*, event: str, language: str, context: dict) -> str:
+    """Only the subject of the e-mail (a case page lists what was sent); "" when the event
+    has no templates any more."""
+    try:
+        with translation.override(language):
+            subject = render_to_string(f"emails/{event}/subject.txt", context)
+    except TemplateDoesNotExist:
+        return ""
+    return " ".join(subject.split())

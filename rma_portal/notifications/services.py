@@ -67,6 +67,11 @@ def _enqueue_on_commit(task_name: str, row_id: int, tenant_id: int) -> None:
 # --- writing ----------------------------------------------------------------------------
 
 
+def case_ref(case) -> str:
+    """How a notification names the case it is about: "<app>.<model>:<pk>"."""
+    return f"{case._meta.label_lower}:{case.pk}"
+
+
 def notification_enqueue(
     *,
     tenant: Tenant,
@@ -77,11 +82,13 @@ def notification_enqueue(
     essential: bool = True,
     attachment: str = "",
     attachment_name: str = "",
+    case=None,
 ) -> Notification | None:
     """Queue one e-mail in the caller's transaction; the same key never queues it twice.
 
     `context` must be JSON (ids, numbers, texts): templates receive it with `tenant` and
-    `recipient` added at delivery time.
+    `recipient` added at delivery time. `case`, the return or complaint the e-mail is about,
+    puts it in that case's conversation (case_ref()).
     """
     if recipient is None or not recipient.email or not recipient.is_active:
         return None
@@ -99,6 +106,7 @@ def notification_enqueue(
             "is_essential": essential,
             "attachment": attachment,
             "attachment_name": attachment_name,
+            "case": case_ref(case) if case is not None else "",
         },
     )
     if created:

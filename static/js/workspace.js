@@ -53,9 +53,7 @@
   function internalNote() {
     var container = part("internal");
     if (!container) { return false; }
-    var box = container.querySelector('input[type="checkbox"]');
-    if (box) { box.checked = true; }
-    var radio = container.querySelector('input[type="radio"][value="internal"]');
+    var radio = container.querySelector('input[data-visibility="internal"]');
     if (radio) { radio.checked = true; }
     return focusField(part("reply"), "textarea");
   }
@@ -63,9 +61,7 @@
   function reply() {
     var container = part("internal");
     if (container) {
-      var box = container.querySelector('input[type="checkbox"]');
-      if (box) { box.checked = false; }
-      var radio = container.querySelector('input[type="radio"][value="public"]');
+      var radio = container.querySelector('input[data-visibility="public"]');
       if (radio) { radio.checked = true; }
     }
     return focusField(part("reply"), "textarea");
@@ -102,6 +98,7 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.altKey || event.metaKey || typing(event.target)) { return; }
+    if (document.querySelector("dialog[open]")) { return; }  // the photo viewer has the keys
     var handled = false;
     switch (event.key) {
       case "j": handled = links.length > 0 && (moveInList(1), true); break;

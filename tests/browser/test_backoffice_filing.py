@@ -135,4 +135,4 @@ def test_agent_files_a_complaint_about_an_order_line_for_a_customer(
     assert complaint.order_line == line
     text = page.inner_text("#content")
     assert "<b>ten jackets</b>" in text  # shown as text, not markup
-    assert "by e-mail" in page.inner_text("#complaint-timeline")
+    assert "by e-mail" in page.inner_text("#case-conversation")

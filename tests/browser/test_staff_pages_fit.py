@@ -217,6 +217,14 @@ def _complaints(world) -> list[Complaint]:
             is_internal=True,
             now=complaint_helpers.AFTER_THE_PATH,
         )
+        # photos: the conversation's and the side panel's thumbnails, and the viewer
+        services.complaint_reply(
+            complaint=busy,
+            actor=world.customer,
+            body=LONG_SUBJECTS[0],
+            uploads=[complaint_helpers.png_upload("photo-of-the-cracked-housing.png")],
+            now=complaint_helpers.AFTER_THE_PATH,
+        )
     return complaints
 
 

@@ -41,12 +41,12 @@ def test_keyboard_moves_through_my_work_and_acts_on_a_case(page, sign_in, world_
     with page.expect_navigation():
         page.keyboard.press("Enter")
     page.keyboard.press("n")
-    assert page.locator("#reply-form input[name=is_internal]").is_checked()
+    assert page.locator("#reply-form input[name=is_internal][value=on]").is_checked()
     assert page.evaluate("document.activeElement.name") == "body"
     page.keyboard.press("Escape")
     page.locator("body").click(position={"x": 1, "y": 1})
     page.keyboard.press("r")
-    assert not page.locator("#reply-form input[name=is_internal]").is_checked()
+    assert not page.locator("#reply-form input[name=is_internal][value=on]").is_checked()
     page.keyboard.type("We are on it.")
     assert page.locator("#reply-form textarea[name=body]").input_value() == "We are on it."
 

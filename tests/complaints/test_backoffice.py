@@ -432,8 +432,11 @@ def test_agent_takes_replies_with_a_canned_response_waits_and_resolves(
     page = client.get(_url("change", complaint.pk))
     assert _action_names(page) == {"close"}
 
-    # the thread and the timeline tell the story, newest last
-    thread = [(m["author"], m["body"]) for m in page.context["thread_messages"]]
+    # the conversation tells the story: the complaint as filed, the messages, the steps
+    conversation = page.context["conversation"]
+    assert (conversation[0].kind, conversation[0].title) == ("customer", "Complaint filed")
+    messages = [e for e in conversation[1:] if e.kind in ("customer", "reply", "internal")]
+    thread = [(entry.author, entry.body) for entry in messages]
     assert thread == [
         (world_a.agent.full_name, expected),
         (world_a.agent.full_name, "Could you send a photo?"),
@@ -452,7 +455,7 @@ def test_agent_takes_replies_with_a_canned_response_waits_and_resolves(
         "customer_replied",
         "resolved",
     ]
-    assert [row["action"] for row in page.context["timeline"]] == [
+    assert [entry.title for entry in conversation if entry.kind == "event"] == [
         "Filed",
         "Assigned",
         "Work started",
@@ -489,7 +492,7 @@ def test_internal_note_stays_internal_and_changes_nothing_else(world_a, round_th
     # staff see it marked as internal, with its file; the customer never sees either
     html = client.get(_url("change", complaint.pk)).content.decode()
     assert "Internal note — staff only" in html
-    assert 'class="internal-note"' in html
+    assert 'class="entry entry-internal entry-staff-only"' in html
     assert _url("attachment", complaint.pk, attachment.pk) in html
     with tenant_context(world_a.tenant):
         public = complaint_thread(complaint=complaint, for_customer=True)

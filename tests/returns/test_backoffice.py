@@ -350,17 +350,17 @@ def test_agent_takes_a_return_through_every_button(world_a, two_line_return, log
         ("resolved", world_a.agent),
         ("closed", world_a.agent),
     ]
-    # and the staff timeline on the change page lists them, newest last
-    timeline = client.get(_url("change", rma.pk)).context["inline_admin_formsets"][-1]
-    actions = [form.original.action for form in timeline]
-    assert actions == [
-        "created",
-        "submitted",
-        "approved",
-        "received",
-        "inspected",
-        "resolved",
-        "closed",
+    # and the staff's conversation on the change page lists them in the order they happened
+    conversation = client.get(_url("change", rma.pk)).context["conversation"]
+    steps = [entry.title for entry in conversation if entry.kind == "event"]
+    assert steps == [
+        "Created",
+        "Submitted",
+        "Approved",
+        "Goods received",
+        "Inspected",
+        "Resolved",
+        "Closed",
     ]
 
 

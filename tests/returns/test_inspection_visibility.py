@@ -165,11 +165,12 @@ def test_staff_see_both_texts_labelled(inspected, world_a, login):
     text = parse(page).text
     for note in (*FOR_CUSTOMER, *INTERNAL):
         assert note in text
-    timeline = table_rows(page, "#events-group table")
-    internal_rows = [row for row in timeline if INTERNAL_WHOLE in row]
-    assert len(internal_rows) == 1
-    assert "Inspection note (internal)" in internal_rows[0]
-    assert "Staff only (internal)" in internal_rows[0]
+    entries = parse(page).select("#case-conversation li.entry")
+    internal_entries = [entry for entry in entries if INTERNAL_WHOLE in entry.text]
+    assert len(internal_entries) == 1
+    assert "Inspection note (internal)" in internal_entries[0].text
+    assert "Staff only" in internal_entries[0].text
+    assert "entry-staff-only" in internal_entries[0]["class"]
 
 
 def test_the_csv_export_names_each_note_for_who_may_read_it(inspected, world_a, client):
