@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_
 from django.views.decorators.http import require_http_methods, require_POST
 from django_fsm import can_proceed
 
+from customers.canned import canned_picker
 from customers.case_context import case_workspace
 from customers.filing_forms import filed_for_customer_text
 from customers.update_cadence import update_owed
@@ -48,8 +49,6 @@ from rma_portal.errors import ApplicationError
 from . import services
 from .admin_forms import (
     AssignForm,
-    CannedPickForm,
-    CannedResponseForm,
     ComplaintStageForm,
     HolidayForm,
     ReplyForm,
@@ -60,7 +59,6 @@ from .admin_forms import (
 from .admin_ratings import SatisfactionRatingAdmin  # noqa: F401 - registers the ratings' list
 from .models import (
     OPEN_COMPLAINT_STATUSES,
-    CannedResponse,
     Complaint,
     ComplaintAttachment,
     ComplaintStage,
@@ -73,7 +71,6 @@ from .selectors import (
     DEFAULT_SLA_HOURS,
     DEFAULT_STAGES,
     business_calendar,
-    canned_responses,
     complaint_stage_visits,
     complaint_thread,
     overall_sla_state,
@@ -740,31 +737,21 @@ class ComplaintAdmin(
         return context
 
     def _reply_context(self, request, obj: Complaint) -> dict:
-        canned = list(canned_responses(language=obj.reporter.preferred_language))
-        texts = {
-            str(response.pk): services.canned_response_render(
+        picker = canned_picker(
+            request,
+            language=obj.reporter.preferred_language,
+            render=lambda response: services.canned_response_render(
                 canned=response, complaint=obj, agent=request.user
-            )
-            for response in canned
-        }
+            ),
+        )
         initial = request.session.pop(_draft_key(obj), None) or {}
-        chosen = request.GET.get("canned", "")
-        if chosen in texts:
+        if picker["canned_chosen"]:
             # Without JavaScript the picker reloads the page with the text filled in.
-            initial = {**initial, "body": texts[chosen]}
+            initial = {**initial, "body": picker["canned_chosen"]}
         return {
             "reply_form": ReplyForm(initial=initial, auto_id="id_reply_%s"),
             "reply_url": self._url("reply", obj.pk),
-            "canned_form": CannedPickForm(
-                initial={"canned": chosen if chosen in texts else ""},
-                choices=[(str(response.pk), response.title) for response in canned],
-                auto_id="id_canned_%s",
-            )
-            if canned
-            else None,
-            "canned_texts": texts,
-            # The picker reloads the page: keep the way back to the filtered list.
-            "changelist_filters": request.GET.get("_changelist_filters", ""),
+            **picker,
         }
 
     # --- custom views ---
@@ -1038,14 +1025,3 @@ class HolidayAdmin(TenantScopedAdmin):
     search_fields = ["name"]
     date_hierarchy = "date"
     fields = ["tenant", "date", "name"]
-
-
-@admin.register(CannedResponse)
-class CannedResponseAdmin(TenantScopedAdmin):
-    """Reusable replies agents pick in the reply form; coordinators and tenant admins edit."""
-
-    form = CannedResponseForm
-    list_display = ["title", "language", "is_active"]
-    list_filter = ["language", "is_active"]
-    search_fields = ["title", "body"]
-    fields = ["tenant", "title", "language", "body", "is_active"]

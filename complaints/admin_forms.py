@@ -20,7 +20,6 @@ from rma_portal.tenancy.models import Tenant
 from .forms import ComplaintFileForm
 from .models import (
     STAGE_STATUSES,
-    CannedResponse,
     ComplaintStage,
     ComplaintStatus,
     Holiday,
@@ -82,16 +81,6 @@ class ReplyForm(forms.Form):
     files = MultipleFileField(
         label=_("files"), help_text=_("Photos (JPEG, PNG, WebP) or PDF documents.")
     )
-
-
-class CannedPickForm(forms.Form):
-    """Picks a canned response to fill into the reply: a GET of the complaint page."""
-
-    canned = forms.ChoiceField(label=_("canned response"), required=False)
-
-    def __init__(self, *args, choices=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["canned"].choices = [("", _("— choose a canned response —")), *choices]
 
 
 # --- tenant configuration ---------------------------------------------------------------
@@ -305,38 +294,6 @@ class HolidayForm(forms.ModelForm):
             .exists()
         ):
             self.add_error("date", _("This day is already a holiday."))
-        return cleaned
-
-
-PLACEHOLDER_HELP = _(
-    "Placeholders filled in when an agent picks the response: {customer_name} (the customer "
-    "company), {contact_name} (who filed the complaint), {complaint_code}, {agent_name} (the "
-    "agent replying) and {subject}. Anything else in braces stays as written."
-)
-
-
-class CannedResponseForm(forms.ModelForm):
-    class Meta:
-        model = CannedResponse
-        fields = ["tenant", "title", "language", "body", "is_active"]
-        help_texts = {
-            "body": PLACEHOLDER_HELP,
-            "language": _("Offered for complaints in this language; empty means every language."),
-            "is_active": _("Inactive responses are not offered to agents."),
-        }
-        widgets = {"body": forms.Textarea(attrs={"rows": 8, "cols": 80})}
-
-    def clean(self):
-        cleaned = super().clean()
-        tenant_id, title = _tenant_id(self, cleaned), cleaned.get("title")
-        if (
-            tenant_id is not None
-            and title
-            and CannedResponse.unscoped.filter(tenant_id=tenant_id, title=title)
-            .exclude(pk=self.instance.pk)
-            .exists()
-        ):
-            self.add_error("title", _("A canned response with this title already exists."))
         return cleaned
 
 

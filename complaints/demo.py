@@ -16,7 +16,7 @@ from decimal import Decimal
 from dateutil.easter import easter
 from django.utils import timezone
 
-from customers.models import CustomerMembership, OrderLine
+from customers.models import CannedResponse, CustomerMembership, OrderLine
 from customers.update_cadence import start_missing
 from rma_portal.accounts.models import Role, User
 from rma_portal.tenancy.models import Tenant
@@ -24,7 +24,6 @@ from rma_portal.tenancy.models import Tenant
 from . import services
 from .models import (
     UPDATE_CADENCE_STATUSES,
-    CannedResponse,
     Complaint,
     ComplaintStage,
     Holiday,
@@ -44,26 +43,40 @@ CANNED = (
     (
         "en",
         "We are checking",
-        "Dear {contact_name},\n\nthank you for reporting {complaint_code}. We are checking it "
+        "Dear {contact_name},\n\nthank you for reporting {case_number}. We are checking it "
         "with our quality team and will come back to you shortly.\n\n{agent_name}",
     ),
     (
         "en",
         "Please send photos",
-        "Dear {contact_name},\n\nto handle {complaint_code} quickly, please send us photos of "
+        "Dear {contact_name},\n\nto handle {case_number} quickly, please send us photos of "
         "the product and of its label.\n\n{agent_name}",
     ),
     (
         "pl",
         "Sprawdzamy zgłoszenie",
-        "Dzień dobry {contact_name},\n\ndziękujemy za zgłoszenie {complaint_code}. Sprawdzamy je "
+        "Dzień dobry {contact_name},\n\ndziękujemy za zgłoszenie {case_number}. Sprawdzamy je "
         "z działem jakości i wkrótce odpowiemy.\n\n{agent_name}",
     ),
     (
         "pl",
         "Prośba o zdjęcia",
-        "Dzień dobry {contact_name},\n\naby szybko rozpatrzyć {complaint_code}, prosimy o zdjęcia "
+        "Dzień dobry {contact_name},\n\naby szybko rozpatrzyć {case_number}, prosimy o zdjęcia "
         "produktu i jego etykiety.\n\n{agent_name}",
+    ),
+    (
+        "en",
+        "Goods received, inspection next",
+        "Dear {contact_name},\n\nthe goods of {case_number} have arrived at our warehouse. We "
+        "will inspect them within two working days and write to you with the result.\n\n"
+        "{agent_name}",
+    ),
+    (
+        "pl",
+        "Towar dotarł, teraz oględziny",
+        "Dzień dobry {contact_name},\n\ntowar ze zgłoszenia {case_number} dotarł do naszego "
+        "magazynu. Sprawdzimy go w ciągu dwóch dni roboczych i napiszemy z wynikiem.\n\n"
+        "{agent_name}",
     ),
 )
 # (stage, category, priority, subject, business days ago it was filed)

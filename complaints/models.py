@@ -284,29 +284,6 @@ class ComplaintStage(TenantOwnedModel):
         return self.is_active and status in (self.statuses or ())
 
 
-class CannedResponse(TenantOwnedModel):
-    """A reusable reply; placeholders: {customer_name}, {contact_name}, {complaint_code},
-    {agent_name}, {subject}."""
-
-    title = models.CharField(_("title"), max_length=200)
-    body = models.TextField(_("text"))
-    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
-
-    class Meta:
-        verbose_name = _("canned response")
-        verbose_name_plural = _("canned responses")
-        ordering = ["title"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["tenant", "title"], name="canned_response_title_unique"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.title
-
-
 class Complaint(ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel, CustomerUpdateCadence):
     code = models.CharField(_("complaint number"), max_length=32)
     customer_account = models.ForeignKey(

@@ -17,7 +17,6 @@ from rma_portal.cadence import Cadence
 
 from .models import (
     OPEN_COMPLAINT_STATUSES,
-    CannedResponse,
     Complaint,
     ComplaintAttachment,
     ComplaintEvent,
@@ -159,13 +158,6 @@ def complaint_thread(*, complaint: Complaint, for_customer: bool) -> Complaint:
         )
         .get()
     )
-
-
-def canned_responses(*, language: str = "") -> QuerySet[CannedResponse]:
-    queryset = CannedResponse.objects.filter(is_active=True)
-    if language:
-        queryset = queryset.filter(Q(language="") | Q(language=language))
-    return queryset.order_by("title")
 
 
 # --- SLA --------------------------------------------------------------------------------

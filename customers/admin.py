@@ -10,6 +10,7 @@ from rma_portal.backoffice.admin import TenantScopedAdmin, TenantScopedTabularIn
 from .cases import COMPLAINT_CATEGORY, COMPLAINT_PRIORITY, RETURN_REASON, condition_choices
 from .models import (
     AssignmentRule,
+    CannedResponse,
     CustomerAccount,
     CustomerMembership,
     Order,
@@ -227,3 +228,54 @@ class AssignmentRuleAdmin(TenantScopedAdmin):
         if obj.team_id:
             return str(_("team %(name)s") % {"name": obj.team.name})
         return obj.agent.get_full_name() if obj.agent_id else ""
+
+
+# --- canned responses ------------------------------------------------------------------------
+
+PLACEHOLDER_HELP = _(
+    "Placeholders filled in when an agent picks the response: {customer_name} (the customer "
+    "company), {contact_name} (who filed the return or complaint), {case_number} (the RMA or "
+    "complaint number), {agent_name} (the agent replying) and {subject} (a complaint's "
+    "subject, a return's first product). Anything else in braces stays as written."
+)
+
+
+class CannedResponseForm(forms.ModelForm):
+    class Meta:
+        model = CannedResponse
+        fields = ["tenant", "title", "language", "body", "is_active"]
+        help_texts = {
+            "body": PLACEHOLDER_HELP,
+            "language": _(
+                "Offered for customers who use this language; empty means every language."
+            ),
+            "is_active": _("Inactive responses are not offered to agents."),
+        }
+        widgets = {"body": forms.Textarea(attrs={"rows": 8, "cols": 80})}
+
+    def clean(self):
+        cleaned = super().clean()
+        tenant = cleaned.get("tenant")
+        tenant_id = tenant.pk if tenant is not None else self.instance.tenant_id
+        title = cleaned.get("title")
+        if (
+            tenant_id is not None
+            and title
+            and CannedResponse.unscoped.filter(tenant_id=tenant_id, title=title)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            self.add_error("title", _("A canned response with this title already exists."))
+        return cleaned
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(TenantScopedAdmin):
+    """Reusable replies agents pick in a return's or a complaint's reply box; coordinators and
+    tenant admins edit."""
+
+    form = CannedResponseForm
+    list_display = ["title", "language", "is_active"]
+    list_filter = ["language", "is_active"]
+    search_fields = ["title", "body"]
+    fields = ["tenant", "title", "language", "body", "is_active"]

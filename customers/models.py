@@ -494,3 +494,26 @@ class AssignmentRule(TenantOwnedModel):
                     errors[name] = [_("Only for rules about returns.")]
         if errors:
             raise ValidationError(errors)
+
+
+class CannedResponse(TenantOwnedModel):
+    """A reusable reply the tenant's agents pick in a return's or a complaint's reply box
+    (customers/canned.py fills its placeholders)."""
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
+        ordering = ["title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "title"], name="canned_response_title_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

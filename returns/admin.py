@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_fsm import can_proceed
 
+from customers.canned import canned_picker, canned_response_render
 from customers.case_context import case_workspace
 from customers.filing_forms import filed_for_customer_text
 from customers.update_cadence import update_owed
@@ -206,6 +207,12 @@ def current_clock(obj: ReturnRequest, now) -> tuple[str, SlaState] | None:
     if decision is not None:
         return "decision", decision
     return None
+
+
+def _return_subject(rma: ReturnRequest) -> str:
+    """A canned response's {subject} for a return: its first line's product."""
+    first = rma.lines.select_related("order_line__product").order_by("pk").first()
+    return first.order_line.product.name if first is not None else ""
 
 
 def event_title(event: ReturnEvent, rma: ReturnRequest) -> str:
@@ -819,7 +826,19 @@ class ReturnRequestAdmin(
                 }
             )
         may_assign = obj.status not in FINISHED
-        user = request.user
+        subject = _return_subject(obj)
+        picker = canned_picker(
+            request,
+            language=obj.requester.preferred_language,
+            render=lambda response: canned_response_render(
+                canned=response,
+                case_number=obj.number,
+                subject=subject,
+                customer_name=obj.customer_account.name,
+                contact=obj.requester,
+                agent=user,
+            ),
+        )
         return {
             "return_actions": buttons,
             "assign_form": AssignForm(return_request=obj, actor=user) if may_assign else None,
@@ -828,8 +847,12 @@ class ReturnRequestAdmin(
             "assign_to_me": may_assign
             and user.tenant_id == obj.tenant_id
             and obj.assignee_id != user.pk,
-            "comment_form": CommentForm(auto_id="id_comment_%s"),
+            "comment_form": CommentForm(
+                initial={"note": picker["canned_chosen"]} if picker["canned_chosen"] else None,
+                auto_id="id_comment_%s",
+            ),
             "comment_url": self._url("comment", obj.pk),
+            **picker,
         }
 
     # --- custom views ---

@@ -33,7 +33,7 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("complaints", "complaintstage"): VIEW,  # the complaint procedure: the tenant admin's
         ("complaints", "supportsettings"): VIEW,  # the SLA calendar: the tenant admin's
         ("complaints", "holiday"): VIEW,
-        ("complaints", "cannedresponse"): VIEW,  # the team's wording: coordinators keep it
+        ("customers", "cannedresponse"): VIEW,  # the team's wording: coordinators keep it
         ("complaints", "*"): EDIT,
         ("notifications", "*"): VIEW,  # e-mails and webhooks sent; endpoints: tenant admin
     },
@@ -46,7 +46,7 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("complaints", "complaintstage"): VIEW,
         ("complaints", "supportsettings"): VIEW,
         ("complaints", "holiday"): VIEW,
-        ("complaints", "cannedresponse"): EDIT,  # retired by unticking "active", not deleted
+        ("customers", "cannedresponse"): EDIT,  # retired by unticking "active", not deleted
         ("complaints", "*"): EDIT,
         ("notifications", "*"): VIEW,
     },

@@ -21,6 +21,7 @@ from PIL import Image
 
 from complaints import services as complaint_services
 from complaints.models import Complaint, ComplaintAttachment, ComplaintStatus
+from customers.models import CannedResponse
 from returns import services as return_services
 from returns.models import ReturnLine, ReturnRequest, ReturnStatus
 from rma_portal.notifications.models import Notification
@@ -353,3 +354,46 @@ def test_older_e_mails_are_given_their_case_from_their_context(world_a):
     old.refresh_from_db()
     report.refresh_from_db()
     assert (old.case, report.case) == ("returns.returnrequest:41", "")
+
+
+# --- canned responses on a return's page ----------------------------------------------------------
+
+
+def test_a_return_page_offers_the_tenants_canned_responses_filled_for_the_return(world_a, world_b):
+    rma = _return(world_a)
+    order_line = OrderLineFactory(
+        tenant=world_a.tenant, order__customer_account=world_a.company, product__name="Gearbox"
+    )
+    ReturnLine.unscoped.create(
+        tenant=world_a.tenant,
+        return_request=rma,
+        order_line=order_line,
+        quantity=1,
+        reason="damaged_in_transit",
+        unit_price=Decimal("10.00"),
+    )
+    ours = CannedResponse.unscoped.create(
+        tenant=world_a.tenant,
+        title="Received",
+        body="Dear {contact_name}, {case_number} ({subject}) arrived. {agent_name}, {unknown}",
+    )
+    CannedResponse.unscoped.create(tenant=world_b.tenant, title="Theirs", body="Not ours.")
+    CannedResponse.unscoped.create(
+        tenant=world_a.tenant, title="Retired", body="Old.", is_active=False
+    )
+    client = _staff(world_a.agent)
+    page = client.get(_return_url(rma))
+    expected = (
+        f"Dear {world_a.customer.get_full_name()}, {rma.number} (Gearbox) arrived. "
+        f"{world_a.agent.get_full_name()}, {{unknown}}"
+    )
+    assert page.context["canned_texts"] == {str(ours.pk): expected}
+    assert 'id="canned-texts"' in page.content.decode()
+    # without JavaScript the picker reloads the page with the text in the box
+    page = client.get(f"{_return_url(rma)}?canned={ours.pk}")
+    assert page.context["comment_form"]["note"].value() == expected
+    # an unknown or foreign choice fills nothing
+    for choice in ("999999", "abc", str(CannedResponse.unscoped.get(title="Theirs").pk)):
+        page = client.get(f"{_return_url(rma)}?canned={choice}")
+        assert page.status_code == 200
+        assert not page.context["comment_form"]["note"].value()

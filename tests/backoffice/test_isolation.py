@@ -8,7 +8,6 @@ from django.contrib import admin
 from django.urls import reverse
 
 from complaints.models import (
-    CannedResponse,
     Complaint,
     ComplaintStage,
     Holiday,
@@ -16,7 +15,7 @@ from complaints.models import (
     SlaPolicy,
     SupportSettings,
 )
-from customers.models import AssignmentRule, CustomerAccount, Product
+from customers.models import AssignmentRule, CannedResponse, CustomerAccount, Product
 from returns.feedback_models import ReturnFeedback
 from returns.models import ReturnPolicy, ReturnRequest
 from rma_portal.accounts.models import Absence, Team, TeamMembership, User

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from analytics.rollups import kpi_rollups_rebuild
-from complaints.models import CannedResponse, ComplaintMessage
+from complaints.models import ComplaintMessage
+from customers.models import CannedResponse
 from tests.analytics.conftest import dataset  # noqa: F401 - the analytics data set fixture
 from tests.analytics.dataset import END, START
 from tests.complaints.conftest import complaint_file

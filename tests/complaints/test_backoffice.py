@@ -20,7 +20,6 @@ from PIL import Image
 
 from complaints import services
 from complaints.models import (
-    CannedResponse,
     Complaint,
     ComplaintAttachment,
     ComplaintEvent,
@@ -31,6 +30,7 @@ from complaints.models import (
 )
 from complaints.selectors import business_calendar, complaint_thread, sla_states
 from complaints.sla import SlaState
+from customers.models import CannedResponse
 from rma_portal.tenancy.context import tenant_context
 from tests.conftest import World
 from tests.factories import CustomerAccountFactory, UserFactory, customer_user
@@ -932,7 +932,7 @@ def test_holiday_on_the_same_day_is_a_form_error(world_a, world_b, login):
 
 
 def test_canned_responses_are_kept_by_coordinators_and_read_by_agents(world_a, login):
-    url = reverse("admin:complaints_cannedresponse_add")
+    url = reverse("admin:customers_cannedresponse_add")
     data = {
         "title": "Photo please",
         "language": "en",
@@ -949,7 +949,7 @@ def test_canned_responses_are_kept_by_coordinators_and_read_by_agents(world_a, l
     assert canned.tenant == world_a.tenant
 
     agent = _client_of(world_a.agent)
-    change = reverse("admin:complaints_cannedresponse_change", args=[canned.pk])
+    change = reverse("admin:customers_cannedresponse_change", args=[canned.pk])
     assert agent.get(change).status_code == 200
     assert agent.post(change, {**data, "body": "Changed"}).status_code == 403
     assert agent.get(url).status_code == 403

@@ -12,7 +12,6 @@ from django.core.files.storage import default_storage
 
 from complaints import selectors, services
 from complaints.models import (
-    CannedResponse,
     Complaint,
     ComplaintAttachment,
     ComplaintEvent,
@@ -24,6 +23,7 @@ from complaints.models import (
     SupportSettings,
 )
 from complaints.sla import SlaState, business_seconds_between
+from customers.models import CannedResponse
 from returns.models import ReturnRequest
 from rma_portal.files.uploads import UploadRejected
 from rma_portal.tenancy.context import tenant_context

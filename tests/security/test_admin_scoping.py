@@ -18,13 +18,13 @@ from django.db.models import Max, Model
 from django.urls import reverse
 
 from complaints.models import (
-    CannedResponse,
     Complaint,
     ComplaintStage,
     Holiday,
     SlaPolicy,
     SupportSettings,
 )
+from customers.models import CannedResponse
 from returns.models import ReturnPolicy, ReturnRequest
 from rma_portal.notifications.models import Notification, WebhookDelivery, WebhookEndpoint
 from rma_portal.security.models import AuditAction, AuditEvent
@@ -210,7 +210,7 @@ BUILDERS: dict[str, Callable[[World], Model]] = {
     "complaints.holiday": lambda world: Holiday.unscoped.create(
         tenant=world.tenant, date=datetime.date(2026, 12, 25), name=f"Xmas {world.tenant.name}"
     ),
-    "complaints.cannedresponse": lambda world: CannedResponse.unscoped.create(
+    "customers.cannedresponse": lambda world: CannedResponse.unscoped.create(
         tenant=world.tenant, title=f"Thanks from {world.tenant.name}", body="Thank you."
     ),
     "returns.returnfeedback": _return_feedback,
