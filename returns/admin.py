@@ -690,6 +690,30 @@ class ReturnRequestAdmin(
     def _workspace_context(self, obj: ReturnRequest) -> dict:
         """The conversation, the lines' decisions, the files and the customer beside them
         (customers/case_context.py); a constant number of queries."""
+        attachments = list(obj.attachments.order_by("created_at", "pk"))
+        files = {
+            attachment.pk: File(
+                name=attachment.original_name,
+                size=attachment.size,
+                url=reverse("admin:returns_returnrequest_attachment", args=[obj.pk, attachment.pk]),
+                content_type=attachment.content_type,
+            )
+            for attachment in attachments
+        }
+        # A "file added" event is written with its file, in the same order: each shows its
+        # file (matched by uploader and name, first unmatched first).
+        unmatched = list(attachments)
+
+        def file_of(event) -> tuple[File, ...]:
+            for attachment in unmatched:
+                if (
+                    attachment.uploaded_by_id == event.actor_id
+                    and attachment.original_name == event.note
+                ):
+                    unmatched.remove(attachment)
+                    return (files[attachment.pk],)
+            return ()
+
         events = obj.events.select_related("actor").order_by("created_at", "pk")
         entries = []
         if obj.customer_note:  # the customer's words with the return open the conversation
@@ -731,18 +755,10 @@ class ReturnRequestAdmin(
                     body=event.note,
                     status=status_change_text(event),
                     is_public=event.is_public,
+                    files=file_of(event) if event.action == "attachment" else (),
                     anchor=f"event-{event.pk}",
                 )
             )
-        files = [
-            File(
-                name=attachment.original_name,
-                size=attachment.size,
-                url=reverse("admin:returns_returnrequest_attachment", args=[obj.pk, attachment.pk]),
-                content_type=attachment.content_type,
-            )
-            for attachment in obj.attachments.order_by("created_at", "pk")
-        ]
         linked = [
             (_("Complaint"), code, reverse("admin:complaints_complaint_change", args=[pk]))
             for pk, code in obj.complaints.order_by("pk").values_list("pk", "code")
@@ -771,7 +787,7 @@ class ReturnRequestAdmin(
                 account=obj.customer_account,
                 contact=obj.requester,
                 entries=entries,
-                files=files,
+                files=list(files.values()),
                 head=head,
                 linked=linked,
             ),
@@ -912,11 +928,12 @@ class ReturnRequestAdmin(
         is_public = request.POST.get("visibility") == CommentForm.PUBLIC
         try:
             # The service owns the rules for the text (required, length).
-            services.return_request_comment(
+            services.return_request_reply(
                 return_request=obj,
                 actor=request.user,
                 note=request.POST.get("note", ""),
                 is_public=is_public,
+                uploads=request.FILES.getlist("files"),
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)

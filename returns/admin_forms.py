@@ -330,6 +330,14 @@ class CommentForm(forms.Form):
         initial=INTERNAL,
         widget=forms.RadioSelect,
     )
+    files = MultipleFileField(
+        label=_("files"),
+        required=False,
+        help_text=_(
+            "Photos (JPEG, PNG, WebP) or PDF documents, with a reply to the customer: they see "
+            "a return's files."
+        ),
+    )
 
 
 def _blank(choices) -> list[tuple[str, str]]:

@@ -1,7 +1,7 @@
 """Writes on return requests. Every state change is a service: lock, re-check, transition,
 event row, all in one transaction (docs/architecture.md#state-machines)."""
 
-from .attachments import return_attachment_add
+from .attachments import return_attachment_add, return_request_reply
 from .drafts import (
     LineInput,
     return_draft_create,
@@ -77,6 +77,7 @@ __all__ = [
     "return_request_reject",
     "return_request_remind_to_ship",
     "return_request_reopen",
+    "return_request_reply",
     "return_request_request_info",
     "return_request_resolve",
     "return_request_submit",

@@ -11,6 +11,7 @@ from rma_portal.files.uploads import clean_upload
 from ..models import ReturnAttachment, ReturnEvent, ReturnLine, ReturnRequest, ReturnStatus
 from .access import require_customer_or_staff
 from .errors import ReturnConflict, ReturnInvalid
+from .transitions import return_request_comment
 
 MAX_ATTACHMENTS_PER_RETURN = 30
 CLOSED_FOR_UPLOADS = frozenset(
@@ -60,3 +61,33 @@ def return_attachment_add(
             ),
         )
     return attachment
+
+
+MAX_FILES_PER_MESSAGE = 10
+
+
+def return_request_reply(
+    *, return_request: ReturnRequest, actor: User, note: str, is_public: bool, uploads=()
+):
+    """A message with files, all or nothing: a refused file (type, size, the return's limit)
+    or a refused text leaves neither the message nor any file. A return's files are the
+    customer's to see, so they go with public messages only."""
+    uploads = list(uploads)
+    if uploads and not is_public:
+        raise ReturnInvalid(
+            _(
+                "Files on a return are shown to the customer: send them with a reply to the "
+                "customer, not with an internal note."
+            )
+        )
+    if len(uploads) > MAX_FILES_PER_MESSAGE:
+        raise ReturnInvalid(
+            _("Send at most %(count)d files with one message.") % {"count": MAX_FILES_PER_MESSAGE}
+        )
+    with transaction.atomic():
+        event = return_request_comment(
+            return_request=return_request, actor=actor, note=note, is_public=is_public
+        )
+        for upload in uploads:
+            return_attachment_add(return_request=return_request, actor=actor, upload=upload)
+    return event

@@ -23,7 +23,13 @@ from complaints import services as complaint_services
 from complaints.models import Complaint, ComplaintAttachment, ComplaintStatus
 from customers.models import CannedResponse
 from returns import services as return_services
-from returns.models import ReturnLine, ReturnRequest, ReturnStatus
+from returns.models import (
+    ReturnAttachment,
+    ReturnEvent,
+    ReturnLine,
+    ReturnRequest,
+    ReturnStatus,
+)
 from rma_portal.notifications.models import Notification
 from rma_portal.tenancy.context import tenant_context
 from tests.complaints.conftest import complaint_file, png_upload
@@ -397,3 +403,65 @@ def test_a_return_page_offers_the_tenants_canned_responses_filled_for_the_return
         page = client.get(f"{_return_url(rma)}?canned={choice}")
         assert page.status_code == 200
         assert not page.context["comment_form"]["note"].value()
+
+
+# --- files with a return's reply ------------------------------------------------------------------
+
+
+def test_a_return_reply_sends_files_with_it_all_or_nothing(world_a, media_root):
+    rma = _return(world_a)
+    client = _staff(world_a.agent)
+    url = reverse("admin:returns_returnrequest_comment", args=[rma.pk])
+
+    def state():
+        return (
+            list(
+                ReturnEvent.unscoped.filter(return_request=rma)
+                .order_by("pk")
+                .values_list("action", flat=True)
+            ),
+            list(
+                ReturnAttachment.unscoped.filter(return_request=rma)
+                .order_by("pk")
+                .values_list("original_name", flat=True)
+            ),
+            sorted(p.name for p in media_root.rglob("*") if p.is_file())
+            if media_root.exists()
+            else [],
+        )
+
+    before = state()
+    # files with an internal note: refused, nothing written
+    response = client.post(
+        url,
+        {"note": "Internal", "visibility": "internal", "files": [png_upload()]},
+        follow=True,
+    )
+    assert "Files on a return are shown to the customer" in response.content.decode()
+    assert state() == before
+    # a file that is no photo or PDF: refused, not even the message stays
+    from tests.complaints.conftest import exe_upload
+
+    response = client.post(
+        url,
+        {"note": "Here", "visibility": "public", "files": [png_upload(), exe_upload()]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert state() == before
+    # a reply with two photos: the message, both files, each shown with its step
+    client.post(
+        url,
+        {
+            "note": "Our photos of the goods.",
+            "visibility": "public",
+            "files": [png_upload("front.png"), png_upload("back.png")],
+        },
+    )
+    actions, names, _stored = state()
+    assert actions[-3:] == ["comment", "attachment", "attachment"]
+    assert names == ["front.png", "back.png"]
+    page = client.get(_return_url(rma))
+    shown = [f.name for e in page.context["conversation"] for f in e.files]
+    assert shown == ["front.png", "back.png"]
+    assert [f.name for f in page.context["case_images"]] == ["front.png", "back.png"]
