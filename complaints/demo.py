@@ -10,11 +10,14 @@ none, so a rerun creates nothing.
 from __future__ import annotations
 
 import datetime
+import io
 import random
 from decimal import Decimal
 
 from dateutil.easter import easter
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from customers.models import CannedResponse, CustomerMembership, OrderLine
 from customers.update_cadence import start_missing
@@ -226,9 +229,41 @@ def _seed_complaints(tenant: Tenant, rng: random.Random) -> int:
             order_line_id=line.pk if line and category != "billing" else None,
             now=filed,
         )
+        if subject in PHOTOGRAPHED:
+            # The customer sends photos of the damage: the case page's thumbnails and viewer.
+            services.complaint_reply(
+                complaint=complaint,
+                actor=membership.user,
+                body="Photos of the damage, front and side.",
+                uploads=[_demo_photo("damage-front.jpg", 0), _demo_photo("damage-side.jpg", 1)],
+                now=filed + datetime.timedelta(minutes=5),
+            )
         _advance(complaint, stage, customer=membership.user, agent=agent, filed=filed, now=now)
         made += 1
     return made
+
+
+PHOTOGRAPHED = frozenset({"Cracked housing on delivery", "Pallet arrived two days late"})
+
+
+def _demo_photo(name: str, variant: int) -> SimpleUploadedFile:
+    """A drawn stand-in for a customer's photo: a carton on a pallet, with a crack."""
+    image = Image.new("RGB", (960, 720), (214, 220, 226))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 560, 960, 720), fill=(150, 140, 128))  # the floor
+    draw.rectangle((180, 520, 800, 580), fill=(176, 128, 78))  # the pallet
+    left = 240 + 40 * variant
+    draw.rectangle(
+        (left, 220, left + 440, 520), fill=(196, 160, 112), outline=(120, 90, 60), width=6
+    )
+    draw.line(
+        (left + 60, 240, left + 180, 360, left + 140, 420, left + 260, 500),
+        fill=(40, 30, 20),
+        width=7,
+    )
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return SimpleUploadedFile(name, out.getvalue(), content_type="image/jpeg")
 
 
 def _advance(complaint, stage, *, customer, agent, filed, now) -> None:
