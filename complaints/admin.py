@@ -66,6 +66,7 @@ from .models import (
     Holiday,
     SlaPolicy,
     SupportSettings,
+    priority_change_text,
 )
 from .selectors import (
     DEFAULT_SLA_HOURS,
@@ -233,6 +234,7 @@ EVENT_LABELS = {
     "reopened": gettext_lazy("Reopened by the customer"),
     "rated": gettext_lazy("Rated"),
     "return_linked": gettext_lazy("Return linked"),
+    "priority_changed": gettext_lazy("Priority changed"),
     "stage_at_risk": gettext_lazy("Stage at risk"),
     "stage_breached": gettext_lazy("Stage overdue"),
     **UPDATE_EVENT_LABELS,
@@ -605,7 +607,9 @@ class ComplaintAdmin(
                 at=event.created_at,
                 author=event.actor.get_full_name() if event.actor_id else _("System"),
                 title=self._event_label(thread, event),
-                body=event.note,
+                body=priority_change_text(event.note)
+                if event.action == "priority_changed"
+                else event.note,
                 status=_status_change(event)
                 if event.from_status and event.from_status != event.to_status
                 else "",

@@ -68,6 +68,21 @@ class Priority(models.TextChoices):
     URGENT = "urgent", _("Urgent")
 
 
+def priority_change_note(before: str, after: str) -> str:
+    """The note of a `priority_changed` timeline event: the values, "normal → urgent" (stored
+    once for every reader, and as integrations read it in the event)."""
+    return f"{before} → {after}"
+
+
+def priority_change_text(note: str) -> str:
+    """A `priority_changed` event's note in the reader's language ("Normal → Urgent")."""
+    before, arrow, after = note.partition(" → ")
+    labels = dict(Priority.choices)
+    if not arrow or before not in labels or after not in labels:
+        return note
+    return f"{labels[before]} → {labels[after]}"
+
+
 def monday_to_friday() -> list[int]:
     return [0, 1, 2, 3, 4]
 

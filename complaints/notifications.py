@@ -395,6 +395,16 @@ COMPLAINT_EVENTS = [
         "RMA-2026-000015",
         {"return": {"id": 15, "number": "RMA-2026-000015"}},
     ),
+    (
+        "priority_changed",
+        _("Complaint priority changed"),
+        S.IN_PROGRESS,
+        S.IN_PROGRESS,
+        "Staff changed the priority of an open complaint (`complaint.priority`); the event's "
+        "note is the old and the new value (`high → urgent`). The status stays.",
+        "high → urgent",
+        {"priority": "urgent"},
+    ),
 ]
 
 

@@ -49,6 +49,7 @@ from ..models import (
     Priority,
     SatisfactionRating,
     StageOutcome,
+    priority_change_note,
 )
 from ..notifications import on_complaint_event
 from ..selectors import (
@@ -368,10 +369,20 @@ def _follow_stage(
 
 
 def _event(
-    complaint, *, actor, action, at, from_status="", to_status=None, note="", is_public=True
+    complaint,
+    *,
+    actor,
+    action,
+    at,
+    from_status="",
+    to_status=None,
+    note="",
+    is_public=True,
+    told_customer: bool | None = None,
 ):
     # Stamped with the service's `now`, like the messages and due times it writes, so the
-    # timeline of a complaint agrees with them.
+    # timeline of a complaint agrees with them. `told_customer`: whether the event counts as
+    # an update to the customer for the cadence; by default every public event by staff does.
     event = ComplaintEvent.objects.create(
         tenant=complaint.tenant,
         complaint=complaint,
@@ -388,7 +399,9 @@ def _event(
         at=at,
         from_status=from_status,
         running_statuses=UPDATE_CADENCE_STATUSES,
-        told_customer=told_by(is_public=is_public, actor=actor),
+        told_customer=told_by(is_public=is_public, actor=actor)
+        if told_customer is None
+        else told_customer,
     )
     # E-mails and webhooks go through the outbox in this same transaction.
     on_complaint_event(event)
@@ -410,6 +423,9 @@ CONFLICT_MESSAGES = {
     ),
     "reopen": gettext_lazy("Complaint %(code)s cannot be reopened: its status is “%(status)s”."),
     "rate": gettext_lazy("Complaint %(code)s cannot be rated yet: its status is “%(status)s”."),
+    "priority": gettext_lazy(
+        "The priority of complaint %(code)s cannot be changed: its status is “%(status)s”."
+    ),
 }
 
 
@@ -751,6 +767,91 @@ def complaint_assign(
             is_public=False,
         )
     return locked
+
+
+def complaint_change_priority(
+    *, complaint: Complaint, actor: User, priority: str, now: datetime.datetime | None = None
+) -> Complaint:
+    """Staff change the priority of an open complaint (docs/backoffice.md#priority).
+
+    The SLA clocks still running follow the SLA policy of the new priority (the customer's
+    contract, else the tenant's, else the defaults: selectors.sla_targets), counted from each
+    clock's own start with the business time it already spent waiting for the customer
+    added: the due times are those the complaint would have had, had it been filed with that
+    priority. An upgrade to "urgent" tightens them (possibly into a breach at once), a
+    downgrade loosens them. A clock already past its due time keeps it (a new priority never
+    un-breaches a missed deadline), a stopped clock (the first response given) is history,
+    and the stages' clocks do not depend on the priority. SLA notices no longer true are
+    forgotten, so the watch announces the new moments.
+
+    The customer sees the priority in the portal: the timeline event `priority_changed`
+    (note "normal → urgent") is public, but it tells the customer nothing about their case's
+    progress, so it does not count as an update for the customer-update cadence. The same
+    priority again changes nothing and records nothing.
+    """
+    if priority not in Priority.values:
+        message = _("Choose a priority.")
+        raise ComplaintInvalid(message, fields={"priority": [message]})
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(complaint)
+        _require_staff(actor, locked)
+        if locked.status not in OPEN_COMPLAINT_STATUSES:
+            raise _conflict(locked, "priority")
+        if locked.priority == priority:
+            return locked
+        previous = locked.priority
+        _follow_priority(locked, priority, now=now)
+        locked.priority = priority
+        locked.save()
+        _event(
+            locked,
+            actor=actor,
+            action="priority_changed",
+            at=now,
+            from_status=locked.status,
+            note=priority_change_note(previous, priority),
+            told_customer=False,
+        )
+    return locked
+
+
+def _follow_priority(locked: Complaint, priority: str, *, now: datetime.datetime) -> None:
+    """Move the running SLA clocks of the (locked) complaint to the targets of `priority`."""
+    calendar = business_calendar(locked.tenant)
+    first_hours, resolution_hours = sla_targets(
+        customer_account=locked.customer_account, priority=priority
+    )
+    # A paused clock is judged at the moment it paused (the pause pushes it on resuming).
+    judged_at = locked.sla_paused_at or now
+    paused = float(locked.sla_paused_seconds)
+    moved = set()
+    if locked.first_responded_at is None and judged_at < locked.first_response_due_at:
+        locked.first_response_due_at = add_business_time(
+            calendar, locked.created_at, float(first_hours) * 3600 + paused
+        )
+        moved.add("first_response")
+    if locked.resolved_at is None and judged_at < locked.resolution_due_at:
+        locked.resolution_due_at = add_business_time(
+            calendar,
+            locked.resolution_started_at or locked.created_at,
+            float(resolution_hours) * 3600 + paused,
+        )
+        moved.add("resolution")
+    _mark_at_risk_moments(locked, calendar)
+    moments = {
+        "first_response": (locked.first_response_at_risk_at, locked.first_response_due_at),
+        "resolution": (locked.resolution_at_risk_at, locked.resolution_due_at),
+    }
+
+    def still_true(notice: str) -> bool:
+        clock, _sep, level = notice.partition(":")
+        if clock not in moved:
+            return True
+        at_risk_at, due_at = moments[clock]
+        return judged_at >= (due_at if level == "breached" else at_risk_at)
+
+    locked.sla_warned = [notice for notice in locked.sla_warned if still_true(notice)]
 
 
 def complaint_start(

@@ -47,6 +47,7 @@ from ..models import (
     ComplaintStatus,
     Priority,
     SatisfactionRating,
+    priority_change_text,
 )
 from .survey import rate_from_form
 
@@ -68,6 +69,7 @@ EVENT_TITLES = {
     "rated": pgettext_lazy("complaint", "Rated"),
     "closed": pgettext_lazy("complaint status", "Closed"),
     "return_linked": gettext_lazy("Return linked"),
+    "priority_changed": gettext_lazy("Priority changed"),
 }
 # Events whose note is meant for the customer and is not already shown as a message.
 EVENTS_WITH_PUBLIC_NOTES = frozenset({"resolved", "rejected", "return_linked"})
@@ -215,6 +217,8 @@ def _timeline(complaint: Complaint, *, viewer) -> list[TimelineEntry]:
         )
         if event.action == "rated" and event.note.isdigit():
             entry.note = _("%(score)s of 5") % {"score": event.note}
+        elif event.action == "priority_changed":
+            entry.note = priority_change_text(event.note)
         entries.append(((event.created_at, 0, event.pk), entry))
     for message in complaint.messages.all():
         entry = TimelineEntry(

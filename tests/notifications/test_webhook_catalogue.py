@@ -299,8 +299,8 @@ def lives(world_a, delivered_order, file_return, policy_a, subscribed, settings,
             return_request=questioned, actor=agent, reason="Worn: not returnable."
         )
 
-    # A complaint assigned, worked on with an internal note, waiting for the customer, linked
-    # to the return, resolved and rated (which closes it).
+    # A complaint assigned, made urgent, worked on with an internal note, waiting for the
+    # customer, linked to the return, resolved and rated (which closes it).
     rated = complaint_file(
         customer,
         world_a.company,
@@ -314,6 +314,7 @@ def lives(world_a, delivered_order, file_return, policy_a, subscribed, settings,
         c = complaint_services
         c.complaint_assign(complaint=rated, actor=world_a.coordinator, assignee=agent)
         c.complaint_start(complaint=rated, actor=agent)
+        c.complaint_change_priority(complaint=rated, actor=agent, priority="urgent")
         c.complaint_reply(
             complaint=rated, actor=agent, body=INTERNAL["complaint_note"], is_internal=True
         )

@@ -1,0 +1,243 @@
+"""Changing a complaint's priority (services.complaint_change_priority): the running SLA clocks
+follow the new priority's policy from their own start, keeping the time paused; a breached or
+stopped clock stays; a public timeline event that is no update to the customer; refusals
+that change nothing."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from complaints import selectors, services
+from complaints.models import Complaint, ComplaintEvent, ComplaintStatus, SlaPolicy
+from complaints.sla import SlaState
+from rma_portal.cadence import FIELDS as CADENCE_FIELDS
+from rma_portal.tenancy.context import tenant_context
+from tests.html import parse
+
+from .conftest import FILED, complaint_file, complaint_state, nov
+
+pytestmark = pytest.mark.django_db
+
+S = ComplaintStatus
+
+
+def fresh(complaint) -> Complaint:
+    return Complaint.unscoped.get(pk=complaint.pk)
+
+
+def change(complaint, actor, priority: str, now: datetime.datetime) -> Complaint:
+    with tenant_context(complaint.tenant):
+        return services.complaint_change_priority(
+            complaint=fresh(complaint), actor=actor, priority=priority, now=now
+        )
+
+
+def in_progress(world, **kwargs) -> Complaint:
+    complaint = complaint_file(world.customer, world.company, **kwargs)
+    with tenant_context(world.tenant):
+        services.complaint_assign(
+            complaint=complaint, actor=world.agent, assignee=world.agent, now=nov(16, 9, 10)
+        )
+        services.complaint_start(complaint=fresh(complaint), actor=world.agent, now=nov(16, 9, 20))
+    return fresh(complaint)
+
+
+def test_an_urgent_upgrade_tightens_both_clocks_from_the_filing(world_a):
+    complaint = complaint_file(world_a.customer, world_a.company)  # normal, Monday 09:00
+    assert complaint.first_response_due_at == nov(17, 9)
+    assert complaint.resolution_due_at == nov(23, 9)
+
+    change(complaint, world_a.agent, "urgent", nov(16, 10))
+
+    changed = fresh(complaint)
+    assert changed.priority == "urgent"
+    # 2 h and 8 h from Monday 09:00, as if it had been filed urgent
+    assert changed.first_response_due_at == nov(16, 11)
+    assert changed.resolution_due_at == nov(17, 9)
+    # at risk once 80 % of the new allowance is used
+    assert changed.first_response_at_risk_at == nov(16, 10, 36)
+    assert changed.resolution_at_risk_at == nov(16, 15, 24)
+    assert changed.version == complaint.version + 1
+    event = ComplaintEvent.unscoped.get(complaint=complaint, action="priority_changed")
+    assert (event.actor, event.note, event.is_public) == (world_a.agent, "normal → urgent", True)
+    assert event.from_status == event.to_status == S.NEW
+
+
+def test_a_tighter_target_already_used_up_is_breached_at_once(world_a):
+    complaint = complaint_file(world_a.customer, world_a.company)
+
+    change(complaint, world_a.agent, "urgent", nov(16, 12))
+
+    changed = fresh(complaint)
+    assert changed.first_response_due_at == nov(16, 11)
+    calendar = selectors.business_calendar(world_a.tenant)
+    states = selectors.sla_states(changed, calendar, now=nov(16, 12))
+    assert states["first_response"] == SlaState.BREACHED
+
+
+def test_time_spent_waiting_for_the_customer_is_kept(world_a):
+    complaint = in_progress(world_a)
+    with tenant_context(world_a.tenant):
+        services.complaint_wait_for_customer(
+            complaint=complaint, actor=world_a.agent, now=nov(16, 9, 30)
+        )
+        services.complaint_reply(
+            complaint=fresh(complaint), actor=world_a.customer, body="Batch 7.", now=nov(16, 13, 30)
+        )
+    answered = fresh(complaint)
+    assert answered.sla_paused_seconds == 4 * 3600
+    assert answered.first_response_due_at == nov(17, 13)
+
+    change(answered, world_a.agent, "urgent", nov(16, 14))
+
+    changed = fresh(complaint)
+    # the new targets from the filing, plus the 4 business hours paused
+    assert changed.first_response_due_at == nov(16, 15)
+    assert changed.resolution_due_at == nov(17, 13)
+
+
+def test_a_paused_clock_moves_and_still_resumes_with_the_time_it_had_left(world_a):
+    complaint = in_progress(world_a)
+    with tenant_context(world_a.tenant):
+        services.complaint_wait_for_customer(
+            complaint=complaint, actor=world_a.agent, now=nov(16, 9, 30)
+        )
+
+    change(complaint, world_a.agent, "urgent", nov(16, 12))
+
+    paused = fresh(complaint)
+    assert paused.status == S.AWAITING_CUSTOMER
+    assert paused.first_response_due_at == nov(16, 11)  # judged at 09:30, when it paused
+    with tenant_context(world_a.tenant):
+        services.complaint_reply(
+            complaint=paused, actor=world_a.customer, body="Batch 7.", now=nov(16, 13)
+        )
+    # 1 h 30 min were left at the pause: due 13:00 + 1:30
+    assert fresh(complaint).first_response_due_at == nov(16, 14, 30)
+
+
+def test_a_breached_clock_keeps_its_due_time_and_a_downgrade_loosens_the_others(world_a):
+    complaint = complaint_file(world_a.customer, world_a.company)
+    late = nov(17, 10)  # the first response was due at 09:00
+
+    change(complaint, world_a.agent, "low", late)
+
+    changed = fresh(complaint)
+    assert changed.first_response_due_at == nov(17, 9)
+    assert changed.resolution_due_at == nov(30, 9)  # 80 business hours from the filing
+
+
+def test_a_first_response_given_is_history(world_a):
+    complaint = in_progress(world_a)
+    with tenant_context(world_a.tenant):
+        services.complaint_reply(
+            complaint=complaint, actor=world_a.agent, body="We are on it.", now=nov(16, 9, 40)
+        )
+
+    change(complaint, world_a.agent, "urgent", nov(16, 10))
+
+    changed = fresh(complaint)
+    assert changed.first_response_due_at == nov(17, 9)
+    assert changed.resolution_due_at == nov(17, 9)
+
+
+def test_the_customers_contract_for_the_new_priority_applies(world_a):
+    SlaPolicy.unscoped.create(
+        tenant=world_a.tenant,
+        customer_account=world_a.company,
+        priority="urgent",
+        first_response_hours=1,
+        resolution_hours=4,
+    )
+    complaint = complaint_file(world_a.customer, world_a.company)
+
+    change(complaint, world_a.coordinator, "urgent", nov(16, 9, 30))
+
+    changed = fresh(complaint)
+    assert (changed.first_response_due_at, changed.resolution_due_at) == (nov(16, 10), nov(16, 13))
+
+
+def test_sla_notices_no_longer_true_are_forgotten(world_a):
+    complaint = complaint_file(world_a.customer, world_a.company, priority="urgent")
+    Complaint.unscoped.filter(pk=complaint.pk).update(
+        sla_warned=["first_response:at_risk", "resolution:at_risk"]
+    )
+
+    change(complaint, world_a.agent, "normal", nov(16, 10, 40))
+
+    # the first response is at risk from 15:24 now, the resolution later still
+    assert fresh(complaint).sla_warned == []
+    Complaint.unscoped.filter(pk=complaint.pk).update(sla_warned=["first_response:at_risk"])
+    change(complaint, world_a.agent, "urgent", nov(16, 10, 40))
+    assert fresh(complaint).sla_warned == ["first_response:at_risk"]  # still true
+
+
+def test_it_is_no_update_to_the_customer_and_the_same_priority_records_nothing(world_a):
+    complaint = complaint_file(world_a.customer, world_a.company)
+    cadence = Complaint.unscoped.filter(pk=complaint.pk).values(*CADENCE_FIELDS).get()
+
+    change(complaint, world_a.agent, "high", nov(16, 10))
+
+    assert Complaint.unscoped.filter(pk=complaint.pk).values(*CADENCE_FIELDS).get() == cadence
+    before = complaint_state(complaint)
+    change(complaint, world_a.agent, "high", nov(16, 11))
+    assert complaint_state(complaint) == before
+
+
+@pytest.mark.parametrize(
+    ("who", "error"),
+    [
+        ("customer", services.ComplaintAccessDenied),
+        ("manager", services.ComplaintAccessDenied),
+        ("foreign_agent", services.ComplaintAccessDenied),
+        ("bad_priority", services.ComplaintInvalid),
+        ("resolved", services.ComplaintConflict),
+        ("stale", services.ComplaintConflict),
+    ],
+)
+def test_refusals_change_nothing(world_a, world_b, who, error):
+    complaint = in_progress(world_a)
+    actor, priority = world_a.agent, "urgent"
+    if who == "customer":
+        actor = world_a.customer
+    elif who == "manager":
+        actor = world_a.manager
+    elif who == "foreign_agent":
+        actor = world_b.agent
+    elif who == "bad_priority":
+        priority = "critical"
+    elif who == "resolved":
+        with tenant_context(world_a.tenant):
+            services.complaint_resolve(
+                complaint=complaint, actor=world_a.agent, resolution="Sent.", now=nov(16, 10)
+            )
+    seen = fresh(complaint)
+    if who == "stale":
+        seen.seen_version = seen.version - 1
+    before = complaint_state(complaint)
+
+    with tenant_context(world_a.tenant), pytest.raises(error):
+        services.complaint_change_priority(
+            complaint=seen, actor=actor, priority=priority, now=nov(16, 11)
+        )
+
+    assert complaint_state(complaint) == before
+
+
+def test_the_customer_and_staff_read_it_on_the_timeline(world_a, login):
+    complaint = complaint_file(world_a.customer, world_a.company, now=FILED)
+    change(complaint, world_a.agent, "urgent", nov(16, 10))
+
+    customer = Client()
+    customer.force_login(world_a.customer)
+    page = parse(customer.get(reverse("portal:complaint_detail", args=[complaint.pk])))
+    assert "Priority changed" in page.text and "Normal → Urgent" in page.text
+
+    staff = login(world_a.agent)
+    page = parse(staff.get(reverse("admin:complaints_complaint_change", args=[complaint.pk])))
+    timeline = page.first("#complaint-timeline").text
+    assert "Priority changed" in timeline and "Normal → Urgent" in timeline
