@@ -51,6 +51,7 @@ from .admin_forms import (
     AssignForm,
     ComplaintStageForm,
     HolidayForm,
+    PriorityForm,
     ReplyForm,
     SlaPolicyForm,
     SupportSettingsForm,
@@ -64,6 +65,7 @@ from .models import (
     ComplaintStage,
     ComplaintStatus,
     Holiday,
+    Priority,
     SlaPolicy,
     SupportSettings,
     priority_change_text,
@@ -222,6 +224,32 @@ BUTTON_ACTIONS: tuple[ButtonAction[Complaint], ...] = (
 )
 BUTTONS_BY_NAME = {button.name: button for button in BUTTON_ACTIONS}
 
+
+def _change_priority(complaint: Complaint, actor, priority: str) -> None:
+    """The service, saying so when the complaint already has the priority (the service
+    itself accepts that, changing nothing)."""
+    if complaint.priority == priority:
+        raise services.ComplaintConflict(
+            _("Complaint %(code)s already has the priority “%(priority)s”.")
+            % {"code": complaint.code, "priority": complaint.get_priority_display()}
+        )
+    services.complaint_change_priority(complaint=complaint, actor=actor, priority=priority)
+
+
+# No state transition: its own form on the complaint's page (admin/complaints/
+# _priority_form.html), a bulk action of the list, and My work's bulk "change priority".
+PRIORITY_BUTTON: ButtonAction[Complaint] = ButtonAction(
+    "priority",
+    "",
+    gettext_lazy("Change priority"),
+    _change_priority,
+    gettext_lazy("The priority of complaint %(code)s was changed."),
+    "priority",
+    gettext_lazy("priority"),
+    text_required=True,
+    choices=lambda: Priority.choices,
+)
+
 EVENT_LABELS = {
     "filed": gettext_lazy("Filed"),
     "assigned": gettext_lazy("Assigned"),
@@ -307,6 +335,7 @@ class ComplaintAdmin(
                 (BUTTONS_BY_NAME["wait"], gettext_lazy("Ask the customer for information")),
                 (BUTTONS_BY_NAME["reject"], gettext_lazy("Reject, with a reason")),
                 (BUTTONS_BY_NAME["close"], gettext_lazy("Close")),
+                (PRIORITY_BUTTON, gettext_lazy("Change priority")),
             )
         ),
     ]
@@ -393,7 +422,7 @@ class ComplaintAdmin(
         return self.has_transition_permission(request, obj)
 
     def transition_conflict(self, obj: Complaint, action: ButtonAction) -> str:
-        if can_proceed(getattr(obj, action.transition)):
+        if not action.transition or can_proceed(getattr(obj, action.transition)):
             return ""
         # Only the buttons the page offers: e.g. "wait" with a question would otherwise take
         # and start a new complaint on the way.
@@ -735,6 +764,12 @@ class ComplaintAdmin(
             else None,
             "assign_url": self._url("assign", obj.pk),
             "reply_form": None,
+            "priority_form": PriorityForm(
+                initial={"priority": obj.priority}, auto_id="id_priority_%s"
+            )
+            if obj.status in OPEN_COMPLAINT_STATUSES
+            else None,
+            "priority_url": self._url(PRIORITY_BUTTON.name, obj.pk),
         }
         if workable:
             context.update(self._reply_context(request, obj))
@@ -773,6 +808,9 @@ class ComplaintAdmin(
             self.object_path("take", require_POST(self.take_view)),
             self.object_path("assign", require_POST(self.assign_view)),
             self.object_path("reply", require_POST(self.reply_view)),
+            self.object_path(
+                PRIORITY_BUTTON.name, require_POST(self._button_view(PRIORITY_BUTTON))
+            ),
         ]
         return urls + super().get_urls()
 

@@ -67,6 +67,12 @@ class AssignForm(forms.Form):
             field.initial = initial_assignee
 
 
+class PriorityForm(forms.Form):
+    """The complaint page's priority change (the service checks the value again)."""
+
+    priority = forms.ChoiceField(label=_("priority"), choices=Priority.choices)
+
+
 class ReplyForm(forms.Form):
     """The text is checked by complaint_reply (required, length); files by the upload rules."""
 

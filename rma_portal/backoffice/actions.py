@@ -12,11 +12,12 @@ imports.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.contrib import messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
@@ -37,17 +38,23 @@ ModelT = TypeVar("ModelT", bound=Model)
 
 @dataclass(frozen=True)
 class ButtonAction(Generic[ModelT]):
-    """A state change behind a button: a POST with at most one text, handed to a service."""
+    """A change behind a button: a POST with at most one text (or one value chosen from a
+    list), handed to a service."""
 
     name: str  # URL segment and (hyphens as underscores) the suffix of the URL name
-    transition: str  # the model's FSM method that must be able to proceed
+    # The model's FSM method that must be able to proceed; "" for a change that is no state
+    # transition (a priority): the service alone decides, and no state button shows it.
+    transition: str
     label: str
-    service: Callable[[ModelT, Any, str], object]  # (object, actor, text)
+    service: Callable[[ModelT, Any, Any], object]  # (object, actor, text or value)
     success: str  # message formatted with the admin's transition_message_params
     text_field: str = ""
     text_label: str = ""
     text_required: bool = False
     danger: bool = False
+    # When set, the text is one of these values, (value, label) pairs: asked with a list,
+    # never typed.
+    choices: Callable[[], Sequence[tuple[str, str]]] | None = None
 
 
 class StoredFile(NamedTuple):
@@ -119,6 +126,9 @@ class TransitionButtonsMixin:
             args=[object_id, *args],
             current_app=self.admin_site.name,
         )
+
+    def _url_changelist(self) -> str:
+        return reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name)
 
     def _change_redirect(self, obj) -> HttpResponseRedirect:
         return HttpResponseRedirect(self._url("change", obj.pk))
@@ -192,7 +202,8 @@ class TransitionButtonsMixin:
     # --- change page ---
 
     def transition_buttons(self, obj) -> list[dict]:
-        """The buttons whose transition can proceed now, as the template renders them."""
+        """The buttons whose transition can proceed now, as the template renders them (a
+        change that is no transition has a form of its own)."""
         return [
             {
                 "name": action.name,
@@ -205,7 +216,7 @@ class TransitionButtonsMixin:
                 "page": False,
             }
             for action in self.button_actions
-            if can_proceed(getattr(obj, action.transition))
+            if action.transition and can_proceed(getattr(obj, action.transition))
         ]
 
 
@@ -216,8 +227,9 @@ def bulk_button_action(action: ButtonAction, *, label: str):
     """A changelist action running the button `action` on every selected object, each through
     the same service in its own transaction, and reporting per object what happened. When the
     button takes a text (a reason, a question), a page asks for it first and the same text
-    goes to each. Objects the role may not act on, or whose state refuses the button, are
-    reported and left alone; one failure never undoes the others."""
+    goes to each; a button whose text is a choice (a priority) asks for the value instead.
+    Objects the role may not act on, or whose state refuses the button, are reported and left
+    alone; one failure never undoes the others."""
 
     def run(modeladmin: TransitionButtonsMixin, request, queryset):
         if not modeladmin.has_transition_permission(request):
@@ -226,45 +238,30 @@ def bulk_button_action(action: ButtonAction, *, label: str):
         text = ""
         if action.text_field:
             text = request.POST.get("bulk_text", "").strip()
-            if request.POST.get("bulk_confirmed") != "yes" or (action.text_required and not text):
+            confirmed = request.POST.get("bulk_confirmed") == "yes"
+            error = bulk_value_error(action, text) if confirmed else ""
+            if not confirmed or error:
                 return TemplateResponse(
                     request,
                     "admin/bulk_text.html",
                     {
                         **modeladmin.admin_site.each_context(request),
+                        **bulk_prompt_context(action, text=text, error=error),
                         "title": label,
                         "opts": modeladmin.opts,
                         "objects": objects,
-                        "action_name": request.POST.get("action", ""),
-                        "text_label": action.text_label,
-                        "text_required": action.text_required,
-                        "text": text,
-                        "missing_text": request.POST.get("bulk_confirmed") == "yes",
-                        "select_across": request.POST.get("select_across", "0"),
+                        "hidden_fields": [
+                            ("action", request.POST.get("action", "")),
+                            ("select_across", request.POST.get("select_across", "0")),
+                            *((ACTION_CHECKBOX_NAME, obj.pk) for obj in objects),
+                        ],
+                        "back_url": modeladmin._url_changelist(),
                     },
                 )
         results = []
         for obj in objects:
-            results.append((obj, *_bulk_one(modeladmin, request, action, obj, text)))
-        done = sum(1 for _obj, ok, _message in results if ok)
-        if done:
-            messages.success(
-                request,
-                ngettext(
-                    "%(label)s: %(count)d case done.", "%(label)s: %(count)d cases done.", done
-                )
-                % {"label": label, "count": done},
-            )
-        if done < len(results):
-            messages.warning(
-                request,
-                ngettext(
-                    "%(label)s: %(count)d case left as it was.",
-                    "%(label)s: %(count)d cases left as they were.",
-                    len(results) - done,
-                )
-                % {"label": label, "count": len(results) - done},
-            )
+            results.append((obj, *bulk_one(modeladmin, request, action, obj, text)))
+        report_bulk_counts(request, label, [ok for _obj, ok, _message in results])
         return TemplateResponse(
             request,
             "admin/bulk_results.html",
@@ -290,8 +287,52 @@ def bulk_button_action(action: ButtonAction, *, label: str):
     return run
 
 
-def _bulk_one(modeladmin, request, action: ButtonAction, obj, text: str) -> tuple[bool, str]:
-    """(done, what happened) of the button on one object."""
+def bulk_value_error(action: ButtonAction, text: str) -> str:
+    """What is wrong with the one text or value of a bulk action ("" when nothing)."""
+    if action.choices is not None:
+        if text not in {value for value, _label in action.choices()}:
+            return _("Choose the value that goes to each case.")
+        return ""
+    if action.text_required and not text:
+        return _("Write the text that goes to each case.")
+    return ""
+
+
+def bulk_prompt_context(action: ButtonAction, *, text: str, error: str) -> dict:
+    """What admin/bulk_text.html needs to ask for the action's one text or value."""
+    return {
+        "text_label": action.text_label,
+        "text_required": action.text_required or action.choices is not None,
+        "choices": list(action.choices()) if action.choices is not None else None,
+        "text": text,
+        "error": error,
+    }
+
+
+def report_bulk_counts(request, label: str, outcomes: list[bool]) -> None:
+    """The messages above a bulk action's results: how many cases were done, how many not."""
+    done = sum(1 for ok in outcomes if ok)
+    if done:
+        messages.success(
+            request,
+            ngettext("%(label)s: %(count)d case done.", "%(label)s: %(count)d cases done.", done)
+            % {"label": label, "count": done},
+        )
+    if done < len(outcomes):
+        messages.warning(
+            request,
+            ngettext(
+                "%(label)s: %(count)d case left as it was.",
+                "%(label)s: %(count)d cases left as they were.",
+                len(outcomes) - done,
+            )
+            % {"label": label, "count": len(outcomes) - done},
+        )
+
+
+def bulk_one(modeladmin, request, action: ButtonAction, obj, text: Any) -> tuple[bool, str]:
+    """(done, what happened) of the button on one object: the same checks as the button on
+    the case page (role, object, state), then its service. Also My work's bulk actions."""
     if not modeladmin.has_transition_permission(request, obj) or not modeladmin.may_act_on(
         request, obj
     ):
@@ -299,7 +340,7 @@ def _bulk_one(modeladmin, request, action: ButtonAction, obj, text: str) -> tupl
     conflict = modeladmin.transition_conflict(obj, action)
     if conflict:
         return False, conflict
-    if not can_proceed(getattr(obj, action.transition)):
+    if action.transition and not can_proceed(getattr(obj, action.transition)):
         return False, _("Not possible in its status “%(status)s”.") % {
             "status": obj.get_status_display()
         }

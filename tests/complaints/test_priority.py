@@ -10,6 +10,7 @@ import datetime
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from complaints import selectors, services
 from complaints.models import Complaint, ComplaintEvent, ComplaintStatus, SlaPolicy
@@ -241,3 +242,133 @@ def test_the_customer_and_staff_read_it_on_the_timeline(world_a, login):
     page = parse(staff.get(reverse("admin:complaints_complaint_change", args=[complaint.pk])))
     timeline = page.first("#complaint-timeline").text
     assert "Priority changed" in timeline and "Normal → Urgent" in timeline
+
+
+# --- the back-office: the complaint's page and the list's bulk action ---------------------
+
+
+def priority_url(complaint) -> str:
+    return reverse("admin:complaints_complaint_priority", args=[complaint.pk])
+
+
+def test_the_complaint_page_changes_the_priority(world_a, login):
+    complaint = complaint_file(world_a.customer, world_a.company)
+    client = login(world_a.agent)
+    page = parse(client.get(reverse("admin:complaints_complaint_change", args=[complaint.pk])))
+    form = page.first("#complaint-actions form#action-priority")
+    assert form is not None and form["action"] == priority_url(complaint)
+    assert form.first("select[name=priority] option[selected]")["value"] == "normal"
+    assert form.first("label").text == "Priority"
+
+    response = client.post(
+        priority_url(complaint), {"priority": "urgent", "version": complaint.version}, follow=True
+    )
+
+    assert fresh(complaint).priority == "urgent"
+    assert "was changed" in parse(response).first(".messagelist").text
+    # a value that is no priority, and a stale version: explained, nothing changed
+    before = complaint_state(complaint)
+    for data in (
+        {"priority": "critical", "version": fresh(complaint).version},
+        {"priority": "low", "version": complaint.version},
+    ):
+        response = client.post(priority_url(complaint), data, follow=True)
+        assert parse(response).first(".messagelist .error") is not None
+    assert complaint_state(complaint) == before
+
+
+def test_only_staff_who_act_change_it_and_only_their_tenants(world_a, world_b, login):
+    complaint = complaint_file(world_a.customer, world_a.company)
+    foreign = complaint_file(world_b.customer, world_b.company)
+    before = complaint_state(complaint), complaint_state(foreign)
+
+    manager = login(world_a.manager)
+    page = parse(manager.get(reverse("admin:complaints_complaint_change", args=[complaint.pk])))
+    assert page.first("#action-priority") is None
+    assert manager.post(priority_url(complaint), {"priority": "urgent"}).status_code == 403
+    agent = Client()
+    agent.force_login(world_a.agent)
+    assert agent.post(priority_url(foreign), {"priority": "urgent"}).status_code == 404
+
+    assert (complaint_state(complaint), complaint_state(foreign)) == before
+
+
+def test_a_finished_complaint_offers_no_priority_change(world_a, login):
+    complaint = in_progress(world_a)
+    with tenant_context(world_a.tenant):
+        services.complaint_resolve(
+            complaint=complaint, actor=world_a.agent, resolution="Sent.", now=nov(16, 10)
+        )
+    client = login(world_a.agent)
+    page = parse(client.get(reverse("admin:complaints_complaint_change", args=[complaint.pk])))
+    assert page.first("#action-priority") is None
+
+
+def bulk_results(response) -> dict[str, str]:
+    return {
+        tr.first("td a").text: tr.select("td")[1].text
+        for tr in parse(response).select("table.bulk-results tbody tr")
+    }
+
+
+def test_the_list_changes_the_priority_of_many_asking_once(world_a, world_b, login):
+    normal = complaint_file(world_a.customer, world_a.company, now=timezone.now())
+    urgent = complaint_file(world_a.customer, world_a.company, priority="urgent")
+    resolved = in_progress(world_a)
+    with tenant_context(world_a.tenant):
+        services.complaint_resolve(
+            complaint=resolved, actor=world_a.agent, resolution="Sent.", now=nov(16, 10)
+        )
+    foreign = complaint_file(world_b.customer, world_b.company)
+    foreign_before = complaint_state(foreign)
+    client = login(world_a.agent)
+    changelist = reverse("admin:complaints_complaint_changelist")
+    data = {
+        "action": "bulk_priority",
+        "_selected_action": [normal.pk, urgent.pk, resolved.pk, foreign.pk],
+    }
+
+    asked = client.post(changelist, data)
+
+    assert "admin/bulk_text.html" in [t.name for t in asked.templates]
+    page = parse(asked)
+    choices = [o["value"] for o in page.select("select#bulk-text option")]
+    assert choices == ["", "low", "normal", "high", "urgent"]
+    assert page.first("label[for=bulk-text]").text == "Priority"
+    assert "This applies to 3 cases" in page.text  # not another tenant's
+    # no value, or one that is no priority: asked again, nothing changed
+    for bad in ("", "critical"):
+        again = client.post(changelist, {**data, "bulk_confirmed": "yes", "bulk_text": bad})
+        assert parse(again).first("#bulk-text-error") is not None
+    assert fresh(normal).priority == "normal"
+
+    done = client.post(changelist, {**data, "bulk_confirmed": "yes", "bulk_text": "urgent"})
+
+    outcome = bulk_results(done)
+    assert set(outcome) == {normal.code, urgent.code, resolved.code}
+    assert outcome[normal.code].startswith("Done")
+    assert outcome[urgent.code].startswith("Left as it was") and "already" in outcome[urgent.code]
+    assert "cannot be changed" in outcome[resolved.code]
+    assert fresh(normal).priority == "urgent"
+    assert fresh(normal).first_response_due_at < normal.first_response_due_at
+    assert fresh(resolved).priority == "normal"
+    assert complaint_state(foreign) == foreign_before
+
+
+def test_managers_are_not_offered_the_bulk_priority_change(world_a, login):
+    complaint = complaint_file(world_a.customer, world_a.company)
+    client = login(world_a.manager)
+    changelist = reverse("admin:complaints_complaint_changelist")
+    options = parse(client.get(changelist)).select("select[name=action] option")
+    offered = {option["value"] for option in options}
+    assert "bulk_priority" not in offered
+    client.post(
+        changelist,
+        {
+            "action": "bulk_priority",
+            "_selected_action": [complaint.pk],
+            "bulk_confirmed": "yes",
+            "bulk_text": "urgent",
+        },
+    )
+    assert fresh(complaint).priority == "normal"
