@@ -548,6 +548,12 @@ class ComplaintReasonInputSerializer(StrictInputSerializer):
     reason = serializers.CharField(max_length=MAX_TEXT, help_text="Shown to the other side.")
 
 
+class ComplaintPriorityInputSerializer(StrictInputSerializer):
+    priority = priority_field(
+        help_text="The new priority; the SLA clocks still running follow its SLA policy."
+    )
+
+
 class ComplaintRatingInputSerializer(StrictInputSerializer):
     score = serializers.IntegerField(min_value=CSAT_MIN, max_value=CSAT_MAX)
     nps = serializers.IntegerField(

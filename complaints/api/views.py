@@ -44,6 +44,7 @@ from .serializers import (
     ComplaintMessageInputSerializer,
     ComplaintMessageSerializer,
     ComplaintMessageWithFilesInputSerializer,
+    ComplaintPriorityInputSerializer,
     ComplaintQuestionInputSerializer,
     ComplaintRatingInputSerializer,
     ComplaintReasonInputSerializer,
@@ -366,6 +367,17 @@ class ComplaintViewSet(TenantScopedViewSet):
             # answer must not tell them which user ids exist.
             return user
         raise exceptions.ValidationError({"assignee": [_("Choose an agent.")]})
+
+    @_transition_schema("Change the priority (staff)", ComplaintPriorityInputSerializer)
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    def priority(self, request, pk=None):
+        """Open complaints (new, open, in progress, awaiting the customer). The SLA clocks still
+        running get the due times of the new priority's SLA policy, counted from their start
+        with the time spent waiting for the customer added; a clock already past its due time
+        keeps it. The same priority again changes nothing (docs/backoffice.md#priority)."""
+        return self._transition(
+            services.complaint_change_priority, ComplaintPriorityInputSerializer
+        )
 
     @_transition_schema("Start work (staff)")
     @action(detail=True, methods=["post"], parser_classes=[JSONParser])

@@ -423,9 +423,8 @@ def real_objects(api_data) -> list[dict]:
         r"returns/\{id\}/(resolve|label)/": returns[ReturnStatus.INSPECTED].pk,
         r"returns/\{id\}/(|approve/|ask-approval/|reject/|request-info/|provide-info/"
         r"|attachments/)": submitted.pk,
-        r"complaints/\{id\}/(|assign/|start/|messages/|attachments/|reject/)": complaints[
-            ComplaintStatus.NEW
-        ].pk,
+        r"complaints/\{id\}/(|assign/|start/|messages/|attachments/|reject/"
+        r"|priority/)": complaints[ComplaintStatus.NEW].pk,
         r"complaints/\{id\}/(wait-for-customer|resolve)/": complaints[
             ComplaintStatus.IN_PROGRESS
         ].pk,

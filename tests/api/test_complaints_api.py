@@ -238,6 +238,58 @@ def test_coordinator_assigns_an_agent_and_staff_close_a_resolved_complaint(world
     assert closed.json()["status"] == "closed"
 
 
+def test_staff_change_the_priority_and_the_sla_follows(world_a, world_b):
+    complaint = file_complaint(world_a.customer, world_a.company, now=timezone.now())
+    agent = api_as(world_a.agent)
+    read = agent.get(detail_url(complaint))
+    etag = read["ETag"]
+    before = read.json()
+
+    url = detail_url(complaint, "priority/")
+    changed = agent.post(url, {"priority": "urgent"}, format="json", HTTP_IF_MATCH=etag)
+
+    assert changed.status_code == 200, changed.content
+    body = changed.json()
+    assert (body["priority"], body["priority_label"]) == ("urgent", "Urgent")
+    assert body["first_response_due_at"] < before["first_response_due_at"]
+    assert body["resolution_due_at"] < before["resolution_due_at"]
+    assert changed["ETag"] != etag
+    # the customer reads the new priority and the public event
+    as_customer = api_as(world_a.customer).get(detail_url(complaint)).json()
+    assert as_customer["priority"] == "urgent"
+    assert "priority_changed" in [event["action"] for event in as_customer["events"]]
+    # the version read before the change is stale now: 409, nothing changed
+    unchanged = complaint_state(complaint)
+    stale = agent.post(url, {"priority": "low"}, format="json", HTTP_IF_MATCH=etag)
+    assert_error(stale, 409, "conflict")
+    assert complaint_state(complaint) == unchanged
+
+
+def test_a_priority_change_refused_changes_nothing(world_a, world_b):
+    complaint = file_complaint(world_a.customer, world_a.company)
+    finished = resolved(file_complaint(world_a.customer, world_a.company), world_a.agent)
+    foreign = file_complaint(world_b.customer, world_b.company)
+    states = [complaint_state(c) for c in (complaint, finished, foreign)]
+    url = detail_url(complaint, "priority/")
+    agent = api_as(world_a.agent)
+
+    for body in ({"priority": "critical"}, {}, {"priority": 3}):
+        error = assert_error(agent.post(url, body, format="json"), 400, "invalid")
+        assert error["fields"], body
+    for who in (world_a.customer, world_a.manager):
+        assert_error(api_as(who).post(url, {"priority": "high"}, format="json"), 403, "forbidden")
+    assert_error(
+        agent.post(detail_url(finished, "priority/"), {"priority": "high"}, format="json"),
+        409,
+        "conflict",
+    )
+    assert_not_found(
+        agent.post(detail_url(foreign, "priority/"), {"priority": "high"}, format="json")
+    )
+
+    assert [complaint_state(c) for c in (complaint, finished, foreign)] == states
+
+
 def test_staff_see_a_breached_sla_and_customers_only_their_due_time(world_a):
     # given a complaint filed a month ago that nobody answered
     filed_at = timezone.now() - datetime.timedelta(days=30)

@@ -101,6 +101,7 @@ SCOPE_OF: dict[str, str] = {
             "assign",
             "close",
             "messages",
+            "priority",
             "rating",
             "reject",
             "reopen",
