@@ -105,6 +105,11 @@ def source_of(kind: str) -> InboxSource | None:
     return _sources.get(kind)
 
 
+# The assignee filter's values besides a staff member's id.
+ASSIGNEE_ME = "me"
+ASSIGNEE_NONE = "none"
+
+
 @dataclass(frozen=True)
 class Filters:
     view: str = DEFAULT_VIEW
@@ -112,6 +117,8 @@ class Filters:
     priority: str = ""
     q: str = ""
     sort: str = DEFAULT_SORT
+    # "" anyone, ASSIGNEE_ME, ASSIGNEE_NONE, or a staff member's id (validated by the page)
+    assignee: str = ""
 
 
 def _view_condition(source: InboxSource, view: str, user, now) -> Q:
@@ -125,6 +132,12 @@ def _filtered(source: InboxSource, filters: Filters, user, now) -> QuerySet:
     cases = source.cases().filter(source.open)
     if filters.priority:
         cases = cases.filter(priority=filters.priority) if _has_priority(source) else cases.none()
+    if filters.assignee == ASSIGNEE_ME:
+        cases = cases.filter(assignee_id=user.pk)
+    elif filters.assignee == ASSIGNEE_NONE:
+        cases = cases.filter(assignee__isnull=True)
+    elif filters.assignee.isdecimal():
+        cases = cases.filter(assignee_id=int(filters.assignee))
     if filters.q:
         search = Q()
         for lookup in source.search_fields:

@@ -17,11 +17,13 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from rma_portal.accounts.models import SavedView, User
+from rma_portal.accounts.models import STAFF_ROLES, SavedView, User
 from rma_portal.sla import SlaState, wall_clock
 
 from .cases import sla_badge
 from .inbox import (
+    ASSIGNEE_ME,
+    ASSIGNEE_NONE,
     DEFAULT_SORT,
     DEFAULT_VIEW,
     SORTS,
@@ -38,12 +40,28 @@ PAGE_SIZE = 50
 MAX_PAGE = 10_000
 
 
+def inbox_staff(tenant) -> list[User]:
+    """The tenant's staff, whom the assignee filter offers: every staff role, also people no
+    longer active (they may still hold cases), the active first, by name. One query."""
+    return list(
+        User.objects.filter(tenant=tenant, role__in=STAFF_ROLES).order_by(
+            "-is_active", "full_name", "email"
+        )
+    )
+
+
+def staff_label(user: User) -> str:
+    name = user.get_full_name()
+    return name if user.is_active else _("%(name)s (inactive)") % {"name": name}
+
+
 class InboxForm(forms.Form):
     view = forms.ChoiceField(
         label=gettext_lazy("view"), choices=[(v.key, v.label) for v in VIEWS], required=False
     )
     kind = forms.ChoiceField(label=gettext_lazy("type"), required=False)
     priority = forms.ChoiceField(label=gettext_lazy("priority"), required=False)
+    assignee = forms.ChoiceField(label=gettext_lazy("assignee"), required=False)
     q = forms.CharField(
         label=gettext_lazy("search"),
         required=False,
@@ -60,8 +78,14 @@ class InboxForm(forms.Form):
         label=gettext_lazy("page"), min_value=1, max_value=MAX_PAGE, required=False
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, staff=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [
+            ("", _("Anyone")),
+            (ASSIGNEE_ME, _("Me")),
+            (ASSIGNEE_NONE, _("Nobody (unassigned)")),
+            *((str(user.pk), staff_label(user)) for user in staff),
+        ]
         sources = inbox_sources()
         self.fields["kind"].choices = [
             ("", _("Returns and complaints")),
@@ -82,6 +106,7 @@ class InboxForm(forms.Form):
             priority=data.get("priority") or "",
             q=data.get("q") or "",
             sort=data.get("sort") or DEFAULT_SORT,
+            assignee=data.get("assignee") or "",
         )
 
     def page_number(self) -> int:
@@ -107,9 +132,22 @@ def _relative(due_at: datetime.datetime, now: datetime.datetime) -> str:
     return _("%(amount)s overdue") % {"amount": amount}
 
 
+def filter_params(filters: Filters) -> dict[str, str]:
+    """The filters as the page's parameters, in a fixed order (links, saved views)."""
+    return {
+        "view": filters.view,
+        "kind": filters.kind,
+        "priority": filters.priority,
+        "assignee": filters.assignee,
+        "q": filters.q,
+        "sort": filters.sort,
+    }
+
+
 def inbox_page(request, *, site_context: dict) -> TemplateResponse:
     now = timezone.now()
-    form = InboxForm(request.GET or None)
+    staff = inbox_staff(request.tenant)
+    form = InboxForm(request.GET or None, staff=staff)
     filters = form.filters() if form.is_bound else Filters()
     page = form.page_number() if form.is_bound else 1
     counts = view_counts(filters, request.user, now)
@@ -117,12 +155,12 @@ def inbox_page(request, *, site_context: dict) -> TemplateResponse:
     last_page = max(1, -(-total // PAGE_SIZE))
     page = min(page, last_page)
     rows = inbox_rows(filters, request.user, now, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    assignees = {
-        user.pk: user.get_full_name() or user.email
-        for user in User.objects.filter(
-            pk__in={row["assignee_id"] for row in rows if row["assignee_id"]}
+    assignees = {user.pk: user.get_full_name() for user in staff}
+    others = {row["assignee_id"] for row in rows if row["assignee_id"]} - set(assignees)
+    if others:  # not the tenant's staff (no longer): rare, one more query
+        assignees.update(
+            (user.pk, user.get_full_name()) for user in User.objects.filter(pk__in=others)
         )
-    }
     time_zone = request.tenant.timezone if getattr(request, "tenant", None) else "UTC"
     for row in rows:
         source = source_of(row["kind"])
@@ -143,14 +181,7 @@ def inbox_page(request, *, site_context: dict) -> TemplateResponse:
             )
 
     def link(**changes) -> str:
-        params = {
-            "view": filters.view,
-            "kind": filters.kind,
-            "priority": filters.priority,
-            "q": filters.q,
-            "sort": filters.sort,
-            **changes,
-        }
+        params = {**filter_params(filters), **changes}
         return "?" + urlencode({key: value for key, value in params.items() if value})
 
     views = [
@@ -174,7 +205,7 @@ def inbox_page(request, *, site_context: dict) -> TemplateResponse:
         "saved_views": saved,
         "current_query": link(page="")[1:],
         "save_form": SavedViewForm(),
-        "form": form if form.is_bound else InboxForm(initial={"sort": DEFAULT_SORT}),
+        "form": form if form.is_bound else InboxForm(initial={"sort": DEFAULT_SORT}, staff=staff),
         "filters": filters,
         "views": views,
         "current_view": next(v for v in VIEWS if v.key == filters.view),
@@ -199,28 +230,22 @@ class SavedViewForm(forms.Form):
     query = forms.CharField(required=False, max_length=500)
 
 
-def _normal_query(query: str) -> str:
+def _normal_query(query: str, staff) -> str:
     """The inbox filters of `query`, only those that are valid, in a fixed order."""
-    form = InboxForm(QueryDict(query))
-    filters = form.filters()
-    params = {
-        "view": filters.view,
-        "kind": filters.kind,
-        "priority": filters.priority,
-        "q": filters.q,
-        "sort": filters.sort,
-    }
-    return urlencode({key: value for key, value in params.items() if value})
+    filters = InboxForm(QueryDict(query), staff=staff).filters()
+    return urlencode({key: value for key, value in filter_params(filters).items() if value})
 
 
 def save_view(request):
     """POST: keep the filters shown as one of the staff member's own views."""
     form = SavedViewForm(request.POST)
     home = reverse("admin:index")
+    staff = inbox_staff(request.tenant)
     if not form.is_valid():
         messages.error(request, _("Give the view a name of at most 60 characters."))
-        return HttpResponseRedirect(home + "?" + _normal_query(request.POST.get("query", "")))
-    query = _normal_query(form.cleaned_data["query"])
+        query = _normal_query(request.POST.get("query", ""), staff)
+        return HttpResponseRedirect(home + "?" + query)
+    query = _normal_query(form.cleaned_data["query"], staff)
     name = form.cleaned_data["name"]
     mine = SavedView.objects.filter(user=request.user)
     if mine.filter(name=name).exists():

@@ -169,9 +169,12 @@ def test_a_page_is_its_slice_of_the_whole_order_across_kinds(world_a, file_one):
                     assert page == whole[offset : offset + limit], (sort, offset, limit)
 
 
-def test_the_number_of_queries_does_not_grow_with_the_cases(world_a, file_one, login):
+@pytest.mark.parametrize("assignee", ["", "coordinator"])
+def test_the_number_of_queries_does_not_grow_with_the_cases(world_a, file_one, login, assignee):
     client = login(world_a.agent)
     url = reverse(HOME) + "?view=all"
+    if assignee:
+        url += f"&assignee={getattr(world_a, assignee).pk}"
 
     def queries() -> int:
         client.get(url)  # warm: sessions, permissions, site context
@@ -293,3 +296,77 @@ def test_saved_views_are_the_staff_members_own(world_a, world_b, file_one, login
     # its owner deletes it
     client.post(reverse("admin:inbox_delete_view", args=[view.pk]))
     assert not SavedView.unscoped.filter(pk=view.pk).exists()
+
+
+# --- the assignee filter ------------------------------------------------------------------
+
+
+def test_the_assignee_filter_holds_the_cases_of_whom_it_names(world_a, file_one, login):
+    now = timezone.now()
+    mine = complaint_file(world_a.customer, world_a.company, now=now)
+    coordinators = file_one()
+    nobodys = complaint_file(world_a.customer, world_a.company, now=now)
+    Complaint.unscoped.filter(pk=mine.pk).update(assignee=world_a.agent)
+    ReturnRequest.unscoped.filter(pk=coordinators.pk).update(assignee=world_a.coordinator)
+    client = login(world_a.agent)
+
+    def shown(assignee: str):
+        response = client.get(reverse(HOME), {"view": "all", "assignee": assignee})
+        assert parse(response).first("ul.errorlist") is None
+        return set(rows(response)), counts(response)
+
+    listed, counted = shown("me")
+    assert listed == {("complaint", mine.pk)}
+    assert counted["all"] == counted["mine"] == 1 and counted["unassigned"] == 0
+    listed, counted = shown(str(world_a.coordinator.pk))
+    assert listed == {("return", coordinators.pk)}
+    assert (counted["all"], counted["mine"], counted["unassigned"]) == (1, 0, 0)
+    listed, counted = shown("none")
+    assert listed == {("complaint", nobodys.pk)}
+    assert (counted["all"], counted["unassigned"]) == (1, 1)
+    listed, counted = shown("")
+    assert len(listed) == counted["all"] == 3
+    # the filter offers the tenant's staff, the one chosen stays chosen
+    page = parse(client.get(reverse(HOME), {"assignee": world_a.coordinator.pk}))
+    options = {o["value"]: o.text for o in page.select("select[name=assignee] option")}
+    assert {"", "me", "none", str(world_a.agent.pk), str(world_a.manager.pk)} <= set(options)
+    assert str(world_a.customer.pk) not in options
+    chosen = page.first("select[name=assignee] option[selected]")
+    assert chosen["value"] == str(world_a.coordinator.pk)
+    assert page.first("label[for=id_assignee]").text == "Assignee"
+
+
+def test_an_assignee_not_of_the_tenants_staff_is_named_and_anyone_shown(
+    world_a, world_b, file_one, login
+):
+    rma = file_one()
+    client = login(world_a.agent)
+    for bad in (str(world_b.agent.pk), str(world_a.customer.pk), "somebody", "-1"):
+        response = client.get(reverse(HOME), {"view": "all", "assignee": bad})
+        assert response.status_code == 200
+        errors = parse(response).first("ul.errorlist[role=alert]")
+        assert errors is not None and bad in errors.text, bad
+        assert rows(response) == [("return", rma.pk)]  # the default: anyone
+        assert response.context["filters"].assignee == ""
+
+
+def test_a_saved_view_keeps_the_assignee_filter(world_a, world_b, file_one, login):
+    from rma_portal.accounts.models import SavedView
+
+    rma = file_one()
+    ReturnRequest.unscoped.filter(pk=rma.pk).update(assignee=world_a.coordinator)
+    client = login(world_a.agent)
+    save = reverse("admin:inbox_save_view")
+    coordinator = world_a.coordinator.pk
+
+    response = client.post(
+        save, {"name": "Coordinator's", "query": f"view=all&assignee={coordinator}"}
+    )
+    client.post(save, {"name": "Foreign", "query": f"view=all&assignee={world_b.agent.pk}"})
+
+    saved = dict(SavedView.unscoped.filter(user=world_a.agent).values_list("name", "query"))
+    assert saved == {
+        "Coordinator's": f"view=all&assignee={coordinator}&sort=due",
+        "Foreign": "view=all&sort=due",  # not the tenant's staff: left out
+    }
+    assert rows(client.get(response["Location"])) == [("return", rma.pk)]
