@@ -17,9 +17,11 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.update_cadence import update_owed
+from rma_portal.backoffice.actions import ButtonAction
 from rma_portal.backoffice.inbox import InboxSource, register_inbox_source
 
 from .models import (
@@ -30,6 +32,7 @@ from .models import (
     ReturnRequest,
     ReturnStatus,
 )
+from .services import ReturnConflict, return_request_assign
 from .sla_watch import sla_at_risk, sla_breached
 
 
@@ -72,6 +75,47 @@ def _columns() -> dict:
     }
 
 
+def _assign(return_request: ReturnRequest, actor, assignee) -> None:
+    """My work's bulk assignment: return_request_assign, refusing a return nobody works on
+    any more (its page offers no assignment then) and saying so when it is already that
+    person's."""
+    from .admin import FINISHED
+
+    if return_request.status in FINISHED:
+        raise ReturnConflict(
+            _("Return %(number)s cannot be assigned: its status is “%(status)s”.")
+            % {"number": return_request.number, "status": return_request.get_status_display()}
+        )
+    if return_request.assignee_id == assignee.pk:
+        raise ReturnConflict(
+            _("Return %(number)s is already assigned to %(name)s.")
+            % {"number": return_request.number, "name": assignee.get_full_name()}
+        )
+    return_request_assign(return_request=return_request, actor=actor, assignee=assignee)
+
+
+ASSIGN_BUTTON: ButtonAction[ReturnRequest] = ButtonAction(
+    "assign",
+    "",  # no transition: the return stays in its status
+    gettext_lazy("Assign"),
+    _assign,
+    gettext_lazy("Return %(number)s assigned."),
+)
+
+
+def _bulk_actions() -> dict[str, ButtonAction]:
+    """My work's bulk actions on returns: the buttons of the returns' admin (imported here,
+    late: the admin is not loaded when the source registers). Returns have no priority."""
+    from .admin import BUTTONS_BY_NAME
+
+    return {
+        "assign": ASSIGN_BUTTON,
+        "request_info": BUTTONS_BY_NAME["request-info"],
+        "reject": BUTTONS_BY_NAME["reject"],
+        "close": BUTTONS_BY_NAME["close"],
+    }
+
+
 def register() -> None:
     open_statuses = sorted(OPEN_STATUSES - {ReturnStatus.DRAFT})
     register_inbox_source(
@@ -94,5 +138,7 @@ def register() -> None:
             status_labels=dict(ReturnStatus.choices),
             priority_labels={},
             search_fields=("number", "customer_account__name", "customer_account__number"),
+            bulk_actions=_bulk_actions,
+            bulk_refusals={"priority": gettext_lazy("Returns have no priority.")},
         )
     )

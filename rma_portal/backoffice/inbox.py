@@ -6,13 +6,17 @@ The platform knows no case app: each registers an `InboxSource` from its AppConf
 saying how its cases read as inbox rows (the same columns for every kind, as SQL
 expressions) and which of its cases each view holds. The list is one UNION query over the
 sources, ordered and cut to a page in the database; the counts are one aggregate per source.
+
+Bulk actions from the list (rma_portal/backoffice/inbox_bulk.py) reach each kind's cases
+through the buttons its source names (`bulk_actions`): the same checks and services as the
+kind's own list actions, one case at a time.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value
@@ -20,6 +24,8 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy
 
 from rma_portal.sla import SlaState, state_at
+
+from .actions import ButtonAction
 
 # A row's columns, in this order in every source's SELECT (UNION matches them by position).
 COLUMNS = (
@@ -71,6 +77,65 @@ DEFAULT_SORT = "due"
 
 
 @dataclass(frozen=True)
+class BulkOperation:
+    """What My work's bulk bar does to the selected cases, whatever their kind."""
+
+    key: str
+    label: str  # in the bar's list ("Assign to…" when it asks for something)
+    title: str  # of the pages asking for the value and showing the results
+    # What is asked once for every case: "" nothing, "assignee", "priority" or "text".
+    value: str = ""
+    value_label: str = ""
+    # The source's bulk action that does it ("assign_me" is the source's "assign").
+    action: str = ""
+
+    @property
+    def source_action(self) -> str:
+        return self.action or self.key
+
+
+BULK_OPERATIONS: tuple[BulkOperation, ...] = (
+    BulkOperation(
+        "assign_me", gettext_lazy("Assign to me"), gettext_lazy("Assign to me"), action="assign"
+    ),
+    BulkOperation(
+        "assign",
+        gettext_lazy("Assign to…"),
+        gettext_lazy("Assign"),
+        value="assignee",
+        value_label=gettext_lazy("assign to"),
+    ),
+    BulkOperation(
+        "priority",
+        gettext_lazy("Change priority…"),
+        gettext_lazy("Change priority"),
+        value="priority",
+        value_label=gettext_lazy("priority"),
+    ),
+    BulkOperation(
+        "request_info",
+        gettext_lazy("Ask for information…"),
+        gettext_lazy("Ask for information"),
+        value="text",
+        value_label=gettext_lazy("Question for the customer"),
+    ),
+    BulkOperation(
+        "reject",
+        gettext_lazy("Reject, with a reason…"),
+        gettext_lazy("Reject, with a reason"),
+        value="text",
+        value_label=gettext_lazy("Reason (the customer sees it)"),
+    ),
+    BulkOperation("close", gettext_lazy("Close"), gettext_lazy("Close")),
+)
+BULK_OPERATION_KEYS = {operation.key: operation for operation in BULK_OPERATIONS}
+
+
+def _no_bulk_actions() -> Mapping[str, ButtonAction]:
+    return {}
+
+
+@dataclass(frozen=True)
 class InboxSource:
     kind: str  # "return", "complaint": the row's `kind`
     label: str  # the kind as people read it ("Return")
@@ -88,6 +153,14 @@ class InboxSource:
     priority_labels: Mapping[str, str]
     # Search: the lookups `q` is matched against (icontains), e.g. number, customer name.
     search_fields: tuple[str, ...] = ()
+    # My work's bulk actions: a BulkOperation's source action ("assign", "priority",
+    # "request_info", "reject", "close") -> the button of the kind's admin that does it to
+    # one case (its service gets the value asked: an assignee, a priority, a text). Read when
+    # needed: the admins are imported late.
+    bulk_actions: Callable[[], Mapping[str, ButtonAction]] = _no_bulk_actions
+    # An action the kind has none of -> why, said for each of its cases ("Returns have no
+    # priority."); without one, a sentence that says only that it is not possible.
+    bulk_refusals: Mapping[str, str] = field(default_factory=dict)
 
 
 _sources: dict[str, InboxSource] = {}

@@ -144,7 +144,9 @@ def filter_params(filters: Filters) -> dict[str, str]:
     }
 
 
-def inbox_page(request, *, site_context: dict) -> TemplateResponse:
+def inbox_page(request, *, site_context: dict, admin_site) -> TemplateResponse:
+    from .inbox_bulk import acting_sources, offered_operations
+
     now = timezone.now()
     staff = inbox_staff(request.tenant)
     form = InboxForm(request.GET or None, staff=staff)
@@ -216,6 +218,8 @@ def inbox_page(request, *, site_context: dict) -> TemplateResponse:
         "previous_url": link(page=page - 1) if page > 1 else "",
         "next_url": link(page=page + 1) if page < last_page else "",
         "time_zone": time_zone,
+        # The bulk bar: what the user may do to the ticked cases (nothing for managers).
+        "bulk_operations": offered_operations(acting_sources(request, admin_site)),
     }
     return TemplateResponse(request, "admin/inbox.html", context)
 
@@ -230,7 +234,7 @@ class SavedViewForm(forms.Form):
     query = forms.CharField(required=False, max_length=500)
 
 
-def _normal_query(query: str, staff) -> str:
+def normal_query(query: str, staff) -> str:
     """The inbox filters of `query`, only those that are valid, in a fixed order."""
     filters = InboxForm(QueryDict(query), staff=staff).filters()
     return urlencode({key: value for key, value in filter_params(filters).items() if value})
@@ -243,9 +247,9 @@ def save_view(request):
     staff = inbox_staff(request.tenant)
     if not form.is_valid():
         messages.error(request, _("Give the view a name of at most 60 characters."))
-        query = _normal_query(request.POST.get("query", ""), staff)
+        query = normal_query(request.POST.get("query", ""), staff)
         return HttpResponseRedirect(home + "?" + query)
-    query = _normal_query(form.cleaned_data["query"], staff)
+    query = normal_query(form.cleaned_data["query"], staff)
     name = form.cleaned_data["name"]
     mine = SavedView.objects.filter(user=request.user)
     if mine.filter(name=name).exists():

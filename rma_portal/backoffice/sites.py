@@ -67,6 +67,11 @@ class BackofficeSite(admin.AdminSite):
                 self.admin_view(require_POST(self.delete_view)),
                 name="inbox_delete_view",
             ),
+            path(
+                "my-work/bulk/",
+                self.admin_view(require_POST(self.inbox_bulk_view)),
+                name="inbox_bulk",
+            ),
             *super().get_urls(),
         ]
 
@@ -79,7 +84,7 @@ class BackofficeSite(admin.AdminSite):
             return super().index(request, extra_context)
         from .inbox_page import inbox_page
 
-        return inbox_page(request, site_context=self.each_context(request))
+        return inbox_page(request, site_context=self.each_context(request), admin_site=self)
 
     def save_view(self, request):
         from .inbox_page import save_view
@@ -87,6 +92,14 @@ class BackofficeSite(admin.AdminSite):
         if request.tenant is None:
             raise Http404
         return save_view(request)
+
+    def inbox_bulk_view(self, request):
+        """My work's bulk actions on the ticked cases of any kind (inbox_bulk.py)."""
+        from .inbox_bulk import inbox_bulk
+
+        if request.tenant is None:
+            raise Http404
+        return inbox_bulk(request, admin_site=self)
 
     def delete_view(self, request, pk: int):
         from .inbox_page import delete_view

@@ -1,6 +1,7 @@
 /* Keyboard shortcuts of the back-office workspace (docs/backoffice.md#keyboard).
 
-   My work:   j / k  next / previous case in the list,  /  search.
+   My work:   j / k  next / previous case in the list,  /  search; the bulk bar's
+              "tick every case of this page" box.
    Case page: r  reply to the customer,  n  internal note,  a  assign to me,
               ]  /  [  next / previous case of the list last seen in My work.
    Anywhere:  ?  show the shortcuts.
@@ -33,6 +34,22 @@
     try {
       window.sessionStorage.setItem(LIST_KEY, JSON.stringify(links.map(function (a) { return a.pathname; })));
     } catch (ignored) { /* storage refused: ] and [ simply do nothing */ }
+  }
+
+  // My work's bulk bar: one box ticks every case of the page (without JavaScript it stays
+  // hidden, and each case is ticked on its own).
+  var tickAll = document.getElementById("inbox-select-all");
+  if (tickAll) {
+    var boxes = Array.prototype.slice.call(document.querySelectorAll('tr.inbox-row input[name="cases"]'));
+    document.getElementById("inbox-tick-all").hidden = false;
+    tickAll.addEventListener("change", function () {
+      boxes.forEach(function (box) { box.checked = tickAll.checked; });
+    });
+    boxes.forEach(function (box) {
+      box.addEventListener("change", function () {
+        tickAll.checked = boxes.every(function (each) { return each.checked; });
+      });
+    });
   }
 
   function moveInList(step) {
