@@ -162,7 +162,8 @@ def inbox_bulk(request, *, admin_site):
         )
         return HttpResponseRedirect(back)
     selected = _selection(values, request.tenant)
-    value = request.user if operation.key == "assign_me" else None
+    # What each case's button gets: the user for "assign to me", the value asked, else no text.
+    value = request.user if operation.key == "assign_me" else ""
     if operation.value and any(item.case is not None for item in selected):
         text = request.POST.get("bulk_text", "").strip()
         confirmed = request.POST.get("bulk_confirmed") == "yes"

@@ -327,3 +327,22 @@ def test_bad_requests_are_explained_and_change_nothing(world_a, file_one):
     response = forged.post(reverse(BULK), {"operation": "close", "cases": [case(rma)]})
     assert response.status_code == 403  # no CSRF token
     assert snapshot(rma) == before
+
+
+def test_close_finishes_resolved_cases_of_both_kinds(world_a, file_one):
+    from tests.complaints.conftest import advance as complaint_advance
+
+    rma = returns_fixtures.advance(file_one(), ReturnStatus.RESOLVED, agent=world_a.agent)
+    complaint = complaint_advance(
+        new_complaint(world_a), ComplaintStatus.RESOLVED, agent=world_a.agent
+    )
+
+    outcome = results(
+        staff(world_a.agent).post(
+            reverse(BULK), {"operation": "close", "cases": [case(rma), case(complaint)]}
+        )
+    )
+
+    assert outcome[case(rma)][0] and outcome[case(complaint)][0], outcome
+    assert ReturnRequest.unscoped.get(pk=rma.pk).status == ReturnStatus.CLOSED
+    assert Complaint.unscoped.get(pk=complaint.pk).status == ComplaintStatus.CLOSED
