@@ -240,8 +240,9 @@ def test_the_customer_and_staff_read_it_on_the_timeline(world_a, login):
 
     staff = login(world_a.agent)
     page = parse(staff.get(reverse("admin:complaints_complaint_change", args=[complaint.pk])))
-    timeline = page.first("#complaint-timeline").text
-    assert "Priority changed" in timeline and "Normal → Urgent" in timeline
+    event = page.first("#case-conversation li.entry-event")
+    assert event.first(".entry-title").text == "Priority changed"
+    assert event.first(".entry-note").text == "Normal → Urgent"
 
 
 # --- the back-office: the complaint's page and the list's bulk action ---------------------
