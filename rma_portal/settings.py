@@ -427,6 +427,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL.strip('/')}/vendor/swagger-ui/favicon-32x32.png",
     # validatorUrl None: no badge calling validator.swagger.io from the browser.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # The `id` path converter (rma_portal/ids.py): an integer from 1 to bigint's largest.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1},
+    },
     "ENUM_NAME_OVERRIDES": {
         "ReturnStatusEnum": "returns.models.ReturnStatus",
         "ResolutionEnum": "returns.models.Resolution",
