@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later layer, log line and answer (error pages too) has the request's id.
+    "rma_portal.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "rma_portal.security.headers.PrivateCacheMiddleware",
@@ -478,8 +480,16 @@ LOGGING = {
     "formatters": {
         "keyvalue": {"()": "rma_portal.logging.KeyValueFormatter"},
     },
+    # request_id=… on every line written while a request is answered (docs/operations.md).
+    "filters": {
+        "request_id": {"()": "rma_portal.request_id.RequestIdFilter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "keyvalue"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "keyvalue",
+            "filters": ["request_id"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
