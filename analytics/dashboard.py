@@ -18,6 +18,7 @@ from customers.models import CustomerAccount, Product, ProductCategory
 from returns.models import Disposition, ReturnReason, ReturnResolution
 from returns.selectors import tenant_today
 from rma_portal.accounts.models import STAFF_ROLES, Role, User
+from rma_portal.ids import parse_id
 
 from . import figures, kpis
 from .kpis import REJECTED, KpiFilters, Region
@@ -125,12 +126,11 @@ def _date(value: str, name: str, errors: dict) -> datetime.date | None:
 def _id(value: str, name: str, model, tenant, errors: dict, label: str) -> int | None:
     if not value:
         return None
-    if not (value.isascii() and value.isdigit() and len(value) <= 18) or not (
-        model.objects.for_tenant(tenant).filter(pk=int(value)).exists()
-    ):
+    number = parse_id(value)
+    if number is None or not model.objects.for_tenant(tenant).filter(pk=number).exists():
         errors[name] = _("Choose a %(what)s from the list.") % {"what": label}
         return None
-    return int(value)
+    return number
 
 
 def region_choices(tenant) -> list[tuple[str, str]]:

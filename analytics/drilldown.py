@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from complaints.models import ComplaintCategory, Priority
 from returns.models import ReturnLine, ReturnResolution
 from rma_portal.accounts.models import User
+from rma_portal.ids import parse_id
 
 from .dashboard import UPDATES, DashboardInputError, DashboardQuery
 from .kpis import (
@@ -209,13 +210,9 @@ def complaint_list_narrowing(params, *, tenant) -> dict:
             errors["priority"] = _("Choose a priority from the list.")
     agent = params.get("agent", "")
     if agent:
-        if (
-            agent.isascii()
-            and agent.isdigit()
-            and len(agent) <= 18
-            and User.objects.filter(tenant=tenant, pk=int(agent)).exists()
-        ):
-            narrowing["assignee_id"] = int(agent)
+        agent_id = parse_id(agent)
+        if agent_id is not None and User.objects.filter(tenant=tenant, pk=agent_id).exists():
+            narrowing["assignee_id"] = agent_id
         else:
             errors["agent"] = _("Choose an agent from the list.")
     if errors:

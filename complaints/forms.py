@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Order, OrderLine
 from rma_portal.forms import IsoDateInput, MultipleFileField, add_application_error
+from rma_portal.ids import parse_id
 from rma_portal.surveys.forms import nps_field
 
 from .models import ComplaintCategory, ComplaintStatus, Priority
@@ -45,13 +46,6 @@ RATING_CHOICES = [
     (4, _("Good")),
     (5, _("Excellent")),
 ]
-
-
-def _as_int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 # --- list -------------------------------------------------------------------------------
@@ -157,7 +151,7 @@ class ComplaintFileForm(forms.Form):
         )
         company_orders = Order.objects.filter(customer_account=customer_account)
         recent = list(company_orders.order_by("-order_date", "-pk")[:ORDER_CHOICES_LIMIT])
-        chosen_id = _as_int(raw_order)
+        chosen_id = parse_id(raw_order)
         self.chosen_order = next((order for order in recent if order.pk == chosen_id), None)
         if self.chosen_order is None and chosen_id is not None:
             self.chosen_order = company_orders.filter(pk=chosen_id).first()

@@ -9,12 +9,12 @@ from .views import portal, survey
 portal_urlpatterns = [
     path("complaints/", portal.complaint_list, name="complaint_list"),
     path("complaints/new/", portal.complaint_new, name="complaint_new"),
-    path("complaints/<int:complaint_id>/", portal.complaint_detail, name="complaint_detail"),
-    path("complaints/<int:complaint_id>/reply/", portal.complaint_reply, name="complaint_reply"),
-    path("complaints/<int:complaint_id>/reopen/", portal.complaint_reopen, name="complaint_reopen"),
-    path("complaints/<int:complaint_id>/rate/", portal.complaint_rate, name="complaint_rate"),
+    path("complaints/<id:complaint_id>/", portal.complaint_detail, name="complaint_detail"),
+    path("complaints/<id:complaint_id>/reply/", portal.complaint_reply, name="complaint_reply"),
+    path("complaints/<id:complaint_id>/reopen/", portal.complaint_reopen, name="complaint_reopen"),
+    path("complaints/<id:complaint_id>/rate/", portal.complaint_rate, name="complaint_rate"),
     path(
-        "complaints/<int:complaint_id>/attachments/<int:attachment_id>/",
+        "complaints/<id:complaint_id>/attachments/<id:attachment_id>/",
         portal.complaint_attachment,
         name="complaint_attachment",
     ),

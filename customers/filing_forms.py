@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from rma_portal.accounts.models import CUSTOMER_ROLES, User
+from rma_portal.ids import parse_id
 
 from .cases import CaseChannel
 from .models import CustomerAccount
@@ -58,11 +59,6 @@ def staff_channel_field() -> forms.ChoiceField:
     )
 
 
-def _as_id(value) -> int | None:
-    value = str(value or "").strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
-
-
 class FilingCustomerForm(forms.Form):
     """Whom staff file a return or a complaint for: an active company of the tenant, then one
     of its active customer users. A GET form: the page reloads with the company's users."""
@@ -91,7 +87,7 @@ class FilingCustomerForm(forms.Form):
         )
         self.fields["company"].queryset = companies
         self.fields["company"].label_from_instance = lambda c: f"{c.name} ({c.number})"
-        company_id = _as_id(self.data.get("company")) if self.is_bound else None
+        company_id = parse_id(self.data.get("company")) if self.is_bound else None
         self.chosen_company = (
             companies.filter(pk=company_id).first() if company_id is not None else None
         )

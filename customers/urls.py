@@ -4,8 +4,8 @@ from .views import portal
 
 portal_urlpatterns = [
     path("", portal.home, name="home"),
-    path("orders/<int:order_id>/", portal.order_detail, name="order_detail"),
+    path("orders/<id:order_id>/", portal.order_detail, name="order_detail"),
     path("team/", portal.team, name="team"),
-    path("team/<int:user_id>/active/", portal.team_member_set_active, name="team_set_active"),
+    path("team/<id:user_id>/active/", portal.team_member_set_active, name="team_set_active"),
     path("profile/", portal.profile, name="profile"),
 ]

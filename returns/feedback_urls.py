@@ -9,5 +9,5 @@ app_name = "feedback"
 
 urlpatterns = [
     path("r/<str:token>/", feedback.survey, name="survey"),
-    path("returns/<int:return_id>/", feedback.portal_answer, name="portal_answer"),
+    path("returns/<id:return_id>/", feedback.portal_answer, name="portal_answer"),
 ]

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from rma_portal.forms import IsoDateInput, MultipleFileField, add_application_error
+from rma_portal.ids import ModelMultipleIdChoiceField, parse_id
 
 from .models import Resolution, ReturnMethod, ReturnStatus
 from .selectors import returnable_at_most
@@ -61,7 +62,7 @@ class ReturnFilterForm(forms.Form):
 
 
 class WizardOrdersForm(forms.Form):
-    orders = forms.ModelMultipleChoiceField(
+    orders = ModelMultipleIdChoiceField(
         label=_("Orders"),
         queryset=None,
         widget=forms.CheckboxSelectMultiple,
@@ -124,10 +125,7 @@ class ReturnLineForm(forms.Form):
             if self.is_bound
             else self.initial.get("order_line")
         )
-        try:
-            self.order_line = order_lines.get(int(raw))
-        except (TypeError, ValueError):
-            self.order_line = None
+        self.order_line = order_lines.get(parse_id(raw))
         self.fields["reason"].choices = [("", _("Choose a reason")), *reasons]
         self.fields["quantity"].widget.attrs.update({"min": 0, "inputmode": "numeric"})
         if self.order_line is not None:

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later layer, log line and answer (error pages too) has the request's id.
+    "rma_portal.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "rma_portal.security.headers.PrivateCacheMiddleware",
@@ -427,6 +429,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL.strip('/')}/vendor/swagger-ui/favicon-32x32.png",
     # validatorUrl None: no badge calling validator.swagger.io from the browser.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # The `id` path converter (rma_portal/ids.py): an integer from 1 to bigint's largest.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1},
+    },
     "ENUM_NAME_OVERRIDES": {
         "ReturnStatusEnum": "returns.models.ReturnStatus",
         "ResolutionEnum": "returns.models.Resolution",
@@ -474,8 +480,16 @@ LOGGING = {
     "formatters": {
         "keyvalue": {"()": "rma_portal.logging.KeyValueFormatter"},
     },
+    # request_id=… on every line written while a request is answered (docs/operations.md).
+    "filters": {
+        "request_id": {"()": "rma_portal.request_id.RequestIdFilter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "keyvalue"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "keyvalue",
+            "filters": ["request_id"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -35,6 +35,7 @@ urlpatterns = [
     path("healthz", healthz),
 ]
 
+handler400 = "rma_portal.views.bad_request"
 handler403 = "rma_portal.views.permission_denied"
 handler404 = "rma_portal.views.page_not_found"
 handler500 = "rma_portal.views.server_error"

@@ -29,6 +29,7 @@ from bs4.element import PreformattedString
 
 __all__ = [
     "Element",
+    "answer_text",
     "definitions",
     "excerpt",
     "external_urls",
@@ -187,6 +188,15 @@ def parse(page) -> Element:
 def visible_text(page) -> str:
     """All the text a reader sees on the page (see Element.text)."""
     return parse(page).text
+
+
+def answer_text(response) -> str:
+    """The visible text of an HTML answer as any two requests for the same thing show it: the
+    request id, which the error pages show and which is new for every request, reads
+    "<request id>" (replaced where the page shows exactly the answer's X-Request-ID)."""
+    text = parse(response).text
+    request_id = response.get("X-Request-ID")
+    return text.replace(request_id, "<request id>") if request_id else text
 
 
 def texts(page, selector: str) -> list[str]:

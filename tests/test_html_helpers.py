@@ -6,6 +6,7 @@ import pytest
 from django.http import HttpResponse, HttpResponseRedirect
 
 from tests.html import (
+    answer_text,
     definitions,
     excerpt,
     external_urls,
@@ -182,3 +183,18 @@ def test_summary_and_excerpt_stay_short_on_a_long_page():
     assert excerpt(shown, "not on the page", width=40) == shown[:40] + "…"
     around = excerpt(response, "Line 3 ", width=60)  # a response is read as its visible text
     assert around == "… page. Line 2 of a long page. Line 3 of a long page. Line 4 …"
+
+
+def test_answer_text_reads_the_request_id_the_same_for_every_request():
+    def page(request_id):
+        response = HttpResponse(
+            f"<main><h1>Page not found</h1><p>Reference: <code>{request_id}</code></p></main>",
+            content_type="text/html",
+        )
+        response["X-Request-ID"] = request_id
+        return response
+
+    first, second = page("0f" * 16), page("a1" * 16)
+    assert answer_text(first) == answer_text(second)
+    assert answer_text(first) == "Page not found Reference: <request id>"
+    assert answer_text(HttpResponse("<p>No id</p>")) == "No id"

@@ -297,7 +297,7 @@ class ComplaintViewSet(TenantScopedViewSet):
     @action(
         detail=True,
         methods=["get"],
-        url_path="attachments/<int:attachment_id>",
+        url_path="attachments/<id:attachment_id>",
         url_name="attachment-download",
         content_negotiation_class=IgnoreAcceptNegotiation,
     )

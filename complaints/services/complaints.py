@@ -31,6 +31,7 @@ from rma_portal.cadence import told_by
 from rma_portal.concurrency import changed_since_seen
 from rma_portal.errors import ApplicationError
 from rma_portal.files.uploads import CleanUpload, UploadRejected, clean_upload
+from rma_portal.ids import parse_id
 from rma_portal.surveys import SurveyChannel, checked_nps, checked_score
 from rma_portal.tenancy.sequences import format_document_number, next_in_sequence
 
@@ -141,18 +142,6 @@ def _require_party(user: User, complaint: Complaint) -> None:
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-def _as_id(value) -> int | None:
-    """A primary key from a form or the API; None when it is not a positive whole number
-    (the caller reports it as unknown instead of the database failing on it)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value > 0 else None
-    if isinstance(value, str) and value.strip().isdecimal():
-        return int(value.strip()) or None
-    return None
 
 
 def _text(value: str, *, field: str, message: str, required: bool = True) -> str:
@@ -563,7 +552,7 @@ def complaint_file(
         errors["description"] = [_("The description is too long.")]
     order = order_line = product = None
     if order_line_id is not None:
-        line_pk = _as_id(order_line_id)
+        line_pk = parse_id(order_line_id)
         order_line = (
             None
             if line_pk is None
@@ -577,7 +566,7 @@ def complaint_file(
         else:
             order, product = order_line.order, order_line.product
     if order_id is not None:
-        order_pk = _as_id(order_id)
+        order_pk = parse_id(order_id)
         found = (
             None
             if order_pk is None
@@ -592,7 +581,7 @@ def complaint_file(
         else:
             order = found
     if product_id is not None and product is None:
-        product_pk = _as_id(product_id)
+        product_pk = parse_id(product_id)
         product = (
             None
             if product_pk is None

@@ -29,6 +29,7 @@ from returns.selectors import return_request_for_user
 from rma_portal.errors import ApplicationError
 from rma_portal.files.responses import stored_file_response
 from rma_portal.files.uploads import UploadRejected
+from rma_portal.ids import parse_id
 from rma_portal.surveys import SurveyChannel
 
 from .. import selectors, services
@@ -131,20 +132,18 @@ def complaint_list(request):
 def _preselected(request) -> dict:
     """`?order=<id>` or `?order_line=<id>` from an order's page (foreign ids are ignored)."""
     initial: dict = {}
-    line_id = request.GET.get("order_line", "")
-    if line_id.isdigit():
+    line_id = parse_id(request.GET.get("order_line"))
+    if line_id is not None:
         line = (
-            OrderLine.objects.filter(
-                pk=int(line_id), order__customer_account=request.customer_account
-            )
+            OrderLine.objects.filter(pk=line_id, order__customer_account=request.customer_account)
             .only("pk", "order_id")
             .first()
         )
         if line is not None:
             initial.update(order=line.order_id, order_line=line.pk)
-    order_id = request.GET.get("order", "")
-    if "order" not in initial and order_id.isdigit():
-        initial["order"] = int(order_id)  # the form keeps it only if it is the company's
+    order_id = parse_id(request.GET.get("order"))
+    if "order" not in initial and order_id is not None:
+        initial["order"] = order_id  # the form keeps it only if it is the company's
     return initial
 
 

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from customers.filing_forms import filing_page
 from customers.models import OrderLine
 from rma_portal.errors import ApplicationError
+from rma_portal.ids import parse_id
 
 from .. import selectors, services
 from ..admin_forms import FileReturnForm
@@ -51,11 +52,6 @@ class LineRow:
     returnable: int = 0
     verdict: LineVerdict | None = None
     chosen: bool = False
-
-
-def _as_id(value) -> int | None:
-    value = str(value or "").strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 def _delivered() -> Q:
@@ -96,9 +92,9 @@ def _listed_lines(company, query: str, *, exclude, today) -> tuple[list[OrderLin
 def _posted_order_lines(data, company) -> dict[int, OrderLine]:
     """The order lines a submitted page names, among the company's own (any other id, of
     another company or tenant, is left out and its row answers "unknown order line")."""
-    total = _as_id(data.get("lines-TOTAL_FORMS")) or 0
+    total = parse_id(data.get("lines-TOTAL_FORMS")) or 0
     ids = {
-        _as_id(data.get(f"lines-{index}-order_line"))
+        parse_id(data.get(f"lines-{index}-order_line"))
         for index in range(min(total, MAX_LINES_PER_RETURN))
     }
     ids.discard(None)

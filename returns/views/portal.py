@@ -31,6 +31,7 @@ from customers.views.access import customer_required
 from rma_portal.errors import ApplicationError
 from rma_portal.files.responses import stored_file_response
 from rma_portal.files.uploads import UploadRejected, safe_display_name
+from rma_portal.ids import parse_id, parse_ids
 
 from .. import labels, selectors, services
 from ..forms import (
@@ -136,10 +137,10 @@ def _forget_orders(request, return_request: ReturnRequest) -> None:
 
 def _complaint_to_link(request) -> Complaint | None:
     """The complaint a new return is started from (`?complaint=<id>`), if the user sees it."""
-    raw = (request.POST.get("complaint") or request.GET.get("complaint") or "").strip()
-    if not raw.isdigit():
+    complaint_id = parse_id(request.POST.get("complaint") or request.GET.get("complaint"))
+    if complaint_id is None:
         return None
-    return complaint_for_user(user=request.user, complaint_id=int(raw))
+    return complaint_for_user(user=request.user, complaint_id=complaint_id)
 
 
 def _remember_complaint(request, draft: ReturnRequest, complaint: Complaint) -> None:
@@ -200,16 +201,6 @@ def _chosen_order_ids(request, draft: ReturnRequest) -> list[int]:
     if remembered:
         return [int(pk) for pk in remembered]
     return sorted(set(draft.lines.values_list("order_line__order_id", flat=True)))
-
-
-def _int_list(values: list[str], limit: int = 50) -> list[int]:
-    result = []
-    for value in values[:limit]:
-        try:
-            result.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return result
 
 
 def _resume_url(return_request: ReturnRequest, *, line_count: int) -> str:
@@ -315,13 +306,13 @@ def _orders_step(request, *, draft: ReturnRequest | None):
                 if complaint is not None:
                     _remember_complaint(request, draft, complaint)
                 return redirect("portal:return_wizard_lines", draft.pk)
-        selected_ids = _int_list(request.POST.getlist("orders"))
+        selected_ids = parse_ids(request.POST.getlist("orders"), limit=50)
     else:
         form = WizardOrdersForm(orders=choosable)
         if draft is not None:
             selected_ids = _chosen_order_ids(request, draft)
         else:
-            selected_ids = _int_list(request.GET.getlist("order"))
+            selected_ids = parse_ids(request.GET.getlist("order"), limit=50)
 
     delivered = customer_selectors.orders_for_customer(customer_account=account).filter(
         _delivered_since(None)

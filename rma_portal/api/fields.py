@@ -21,8 +21,10 @@ from rest_framework import serializers
 from rest_framework.utils import html
 from rest_framework.utils.formatting import lazy_format
 
+from rma_portal.ids import MAX_ID
+
 # Ids are bigint columns (DEFAULT_AUTO_FIELD): anything larger cannot name a row.
-ID_MAX = 2**63 - 1
+ID_MAX = MAX_ID
 # Quantities are integer columns: the default maximum of an integer input.
 QUANTITY_MAX = 2**31 - 1
 # What a required text must contain to be more than blank: a character that is whitespace

@@ -244,7 +244,7 @@ class PersonalTokenViewSet(
 
     serializer_class = PersonalTokenSerializer
     permission_classes = [IsTenantUser, IsPerson]
-    lookup_value_converter = "int"
+    lookup_value_converter = "id"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

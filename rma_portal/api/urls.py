@@ -77,7 +77,8 @@ class SwaggerView(SpectacularSwaggerSplitView):
 
 
 # SimpleRouter: no browsable root view, every route is a tenant-scoped viewset. Path
-# converters (`<int:pk>`): a non-numeric id never reaches a view, and the schema types it.
+# converters (`<id:pk>`, rma_portal/ids.py): an id that is no number, 0 or past bigint never
+# reaches a view (404), and the schema types it.
 router = SimpleRouter(use_regex_path=False)
 router.register("orders", OrderViewSet, basename="order")
 router.register("returns", ReturnRequestViewSet, basename="return")

@@ -142,7 +142,7 @@ class TenantScopedViewSet(TenantScopedAPIMixin, GenericViewSet):
     """
 
     model: type[Model]
-    lookup_value_converter = "int"
+    lookup_value_converter = "id"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -101,7 +101,7 @@ class TransitionButtonsMixin:
         if self.attachment_model is not None:
             urls.append(
                 self.object_path(
-                    "attachments/<int:attachment_id>",
+                    "attachments/<id:attachment_id>",
                     require_safe(self.attachment_view),
                     name="attachment",
                 )

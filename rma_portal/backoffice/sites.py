@@ -1,4 +1,7 @@
+from functools import update_wrapper
+
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
@@ -9,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from rma_portal.ids import parse_id, parse_ids
 from rma_portal.tenancy.middleware import ACTIVE_TENANT_SESSION_KEY
 from rma_portal.tenancy.models import Tenant
 
@@ -49,6 +53,21 @@ class BackofficeSite(admin.AdminSite):
             context["active_tenant_id"] = request.session.get(ACTIVE_TENANT_SESSION_KEY)
         return context
 
+    def admin_view(self, view, cacheable=False):
+        guarded = super().admin_view(view, cacheable)
+        # A ModelAdmin's views are its bound methods (ModelAdmin.get_urls).
+        model_admin = getattr(view, "__self__", None)
+        if not isinstance(model_admin, admin.ModelAdmin) or (
+            model_admin.model._meta.pk.get_internal_type() not in ("AutoField", "BigAutoField")
+        ):
+            return guarded
+
+        def inner(request, *args, **kwargs):
+            _drop_selected_non_ids(request)
+            return guarded(request, *args, **kwargs)
+
+        return update_wrapper(inner, guarded)
+
     def get_urls(self):
         return [
             path(
@@ -63,7 +82,7 @@ class BackofficeSite(admin.AdminSite):
                 name="inbox_save_view",
             ),
             path(
-                "my-work/views/<int:pk>/delete/",
+                "my-work/views/<id:pk>/delete/",
                 self.admin_view(require_POST(self.delete_view)),
                 name="inbox_delete_view",
             ),
@@ -114,8 +133,8 @@ class BackofficeSite(admin.AdminSite):
         """A platform superuser works inside one tenant, or (empty choice) across all."""
         if not request.user.is_superuser or request.user.tenant_id is not None:
             return HttpResponseRedirect(reverse("admin:index"))
-        chosen = request.POST.get("tenant", "")
-        tenant = Tenant.objects.filter(pk=chosen).first() if chosen.isdigit() else None
+        chosen = parse_id(request.POST.get("tenant"))
+        tenant = Tenant.objects.filter(pk=chosen).first() if chosen else None
         if tenant is None:
             request.session.pop(ACTIVE_TENANT_SESSION_KEY, None)
             messages.info(request, _("You now see all tenants."))
@@ -126,3 +145,18 @@ class BackofficeSite(admin.AdminSite):
         if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
             target = reverse("admin:index")
         return HttpResponseRedirect(target)
+
+
+def _drop_selected_non_ids(request) -> None:
+    """A list action's selected rows (`_selected_action`) are ids: a value that can name no row
+    (not a number, past bigint) is left out, like an id of no row, where Django's admin would
+    fail on it (`pk__in=["abc"]`). With nothing left, the admin answers "Items must be selected"
+    and changes nothing."""
+    if request.method != "POST" or ACTION_CHECKBOX_NAME not in request.POST:
+        return
+    selected = request.POST.getlist(ACTION_CHECKBOX_NAME)
+    kept = [str(pk) for pk in parse_ids(selected)]
+    if kept != selected:
+        post = request.POST.copy()
+        post.setlist(ACTION_CHECKBOX_NAME, kept)
+        request.POST = post

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 
 from rma_portal.errors import ApplicationError
 from rma_portal.forms import add_application_error
+from rma_portal.ids import id_or_404
 
 from .models import PersonalToken, RevokeReason
 from .services import (
@@ -70,7 +71,8 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     form = NewTokenForm()
     issued = None
     if request.method == "POST" and request.POST.get("action") == "revoke":
-        token = PersonalToken.objects.filter(user=user, pk=_int(request.POST.get("token"))).first()
+        token_id = id_or_404(request.POST.get("token"))
+        token = PersonalToken.objects.filter(user=user, pk=token_id).first()
         if token is None:
             raise Http404
         token.user = user
@@ -107,7 +109,3 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
             "blocked": two_factor_setup_message() if two_factor_setup_missing(user) else "",
         },
     )
-
-
-def _int(value) -> int | None:
-    return int(value) if value and str(value).isdigit() else None

@@ -8,7 +8,7 @@ app_name = "inbound"
 
 urlpatterns = [
     path(
-        "mailgun/<slug:tenant_slug>/<int:mailbox_id>/mime",
+        "mailgun/<slug:tenant_slug>/<id:mailbox_id>/mime",
         views.mailgun_mime,
         name="mailgun_mime",
     ),

@@ -10,7 +10,8 @@ from django.urls import NoReverseMatch, include, path, reverse
 from rma_portal import urls as root
 
 urlpatterns = [*root.urlpatterns, path("feedback/", include("returns.feedback_urls"))]
-handler403, handler404, handler500 = root.handler403, root.handler404, root.handler500
+handler400, handler403 = root.handler400, root.handler403
+handler404, handler500 = root.handler404, root.handler500
 
 
 def _mounted() -> bool:

@@ -30,7 +30,7 @@ from rma_portal.notifications.models import Notification, WebhookDelivery, Webho
 from rma_portal.security.models import AuditAction, AuditEvent
 from tests.conftest import World
 from tests.factories import OrderFactory, ProductFactory
-from tests.html import parse
+from tests.html import answer_text, parse
 
 pytestmark = pytest.mark.django_db
 
@@ -279,7 +279,7 @@ def _answer(response) -> tuple:
     """What the user learns from a response: status, where it sends them, what it says."""
     text = ""
     if response.get("Content-Type", "").startswith("text/html") and response.content:
-        text = parse(response).text
+        text = answer_text(response)
     return response.status_code, response.get("Location", ""), text
 
 

@@ -28,7 +28,7 @@ from rma_portal.security.models import AuditAction, AuditEvent
 from rma_portal.tenancy.models import Tenant
 from tests.api import api_with_key, assert_error, assert_not_found, personal_token
 from tests.factories import PASSWORD
-from tests.html import parse
+from tests.html import answer_text, parse
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def answer(response) -> tuple:
     """What a visitor learns from a response: status, where it sends them, what it says."""
     text = ""
     if response.get("Content-Type", "").startswith("text/html") and response.content:
-        text = parse(response).text
+        text = answer_text(response)
     return response.status_code, response.get("Location", ""), text
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from rma_portal.api.fields import id_field
+
 from .. import catalogue
 from ..models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from ..services import SECRET_GRACE_DEFAULT, SECRET_GRACE_MAX
@@ -152,9 +154,7 @@ class WebhookDeliveryDetailSerializer(WebhookDeliverySerializer):
 
 
 class DeliveryFilterSerializer(serializers.Serializer):
-    endpoint = serializers.IntegerField(
-        required=False, min_value=1, help_text="Only deliveries to this endpoint."
-    )
+    endpoint = id_field(required=False, help_text="Only deliveries to this endpoint.")
     status = serializers.ChoiceField(
         choices=DeliveryStatus.choices, required=False, help_text="Only deliveries in this state."
     )
