@@ -32,7 +32,7 @@ from .inbox import (
     inbox_sources,
     source_of,
 )
-from .inbox_page import inbox_staff, normal_query, staff_label
+from .inbox_form import inbox_staff, normal_query, staff_label
 
 MAX_CASES = 100
 MAX_TEXT = 10_000
