@@ -41,7 +41,9 @@ def environment_without_settings() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key not in names}
 
 
-def manage(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess:
+def manage(*args: str, env: dict[str, str], timeout: int = 900) -> subprocess.CompletedProcess:
+    # The timeout only stops a hung command: on a loaded machine migrating a fresh database
+    # took over two minutes (about 20 s of CPU), so it is no measure of speed.
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
