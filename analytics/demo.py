@@ -1295,17 +1295,28 @@ def _write_returns(world: _World, plans: list[_ReturnPlan], rng: random.Random) 
     every other draw of the returns (the staff's updates of the customer-update cadence)."""
     tenant, now = world.tenant, world.now
     plans.sort(key=lambda plan: plan.created_at)
-    requests, line_rows, event_rows = [], [], []
-    for plan in plans:
-        done = [step for step in plan.steps if step.at <= now]
-        # A draft gets its number when it is created, in the year of that local day.
-        year = plan.created_at.astimezone(world.zone).year
-        number = format_document_number(
+    # A return gets its number when it is submitted, in the year of that local day; a draft
+    # not submitted yet has none.
+    numbers: dict[int, str] = {}
+    submissions = sorted(
+        (step.at, index)
+        for index, plan in enumerate(plans)
+        for step in plan.steps
+        if step.action == "submitted" and step.at <= now
+    )
+    for at, index in submissions:
+        if index in numbers:
+            continue
+        year = at.astimezone(world.zone).year
+        numbers[index] = format_document_number(
             "RMA", year, next_in_sequence(tenant=tenant, name="RMA", year=year)
         )
+    requests, line_rows, event_rows = [], [], []
+    for index, plan in enumerate(plans):
+        done = [step for step in plan.steps if step.at <= now]
         request = ReturnRequest(
             tenant=tenant,
-            number=number,
+            number=numbers.get(index, ""),
             customer_account=plan.company,
             requester=plan.requester,
             filed_by=plan.filed_by,

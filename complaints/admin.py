@@ -652,7 +652,7 @@ class ComplaintAdmin(
             linked.append(
                 (
                     _("Return"),
-                    thread.return_request.number,
+                    str(thread.return_request),
                     reverse("admin:returns_returnrequest_change", args=[thread.return_request_id]),
                 )
             )

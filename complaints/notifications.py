@@ -130,7 +130,10 @@ def complaint_data(complaint: Complaint) -> dict:
         "order": order_data(complaint.order) if complaint.order else None,
         "order_line": order_line_data(complaint.order_line) if complaint.order_line else None,
         "product": product_data(complaint.product) if complaint.product else None,
-        "return": {"id": complaint.return_request.pk, "number": complaint.return_request.number}
+        "return": {
+            "id": complaint.return_request.pk,
+            "number": complaint.return_request.number or None,
+        }
         if complaint.return_request
         else None,
         "resolution": complaint.resolution,
@@ -184,7 +187,16 @@ def register_definitions() -> None:
                 "order_line": nullable(ref("OrderLine")),
                 "product": nullable(ref("Product")),
                 "return": nullable(
-                    obj({"id": INTEGER, "number": STRING}, "The return linked to it.")
+                    obj(
+                        {
+                            "id": INTEGER,
+                            "number": described(
+                                nullable(STRING),
+                                "The RMA number; null for a draft never submitted.",
+                            ),
+                        },
+                        "The return linked to it.",
+                    )
                 ),
                 "resolution": described(STRING, "The answer, once resolved."),
                 "rejection_reason": STRING,

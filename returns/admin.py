@@ -367,7 +367,7 @@ class ReturnRequestAdmin(
     attachment_model = ReturnAttachment
     attachment_parent_field = "return_request"
     list_display = [
-        "number",
+        "rma_number",
         "customer_account",
         "status",
         "requested_value",
@@ -526,7 +526,7 @@ class ReturnRequestAdmin(
         return obj
 
     def transition_message_params(self, obj: ReturnRequest) -> dict[str, object]:
-        return {"number": obj.number}
+        return {"number": obj.reference}
 
     def _offers(self, button: str, user, obj: ReturnRequest) -> bool:
         """Approve for those who may at the return's approval level; "ask for approval" for
@@ -543,6 +543,11 @@ class ReturnRequestAdmin(
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(lines_count=Count("lines", distinct=True))
+
+    @admin.display(description=gettext_lazy("RMA number"), ordering="number")
+    def rma_number(self, obj: ReturnRequest) -> str:
+        """The number, or "Draft of …" for a draft never submitted (it has none yet)."""
+        return obj.reference
 
     @admin.display(description=gettext_lazy("lines"), ordering="lines_count")
     def lines_count(self, obj: ReturnRequest) -> int:
@@ -647,7 +652,7 @@ class ReturnRequestAdmin(
                 skipped.append(
                     _("%(number)s: it is %(status)s, only submitted returns are approved")
                     % {
-                        "number": return_request.number,
+                        "number": return_request.reference,
                         "status": return_request.get_status_display().lower(),
                     }
                 )
@@ -655,9 +660,9 @@ class ReturnRequestAdmin(
             try:
                 services.return_request_approve(return_request=return_request, actor=request.user)
             except ApplicationError as exc:
-                skipped.append(f"{return_request.number}: {exc.message}")
+                skipped.append(f"{return_request.reference}: {exc.message}")
             else:
-                approved.append(return_request.number)
+                approved.append(return_request.reference)
         if approved:
             messages.success(
                 request,
@@ -848,7 +853,7 @@ class ReturnRequestAdmin(
             language=obj.requester.preferred_language,
             render=lambda response: canned_response_render(
                 canned=response,
-                case_number=obj.number,
+                case_number=obj.reference,
                 subject=subject,
                 customer_name=obj.customer_account.name,
                 contact=obj.requester,
@@ -914,10 +919,10 @@ class ReturnRequestAdmin(
             messages.error(request, exc.message)
         else:
             if assignee is None:
-                message = _("Return %(number)s is now unassigned.") % {"number": obj.number}
+                message = _("Return %(number)s is now unassigned.") % {"number": obj.reference}
             else:
                 message = _("Return %(number)s assigned to %(name)s.") % {
-                    "number": obj.number,
+                    "number": obj.reference,
                     "name": assignee.get_full_name(),
                 }
             messages.success(request, message)
@@ -964,7 +969,7 @@ class ReturnRequestAdmin(
         return {
             **self.admin_site.each_context(request),
             "title": title,
-            "subtitle": obj.number,
+            "subtitle": obj.reference,
             "opts": self.opts,
             "original": obj,
             "app_label": self.opts.app_label,
@@ -977,7 +982,7 @@ class ReturnRequestAdmin(
             request,
             _("Return %(number)s is %(status)s; it cannot be %(action)s now.")
             % {
-                "number": obj.number,
+                "number": obj.reference,
                 "status": obj.get_status_display().lower(),
                 "action": action,
             },
@@ -1021,12 +1026,12 @@ class ReturnRequestAdmin(
                 return self._change_redirect(obj)
             else:
                 messages.success(
-                    request, _("Return %(number)s inspected.") % {"number": obj.number}
+                    request, _("Return %(number)s inspected.") % {"number": obj.reference}
                 )
                 return self._change_redirect(obj)
         context = {
             **self._page_context(
-                request, obj, _("Inspect return %(number)s") % {"number": obj.number}
+                request, obj, _("Inspect return %(number)s") % {"number": obj.reference}
             ),
             "form": form,
             "line_forms": line_forms,
@@ -1068,11 +1073,13 @@ class ReturnRequestAdmin(
                 messages.error(request, exc.message)
                 return self._change_redirect(obj)
             else:
-                messages.success(request, _("Return %(number)s resolved.") % {"number": obj.number})
+                messages.success(
+                    request, _("Return %(number)s resolved.") % {"number": obj.reference}
+                )
                 return self._change_redirect(obj)
         context = {
             **self._page_context(
-                request, obj, _("Resolve return %(number)s") % {"number": obj.number}
+                request, obj, _("Resolve return %(number)s") % {"number": obj.reference}
             ),
             "form": form,
             "line_forms": line_forms,
@@ -1094,7 +1101,7 @@ class ReturnRequestAdmin(
             messages.error(
                 request,
                 _("Return %(number)s is not resolved; its documents are recorded once it is.")
-                % {"number": obj.number},
+                % {"number": obj.reference},
             )
             return self._change_redirect(obj)
         data = request.POST if request.method == "POST" else None
@@ -1126,12 +1133,12 @@ class ReturnRequestAdmin(
                 )
                 messages.success(
                     request,
-                    message % {"document": form.cleaned_data["number"], "number": obj.number},
+                    message % {"document": form.cleaned_data["number"], "number": obj.reference},
                 )
                 return self._change_redirect(obj)
         context = {
             **self._page_context(
-                request, obj, _("Record an ERP document for %(number)s") % {"number": obj.number}
+                request, obj, _("Record an ERP document for %(number)s") % {"number": obj.reference}
             ),
             "form": form,
             "documents": list(obj.documents.select_related("confirmed_by")),

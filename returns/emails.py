@@ -75,7 +75,7 @@ def return_email_context(return_request: ReturnRequest) -> dict:
     """What every return e-mail shows; JSON only (the outbox stores it)."""
     return {
         "return_id": return_request.pk,
-        "number": return_request.number,
+        "number": return_request.reference,
         "customer_name": return_request.customer_account.name,
         "url": portal_url(reverse("portal:return_detail", args=[return_request.pk])),
         "settings_url": portal_url(reverse("portal:profile")),

@@ -17,10 +17,12 @@ from rma_portal.ids import ModelMultipleIdChoiceField, parse_id
 
 from .models import Resolution, ReturnMethod, ReturnStatus
 from .selectors import returnable_at_most
+from .services.drafts import MAX_WIZARD_ORDERS
 
 __all__ = ["IsoDateInput", "MultipleFileField", "add_application_error"]  # used by the views
 
-MAX_ORDERS_PER_RETURN = 10
+# The service keeps at most this many on a draft (services.drafts.return_draft_choose_orders).
+MAX_ORDERS_PER_RETURN = MAX_WIZARD_ORDERS
 MAX_LINES_PER_RETURN = 500
 LINE_ERROR_KEY = re.compile(r"lines\[(\d+)\](?:\.(\w+))?")
 

@@ -38,7 +38,7 @@ MAX_NOTE = 4000  # what return_request_comment takes
 def _held(reason: str, return_request: ReturnRequest | None = None) -> Handled:
     if return_request is None:
         return Handled(MessageStatus.HELD, reason)
-    return Handled(MessageStatus.HELD, reason, KIND, return_request.pk, return_request.number)
+    return Handled(MessageStatus.HELD, reason, KIND, return_request.pk, return_request.reference)
 
 
 def _comment_text(text: str, refused: list[str]) -> str:
@@ -63,7 +63,7 @@ def _reply(message: InboundMessage, return_id: int) -> Handled:
     )
     if return_request is None:
         return _held(f"It answers return {return_id}, which does not exist (any more).")
-    number = return_request.number
+    number = return_request.reference
     sender = sender_user(message)
     if sender is None:
         return _held(

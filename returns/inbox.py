@@ -84,12 +84,12 @@ def _assign(return_request: ReturnRequest, actor, assignee) -> None:
     if return_request.status in FINISHED:
         raise ReturnConflict(
             _("Return %(number)s cannot be assigned: its status is “%(status)s”.")
-            % {"number": return_request.number, "status": return_request.get_status_display()}
+            % {"number": return_request.reference, "status": return_request.get_status_display()}
         )
     if return_request.assignee_id == assignee.pk:
         raise ReturnConflict(
             _("Return %(number)s is already assigned to %(name)s.")
-            % {"number": return_request.number, "name": assignee.get_full_name()}
+            % {"number": return_request.reference, "name": assignee.get_full_name()}
         )
     return_request_assign(return_request=return_request, actor=actor, assignee=assignee)
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -432,7 +433,9 @@ def return_label_upload_to(instance, filename: str) -> str:
 class ReturnRequest(
     ConcurrentTransitionMixin, TenantOwnedModel, VersionedModel, CustomerUpdateCadence
 ):
-    number = models.CharField(_("RMA number"), max_length=32)
+    # Given on submission (services.transitions): a draft never submitted has none, so drafts
+    # given up consume no number. `reference` names a return either way.
+    number = models.CharField(_("RMA number"), max_length=32, blank=True)
     customer_account = models.ForeignKey(
         "customers.CustomerAccount",
         on_delete=models.PROTECT,
@@ -590,13 +593,28 @@ class ReturnRequest(
     label_requested_at = models.DateTimeField(
         _("return label requested"), null=True, blank=True, editable=False
     )
+    # The portal wizard's state of a draft, so that the customer resumes where they left on
+    # any device: the orders chosen in step 1 (ids, checked against the company's orders when
+    # read) and the last step they opened (1-4; 0: never opened in the wizard, e.g. a draft
+    # filed through the API).
+    wizard_order_ids = models.JSONField(
+        _("orders chosen in the wizard"), default=list, blank=True, editable=False
+    )
+    wizard_step = models.PositiveSmallIntegerField(
+        _("last wizard step opened"), default=0, editable=False
+    )
 
     class Meta:
         verbose_name = _("return request")
         verbose_name_plural = _("return requests")
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "number"], name="return_number_unique"),
+            # Drafts never submitted have no number yet.
+            models.UniqueConstraint(
+                fields=["tenant", "number"],
+                name="return_number_unique",
+                condition=~models.Q(number=""),
+            ),
         ]
         indexes = [
             # The outbox sweep's question: labels asked for and still not rendered.
@@ -646,7 +664,16 @@ class ReturnRequest(
         ]
 
     def __str__(self) -> str:
-        return self.number
+        return self.reference
+
+    @property
+    def reference(self) -> str:
+        """How people name the return: its RMA number, or for a draft never submitted (it
+        has no number yet) "Draft of 5 Dec 2026", the day it was started."""
+        if self.number:
+            return self.number
+        started = timezone.localdate(self.created_at) if self.created_at else timezone.localdate()
+        return _("Draft of %(date)s") % {"date": date_format(started, "j M Y")}
 
     # --- clocks (no database: the services call these around the transitions) ---
 

@@ -86,7 +86,7 @@ def notify_approvers(event: ReturnEvent) -> None:
     ).order_by("pk")
     context = {
         "return_id": rma.pk,
-        "number": rma.number,
+        "number": rma.reference,
         "customer_name": rma.customer_account.name,
         "requested_value": str(rma.requested_value),
         "currency": rma.tenant.currency,
@@ -281,7 +281,7 @@ def return_data(rma: ReturnRequest) -> dict:
     )
     return {
         "id": rma.pk,
-        "number": rma.number,
+        "number": rma.number or None,
         "status": rma.status,
         "url": api_url("api:return-detail", rma.pk),
         "customer": customer_data(rma.customer_account, rma.requester),
@@ -510,7 +510,10 @@ def register_definitions() -> None:
         obj(
             {
                 "id": INTEGER,
-                "number": described(STRING, "The RMA number."),
+                "number": described(
+                    nullable(STRING),
+                    "The RMA number, given on submission; null for a draft never submitted.",
+                ),
                 "status": enum(RETURN_STATUSES),
                 "url": described(STRING, "The return in the REST API."),
                 "customer": ref("Customer"),

@@ -356,6 +356,17 @@ class LineFacts:
     warranty_months: int | None = None  # the product's, else its category's
 
 
+# The rule behind each refusal of a line (LineVerdict.codes), the same wherever a line is
+# judged: the wizard's steps, submission, the back-office's filing.
+REFUSAL_NOT_RETURNABLE = "not_returnable"  # product, SKU or category not returnable
+REFUSAL_NOT_DELIVERED = "not_delivered"
+REFUSAL_WINDOW_CLOSED = "window_closed"
+REFUSAL_WARRANTY_AVAILABLE = "warranty_available"  # ... but a defect may be claimed
+REFUSAL_REASON_NOT_ALLOWED = "reason_not_allowed"
+REFUSAL_QUANTITY_INVALID = "quantity_invalid"
+REFUSAL_QUANTITY_BEYOND_RETURNABLE = "quantity_beyond_returnable"  # the ledger
+
+
 @dataclass
 class LineVerdict:
     allowed: bool
@@ -369,6 +380,8 @@ class LineVerdict:
     # defect past the window (or of goods not returnable) while the warranty runs.
     warranty_until: datetime.date | None = None
     warranty: bool = False
+    # The rule of each refusal (REFUSAL_*), in the order of `refusals`.
+    codes: list[str] = field(default_factory=list)
 
     @property
     def rule(self) -> str:
@@ -419,6 +432,12 @@ def always_reviewed(rules: PolicyRules, facts: LineFacts) -> bool:
 
 def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date) -> LineVerdict:
     refusals: list[str] = []
+    codes: list[str] = []
+
+    def refuse(code: str, text: str) -> None:
+        codes.append(code)
+        refusals.append(text)
+
     window = rules.window_days(facts.category_code)
     category = facts.category_name or facts.category_code
     returnable_quantity = max(facts.quantity_delivered - facts.quantity_claimed_elsewhere, 0)
@@ -449,18 +468,23 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
 
     if not_returnable and not warranty:
         if facts.category_code in rules.non_returnable_categories:
-            refusals.append(_("%(category)s products cannot be returned.") % {"category": category})
+            refuse(
+                REFUSAL_NOT_RETURNABLE,
+                _("%(category)s products cannot be returned.") % {"category": category},
+            )
         else:
-            refusals.append(
+            refuse(
+                REFUSAL_NOT_RETURNABLE,
                 _("%(product)s (%(sku)s) cannot be returned.")
-                % {"product": facts.product_name, "sku": facts.sku}
+                % {"product": facts.product_name, "sku": facts.sku},
             )
 
     if undelivered:
-        refusals.append(_("This line has not been delivered yet."))
+        refuse(REFUSAL_NOT_DELIVERED, _("This line has not been delivered yet."))
     elif past_window and not warranty:
         days_since = (today - facts.delivered_on).days
-        refusals.append(
+        refuse(
+            REFUSAL_WINDOW_CLOSED,
             ngettext(
                 "The return window for %(category)s is %(window)d day; this line was "
                 "delivered %(days)d days ago.",
@@ -468,26 +492,30 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
                 "delivered %(days)d days ago.",
                 window,
             )
-            % {"category": category, "window": window, "days": days_since}
+            % {"category": category, "window": window, "days": days_since},
         )
     if (past_window or not_returnable) and under_warranty and not warranty:
-        refusals.append(
+        refuse(
+            REFUSAL_WARRANTY_AVAILABLE,
             _(
                 "It is under warranty until %(date)s: a defect can still be claimed (reason "
                 "“%(reason)s”)."
             )
-            % {"date": warranty_until.isoformat(), "reason": _warranty_reason_label(rules)}
+            % {"date": warranty_until.isoformat(), "reason": _warranty_reason_label(rules)},
         )
 
     if facts.reason not in rules.allowed_reasons:
-        refusals.append(_("This reason is not accepted under your return policy."))
+        refuse(
+            REFUSAL_REASON_NOT_ALLOWED, _("This reason is not accepted under your return policy.")
+        )
 
     if facts.quantity_requested < 1:
-        refusals.append(_("Quantity must be at least 1."))
+        refuse(REFUSAL_QUANTITY_INVALID, _("Quantity must be at least 1."))
     elif facts.quantity_delivered < 1:
         pass  # "not delivered yet" says it; "only 0 of 0" would add nothing
     elif facts.quantity_requested > returnable_quantity:
-        refusals.append(
+        refuse(
+            REFUSAL_QUANTITY_BEYOND_RETURNABLE,
             _(
                 "Only %(available)d of %(delivered)d can still be returned "
                 "(%(claimed)d already in other returns); you asked for %(requested)d."
@@ -497,7 +525,7 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
                 "delivered": facts.quantity_delivered,
                 "claimed": facts.quantity_claimed_elsewhere,
                 "requested": facts.quantity_requested,
-            }
+            },
         )
     return LineVerdict(
         allowed=not refusals,
@@ -508,6 +536,7 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
         always_returnable=listed,
         warranty_until=warranty_until,
         warranty=warranty,
+        codes=codes,
     )
 
 

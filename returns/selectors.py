@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from customers.models import CustomerAccount, OrderLine
@@ -65,6 +65,17 @@ def return_requests_list(
     if search:
         queryset = queryset.filter(number__icontains=search.strip())
     return queryset.order_by("-created_at", "-pk")
+
+
+def empty_drafts_of(*, user: User, limit: int = 5) -> list[ReturnRequest]:
+    """The user's own drafts without lines, newest first: the portal lists no empty draft,
+    its "New return" page offers to continue these (the housekeeping removes them after a
+    day, returns/maintenance.py)."""
+    return list(
+        ReturnRequest.objects.filter(requester=user, status=ReturnStatus.DRAFT)
+        .exclude(Exists(ReturnLine.objects.filter(return_request=OuterRef("pk"))))
+        .order_by("-updated_at", "-pk")[:limit]
+    )
 
 
 def return_request_detail(*, return_request: ReturnRequest, public_only: bool) -> ReturnRequest:
@@ -244,6 +255,27 @@ def line_facts(
             else product.category.warranty_months
         ),
     )
+
+
+def lines_facts(
+    lines: Sequence[tuple[OrderLine, int, str]], *, exclude_return_id: int | None
+) -> list[LineFacts]:
+    """The policy engine's facts of (order line, quantity, reason) triples, with what other
+    returns hold of each order line (the ledger, without `exclude_return_id`): the one way the
+    wizard's steps, the review and submission put a return's lines to the engine."""
+    claimed = claimed_quantities(
+        order_line_ids=[order_line.pk for order_line, _quantity, _reason in lines],
+        exclude_return_id=exclude_return_id,
+    )
+    return [
+        line_facts(
+            order_line=order_line,
+            quantity=quantity,
+            reason=reason,
+            claimed_elsewhere=claimed.get(order_line.pk, 0),
+        )
+        for order_line, quantity, reason in lines
+    ]
 
 
 def tenant_today(tenant) -> datetime.date:

@@ -206,7 +206,7 @@ def sla_email_context(rma: ReturnRequest, *, clock: str, due_at: datetime.dateti
     """Context of `return.sla_at_risk` / `return.sla_breached`; JSON only (the outbox)."""
     return {
         "return_id": rma.pk,
-        "number": rma.number,
+        "number": rma.reference,
         "customer_name": rma.customer_account.name,
         "status": rma.status,
         "clock": clock,

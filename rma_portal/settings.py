@@ -327,6 +327,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "returns.ship_deadlines_task",
         "schedule": crontab(minute=35),
     },
+    # Return drafts left without lines for more than a day (the portal does not list them).
+    "delete-empty-return-drafts": {
+        "task": "returns.delete_empty_drafts_task",
+        "schedule": crontab(minute=40),
+    },
     # KPI rollups, one task per tenant: days changed since the last run, and yesterday once
     # the tenant's own day is over (hourly, so every time zone gets its night).
     "kpi-rollups": {"task": "analytics.rollups_task", "schedule": crontab(minute=20)},

@@ -31,7 +31,12 @@ from complaints.models import (
 from complaints.sla import SlaState
 from customers.api.serializers import CustomerAccountSummarySerializer
 from customers.cases import CaseChannel
-from rma_portal.api.fields import FormDataInput, StrictInputSerializer, multiple
+from rma_portal.api.fields import (
+    BlankAsNullCharField,
+    FormDataInput,
+    StrictInputSerializer,
+    multiple,
+)
 from rma_portal.api.filters import ListFilterSerializer, assignee_filter, customer_filter
 from rma_portal.surveys import CSAT_MAX, CSAT_MIN, NPS_MAX, NPS_MIN
 
@@ -126,7 +131,7 @@ class ComplaintProductReferenceSerializer(serializers.Serializer):
 
 class ComplaintReturnReferenceSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    number = serializers.CharField(read_only=True)
+    number = BlankAsNullCharField(help_text="The RMA number; null for a draft never submitted.")
 
 
 class ComplaintRatingSerializer(serializers.ModelSerializer):

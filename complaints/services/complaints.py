@@ -1197,7 +1197,7 @@ def complaint_link_return(
             action="return_linked",
             at=now,
             from_status=locked.status,
-            note=return_request.number,
+            note=str(return_request),
         )
     return locked
 

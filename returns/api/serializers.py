@@ -66,6 +66,9 @@ class ReturnRequestSummarySerializer(BlankChoicesAsNullMixin, serializers.ModelS
     return_method_label = BlankAsNullCharField(source="get_return_method_display")
     channel_label = serializers.CharField(source="get_channel_display", read_only=True)
     currency = serializers.SerializerMethodField()
+    number = BlankAsNullCharField(
+        help_text="The RMA number, given on submission; null for a draft never submitted."
+    )
 
     class Meta:
         model = ReturnRequest

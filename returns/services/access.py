@@ -98,7 +98,7 @@ def require_approver(user: User, return_request: ReturnRequest) -> None:
                 "needs it): ask for approval instead."
             )
             % {
-                "number": return_request.number,
+                "number": return_request.reference,
                 "who": ApprovalLevel(return_request.approval_level).label,
             }
         )

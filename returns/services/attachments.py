@@ -34,7 +34,7 @@ def return_attachment_add(
         if locked.status in CLOSED_FOR_UPLOADS:
             raise ReturnConflict(
                 _("Return %(number)s is %(status)s; no more files can be added.")
-                % {"number": locked.number, "status": locked.get_status_display().lower()}
+                % {"number": locked.reference, "status": locked.get_status_display().lower()}
             )
         if line is not None and line.return_request_id != locked.pk:
             raise ReturnInvalid(_("That line is not part of this return."))

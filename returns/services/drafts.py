@@ -11,9 +11,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from customers.cases import CaseChannel
-from customers.models import CustomerAccount, OrderLine
+from customers.models import CustomerAccount, Order, OrderLine
 from rma_portal.accounts.models import User
-from rma_portal.tenancy.sequences import format_document_number, next_in_sequence
 
 from ..models import (
     Resolution,
@@ -24,12 +23,23 @@ from ..models import (
     ReturnRequest,
     ReturnStatus,
 )
-from ..selectors import returnable_at_most, tenant_today
+from ..policies import evaluate_line
+from ..selectors import lines_facts, return_rules_for, returnable_at_most, tenant_today
 from .access import require_acting_for_customers, require_customer
 from .errors import ReturnConflict, ReturnInvalid
 
 MAX_COMMENT = 2000
 MAX_PICKUP_DAYS_AHEAD = 30
+# The portal wizard's steps: orders, lines, resolution and shipping, review.
+WIZARD_STEPS = (1, 2, 3, 4)
+MAX_WIZARD_ORDERS = 10
+# Where a refusal of the policy engine (LineVerdict.codes) is shown on a line of the wizard's
+# step 2: next to the quantity, the reason, or for the line as a whole.
+REFUSAL_FIELDS = {
+    "quantity_invalid": "quantity",
+    "quantity_beyond_returnable": "quantity",
+    "reason_not_allowed": "reason",
+}
 
 
 @dataclass(frozen=True)
@@ -42,18 +52,20 @@ class LineInput:
     serial_numbers: Sequence[str] = field(default_factory=tuple)
 
 
-def _next_rma_number(tenant, today: datetime.date) -> str:
-    value = next_in_sequence(tenant=tenant, name="RMA", year=today.year)
-    return format_document_number("RMA", today.year, value)
-
-
 def _lock_draft(return_request: ReturnRequest, actor: User) -> ReturnRequest:
-    locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+    locked = ReturnRequest.objects.select_for_update().filter(pk=return_request.pk).first()
+    if locked is None:  # an empty draft removed by the housekeeping (returns/maintenance.py)
+        raise ReturnConflict(
+            _(
+                "This draft no longer exists: empty drafts are removed after a day. Please "
+                "start a new return."
+            )
+        )
     require_customer(actor, locked)
     if locked.status != ReturnStatus.DRAFT:
         raise ReturnConflict(
             _("Return %(number)s was already submitted; it can no longer be edited.")
-            % {"number": locked.number}
+            % {"number": locked.reference}
         )
     return locked
 
@@ -64,8 +76,11 @@ def return_draft_create(
     requester: User,
     filed_by: User | None = None,
     channel: str = CaseChannel.PORTAL,
+    order_ids: Sequence[int] | None = None,
 ) -> ReturnRequest:
-    """An empty draft for the wizard's first step; it gets its RMA number at once.
+    """An empty draft for the wizard's first step, with the orders chosen there
+    (`order_ids`, see `return_draft_choose_orders`). It has no RMA number until it is
+    submitted (`return_request_submit`): a draft given up consumes none.
 
     The requester is always the customer user the return is for; `filed_by` is the staff
     member who files it for them (the timeline names them), `channel` how it reached us.
@@ -76,16 +91,16 @@ def return_draft_create(
             fields={"channel": [_("Choose the channel the return came through.")]},
         )
     with transaction.atomic():
-        today = tenant_today(customer_account.tenant)
         return_request = ReturnRequest(
             tenant=customer_account.tenant,
             customer_account=customer_account,
             requester=requester,
             filed_by=filed_by,
             channel=channel,
-            number=_next_rma_number(customer_account.tenant, today),
         )
         require_customer(requester, return_request)
+        if order_ids is not None:
+            return_request.wizard_order_ids = _checked_order_ids(customer_account, order_ids)
         if filed_by is not None:
             require_acting_for_customers(filed_by, return_request)
         return_request.save()
@@ -192,13 +207,51 @@ def _validated_lines(
     return result
 
 
+def _refuse_by_policy(locked: ReturnRequest, valid: list[tuple[LineInput, OrderLine]]) -> None:
+    """Refuse lines the return policy refuses, with the reasons and the code of the final
+    check on submission (`policy_refused`): the same facts (`selectors.lines_facts`, the
+    quantity ledger without this draft) and the same engine (`policies.evaluate_line`).
+
+    Errors are keyed `lines[<i>].quantity` / `.reason` where a refusal is about that field
+    (REFUSAL_FIELDS), else `lines[<i>]`. Whether the return as a whole is refused (a
+    resolution not offered, a warranty claim's resolutions) is the later steps' check."""
+    rules = return_rules_for(customer_account=locked.customer_account)
+    facts = lines_facts(
+        [(order_line, line.quantity, line.reason) for line, order_line in valid],
+        exclude_return_id=locked.pk,
+    )
+    today = tenant_today(locked.tenant)
+    errors: dict[str, list[str]] = {}
+    messages: list[str] = []
+    for index, ((_line, order_line), line_facts) in enumerate(zip(valid, facts, strict=True)):
+        verdict = evaluate_line(rules, line_facts, today=today)
+        where = f"{order_line.order.number}/{order_line.line_number}"
+        for code, text in zip(verdict.codes, verdict.refusals, strict=True):
+            field_name = REFUSAL_FIELDS.get(code)
+            key = f"lines[{index}].{field_name}" if field_name else f"lines[{index}]"
+            errors.setdefault(key, []).append(text)
+            messages.append(f"{where}: {text}")
+    if errors:
+        raise ReturnInvalid(" ".join(messages), code="policy_refused", fields=errors)
+
+
 def return_draft_set_lines(
-    *, return_request: ReturnRequest, actor: User, lines: Sequence[LineInput]
+    *,
+    return_request: ReturnRequest,
+    actor: User,
+    lines: Sequence[LineInput],
+    check_policy: bool = False,
 ) -> ReturnRequest:
-    """Replace the draft's lines (the wizard's second step)."""
+    """Replace the draft's lines (the wizard's second step).
+
+    With `check_policy` (the portal wizard) a line the return policy refuses is refused now,
+    as submission would refuse it (`_refuse_by_policy`); nothing is saved. Staff filing for
+    a customer and the API leave that to submission, where staff may override the policy."""
     with transaction.atomic():
         locked = _lock_draft(return_request, actor)
         valid = _validated_lines(locked.customer_account, lines)
+        if check_policy:
+            _refuse_by_policy(locked, valid)
         kept = {rl.order_line_id: rl for rl in locked.lines.all()}
         wanted_ids = {order_line.pk for _, order_line in valid}
         locked.lines.exclude(order_line_id__in=wanted_ids).delete()
@@ -226,6 +279,48 @@ def return_draft_set_lines(
         )
         locked.save(update_fields=["requested_value", "updated_at"])
     return locked
+
+
+def _checked_order_ids(customer_account: CustomerAccount, order_ids: Sequence[int]) -> list[int]:
+    wanted = sorted({pk for pk in order_ids if isinstance(pk, int) and not isinstance(pk, bool)})
+    if not wanted:
+        message = _("Choose at least one delivered order.")
+        raise ReturnInvalid(message, fields={"orders": [message]})
+    if len(wanted) > MAX_WIZARD_ORDERS:
+        message = _("Choose at most %(count)d orders for one return.") % {
+            "count": MAX_WIZARD_ORDERS
+        }
+        raise ReturnInvalid(message, fields={"orders": [message]})
+    known = Order.objects.filter(pk__in=wanted, customer_account=customer_account)
+    if set(known.values_list("pk", flat=True)) != set(wanted):
+        message = _("Choose delivered orders of your company.")
+        raise ReturnInvalid(message, fields={"orders": [message]})
+    return wanted
+
+
+def return_draft_choose_orders(
+    *, return_request: ReturnRequest, actor: User, order_ids: Sequence[int]
+) -> ReturnRequest:
+    """Keep the orders chosen in the wizard's first step on the draft, so that the customer
+    (or a colleague) continues with them on any device: orders of the draft's company, at
+    most MAX_WIZARD_ORDERS."""
+    with transaction.atomic():
+        locked = _lock_draft(return_request, actor)
+        locked.wizard_order_ids = _checked_order_ids(locked.customer_account, order_ids)
+        locked.save(update_fields=["wizard_order_ids", "updated_at"])
+    return locked
+
+
+def return_draft_note_step(*, return_request: ReturnRequest, step: int) -> None:
+    """Remember the wizard step the customer opened last, to continue there later. Only the
+    draft's wizard state changes: not its version (staff looking at it are not told it
+    changed) nor `updated_at` (the housekeeping's idle time of an empty draft)."""
+    if step not in WIZARD_STEPS or return_request.wizard_step == step:
+        return
+    ReturnRequest.objects.filter(pk=return_request.pk, status=ReturnStatus.DRAFT).update(
+        wizard_step=step
+    )
+    return_request.wizard_step = step
 
 
 def return_draft_set_details(

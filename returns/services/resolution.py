@@ -42,7 +42,7 @@ from ..policies import CENT, LineSettlement, PolicyRules, settle
 from ..selectors import return_rules_applied, tenant_today
 from .access import require_acting_for_customers, require_staff
 from .errors import ReturnConflict, ReturnInvalid
-from .transitions import _conflict, _event, _lock
+from .transitions import _conflict, _event, _lock, shipping_payer
 
 ZERO = Decimal("0.00")
 MAX_TEXT = 4000
@@ -78,30 +78,74 @@ class LineProposal:
         return f"{order_line.order.number}/{order_line.line_number}"
 
 
+def _proposals(
+    rules: PolicyRules, lines: Sequence[ReturnLine], quantities: Sequence[int]
+) -> list[LineProposal]:
+    settlement = settle(
+        rules,
+        [
+            LineSettlement(
+                accepted_quantity=quantity, unit_price=line.unit_price, reason=line.reason
+            )
+            for line, quantity in zip(lines, quantities, strict=True)
+        ],
+    )
+    proposals = []
+    for line, quantity, amount in zip(lines, quantities, settlement.line_amounts, strict=True):
+        value = (line.unit_price * quantity).quantize(CENT)
+        proposals.append(
+            LineProposal(line=line, accepted_value=value, fee=value - amount, amount=amount)
+        )
+    return proposals
+
+
 def resolution_proposal(
     return_request: ReturnRequest, lines: Sequence[ReturnLine]
 ) -> tuple[list[LineProposal], PolicyRules]:
     """The policy's proposal for every line (in the order given), and the rules applied: the
     back-office shows it, the service records it where staff did not decide otherwise."""
     rules = return_rules_applied(return_request=return_request)
-    settlement = settle(
-        rules,
-        [
-            LineSettlement(
-                accepted_quantity=line.accepted_quantity or 0,
-                unit_price=line.unit_price,
-                reason=line.reason,
-            )
-            for line in lines
-        ],
+    return _proposals(rules, lines, [line.accepted_quantity or 0 for line in lines]), rules
+
+
+@dataclass(frozen=True)
+class ResolutionEstimate:
+    """What a return would get if inspection accepted every unit asked for (the portal's
+    review step shows it before submission, as an estimate)."""
+
+    lines: list[LineProposal]
+    pays_money: bool  # a refund or a credit note was asked for
+    value: Decimal
+    restocking_fee: Decimal
+    total: Decimal  # the money paid back (0 for a replacement or a repair)
+    shipping_paid_by: str  # ShippingPaidBy, as submission will set it
+
+
+def resolution_estimate(
+    return_request: ReturnRequest,
+    lines: Sequence[ReturnLine],
+    *,
+    rules: PolicyRules,
+    free_shipping: bool,
+) -> ResolutionEstimate:
+    """The proposal of `resolution_proposal` for the quantities asked for, under `rules` (a
+    draft's: those submission will snapshot, `selectors.return_rules_for`), and the
+    resolution asked for: a refund or a credit note pays the lines' amounts (value less the
+    restocking fee); a replacement or a repair pays nothing and is charged no fee, as
+    `return_request_resolve` records them. `free_shipping` is the policy's verdict
+    (`ReturnVerdict.free_shipping`)."""
+    proposals = _proposals(rules, lines, [line.quantity for line in lines])
+    pays_money = return_request.requested_resolution in MONEY_RESOLUTIONS
+    value = sum((p.accepted_value for p in proposals), ZERO)
+    fee = sum((p.fee for p in proposals), ZERO) if pays_money else ZERO
+    return ResolutionEstimate(
+        lines=proposals,
+        pays_money=pays_money,
+        value=value,
+        restocking_fee=fee,
+        total=sum((p.amount for p in proposals), ZERO) if pays_money else ZERO,
+        shipping_paid_by=shipping_payer(free_shipping),
     )
-    proposals = []
-    for line, amount in zip(lines, settlement.line_amounts, strict=True):
-        value = (line.unit_price * (line.accepted_quantity or 0)).quantize(CENT)
-        proposals.append(
-            LineProposal(line=line, accepted_value=value, fee=value - amount, amount=amount)
-        )
-    return proposals, rules
 
 
 # --- resolve ----------------------------------------------------------------------------
@@ -413,7 +457,7 @@ def return_request_confirm_document(
                     "Return %(number)s is not resolved (its status is “%(status)s”): the ERP's "
                     "documents are confirmed once it is."
                 )
-                % {"number": locked.number, "status": locked.get_status_display()}
+                % {"number": locked.reference, "status": locked.get_status_display()}
             )
         if issued_on is not None and issued_on > tenant_today(locked.tenant):
             raise ReturnInvalid(
@@ -440,7 +484,7 @@ def return_request_confirm_document(
                     % {
                         "document": existing.get_kind_display(),
                         "existing": existing.number,
-                        "number": locked.number,
+                        "number": locked.reference,
                     }
                 )
             raise ReturnConflict(
@@ -449,7 +493,7 @@ def return_request_confirm_document(
                     "confirmed is not replaced."
                 )
                 % {
-                    "number": locked.number,
+                    "number": locked.reference,
                     "document": existing.get_kind_display().lower(),
                     "existing": existing.number,
                 }
@@ -502,7 +546,7 @@ def _check_credit_note_amount(locked: ReturnRequest, amount: Decimal) -> None:
     money_back = locked.refund_total or ZERO
     if money_back == ZERO:
         message = _("Return %(number)s pays nothing back, so it takes no credit note.") % {
-            "number": locked.number
+            "number": locked.reference
         }
         raise ReturnInvalid(message, fields={"type": [message]})
     if amount != money_back:
@@ -513,7 +557,7 @@ def _check_credit_note_amount(locked: ReturnRequest, amount: Decimal) -> None:
             "amount": amount,
             "total": money_back,
             "currency": locked.tenant.currency,
-            "number": locked.number,
+            "number": locked.reference,
         }
         raise ReturnInvalid(message, fields={"amount": [message]})
 
@@ -522,7 +566,7 @@ def _check_has_order_lines(locked: ReturnRequest) -> None:
     if not locked.lines.filter(resolution__in=ORDER_RESOLUTIONS).exists():
         message = _(
             "Return %(number)s has no replacement or repair lines, so it takes no order."
-        ) % {"number": locked.number}
+        ) % {"number": locked.reference}
         raise ReturnInvalid(message, fields={"type": [message]})
 
 

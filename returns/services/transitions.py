@@ -34,6 +34,7 @@ from rma_portal.cadence import told_by
 from rma_portal.concurrency import changed_since_seen
 from rma_portal.security.audit import record
 from rma_portal.security.models import AuditAction
+from rma_portal.tenancy.sequences import format_document_number, next_in_sequence
 
 from ..models import (
     OPEN_STATUSES,
@@ -48,7 +49,7 @@ from ..models import (
 )
 from ..notifications import on_return_event
 from ..policies import evaluate_return
-from ..selectors import claimed_quantities, line_facts, return_rules_for, tenant_today
+from ..selectors import lines_facts, return_rules_for, tenant_today
 from .access import (
     may_approve,
     require_acting_for_customers,
@@ -87,10 +88,25 @@ CONFLICT_MESSAGES = {
 }
 
 
+def shipping_payer(free_shipping: bool) -> str:
+    """Who pays for sending the goods back, from the policy's verdict: we do when every line
+    is returned for a reason of free return shipping (our error, a defect)."""
+    return ShippingPaidBy.MERCHANT if free_shipping else ShippingPaidBy.CUSTOMER
+
+
+def next_rma_number(tenant) -> str:
+    """The next RMA number, RMA-<year>-<n> in the tenant's year of today; given on
+    submission, in its transaction (a submission refused or rolled back gives it back)."""
+    year = tenant_today(tenant).year
+    return format_document_number(
+        "RMA", year, next_in_sequence(tenant=tenant, name="RMA", year=year)
+    )
+
+
 def _conflict(locked: ReturnRequest, transition: str) -> ReturnConflict:
     return ReturnConflict(
         str(CONFLICT_MESSAGES[transition])
-        % {"number": locked.number, "status": locked.get_status_display()}
+        % {"number": locked.reference, "status": locked.get_status_display()}
     )
 
 
@@ -111,7 +127,7 @@ def _lock(return_request: ReturnRequest, *, as_seen: bool = True) -> ReturnReque
                 "Return %(number)s has changed since you opened it (it is now “%(status)s”): "
                 "look at it again, then repeat what you wanted to do."
             )
-            % {"number": locked.number, "status": locked.get_status_display()}
+            % {"number": locked.reference, "status": locked.get_status_display()}
         )
     return locked
 
@@ -251,18 +267,12 @@ def _submit(
             .select_related("order", "product__category")
             .order_by("pk")
         }
-        claimed = claimed_quantities(order_line_ids=order_lines, exclude_return_id=locked.pk)
         _check_serials_free(locked, lines)
         rules = return_rules_for(customer_account=locked.customer_account)
-        facts = [
-            line_facts(
-                order_line=order_lines[line.order_line_id],
-                quantity=line.quantity,
-                reason=line.reason,
-                claimed_elsewhere=claimed[line.order_line_id],
-            )
-            for line in lines
-        ]
+        facts = lines_facts(
+            [(order_lines[line.order_line_id], line.quantity, line.reason) for line in lines],
+            exclude_return_id=locked.pk,
+        )
         verdict = evaluate_return(
             rules, facts, resolution=locked.requested_resolution, today=tenant_today(locked.tenant)
         )
@@ -290,9 +300,9 @@ def _submit(
         locked.approval_level = rules.approval_level(
             verdict.requested_value, overridden=bool(overridden)
         )
-        locked.shipping_paid_by = (
-            ShippingPaidBy.MERCHANT if verdict.free_shipping else ShippingPaidBy.CUSTOMER
-        )
+        locked.shipping_paid_by = shipping_payer(verdict.free_shipping)
+        if not locked.number:  # first submission; a return taken back keeps its number
+            locked.number = next_rma_number(locked.tenant)
         locked.submit()
         calendar = business_calendar(locked.tenant)
         locked.start_decision_clock(calendar, now=timezone.now())
@@ -483,7 +493,7 @@ def _record_approval(action: str, actor: User, locked: ReturnRequest) -> None:
         user=actor,
         tenant=locked.tenant,
         target=locked,
-        target_label=locked.number,
+        target_label=locked.reference,
         details={
             "return": locked.number,
             "approval_level": locked.approval_level,
@@ -504,11 +514,11 @@ def return_request_ask_approval(
         if not locked.approval_level:
             raise ReturnConflict(
                 _("Return %(number)s needs no further approval: approve it yourself.")
-                % {"number": locked.number}
+                % {"number": locked.reference}
             )
         if may_approve(user, locked):
             raise ReturnConflict(
-                _("You may approve return %(number)s yourself.") % {"number": locked.number}
+                _("You may approve return %(number)s yourself.") % {"number": locked.reference}
             )
 
     def apply(locked: ReturnRequest) -> None:

@@ -343,7 +343,7 @@ def file_return_view(model_admin, request):
 
 
 def _filed(request, return_request, customer) -> HttpResponseRedirect:
-    values = {"number": return_request.number, "customer": customer.get_full_name()}
+    values = {"number": return_request.reference, "customer": customer.get_full_name()}
     if return_request.status == ReturnStatus.APPROVED:
         text = _("Return %(number)s was filed for %(customer)s and approved automatically.")
     else:

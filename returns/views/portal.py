@@ -48,6 +48,7 @@ from ..forms import (
 )
 from ..models import ReturnLine, ReturnReason, ReturnRequest, ReturnStatus
 from ..policies import LineVerdict, PolicyRules, evaluate_line, evaluate_return
+from ..progress import return_progress
 from ..services.access import is_customer_party
 from ..services.attachments import CLOSED_FOR_UPLOADS
 
@@ -55,8 +56,6 @@ RETURNS_PER_PAGE = 20
 ORDERS_PER_PAGE = 20
 # Step 1 lists orders delivered in the last year; a search by number reaches older ones.
 ORDER_LOOKBACK_DAYS = 365
-# The orders chosen in step 1, per draft id, so that step 2 lists their lines.
-WIZARD_ORDERS_KEY = "return_wizard_orders"
 # A return started from a complaint's page ("Start a return for this order"): the complaint id
 # per draft id, so that submitting the draft links the return to the complaint.
 WIZARD_COMPLAINTS_KEY = "return_wizard_complaints"
@@ -104,35 +103,19 @@ def draft_step(view):
     def wrapper(request, return_id: int, *args, **kwargs):
         return_request = _visible_return(request, return_id)
         if return_request.status != ReturnStatus.DRAFT:
-            messages.info(
-                request,
-                _("Return %(number)s is %(status)s; it can no longer be edited.")
-                % {
-                    "number": return_request.number,
-                    "status": return_request.get_status_display().lower(),
-                },
-            )
+            values = {
+                "number": return_request.reference,
+                "status": return_request.get_status_display().lower(),
+            }
+            if return_request.number:
+                text = _("Return %(number)s is %(status)s; it can no longer be edited.")
+            else:  # a draft cancelled before it was ever submitted
+                text = _("%(number)s is %(status)s; it can no longer be edited.")
+            messages.info(request, text % values)
             return redirect("portal:return_detail", return_request.pk)
         return view(request, return_request, *args, **kwargs)
 
     return wrapper
-
-
-def _remember_orders(request, draft: ReturnRequest, order_ids: list[int]) -> None:
-    remembered = dict(request.session.get(WIZARD_ORDERS_KEY, {}))
-    remembered.pop(str(draft.pk), None)
-    remembered[str(draft.pk)] = sorted(order_ids)
-    while len(remembered) > REMEMBERED_DRAFTS:  # the oldest drafts go first
-        remembered.pop(next(iter(remembered)))
-    request.session[WIZARD_ORDERS_KEY] = remembered
-
-
-def _forget_orders(request, return_request: ReturnRequest) -> None:
-    remembered = request.session.get(WIZARD_ORDERS_KEY) or {}
-    if str(return_request.pk) in remembered:
-        remembered = dict(remembered)
-        remembered.pop(str(return_request.pk))
-        request.session[WIZARD_ORDERS_KEY] = remembered
 
 
 def _complaint_to_link(request) -> Complaint | None:
@@ -174,7 +157,7 @@ def _link_to_complaint(request, submitted: ReturnRequest, complaint_id: int) -> 
                 "Return %(number)s could not be linked to the complaint it was started from: "
                 "the complaint is no longer available to you."
             )
-            % {"number": submitted.number},
+            % {"number": submitted.reference},
         )
         return
     try:
@@ -185,38 +168,58 @@ def _link_to_complaint(request, submitted: ReturnRequest, complaint_id: int) -> 
         messages.warning(
             request,
             _("Return %(number)s could not be linked to complaint %(code)s: %(reason)s")
-            % {"number": submitted.number, "code": complaint.code, "reason": error.message},
+            % {"number": submitted.reference, "code": complaint.code, "reason": error.message},
         )
     else:
         messages.info(
             request,
             _("Return %(number)s is linked to complaint %(code)s.")
-            % {"number": submitted.number, "code": complaint.code},
+            % {"number": submitted.reference, "code": complaint.code},
         )
 
 
-def _chosen_order_ids(request, draft: ReturnRequest) -> list[int]:
-    """The orders picked in step 1; on another device, the orders of the draft's lines."""
-    remembered = (request.session.get(WIZARD_ORDERS_KEY) or {}).get(str(draft.pk))
-    if remembered:
-        return [int(pk) for pk in remembered]
+def _chosen_order_ids(draft: ReturnRequest) -> list[int]:
+    """The orders picked in step 1, kept on the draft; for a draft filed elsewhere (the API,
+    staff), the orders of its lines."""
+    chosen = [pk for pk in draft.wizard_order_ids or [] if isinstance(pk, int)]
+    if chosen:
+        return chosen
     return sorted(set(draft.lines.values_list("order_line__order_id", flat=True)))
 
 
-def _resume_url(return_request: ReturnRequest, *, line_count: int) -> str:
-    """Where "continue" takes a draft: the first step that still needs something."""
+STEP_URL_NAMES = {
+    1: "portal:return_wizard_orders",
+    2: "portal:return_wizard_lines",
+    3: "portal:return_wizard_details",
+    4: "portal:return_wizard_review",
+}
+
+
+def _resume_step(return_request: ReturnRequest, *, line_count: int) -> int:
+    """The step "continue" opens: the one the customer opened last (`wizard_step`), unless an
+    earlier step still needs something; a draft never opened in the wizard (filed through
+    the API or by staff), the first step that needs something."""
     if not line_count:
-        name = "portal:return_wizard_lines"
+        needed = 2 if return_request.wizard_order_ids else 1
     elif not (return_request.requested_resolution and return_request.return_method):
-        name = "portal:return_wizard_details"
+        needed = 3
     else:
-        name = "portal:return_wizard_review"
-    return reverse(name, args=[return_request.pk])
+        needed = 4
+    if not return_request.wizard_step:
+        return needed
+    return min(return_request.wizard_step, needed)
+
+
+def _resume_url(return_request: ReturnRequest, *, line_count: int) -> str:
+    step = _resume_step(return_request, line_count=line_count)
+    return reverse(STEP_URL_NAMES[step], args=[return_request.pk])
 
 
 def _left_wizard(request, return_request: ReturnRequest, error: ApplicationError):
-    """The draft changed under the user (submitted or cancelled elsewhere)."""
+    """The draft changed under the user (submitted or cancelled elsewhere, or removed)."""
     messages.error(request, error.message)
+    if not ReturnRequest.objects.filter(pk=return_request.pk).exists():
+        return redirect("portal:return_list")
     return redirect("portal:return_detail", return_request.pk)
 
 
@@ -235,9 +238,16 @@ def return_list(request):
     if form.is_bound:
         form.is_valid()  # invalid fields show their errors; the valid ones still filter
     lines = ReturnLine.objects.select_related("order_line__order").order_by("pk")
-    returns = selectors.return_requests_list(
-        user=request.user, **form.selector_filters()
-    ).prefetch_related(Prefetch("lines", queryset=lines))
+    # A draft without lines is not listed (the housekeeping removes it after a day); the
+    # "New return" page offers to continue the customer's own.
+    returns = (
+        selectors.return_requests_list(user=request.user, **form.selector_filters())
+        .exclude(
+            ~Exists(ReturnLine.objects.filter(return_request=OuterRef("pk"))),
+            status=ReturnStatus.DRAFT,
+        )
+        .prefetch_related(Prefetch("lines", queryset=lines))
+    )
     page = Paginator(returns, RETURNS_PER_PAGE).get_page(request.GET.get("page"))
     for return_request in page.object_list:
         request_lines = list(return_request.lines.all())
@@ -296,21 +306,29 @@ def _orders_step(request, *, draft: ReturnRequest | None):
             order_ids = [order.pk for order in form.cleaned_data["orders"]]
             try:
                 if draft is None:
-                    draft = services.return_draft_create(
-                        customer_account=account, requester=request.user
+                    chosen_for = services.return_draft_create(
+                        customer_account=account, requester=request.user, order_ids=order_ids
                     )
+                else:
+                    chosen_for = services.return_draft_choose_orders(
+                        return_request=draft, actor=request.user, order_ids=order_ids
+                    )
+            except services.ReturnInvalid as error:
+                add_application_error(form, error)
             except ApplicationError as error:
+                if draft is not None:  # submitted, cancelled or removed meanwhile
+                    return _left_wizard(request, draft, error)
                 add_application_error(form, error)
             else:
-                _remember_orders(request, draft, order_ids)
                 if complaint is not None:
-                    _remember_complaint(request, draft, complaint)
-                return redirect("portal:return_wizard_lines", draft.pk)
+                    _remember_complaint(request, chosen_for, complaint)
+                return redirect("portal:return_wizard_lines", chosen_for.pk)
         selected_ids = parse_ids(request.POST.getlist("orders"), limit=50)
     else:
         form = WizardOrdersForm(orders=choosable)
         if draft is not None:
-            selected_ids = _chosen_order_ids(request, draft)
+            services.return_draft_note_step(return_request=draft, step=1)
+            selected_ids = _chosen_order_ids(draft)
         else:
             selected_ids = parse_ids(request.GET.getlist("order"), limit=50)
 
@@ -328,6 +346,16 @@ def _orders_step(request, *, draft: ReturnRequest | None):
         )
         listed = listed.filter(_delivered_since(since))
     page = Paginator(listed, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    unfinished = []
+    if draft is None:
+        unfinished = selectors.empty_drafts_of(user=request.user)
+        chosen = {pk for other in unfinished for pk in other.wizard_order_ids or []}
+        numbers = dict(delivered.filter(pk__in=chosen).values_list("pk", "number"))
+        for other in unfinished:
+            other.order_numbers = [
+                numbers[pk] for pk in other.wizard_order_ids or [] if pk in numbers
+            ]
+            other.resume_url = _resume_url(other, line_count=0)
     return render(
         request,
         "portal/returns/wizard_orders.html",
@@ -341,6 +369,7 @@ def _orders_step(request, *, draft: ReturnRequest | None):
             "query": query,
             "lookback_days": ORDER_LOOKBACK_DAYS,
             "complaint": complaint,
+            "unfinished": unfinished,
         },
     )
 
@@ -429,7 +458,7 @@ def _attach_uploads(request, draft: ReturnRequest, uploads: list) -> tuple[int, 
 
 @draft_step
 def return_wizard_lines(request, draft: ReturnRequest):
-    order_ids = _chosen_order_ids(request, draft)
+    order_ids = _chosen_order_ids(draft)
     if not order_ids:
         messages.info(request, _("Choose the orders you are returning goods from."))
         return redirect("portal:return_wizard_orders", draft.pk)
@@ -477,8 +506,9 @@ def return_wizard_lines(request, draft: ReturnRequest):
                     )
                     forms_by_input.append(form)
             try:
+                # Refused by the policy now, as submission would refuse it (step 4).
                 services.return_draft_set_lines(
-                    return_request=draft, actor=request.user, lines=inputs
+                    return_request=draft, actor=request.user, lines=inputs, check_policy=True
                 )
             except services.ReturnInvalid as error:
                 step_errors = _put_line_errors(formset, forms_by_input, error)
@@ -507,6 +537,7 @@ def return_wizard_lines(request, draft: ReturnRequest):
         elif formset.non_form_errors():
             step_errors = list(formset.non_form_errors())
     else:
+        services.return_draft_note_step(return_request=draft, step=2)
         formset = ReturnLineFormSet(prefix="lines", initial=initial, form_kwargs=form_kwargs)
         files_form = ReturnFilesForm(prefix="return")
 
@@ -558,6 +589,8 @@ def return_wizard_details(request, draft: ReturnRequest):
         initial=initial,
         resolutions=rules.allowed_resolutions,
     )
+    if not form.is_bound:
+        services.return_draft_note_step(return_request=draft, step=3)
     if form.is_bound and form.is_valid():
         try:
             services.return_draft_set_details(
@@ -590,7 +623,6 @@ def return_wizard_review(request, draft: ReturnRequest):
         except ApplicationError as error:
             return _left_wizard(request, draft, error)
         else:
-            _forget_orders(request, submitted)
             complaint_id = _forget_complaint(request, submitted)
             if submitted.status == ReturnStatus.APPROVED:
                 text = _(
@@ -602,26 +634,21 @@ def return_wizard_review(request, draft: ReturnRequest):
                     "Return %(number)s was submitted. We will let you know as soon as it "
                     "has been reviewed."
                 )
-            messages.success(request, text % {"number": submitted.number})
+            messages.success(request, text % {"number": submitted.reference})
             if complaint_id is not None:
                 _link_to_complaint(request, submitted, complaint_id)
             return redirect("portal:return_detail", submitted.pk)
+    else:
+        services.return_draft_note_step(return_request=draft, step=4)
 
     detailed = selectors.return_request_detail(return_request=draft, public_only=True)
     lines = list(detailed.lines.all())
-    claimed = selectors.claimed_quantities(
-        order_line_ids=[line.order_line_id for line in lines], exclude_return_id=draft.pk
-    )
+    # The facts, rules and engine of submission (services.transitions._submit).
     rules = selectors.return_rules_for(customer_account=draft.customer_account)
-    facts = [
-        selectors.line_facts(
-            order_line=line.order_line,
-            quantity=line.quantity,
-            reason=line.reason,
-            claimed_elsewhere=claimed.get(line.order_line_id, 0),
-        )
-        for line in lines
-    ]
+    facts = selectors.lines_facts(
+        [(line.order_line, line.quantity, line.reason) for line in lines],
+        exclude_return_id=draft.pk,
+    )
     verdict = evaluate_return(
         rules,
         facts,
@@ -629,17 +656,22 @@ def return_wizard_review(request, draft: ReturnRequest):
         today=selectors.tenant_today(request.tenant),
     )
     details_missing = not (detailed.requested_resolution and detailed.return_method)
+    # The money as the resolution would compute it if every unit were accepted.
+    estimate = services.resolution_estimate(
+        detailed, lines, rules=rules, free_shipping=verdict.free_shipping
+    )
     return render(
         request,
         "portal/returns/wizard_review.html",
         {
             "draft": detailed,
             "step": 4,
-            "rows": list(zip(lines, verdict.lines, strict=True)),
+            "rows": list(zip(lines, verdict.lines, estimate.lines, strict=True)),
             "verdict": verdict,
+            "estimate": estimate,
+            "details_missing": details_missing,
             "rules": rules,
             "policy": _policy_summary(rules),
-            "details_missing": details_missing,
             "can_submit": verdict.allowed and not details_missing,
             "submit_error": submit_error,
             "return_files": [a for a in detailed.attachments.all() if a.line_id is None],
@@ -751,6 +783,7 @@ def _render_detail(
             "needs_info": detailed.status == ReturnStatus.NEEDS_INFO,
             "accepts_files": detailed.status not in CLOSED_FOR_UPLOADS,
             "has_label": labels.label_available(detailed),
+            "progress": return_progress(detailed),
             "inspected": any(line.accepted_quantity is not None for line in lines),
             "answer_form": answer_form or InfoAnswerForm(),
             "message_form": message_form or ReturnMessageForm(),
@@ -775,16 +808,16 @@ def return_cancel(request, return_id: int):
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("portal:return_detail", return_request.pk)
-    _forget_orders(request, return_request)
     _forget_complaint(request, return_request)
     if was_draft:
-        messages.success(
-            request,
-            _("The draft %(number)s was cancelled.") % {"number": return_request.number},
-        )
+        if return_request.number:  # a return taken back to be changed
+            text = _("The draft %(number)s was cancelled.") % {"number": return_request.number}
+        else:
+            text = _("%(draft)s was cancelled.") % {"draft": return_request.reference}
+        messages.success(request, text)
         return redirect("portal:return_list")
     messages.success(
-        request, _("Return %(number)s was cancelled.") % {"number": return_request.number}
+        request, _("Return %(number)s was cancelled.") % {"number": return_request.reference}
     )
     return redirect("portal:return_detail", return_request.pk)
 
@@ -805,7 +838,7 @@ def return_reopen(request, return_id: int):
             "Return %(number)s is a draft again: change it, then submit it. Our team sees "
             "it again when you do."
         )
-        % {"number": return_request.number},
+        % {"number": return_request.reference},
     )
     return redirect("portal:return_wizard_lines", return_request.pk)
 

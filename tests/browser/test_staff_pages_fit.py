@@ -78,7 +78,7 @@ KEY_COLUMNS = {
         "field-assignee",
     ],
     "/backoffice/returns/returnrequest/": [
-        "field-number",
+        "field-rma_number",
         "field-status",
         "field-sla",
         "field-assignee",

@@ -13,7 +13,7 @@ import pytest
 from django.core.files.uploadedfile import InMemoryUploadedFile, SimpleUploadedFile
 from PIL import Image, PngImagePlugin
 
-from customers.models import OrderLine
+from customers.models import OrderLine, Product
 from returns import services
 from returns.models import ReturnAttachment, ReturnEvent, ReturnLine, ReturnRequest, ReturnStatus
 from rma_portal.files.uploads import UploadRejected
@@ -185,13 +185,24 @@ def test_bad_details_refuse_the_whole_create(world_a, lines, details, field):
     assert nothing_saved(world_a.tenant)
 
 
-def test_a_failed_create_gives_its_rma_number_back(world_a, lines):
+def test_a_failed_create_or_submission_gives_its_rma_number_back(world_a, lines):
+    # Numbers are given on submission: a draft has none, a refused submission gives it back.
     with pytest.raises(services.ReturnInvalid):
         create(world_a, [{"order_line_id": lines[0].pk, "quantity": 0, "reason": "defective"}])
-
     rma = create(world_a, [{"order_line_id": lines[0].pk, "quantity": 1, "reason": "defective"}])
+    assert rma.number == ""
+    Product.unscoped.filter(pk=lines[0].product_id).update(is_returnable=False)
+    with tenant_context(world_a.tenant), pytest.raises(services.ReturnInvalid):
+        services.return_request_submit(return_request=rma, actor=world_a.customer)
+    rma.refresh_from_db()
+    assert rma.number == ""
+    assert not TenantSequence.unscoped.filter(tenant=world_a.tenant, last_value__gt=0).exists()
 
-    assert re.fullmatch(r"RMA-\d{4}-000001", rma.number)
+    Product.unscoped.filter(pk=lines[0].product_id).update(is_returnable=True)
+    with tenant_context(world_a.tenant):
+        submitted = services.return_request_submit(return_request=rma, actor=world_a.customer)
+
+    assert re.fullmatch(r"RMA-\d{4}-000001", submitted.number)
 
 
 @pytest.mark.parametrize("who", ["other_company_user", "agent", "manager"])
