@@ -8,6 +8,7 @@ their "all" value (0 or ""). Whole past months are also stored compacted (span "
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -213,9 +214,11 @@ def monthly_report_upload_to(instance, filename: str) -> str:
 
 
 class MonthlyReport(TenantOwnedModel):
-    """The monthly KPI report PDF of one month, kept so it is mailed and downloaded as sent."""
+    """The monthly KPI report PDF of one month in one language (the reader's: whoever downloads
+    or is mailed it), kept so it is mailed and downloaded as sent."""
 
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     file = models.FileField(_("file"), upload_to=monthly_report_upload_to, max_length=255)
     generated_at = models.DateTimeField(_("generated"))
 
@@ -223,11 +226,13 @@ class MonthlyReport(TenantOwnedModel):
         verbose_name = _("monthly report")
         verbose_name_plural = _("monthly reports")
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "month"], name="monthly_report_unique"),
+            models.UniqueConstraint(
+                fields=["tenant", "month", "language"], name="monthly_report_unique"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m}"
+        return f"{self.month:%Y-%m} ({self.language})"
 
 
 class QuarterlyReport(TenantOwnedModel):
@@ -237,6 +242,7 @@ class QuarterlyReport(TenantOwnedModel):
     quarter = models.DateField(
         _("quarter"), help_text=_("The first day of the quarter (1 January, 1 April, …).")
     )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     file = models.FileField(_("file"), upload_to=monthly_report_upload_to, max_length=255)
     generated_at = models.DateTimeField(_("generated"))
 
@@ -244,8 +250,10 @@ class QuarterlyReport(TenantOwnedModel):
         verbose_name = _("quarterly report")
         verbose_name_plural = _("quarterly reports")
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "quarter"], name="quarterly_report_unique"),
+            models.UniqueConstraint(
+                fields=["tenant", "quarter", "language"], name="quarterly_report_unique"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.quarter.year}-Q{(self.quarter.month - 1) // 3 + 1}"
+        return f"{self.quarter.year}-Q{(self.quarter.month - 1) // 3 + 1} ({self.language})"

@@ -12,8 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _lazy
 
 from complaints.models import ComplaintCategory, Priority
@@ -354,7 +354,10 @@ def monthly_report(request: HttpRequest, year: int, month: int) -> HttpResponse:
         raise Http404(_("There is no such month.")) from error
     if not reports.is_past_month(tenant=request.tenant, month=first):
         raise Http404(_("Reports exist for past months only."))
-    _report, pdf = reports.monthly_report_get_or_render(tenant=request.tenant, month=first)
+    # In the reader's language: the one they chose (the language switch, else their browser's).
+    _report, pdf = reports.monthly_report_get_or_render(
+        tenant=request.tenant, month=first, language=get_language()
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = reports.report_filename(request.tenant, first)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -369,7 +372,9 @@ def quarterly_report(request: HttpRequest, year: int, quarter: int) -> HttpRespo
         raise Http404(_("There is no such quarter.")) from error
     if not reports.is_past_quarter(tenant=request.tenant, quarter=first):
         raise Http404(_("Reports exist for past quarters only."))
-    _report, pdf = reports.quarterly_report_get_or_render(tenant=request.tenant, quarter=first)
+    _report, pdf = reports.quarterly_report_get_or_render(
+        tenant=request.tenant, quarter=first, language=get_language()
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = reports.quarterly_report_filename(request.tenant, first)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
