@@ -21,8 +21,9 @@ from rma_portal.accounts.models import STAFF_ROLES, Role, User
 
 from . import figures, kpis
 from .kpis import REJECTED, KpiFilters, Region
+from .periods import comparison_range, preset_range
 from .rollup_reader import RollupReader
-from .rollups import month_end, month_start
+from .rollups import month_end
 
 MAX_PERIOD_DAYS = 3 * 366
 # The drill-down lists' `missed=` value of the cases whose customer-update cadence lapsed.
@@ -51,27 +52,6 @@ class DashboardInputError(ValueError):
         self.errors = errors
 
 
-def preset_range(preset: str, today: datetime.date) -> tuple[datetime.date, datetime.date]:
-    if preset == "7d":
-        return today - datetime.timedelta(days=6), today
-    if preset == "30d":
-        return today - datetime.timedelta(days=29), today
-    if preset == "90d":
-        return today - datetime.timedelta(days=89), today
-    if preset == "this_month":
-        return month_start(today), today
-    if preset == "last_month":
-        last = month_start(today) - datetime.timedelta(days=1)
-        return month_start(last), last
-    if preset == "this_year":
-        return today.replace(month=1, day=1), today
-    # 12 months: the current month and the eleven before it.
-    first = month_start(today)
-    for _month in range(11):
-        first = month_start(first - datetime.timedelta(days=1))
-    return first, today
-
-
 @dataclass(frozen=True)
 class DashboardQuery:
     preset: str
@@ -82,17 +62,14 @@ class DashboardQuery:
 
     @property
     def previous(self) -> tuple[datetime.date, datetime.date]:
-        """The period just before, for comparison: as many whole months when the period is
-        whole months (a month against the month before), else as many days."""
-        end = self.start - datetime.timedelta(days=1)
-        if self.start.day == 1 and self.end == month_end(self.end):
-            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
-            first = self.start
-            for _month in range(months + 1):
-                first = month_start(first - datetime.timedelta(days=1))
-            return first, end
-        length = (self.end - self.start).days + 1
-        return end - datetime.timedelta(days=length - 1), end
+        """The period compared with (analytics.periods.comparison_range): a month or year to
+        date against the same days of the one before, whole months against as many whole
+        months just before, other periods against as many days just before."""
+        return comparison_range(self.preset, self.start, self.end)
+
+    @property
+    def includes_today(self) -> bool:
+        return self.start <= self.today <= self.end
 
     def params(self, **changes) -> dict[str, str]:
         """The query string of this view (with changes), for links and exports."""

@@ -282,10 +282,22 @@ def test_the_period_presets_cover_their_days(client, rolled_up):
         assert client.get(f"/dashboard/?period={preset}").status_code == 200, preset
     today = tenant_today(rolled_up.ta)
     html = client.get("/dashboard/?period=7d").content.decode()
-    # The first day is in many links and chart labels of a longer period too: read the note.
-    first = dateformat.format(today - datetime.timedelta(days=6), "j M Y")
-    note = parse(html).select_one("p.period-note").text
-    assert note.startswith(f"Figures for {first} – {dateformat.format(today, 'j M Y')} "), note
+    # Seven whole days ending yesterday, against the seven before (analytics.periods; the
+    # arithmetic on explicit dates: tests/analytics/test_periods.py). The first day is in many
+    # links and chart labels of a longer period too: read the note.
+    day = datetime.timedelta(days=1)
+    first, last = today - 7 * day, today - day
+    expected = (
+        f"Figures for {dateformat.format(first, 'j M Y')} – {dateformat.format(last, 'j M Y')} "
+        f"· compared with {dateformat.format(first - 7 * day, 'j M Y')} – "
+        f"{dateformat.format(first - day, 'j M Y')} · "
+        "past days from the nightly rollups, today live"
+    )
+    assert parse(html).select_one("p.period-note").text == expected
+    this_month = parse(client.get("/dashboard/?period=this_month").content).select_one(
+        "p.period-note"
+    )
+    assert this_month.text.endswith("past days from the nightly rollups, today live")
 
 
 def test_impossible_report_months_are_not_found(client, rolled_up):
