@@ -73,6 +73,10 @@ class ReturnRollup(RollupRow):
     resolved_repair = _count(_("resolved with repair"))
     resolved_mixed = _count(_("resolved differently per line"))
     rejected = _count(_("rejected"))
+    # returns filed against the policy with an override reason (a "Return policy overridden"
+    # timeline entry), by submission like `returns`, and the value they asked for
+    by_exception = _count(_("returns by exception"))
+    by_exception_value = _money(_("value returned by exception"))
     refunded_value = _money(_("refunded"))
     credited_value = _money(_("credited"))
     restocking_fees = _money(_("restocking fees"))
@@ -131,6 +135,10 @@ class ComplaintRollup(RollupRow):
     complaint_category = models.CharField(_("complaint category"), max_length=20, default="")
     priority = models.CharField(_("priority"), max_length=10, default="")
     filed = _count(_("complaints filed"))
+    # of those, the complaints about a product, and those repeating one of their customer's
+    # about the same product in the 90 days before (analytics.kpis.repeat_complaints)
+    filed_with_product = _count(_("complaints filed about a product"))
+    repeats = _count(_("repeat complaints"))
     first_responses = _count(_("first responses"))
     first_response_hours = _hours(_("first response (business hours)"))
     first_response_met = _count(_("first response within SLA"))
