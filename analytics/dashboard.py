@@ -1247,8 +1247,11 @@ def _all_charts(trend, labels, points, reasons, categories, resolutions) -> list
 def cached_dashboard(
     query: DashboardQuery, *, tenant, now=None, section: Section = EVERYTHING
 ) -> Dashboard:
-    """A section of the dashboard of a query, kept in the cache while no rollup was rebuilt and
-    at most KPI_TODAY_CACHE_SECONDS (today's figures are no older than that; 0: never kept)."""
+    """A section of the dashboard of a query, kept in the cache until a rollup is rebuilt:
+    at most KPI_TODAY_CACHE_SECONDS when the period includes today (today's figures are no
+    older than that), else KPI_PAST_CACHE_SECONDS (past days change only when the hourly run
+    rebuilds them, which ends the cached copy at once). The backlog (open cases now) is read
+    anew for every page. KPI_TODAY_CACHE_SECONDS = 0: nothing is kept."""
     import hashlib
     import time
 
@@ -1262,6 +1265,10 @@ def cached_dashboard(
     seconds = getattr(settings, "KPI_TODAY_CACHE_SECONDS", 60)
     if not seconds:
         return build_dashboard(query, tenant=tenant, now=now, section=section)
+    if not query.includes_today:
+        seconds, moment = getattr(settings, "KPI_PAST_CACHE_SECONDS", 3600), None
+    else:
+        moment = time.time() // seconds
     built = RollupDay.objects.for_tenant(tenant).aggregate(last=Max("built_at"))["last"]
     fingerprint = repr(
         (
@@ -1270,7 +1277,7 @@ def cached_dashboard(
             query.today,
             get_language(),
             built,
-            time.time() // seconds,
+            moment,
         )
     )
     key = f"kpi-dashboard:{tenant.pk}:{hashlib.sha256(fingerprint.encode()).hexdigest()}"
@@ -1278,4 +1285,6 @@ def cached_dashboard(
     if board is None:
         board = build_dashboard(query, tenant=tenant, now=now, section=section)
         cache.set(key, board, seconds)
+    elif board.backlog is not None:
+        board.backlog = kpis.backlog(tenant=tenant, end=query.today, filters=query.filters)
     return board
