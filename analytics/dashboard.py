@@ -464,10 +464,10 @@ SECTIONS = {
         ),
     )
 }
-# Everything at once: the monthly and quarterly reports.
+# Everything at once: the monthly and quarterly reports (never a page, so never named).
 EVERYTHING = Section(
     "all",
-    gettext_lazy("All figures"),
+    "",
     tiles=tuple(TILE_SPECS),
     charts=tuple(CHART_TABLES),
     tables=(
