@@ -22,8 +22,9 @@ from rma_portal.ids import parse_id
 
 from . import figures, kpis
 from .kpis import REJECTED, KpiFilters, Region
+from .periods import comparison_range, preset_range
 from .rollup_reader import RollupReader
-from .rollups import month_end, month_start
+from .rollups import month_end
 
 MAX_PERIOD_DAYS = 3 * 366
 # The drill-down lists' `missed=` value of the cases whose customer-update cadence lapsed.
@@ -52,27 +53,6 @@ class DashboardInputError(ValueError):
         self.errors = errors
 
 
-def preset_range(preset: str, today: datetime.date) -> tuple[datetime.date, datetime.date]:
-    if preset == "7d":
-        return today - datetime.timedelta(days=6), today
-    if preset == "30d":
-        return today - datetime.timedelta(days=29), today
-    if preset == "90d":
-        return today - datetime.timedelta(days=89), today
-    if preset == "this_month":
-        return month_start(today), today
-    if preset == "last_month":
-        last = month_start(today) - datetime.timedelta(days=1)
-        return month_start(last), last
-    if preset == "this_year":
-        return today.replace(month=1, day=1), today
-    # 12 months: the current month and the eleven before it.
-    first = month_start(today)
-    for _month in range(11):
-        first = month_start(first - datetime.timedelta(days=1))
-    return first, today
-
-
 @dataclass(frozen=True)
 class DashboardQuery:
     preset: str
@@ -83,17 +63,14 @@ class DashboardQuery:
 
     @property
     def previous(self) -> tuple[datetime.date, datetime.date]:
-        """The period just before, for comparison: as many whole months when the period is
-        whole months (a month against the month before), else as many days."""
-        end = self.start - datetime.timedelta(days=1)
-        if self.start.day == 1 and self.end == month_end(self.end):
-            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
-            first = self.start
-            for _month in range(months + 1):
-                first = month_start(first - datetime.timedelta(days=1))
-            return first, end
-        length = (self.end - self.start).days + 1
-        return end - datetime.timedelta(days=length - 1), end
+        """The period compared with (analytics.periods.comparison_range): a month or year to
+        date against the same days of the one before, whole months against as many whole
+        months just before, other periods against as many days just before."""
+        return comparison_range(self.preset, self.start, self.end)
+
+    @property
+    def includes_today(self) -> bool:
+        return self.start <= self.today <= self.end
 
     def params(self, **changes) -> dict[str, str]:
         """The query string of this view (with changes), for links and exports."""
@@ -218,24 +195,38 @@ class Tile:
     label: str
     value: object
     previous: object
-    kind: str  # "count", "rate", "money", "hours", "score"
+    kind: str  # "count", "rate", "money", "hours", "bhours", "score"
     better: str = "up"  # which way is good: "up", "down"
     note: str = ""  # the counts a rate is made of, e.g. "45 of 52 on time"
 
     @property
+    def has_base(self) -> bool:
+        """Whether the previous period gives something to compare with: a value, and for
+        anything but a rate (compared in percentage points) a value other than 0, as a
+        change against nothing is no percentage."""
+        if self.previous is None:
+            return False
+        return self.kind == "rate" or float(self.previous) != 0
+
+    @property
     def change(self) -> float | None:
-        if self.value is None or self.previous is None:
+        """Percentage points for rates, else a fraction of the previous value; None when
+        either period has no value or the previous one is no base (has_base)."""
+        if self.value is None or not self.has_base:
             return None
         if self.kind == "rate":
             return float(self.value) - float(self.previous)  # percentage points
-        if not self.previous:
-            return None
         return (float(self.value) - float(self.previous)) / float(self.previous)
 
     @property
     def trend(self) -> str:
+        """ "good" or "bad" by whether the figure moved the way that is better for it
+        (`better`: up for SLA compliance, down for returns), "flat" when it did not move,
+        "none" when there is nothing to compare with."""
         change = self.change
-        if change is None or abs(change) < 1e-9:
+        if change is None:
+            return "none"
+        if abs(change) < 1e-9:
             return "flat"
         good = (change > 0) == (self.better == "up")
         return "good" if good else "bad"
@@ -253,56 +244,66 @@ class Table:
     kinds: list[str] = field(default_factory=list)  # per column: text, count, rate, money, hours
 
 
-def _tile_figures(reader: RollupReader) -> dict:
-    rate = figures.return_rate(reader)
-    money = figures.return_money(reader)
-    cycle, _slowest = figures.return_cycle_times(reader)
-    sla = figures.complaint_sla_compliance(reader)
-    times, _slow = figures.complaint_response_times(reader)
-    quality = figures.complaint_resolution_quality(reader)
-    satisfaction = figures.csat(reader)
-    returns_satisfaction = figures.return_satisfaction(reader)
-    outcomes = figures.complaint_outcomes(reader)
-    repeats = figures.repeat_complaints(reader)
-    exceptions = figures.returns_by_exception(reader)
-    clocks = figures.return_sla_compliance(reader)
-    cadence = figures.update_cadence(reader)
-    return {
-        "decision_sla": clocks["decision"].rate,
-        "refund_sla": clocks["refund"].rate,
-        "update_cadence": cadence["all"].rate,
-        COUNTS: {
-            "decision_sla": clocks["decision"],
-            "refund_sla": clocks["refund"],
-            "update_cadence": cadence["all"],
-        },
-        "return_rate_quantity": rate.by_quantity,
-        "return_rate_value": rate.by_value,
-        "returns": figures.returns_count(reader),
-        "returned_value": rate.returned_value,
-        "refunded": money.refunded + money.credited,
-        "restocking_fees": money.restocking_fees,
-        "resolution_median": cycle["submitted_to_resolved"].median,
-        "complaints": figures.complaints_filed(reader),
-        "first_response_sla": sla["first_response"].rate,
-        "resolution_sla": sla["resolution"].rate,
-        "first_response_median": times["first_response"].median,
-        "reopen_rate": quality.reopen_rate,
-        "first_contact_rate": quality.first_contact_resolution_rate,
-        "csat": satisfaction.average,
-        "csat_satisfied": satisfaction.satisfied_share,
-        "return_csat": returns_satisfaction.csat.average,
-        "return_csat_satisfied": returns_satisfaction.csat.satisfied_share,
-        "return_nps": returns_satisfaction.nps.share,
-        "complaint_nps": figures.complaint_nps(reader).share,
-        "complaints_rejected": outcomes.rejected_share,
-        "returns_by_exception": exceptions.share,
-        "returns_by_exception_value": exceptions.by_exception_value,
-        "repeat_complaints": repeats.rate,
-    }
+class _Figures:
+    """The figures of one period, each computed once however many tiles and tables of the
+    page show it (the reader keeps the rollup sums; this keeps what is read live)."""
+
+    def __init__(self, reader: RollupReader):
+        self.reader = reader
+        self._memo: dict = {}
+
+    def of(self, compute):
+        if compute not in self._memo:
+            self._memo[compute] = compute(self.reader)
+        return self._memo[compute]
 
 
-COUNTS = "counts"  # the SLA compliance figures behind tiles that show their counts
+def _refunded(f: _Figures):
+    money = f.of(figures.return_money)
+    return money.refunded + money.credited
+
+
+# What each tile shows, from the figures of a period: computed only for the tiles of the page.
+TILE_VALUES = {
+    "returns": lambda f: f.of(figures.returns_count),
+    "return_rate_quantity": lambda f: f.of(figures.return_rate).by_quantity,
+    "return_rate_value": lambda f: f.of(figures.return_rate).by_value,
+    "returned_value": lambda f: f.of(figures.return_rate).returned_value,
+    "refunded": _refunded,
+    "restocking_fees": lambda f: f.of(figures.return_money).restocking_fees,
+    "resolution_median": (
+        lambda f: f.of(figures.return_cycle_times)[0]["submitted_to_resolved"].median
+    ),
+    "decision_sla": lambda f: f.of(figures.return_sla_compliance)["decision"].rate,
+    "refund_sla": lambda f: f.of(figures.return_sla_compliance)["refund"].rate,
+    "update_cadence": lambda f: f.of(figures.update_cadence)["all"].rate,
+    "returns_by_exception": lambda f: f.of(figures.returns_by_exception).share,
+    "returns_by_exception_value": (lambda f: f.of(figures.returns_by_exception).by_exception_value),
+    "complaints": lambda f: f.of(figures.complaints_filed),
+    "first_response_sla": lambda f: f.of(figures.complaint_sla_compliance)["first_response"].rate,
+    "resolution_sla": lambda f: f.of(figures.complaint_sla_compliance)["resolution"].rate,
+    "first_response_median": (
+        lambda f: f.of(figures.complaint_response_times)[0]["first_response"].median
+    ),
+    "reopen_rate": lambda f: f.of(figures.complaint_resolution_quality).reopen_rate,
+    "first_contact_rate": (
+        lambda f: f.of(figures.complaint_resolution_quality).first_contact_resolution_rate
+    ),
+    "complaints_rejected": lambda f: f.of(figures.complaint_outcomes).rejected_share,
+    "repeat_complaints": lambda f: f.of(figures.repeat_complaints).rate,
+    "csat": lambda f: f.of(figures.csat).average,
+    "csat_satisfied": lambda f: f.of(figures.csat).satisfied_share,
+    "return_csat": lambda f: f.of(figures.return_satisfaction).csat.average,
+    "return_csat_satisfied": lambda f: f.of(figures.return_satisfaction).csat.satisfied_share,
+    "return_nps": lambda f: f.of(figures.return_satisfaction).nps.share,
+    "complaint_nps": lambda f: f.of(figures.complaint_nps).share,
+}
+# The SLA compliance figures behind tiles that show their counts ("45 of 52 on time").
+TILE_COUNTS = {
+    "decision_sla": lambda f: f.of(figures.return_sla_compliance)["decision"],
+    "refund_sla": lambda f: f.of(figures.return_sla_compliance)["refund"],
+    "update_cadence": lambda f: f.of(figures.update_cadence)["all"],
+}
 # How a tile says its counts, when not "45 of 52 on time".
 NOTES = {"update_cadence": gettext_lazy("%(met)s of %(total)s kept")}
 
@@ -351,72 +352,246 @@ TILES = (
     # The complaints' ratings' 0–10 question, read like the returns' NPS.
     ("complaint_nps", gettext_lazy("Complaints: NPS"), "rate", "up"),
 )
+TILE_SPECS = {key: (label, kind, better) for key, label, kind, better in TILES}
+
+# The charts, each with the table below it that is its accessible form and CSV export.
+CHART_TABLES = {
+    "trend": "trend",
+    "return_rate": "trend",
+    "reasons": "reasons",
+    "categories": "categories",
+    "resolutions": "resolutions",
+    "sla": "trend",
+    "csat": "trend",
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    """A page of the dashboard: what it shows, and so all it computes (docs/kpis.md#dashboard).
+    `lists`: the kinds ("returns", "complaints") whose lists behind the figures it links to."""
+
+    key: str
+    label: str
+    tiles: tuple[str, ...]
+    charts: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
+    backlog: bool = False
+    lists: tuple[str, ...] = ()
+
+    @property
+    def table_keys(self) -> tuple[str, ...]:
+        """Its own tables and those of its charts, each once."""
+        keys = [CHART_TABLES[chart] for chart in self.charts] + list(self.tables)
+        return tuple(dict.fromkeys(keys))
+
+
+OVERVIEW = "overview"
+SECTIONS = {
+    section.key: section
+    for section in (
+        Section(
+            OVERVIEW,
+            gettext_lazy("Overview"),
+            tiles=(
+                "returns",
+                "return_rate_quantity",
+                "returned_value",
+                "complaints",
+                "resolution_sla",
+                "update_cadence",
+                "csat",
+            ),
+            charts=("trend",),
+            tables=("channels", "regions"),
+            backlog=True,
+        ),
+        Section(
+            "returns",
+            gettext_lazy("Returns"),
+            tiles=("returns", "return_rate_quantity", "return_rate_value", "returns_by_exception"),
+            charts=("return_rate", "reasons", "categories", "resolutions"),
+            tables=("top_products", "top_customers"),
+            lists=("returns",),
+        ),
+        Section(
+            "complaints",
+            gettext_lazy("Complaints"),
+            tiles=(
+                "complaints",
+                "reopen_rate",
+                "first_contact_rate",
+                "complaints_rejected",
+                "repeat_complaints",
+            ),
+            tables=("complaint_volume",),
+            lists=("complaints",),
+        ),
+        Section(
+            "service",
+            gettext_lazy("Time and SLA"),
+            tiles=(
+                "resolution_median",
+                "decision_sla",
+                "refund_sla",
+                "first_response_median",
+                "first_response_sla",
+                "resolution_sla",
+                "update_cadence",
+            ),
+            charts=("sla",),
+            tables=("sla", "times", "slowest"),
+        ),
+        Section(
+            "money",
+            gettext_lazy("Money"),
+            tiles=("returned_value", "refunded", "restocking_fees", "returns_by_exception_value"),
+            tables=("dispositions",),
+        ),
+        Section(
+            "satisfaction",
+            gettext_lazy("Satisfaction"),
+            tiles=(
+                "csat",
+                "csat_satisfied",
+                "return_csat",
+                "return_csat_satisfied",
+                "return_nps",
+                "complaint_nps",
+            ),
+            charts=("csat",),
+            tables=("csat_agents", "csat_customers", "return_satisfaction"),
+        ),
+    )
+}
+# Everything at once: the monthly and quarterly reports (never a page, so never named).
+EVERYTHING = Section(
+    "all",
+    "",
+    tiles=tuple(TILE_SPECS),
+    charts=tuple(CHART_TABLES),
+    tables=(
+        "top_products",
+        "top_customers",
+        "slowest",
+        "times",
+        "dispositions",
+        "sla",
+        "complaint_volume",
+        "channels",
+        "regions",
+        "csat_agents",
+        "csat_customers",
+        "return_satisfaction",
+    ),
+    backlog=True,
+    lists=("returns", "complaints"),
+)
+
+
+def table_section(key: str) -> Section | None:
+    """The section that shows a table (for its CSV export), None when none does."""
+    for section in SECTIONS.values():
+        if key in section.table_keys:
+            return section
+    return None
 
 
 @dataclass
 class Dashboard:
     query: DashboardQuery
+    section: Section
     tiles: list[Tile]
     trend: list[figures.TrendPoint]
     tables: dict[str, Table]
     missing_days: int
     previous_missing_days: int
-    backlog: dict[str, kpis.Backlog]
+    backlog: dict[str, kpis.Backlog] | None
 
 
-def build_dashboard(query: DashboardQuery, *, tenant, now=None) -> Dashboard:
+@dataclass
+class _TableInputs:
+    reader: RollupReader
+    query: DashboardQuery
+    names: _Names
+    figures: _Figures
+    trend: list[figures.TrendPoint]
+
+
+TABLE_BUILDERS = {
+    "reasons": lambda t: _reasons_table(t.reader, t.query),
+    "categories": lambda t: _category_table(t.reader, t.query, t.names),
+    "resolutions": lambda t: _resolution_table(t.reader, t.query),
+    "dispositions": lambda t: _disposition_table(t.reader),
+    "times": lambda t: _cycle_table(
+        t.figures.of(figures.return_cycle_times)[0],
+        t.figures.of(figures.complaint_response_times)[0],
+    ),
+    "sla": lambda t: _sla_table(t.figures, t.query),
+    "complaint_volume": lambda t: _complaint_volume_table(t.reader, t.query),
+    "channels": lambda t: _channel_table(t.reader, t.query),
+    "regions": lambda t: _region_table(t.reader, t.query),
+    "csat_agents": lambda t: _csat_agent_table(t.reader, t.names),
+    "csat_customers": lambda t: _csat_customer_table(t.reader, t.names),
+    "return_satisfaction": lambda t: _return_satisfaction_table(t.figures),
+    "top_products": lambda t: _top_products_table(t.reader, t.query, t.names),
+    "top_customers": lambda t: _top_customers_table(t.reader, t.query, t.names),
+    "slowest": lambda t: _slowest_table(
+        t.figures.of(figures.return_cycle_times)[1],
+        t.figures.of(figures.complaint_response_times)[1],
+    ),
+    "trend": lambda t: _trend_table(t.trend, t.query),
+}
+
+
+def build_dashboard(
+    query: DashboardQuery, *, tenant, now=None, section: Section = EVERYTHING
+) -> Dashboard:
+    """The figures of one section of the dashboard (by default all of them, as the reports
+    show): only its tiles (with the comparison period's values), charts and tables are
+    computed."""
     reader = RollupReader(
         tenant=tenant, start=query.start, end=query.end, filters=query.filters, now=now
     )
-    previous_start, previous_end = query.previous
-    previous_reader = RollupReader(
-        tenant=tenant, start=previous_start, end=previous_end, filters=query.filters, now=now
-    )
-    current, previous = _tile_figures(reader), _tile_figures(previous_reader)
-    tiles = [
-        Tile(
-            key,
-            str(label),
-            current[key],
-            previous[key],
-            kind,
-            better,
-            _tile_note(key, current[COUNTS].get(key)),
+    current = _Figures(reader)
+    tiles, previous_missing_days = [], 0
+    if section.tiles:
+        previous_start, previous_end = query.previous
+        previous_reader = RollupReader(
+            tenant=tenant, start=previous_start, end=previous_end, filters=query.filters, now=now
         )
-        for key, label, kind, better in TILES
-    ]
-    names = _Names(tenant)
-    cycle, slow_returns = figures.return_cycle_times(reader)
-    times, slow_complaints = figures.complaint_response_times(reader)
-    tables = {}
-    for table in (
-        _reasons_table(reader, query),
-        _category_table(reader, query, names),
-        _resolution_table(reader, query),
-        _disposition_table(reader),
-        _cycle_table(cycle, times),
-        _sla_table(reader, query),
-        _complaint_volume_table(reader, query),
-        _channel_table(reader, query),
-        _region_table(reader, query),
-        _csat_agent_table(reader, names),
-        _csat_customer_table(reader, names),
-        _return_satisfaction_table(reader),
-        _top_products_table(reader, query, names),
-        _top_customers_table(reader, query, names),
-        _slowest_table(slow_returns, slow_complaints),
-    ):
-        tables[table.key] = table
-    points = figures.trend(reader)
-    tables["trend"] = _trend_table(points, query)
+        previous = _Figures(previous_reader)
+        for key in section.tiles:
+            label, kind, better = TILE_SPECS[key]
+            counts = TILE_COUNTS.get(key)
+            tiles.append(
+                Tile(
+                    key,
+                    str(label),
+                    TILE_VALUES[key](current),
+                    TILE_VALUES[key](previous),
+                    kind,
+                    better,
+                    _tile_note(key, counts(current) if counts else None),
+                )
+            )
+        previous_missing_days = previous_reader.missing_days()
+    table_keys = section.table_keys
+    points = figures.trend(reader) if "trend" in table_keys else []
+    inputs = _TableInputs(reader, query, _Names(tenant), current, points)
+    tables = {key: TABLE_BUILDERS[key](inputs) for key in table_keys}
+    backlog = None
+    if section.backlog:
+        backlog = kpis.backlog(tenant=tenant, end=query.today, filters=query.filters)
     return Dashboard(
         query=query,
+        section=section,
         tiles=tiles,
         trend=points,
         tables=tables,
         missing_days=reader.missing_days(),
-        previous_missing_days=previous_reader.missing_days(),
-        backlog=kpis.backlog(tenant=tenant, end=query.today, filters=query.filters),
+        previous_missing_days=previous_missing_days,
+        backlog=backlog,
     )
 
 
@@ -545,13 +720,13 @@ def _cycle_table(cycle, times) -> Table:
     return table
 
 
-def _sla_table(reader, query: DashboardQuery) -> Table:
+def _sla_table(period: _Figures, query: DashboardQuery) -> Table:
     """Complaints' clocks, then returns' (a return row opens the returns that missed it),
     then the customer-update cadence of the cases resolved in the period (kept: never owed an
     update past its due moment; the rows of returns and complaints open those that lapsed)."""
-    sla = figures.complaint_sla_compliance(reader)
-    clocks = figures.return_sla_compliance(reader)
-    cadence = figures.update_cadence(reader)
+    sla = period.of(figures.complaint_sla_compliance)
+    clocks = period.of(figures.return_sla_compliance)
+    cadence = period.of(figures.update_cadence)
     table = Table(
         "sla",
         _("SLA compliance"),
@@ -674,10 +849,10 @@ def _csat_customer_table(reader, names: _Names) -> Table:
     return table
 
 
-def _return_satisfaction_table(reader) -> Table:
+def _return_satisfaction_table(period: _Figures) -> Table:
     """The returns' survey per resolution of the return, and all of them: CSAT and NPS with
     the counts they come from (docs/feedback.md#figures)."""
-    by_resolution = figures.return_satisfaction_by(reader, "resolution")
+    by_resolution = figures.return_satisfaction_by(period.reader, "resolution")
     labels = dict(ReturnResolution.choices)
     table = Table(
         "return_satisfaction",
@@ -715,7 +890,7 @@ def _return_satisfaction_table(reader) -> Table:
         if key in by_resolution:
             table.rows.append(row(str(labels.get(key, key or "—")), by_resolution[key]))
             table.links.append(None)
-    table.rows.append(row(_("All returns"), figures.return_satisfaction(reader)))
+    table.rows.append(row(_("All returns"), period.of(figures.return_satisfaction)))
     table.links.append(None)
     return table
 
@@ -937,11 +1112,22 @@ def _percent(value) -> float | None:
 
 
 def charts(board: Dashboard) -> list[Chart]:
-    trend = board.tables["trend"]
+    """The charts of the board's section, in its order (drawn from its tables, in memory)."""
+    tables = board.tables
+    empty = Table("", "", [])
+    trend = tables.get("trend", empty)
     labels = [row[0] for row in trend.rows]
     points = board.trend
-    reasons, categories = board.tables["reasons"], board.tables["categories"]
-    resolutions = board.tables["resolutions"]
+    reasons, categories = tables.get("reasons", empty), tables.get("categories", empty)
+    resolutions = tables.get("resolutions", empty)
+    every = {
+        chart.key: chart
+        for chart in _all_charts(trend, labels, points, reasons, categories, resolutions)
+    }
+    return [every[key] for key in board.section.charts]
+
+
+def _all_charts(trend, labels, points, reasons, categories, resolutions) -> list[Chart]:
     return [
         Chart(
             "trend",
@@ -1058,9 +1244,14 @@ def charts(board: Dashboard) -> list[Chart]:
     ]
 
 
-def cached_dashboard(query: DashboardQuery, *, tenant, now=None) -> Dashboard:
-    """The dashboard of a query, kept in the cache while no rollup was rebuilt and at most
-    KPI_TODAY_CACHE_SECONDS (today's figures are no older than that; 0: never kept)."""
+def cached_dashboard(
+    query: DashboardQuery, *, tenant, now=None, section: Section = EVERYTHING
+) -> Dashboard:
+    """A section of the dashboard of a query, kept in the cache until a rollup is rebuilt:
+    at most KPI_TODAY_CACHE_SECONDS when the period includes today (today's figures are no
+    older than that), else KPI_PAST_CACHE_SECONDS (past days change only when the hourly run
+    rebuilds them, which ends the cached copy at once). The backlog (open cases now) is read
+    anew for every page. KPI_TODAY_CACHE_SECONDS = 0: nothing is kept."""
     import hashlib
     import time
 
@@ -1073,14 +1264,27 @@ def cached_dashboard(query: DashboardQuery, *, tenant, now=None) -> Dashboard:
 
     seconds = getattr(settings, "KPI_TODAY_CACHE_SECONDS", 60)
     if not seconds:
-        return build_dashboard(query, tenant=tenant, now=now)
+        return build_dashboard(query, tenant=tenant, now=now, section=section)
+    if not query.includes_today:
+        seconds, moment = getattr(settings, "KPI_PAST_CACHE_SECONDS", 3600), None
+    else:
+        moment = time.time() // seconds
     built = RollupDay.objects.for_tenant(tenant).aggregate(last=Max("built_at"))["last"]
     fingerprint = repr(
-        (sorted(query.params().items()), query.today, get_language(), built, time.time() // seconds)
+        (
+            section.key,
+            sorted(query.params().items()),
+            query.today,
+            get_language(),
+            built,
+            moment,
+        )
     )
     key = f"kpi-dashboard:{tenant.pk}:{hashlib.sha256(fingerprint.encode()).hexdigest()}"
     board = cache.get(key)
     if board is None:
-        board = build_dashboard(query, tenant=tenant, now=now)
+        board = build_dashboard(query, tenant=tenant, now=now, section=section)
         cache.set(key, board, seconds)
+    elif board.backlog is not None:
+        board.backlog = kpis.backlog(tenant=tenant, end=query.today, filters=query.filters)
     return board

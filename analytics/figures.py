@@ -110,8 +110,12 @@ def reader_group_columns(letter: str) -> tuple[str, ...]:
     return RETURN_SLICES.columns(normalise(letter))
 
 
+# The returns of the period and those of them filed by exception: read together.
+RETURN_COUNT_MEASURES = ("returns", "by_exception", "by_exception_value")
+
+
 def returns_count(reader: RollupReader) -> int:
-    total = reader.total("returns", ("returns",), exact=True)
+    total = reader.total("returns", RETURN_COUNT_MEASURES, exact=True)
     if total is None:
         return kpis.returns_count(**_live(reader))
     return int(total["returns"])
@@ -400,8 +404,15 @@ def csat_by(reader: RollupReader, group: str) -> dict[int | None, Csat]:
 
 
 def returns_by_exception(reader: RollupReader) -> kpis.Exceptions:
-    """Returns filed against the policy in the period: kpis.returns_by_exception."""
-    return kpis.returns_by_exception(**_live(reader))
+    """Returns filed against the policy in the period, like kpis.returns_by_exception."""
+    total = reader.total("returns", RETURN_COUNT_MEASURES, exact=True)
+    if total is None:
+        return kpis.returns_by_exception(**_live(reader))
+    return kpis.Exceptions(
+        returns=int(total["returns"]),
+        by_exception=int(total["by_exception"]),
+        by_exception_value=_money(total["by_exception_value"]),
+    )
 
 
 def complaint_outcomes(reader: RollupReader) -> kpis.ComplaintOutcomes:
@@ -411,8 +422,12 @@ def complaint_outcomes(reader: RollupReader) -> kpis.ComplaintOutcomes:
 
 
 def repeat_complaints(reader: RollupReader) -> kpis.RepeatComplaints:
-    """Repeat complaints of the period: kpis.repeat_complaints."""
-    return kpis.repeat_complaints(**_live(reader))
+    """Repeat complaints of the period, like kpis.repeat_complaints (counted on the day each
+    was filed)."""
+    total = reader.total("complaints", ("filed_with_product", "repeats"))
+    return kpis.RepeatComplaints(
+        with_product=int(total["filed_with_product"]), repeats=int(total["repeats"])
+    )
 
 
 def return_satisfaction(reader: RollupReader) -> kpis.ReturnSatisfaction:

@@ -892,6 +892,15 @@ def repeat_complaints(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -
     filed = filtered_complaints(tenant, filters).filter(
         product__isnull=False, **period.instant_filter("created_at")
     )
+    counts = filed.annotate(is_repeat=repeats_earlier(tenant)).aggregate(
+        with_product=Count("id"), repeats=Count("id", filter=Q(is_repeat=True))
+    )
+    return RepeatComplaints(with_product=counts["with_product"], repeats=counts["repeats"])
+
+
+def repeats_earlier(tenant) -> Exists:
+    """True for a complaint whose customer filed another about the same product in the
+    REPEAT_WINDOW_DAYS before it (at that moment or earlier): for annotating complaints."""
     earlier = (
         Complaint.objects.for_tenant(tenant)
         .filter(
@@ -902,10 +911,7 @@ def repeat_complaints(*, tenant, start, end, filters: KpiFilters = NO_FILTERS) -
         )
         .exclude(pk=OuterRef("pk"))
     )
-    counts = filed.annotate(is_repeat=Exists(earlier)).aggregate(
-        with_product=Count("id"), repeats=Count("id", filter=Q(is_repeat=True))
-    )
-    return RepeatComplaints(with_product=counts["with_product"], repeats=counts["repeats"])
+    return Exists(earlier)
 
 
 @dataclass(frozen=True)

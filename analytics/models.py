@@ -8,6 +8,7 @@ their "all" value (0 or ""). Whole past months are also stored compacted (span "
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -72,6 +73,10 @@ class ReturnRollup(RollupRow):
     resolved_repair = _count(_("resolved with repair"))
     resolved_mixed = _count(_("resolved differently per line"))
     rejected = _count(_("rejected"))
+    # returns filed against the policy with an override reason (a "Return policy overridden"
+    # timeline entry), by submission like `returns`, and the value they asked for
+    by_exception = _count(_("returns by exception"))
+    by_exception_value = _money(_("value returned by exception"))
     refunded_value = _money(_("refunded"))
     credited_value = _money(_("credited"))
     restocking_fees = _money(_("restocking fees"))
@@ -130,6 +135,10 @@ class ComplaintRollup(RollupRow):
     complaint_category = models.CharField(_("complaint category"), max_length=20, default="")
     priority = models.CharField(_("priority"), max_length=10, default="")
     filed = _count(_("complaints filed"))
+    # of those, the complaints about a product, and those repeating one of their customer's
+    # about the same product in the 90 days before (analytics.kpis.repeat_complaints)
+    filed_with_product = _count(_("complaints filed about a product"))
+    repeats = _count(_("repeat complaints"))
     first_responses = _count(_("first responses"))
     first_response_hours = _hours(_("first response (business hours)"))
     first_response_met = _count(_("first response within SLA"))
@@ -213,9 +222,11 @@ def monthly_report_upload_to(instance, filename: str) -> str:
 
 
 class MonthlyReport(TenantOwnedModel):
-    """The monthly KPI report PDF of one month, kept so it is mailed and downloaded as sent."""
+    """The monthly KPI report PDF of one month in one language (the reader's: whoever downloads
+    or is mailed it), kept so it is mailed and downloaded as sent."""
 
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     file = models.FileField(_("file"), upload_to=monthly_report_upload_to, max_length=255)
     generated_at = models.DateTimeField(_("generated"))
 
@@ -223,11 +234,13 @@ class MonthlyReport(TenantOwnedModel):
         verbose_name = _("monthly report")
         verbose_name_plural = _("monthly reports")
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "month"], name="monthly_report_unique"),
+            models.UniqueConstraint(
+                fields=["tenant", "month", "language"], name="monthly_report_unique"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m}"
+        return f"{self.month:%Y-%m} ({self.language})"
 
 
 class QuarterlyReport(TenantOwnedModel):
@@ -237,6 +250,7 @@ class QuarterlyReport(TenantOwnedModel):
     quarter = models.DateField(
         _("quarter"), help_text=_("The first day of the quarter (1 January, 1 April, …).")
     )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     file = models.FileField(_("file"), upload_to=monthly_report_upload_to, max_length=255)
     generated_at = models.DateTimeField(_("generated"))
 
@@ -244,8 +258,10 @@ class QuarterlyReport(TenantOwnedModel):
         verbose_name = _("quarterly report")
         verbose_name_plural = _("quarterly reports")
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "quarter"], name="quarterly_report_unique"),
+            models.UniqueConstraint(
+                fields=["tenant", "quarter", "language"], name="quarterly_report_unique"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.quarter.year}-Q{(self.quarter.month - 1) // 3 + 1}"
+        return f"{self.quarter.year}-Q{(self.quarter.month - 1) // 3 + 1} ({self.language})"

@@ -83,6 +83,44 @@ def report_filename(tenant, month: datetime.date) -> str:
     return f"kpi-report-{tenant.slug}-{month:%Y-%m}.pdf"
 
 
+# --- the reader's language --------------------------------------------------------------------
+
+# Languages whose month names are written in lower case inside a sentence ("raport KPI za
+# listopad 2026"), while Django's "F" format gives the name as it stands alone ("Listopad").
+LOWER_CASE_MONTHS = frozenset({"pl"})
+
+
+def report_language(language: str | None, *, tenant) -> str:
+    """A language the reports are written in: `language` (the reader's) when the site has it
+    (pl-PL → pl), else the tenant's default language."""
+    for candidate in (language, tenant.default_language, settings.LANGUAGE_CODE):
+        if not candidate:
+            continue
+        try:
+            return translation.get_supported_language_variant(candidate)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+def month_in_text(month: datetime.date) -> str:
+    """The month and year as written inside a sentence in the active language: "November
+    2026"; in Polish "listopad 2026" ("raport KPI za listopad 2026": the nominative, which
+    "za" takes for a month, in lower case), not Django's stand-alone "Listopad 2026" nor its
+    genitive "listopada" (the "E" format, for a day of the month: "4 listopada 2026")."""
+    label = formats.date_format(month, "F Y")
+    if translation.get_language() in LOWER_CASE_MONTHS:
+        label = label.lower()
+    return label
+
+
+def stored_filename(filename: str, language: str) -> str:
+    """The stored file's name: the download's name with the language, as each language of a
+    period is stored apart (kpi-report-acme-2026-11-pl.pdf)."""
+    stem, _dot, extension = filename.rpartition(".")
+    return f"{stem}-{language}.{extension}"
+
+
 # --- quarters -------------------------------------------------------------------------------
 
 
@@ -239,7 +277,7 @@ def monthly_report_context(*, tenant, month: datetime.date, now=None) -> dict:
     return {
         **_report_context(tenant=tenant, first=first, last=last, now=now, quarter=False),
         "month": first,
-        "month_label": formats.date_format(first, "F Y"),
+        "month_label": month_in_text(first),
     }
 
 
@@ -255,11 +293,12 @@ def quarterly_report_context(*, tenant, quarter: datetime.date, now=None) -> dic
 def monthly_report_render(
     *, tenant, month: datetime.date, language: str = ""
 ) -> tuple[bytes, bool]:
-    """The PDF, and whether its figures are complete: every day of the month rolled up and
-    the month compacted (only a complete report is stored and mailed)."""
+    """The PDF in `language` (default: the tenant's), and whether its figures are complete:
+    every day of the month rolled up and the month compacted (only a complete report is
+    stored and mailed)."""
     from django.template.loader import render_to_string
 
-    with translation.override(language or tenant.default_language):
+    with translation.override(report_language(language, tenant=tenant)):
         context = monthly_report_context(tenant=tenant, month=month)
         html = render_to_string(TEMPLATE, context)
     complete = not context["board"].missing_days and (
@@ -276,7 +315,7 @@ def quarterly_report_render(
     from django.template.loader import render_to_string
 
     quarter = quarter_start(quarter)
-    with translation.override(language or tenant.default_language):
+    with translation.override(report_language(language, tenant=tenant)):
         context = quarterly_report_context(tenant=tenant, quarter=quarter)
         html = render_to_string(TEMPLATE, context)
     months = quarter_months(quarter)
@@ -286,57 +325,67 @@ def quarterly_report_render(
     return html_to_pdf(html), complete
 
 
-def _get_or_render(model, *, tenant, period_field: str, first: datetime.date, render, filename):
-    """The stored report of a period and its PDF, or rendered now (`render()` → PDF and
-    whether its figures are complete) and stored when complete."""
-    report = model.objects.for_tenant(tenant).filter(**{period_field: first}).first()
+def _get_or_render(
+    model, *, tenant, period_field: str, first: datetime.date, language: str, render, filename
+):
+    """The stored report of a period in a language and its PDF, or rendered now (`render()`
+    → PDF and whether its figures are complete) and stored when complete."""
+    where = {period_field: first, "language": language}
+    report = model.objects.for_tenant(tenant).filter(**where).first()
     if report is not None and report.file and report.file.storage.exists(report.file.name):
         with report.file.open("rb") as stored:
             return report, stored.read()
     pdf, complete = render()
     if report is None:
-        report = model(tenant=tenant, **{period_field: first})
+        report = model(tenant=tenant, **where)
     if not complete:
         return report, pdf
     report.generated_at = timezone.now()
     try:
         with transaction.atomic():
-            report.file.save(filename, ContentFile(pdf), save=False)
+            report.file.save(stored_filename(filename, language), ContentFile(pdf), save=False)
             # Whatever rolls this back (the same period rendered at once elsewhere, or any
             # other failure) deletes the file again.
             delete_on_rollback(report.file.storage, report.file.name)
             report.save()
     except IntegrityError:  # rendered at the same moment elsewhere: keep that one
-        report = model.objects.for_tenant(tenant).get(**{period_field: first})
+        report = model.objects.for_tenant(tenant).get(**where)
     return report, pdf
 
 
-def monthly_report_get_or_render(*, tenant, month: datetime.date) -> tuple[MonthlyReport, bytes]:
-    """The month's report and its PDF: the stored one, or rendered now and stored when its
-    figures are complete (a rebuild of the month's rollups removes the stored one)."""
+def monthly_report_get_or_render(
+    *, tenant, month: datetime.date, language: str = ""
+) -> tuple[MonthlyReport, bytes]:
+    """The month's report in `language` (the reader's; default: the tenant's) and its PDF: the
+    stored one, or rendered now and stored when its figures are complete (a rebuild of the
+    month's rollups removes the stored ones of every language)."""
     month = month_start(month)
+    language = report_language(language, tenant=tenant)
     return _get_or_render(
         MonthlyReport,
         tenant=tenant,
         period_field="month",
         first=month,
-        render=lambda: monthly_report_render(tenant=tenant, month=month),
+        language=language,
+        render=lambda: monthly_report_render(tenant=tenant, month=month, language=language),
         filename=report_filename(tenant, month),
     )
 
 
 def quarterly_report_get_or_render(
-    *, tenant, quarter: datetime.date
+    *, tenant, quarter: datetime.date, language: str = ""
 ) -> tuple[QuarterlyReport, bytes]:
-    """The quarter's report and its PDF, like monthly_report_get_or_render (a rebuild of any
-    of its months removes the stored one)."""
+    """The quarter's report in `language` and its PDF, like monthly_report_get_or_render (a
+    rebuild of any of its months removes the stored ones)."""
     quarter = quarter_start(quarter)
+    language = report_language(language, tenant=tenant)
     return _get_or_render(
         QuarterlyReport,
         tenant=tenant,
         period_field="quarter",
         first=quarter,
-        render=lambda: quarterly_report_render(tenant=tenant, quarter=quarter),
+        language=language,
+        render=lambda: quarterly_report_render(tenant=tenant, quarter=quarter, language=language),
         filename=quarterly_report_filename(tenant, quarter),
     )
 
@@ -355,30 +404,42 @@ def _queued(tenant, key: str) -> int:
 
 def monthly_report_send(*, tenant, month: datetime.date | None = None) -> int:
     """Render last month's report (or `month`'s) and queue it by e-mail to every manager and
-    tenant admin; the same month is never queued twice to the same person."""
+    tenant admin, each in their own language (the report attached and the e-mail alike); the
+    same month is never queued twice to the same person."""
     month = month_start(month or previous_month(tenant_today(tenant)))
-    report, _pdf = monthly_report_get_or_render(tenant=tenant, month=month)
-    if report.pk is None:  # figures incomplete (rollups not built yet): mail it later
-        logger.warning(
-            "monthly report not sent: its rollups are incomplete",
-            extra={"tenant": tenant.pk, "month": month.isoformat()},
-        )
-        return 0
+    recipients = list(report_recipients(tenant).order_by("pk"))
+    default = report_language(tenant.default_language, tenant=tenant)
+    languages = {default} | {
+        report_language(user.preferred_language, tenant=tenant) for user in recipients
+    }
+    # The tenant's language first (stored even with nobody to mail): its report decides
+    # whether the month is complete.
+    stored = {}
+    for language in sorted(languages, key=lambda code: (code != default, code)):
+        report, _pdf = monthly_report_get_or_render(tenant=tenant, month=month, language=language)
+        if report.pk is None:  # figures incomplete (rollups not built yet): mail it later
+            logger.warning(
+                "monthly report not sent: its rollups are incomplete",
+                extra={"tenant": tenant.pk, "month": month.isoformat()},
+            )
+            return 0
+        stored[language] = report
     site = getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
     url = site + reverse("dashboard:report", args=[month.year, month.month])
     key = f"monthly-report:{month:%Y-%m}"
     sent_before = _queued(tenant, key)
     with transaction.atomic():
-        for user in report_recipients(tenant).order_by("pk"):
-            with translation.override(user.preferred_language):
-                month_label = formats.date_format(month, "F Y")
+        for user in recipients:
+            language = report_language(user.preferred_language, tenant=tenant)
+            with translation.override(language):
+                month_label = month_in_text(month)
             notification_enqueue(
                 tenant=tenant,
                 event=EVENT,
                 recipient=user,
                 context={"month": month.isoformat(), "month_label": month_label, "url": url},
                 key=key,
-                attachment=report.file.name,
+                attachment=stored[language].file.name,
                 attachment_name=report_filename(tenant, month),
             )
     queued = _queued(tenant, key) - sent_before

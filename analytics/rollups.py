@@ -37,10 +37,12 @@ from .histograms import add_slowest, add_to_histogram, keep_slowest, merge_histo
 from .kpis import (
     MONEY_OUT,
     NOT_RETURNED,
+    POLICY_OVERRIDDEN,
     RESOLVED_RETURN,
     RETURN_STAGES,
     complaint_first_response_hours,
     complaint_resolution_hours,
+    repeats_earlier,
 )
 from .models import (
     ComplaintRollup,
@@ -90,6 +92,7 @@ REQUEST_FIELDS = (
     "decision_due_at",
     "refund_due_at",
     "update_lapses",
+    "requested_value",
 )
 NO_REGION = {"country": "", "region": ""}
 
@@ -303,6 +306,7 @@ def _add_return_requests(cells: Cells, tenant, period: Period, regions: dict) ->
     )
     request_rows = list(requests.values(*REQUEST_FIELDS).order_by())
     wanted = sorted({row["pk"] for row in request_rows} | {row[0] for row in rejected})
+    overridden = _overridden(tenant, [row["pk"] for row in request_rows if row["submitted_at"]])
     lines: dict[int, list[dict]] = defaultdict(list)
     # By id, in batches: an index lookup per request instead of a scan of every line.
     for first in range(0, len(wanted), LINE_BATCH):
@@ -348,7 +352,11 @@ def _add_return_requests(cells: Cells, tenant, period: Period, regions: dict) ->
             and period.start <= submitted_day <= period.end
             and row["status"] not in NOT_RETURNED
         ):
-            cells.touch(submitted_day, touched, {"returns": 1})
+            measures = {"returns": 1}
+            if row["pk"] in overridden:  # filed against the policy
+                measures["by_exception"] = 1
+                measures["by_exception_value"] = row["requested_value"] or Decimal("0")
+            cells.touch(submitted_day, touched, measures)
         for stage, (begin, finish) in RETURN_STAGES.items():
             finished = _local_day(row[finish], zone)
             if row[begin] is None or finished is None:
@@ -386,6 +394,20 @@ def _add_return_requests(cells: Cells, tenant, period: Period, regions: dict) ->
         touched = [{**line, **account} for line in lines.get(request_id, [])]
         if touched:
             cells.touch(_local_day(moment, zone), touched, {"rejected": 1})
+
+
+def _overridden(tenant, request_ids: list[int]) -> set[int]:
+    """The requests among these filed against the return policy with an override reason (a
+    "Return policy overridden" timeline entry): analytics.kpis.returns_by_exception."""
+    found: set[int] = set()
+    ids = sorted(request_ids)
+    for first in range(0, len(ids), LINE_BATCH):
+        found.update(
+            ReturnEvent.objects.for_tenant(tenant)
+            .filter(return_request_id__in=ids[first : first + LINE_BATCH], action=POLICY_OVERRIDDEN)
+            .values_list("return_request_id", flat=True)
+        )
+    return found
 
 
 def _add_resolution(cells: Cells, day, row: dict, touched: list[dict]) -> None:
@@ -446,6 +468,14 @@ def complaint_cells(*, tenant, start: datetime.date, end: datetime.date) -> Cell
         .annotate(replies=Count("id"))
         .values_list("complaint_id", "replies")
     )
+    # Repeats are read where they are filed: whether a complaint repeats an earlier one of
+    # its customer about the same product is known when it is filed.
+    repeat_ids = set(
+        Complaint.objects.for_tenant(tenant)
+        .filter(product__isnull=False, **period.instant_filter("created_at"))
+        .filter(repeats_earlier(tenant))
+        .values_list("pk", flat=True)
+    )
     rows = complaints.order_by().values(
         "pk",
         "code",
@@ -471,7 +501,11 @@ def complaint_cells(*, tenant, start: datetime.date, end: datetime.date) -> Cell
         case = row["code"]
         filed = _local_day(row["created_at"], zone)
         if period.start <= filed <= period.end:
-            cells.add(filed, dims, {"filed": 1})
+            measures = {"filed": 1}
+            if row["product_id"]:
+                measures["filed_with_product"] = 1
+                measures["repeats"] = int(row["pk"] in repeat_ids)
+            cells.add(filed, dims, measures)
         responded = _local_day(row["first_responded_at"], zone)
         if responded and period.start <= responded <= period.end:
             hours = complaint_first_response_hours(

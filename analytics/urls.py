@@ -8,6 +8,7 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", views.dashboard, name="index"),
+    path("kpis/<slug:key>/", views.section, name="section"),
     path("returns/", views.returns_list, name="returns"),
     path("complaints/", views.complaints_list, name="complaints"),
     path("export/returns.csv", views.export_returns, name="export_returns"),

@@ -11,9 +11,10 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _lazy
 
 from complaints.models import ComplaintCategory, Priority
@@ -28,8 +29,11 @@ from rma_portal.security.models import AuditAction
 
 from . import reports
 from .dashboard import (
+    OVERVIEW,
     PRESETS,
+    SECTIONS,
     DashboardInputError,
+    Section,
     build_agent_view,
     cached_dashboard,
     charts,
@@ -37,6 +41,7 @@ from .dashboard import (
     is_manager,
     parse_query,
     region_choices,
+    table_section,
 )
 from .drilldown import (
     COMPLAINT_EXPORT_HEADER,
@@ -60,21 +65,6 @@ MISSED_LABELS = {
     "decision": gettext_lazy("Decided after the decision was due"),
     "refund": gettext_lazy("Refunded or credited after the promised days"),
 }
-# The dashboard's tables below the charts, in page order (charts show the others).
-TABLE_ORDER = (
-    "top_products",
-    "top_customers",
-    "slowest",
-    "times",
-    "dispositions",
-    "sla",
-    "complaint_volume",
-    "channels",
-    "regions",
-    "csat_agents",
-    "csat_customers",
-    "return_satisfaction",
-)
 
 
 def _narrowing_labels(narrowing: dict) -> list[str]:
@@ -150,35 +140,80 @@ def _input_error(request, template: str, error: DashboardInputError, extra=None)
     return render(request, template, context, status=400)
 
 
-@_staff_of_tenant
-def dashboard(request: HttpRequest) -> HttpResponse:
+def section_url(key: str, query: str = "") -> str:
+    """A section's address (the overview's is /dashboard/), with the query string given."""
+    path = (
+        reverse("dashboard:index") if key == OVERVIEW else reverse("dashboard:section", args=[key])
+    )
+    return f"{path}?{query}" if query else path
+
+
+def _section_links(current: Section, query: str) -> list[dict]:
+    """The section navigation: every section with the current period and filters."""
+    return [
+        {
+            "key": key,
+            "label": section.label,
+            "url": section_url(key, query),
+            "current": key == current.key,
+        }
+        for key, section in SECTIONS.items()
+    ]
+
+
+def _section_page(request: HttpRequest, section: Section) -> HttpResponse:
     tenant = request.tenant
-    if not is_manager(request.user):
-        return _agent_dashboard(request)
     try:
         query = parse_query(request.GET, tenant=tenant)
     except DashboardInputError as error:
-        return _input_error(request, "dashboard/dashboard.html", error)
-    board = cached_dashboard(query, tenant=tenant)
-    return render(
-        request,
-        "dashboard/dashboard.html",
-        {
-            "board": board,
-            "charts": charts(board),
-            "query": query,
-            **_query_context(query.params()),
-            "table_order": TABLE_ORDER,
-            "age_buckets": [(key, label) for key, label, *_bounds in AGE_BUCKETS],
-            "report_months": reports.downloadable_months(tenant=tenant),
-            "report_quarters": [
-                (quarter.year, reports.quarter_number(quarter), reports.quarter_label(quarter))
-                for quarter in reports.downloadable_quarters(tenant=tenant)
-            ],
-            "separator": default_separator(),
-            **_options(tenant),
-        },
-    )
+        return _input_error(
+            request,
+            "dashboard/dashboard.html",
+            error,
+            extra={
+                "section": section,
+                "sections": _section_links(section, request.GET.urlencode()),
+            },
+        )
+    board = cached_dashboard(query, tenant=tenant, section=section)
+    params = _query_context(query.params())
+    context = {
+        "board": board,
+        "section": section,
+        "sections": _section_links(section, params["params_query"]),
+        "charts": charts(board),
+        "query": query,
+        **params,
+        "age_buckets": [(key, label) for key, label, *_bounds in AGE_BUCKETS],
+        "separator": default_separator(),
+        **_options(tenant),
+    }
+    if section.key == OVERVIEW:
+        context["report_months"] = reports.downloadable_months(tenant=tenant)
+        context["report_quarters"] = [
+            (quarter.year, reports.quarter_number(quarter), reports.quarter_label(quarter))
+            for quarter in reports.downloadable_quarters(tenant=tenant)
+        ]
+    return render(request, "dashboard/dashboard.html", context)
+
+
+@_staff_of_tenant
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """/dashboard/: the overview for managers and tenant admins, an agent's own figures for
+    agents and coordinators."""
+    if not is_manager(request.user):
+        return _agent_dashboard(request)
+    return _section_page(request, SECTIONS[OVERVIEW])
+
+
+@manager_required
+def section(request: HttpRequest, key: str) -> HttpResponse:
+    """/dashboard/kpis/<section>/: one section of the dashboard, with the same filters."""
+    if key == OVERVIEW:
+        return redirect(section_url(OVERVIEW, request.GET.urlencode()))
+    if key not in SECTIONS:
+        raise Http404(_("There is no such section of the dashboard."))
+    return _section_page(request, SECTIONS[key])
 
 
 def _agent_dashboard(request: HttpRequest) -> HttpResponse:
@@ -282,10 +317,11 @@ def export_table(request: HttpRequest, key: str) -> HttpResponse:
     query, separator, refusal = _export_inputs(request)
     if refusal:
         return refusal
-    board = cached_dashboard(query, tenant=request.tenant)
-    table = board.tables.get(key)
-    if table is None:
+    shown_in = table_section(key)
+    if shown_in is None:
         raise Http404(_("There is no such table on the dashboard."))
+    board = cached_dashboard(query, tenant=request.tenant, section=shown_in)
+    table = board.tables[key]
     return _audited(
         request,
         f"dashboard table {key}",
@@ -354,7 +390,10 @@ def monthly_report(request: HttpRequest, year: int, month: int) -> HttpResponse:
         raise Http404(_("There is no such month.")) from error
     if not reports.is_past_month(tenant=request.tenant, month=first):
         raise Http404(_("Reports exist for past months only."))
-    _report, pdf = reports.monthly_report_get_or_render(tenant=request.tenant, month=first)
+    # In the reader's language: the one they chose (the language switch, else their browser's).
+    _report, pdf = reports.monthly_report_get_or_render(
+        tenant=request.tenant, month=first, language=get_language()
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = reports.report_filename(request.tenant, first)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -369,7 +408,9 @@ def quarterly_report(request: HttpRequest, year: int, quarter: int) -> HttpRespo
         raise Http404(_("There is no such quarter.")) from error
     if not reports.is_past_quarter(tenant=request.tenant, quarter=first):
         raise Http404(_("Reports exist for past quarters only."))
-    _report, pdf = reports.quarterly_report_get_or_render(tenant=request.tenant, quarter=first)
+    _report, pdf = reports.quarterly_report_get_or_render(
+        tenant=request.tenant, quarter=first, language=get_language()
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = reports.quarterly_report_filename(request.tenant, first)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -245,6 +245,8 @@ def _nip(n: int) -> str:
 
 
 def _csv_constant(field) -> str:
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return datetime.datetime.now(UTC).isoformat()
     value = field.get_default()
     if isinstance(value, bool):
         return "t" if value else "f"
@@ -305,8 +307,14 @@ class _CopyStream:
         for field in model._meta.concrete_fields:
             if field.name in field_names or field.null:
                 continue
-            # A blank-able text field without a default is '' in Django (get_default()).
-            if not field.has_default() and not (field.blank and field.empty_strings_allowed):
+            # A blank-able text field without a default is '' in Django (get_default()); an
+            # auto_now(_add) moment is the moment of loading (_csv_constant).
+            auto_moment = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+            if (
+                not field.has_default()
+                and not (field.blank and field.empty_strings_allowed)
+                and not auto_moment
+            ):
                 raise ValueError(f"{model.__name__}.{field.name} is NOT NULL: give it per row")
             rest.append(field)
         self.tail = tuple(_csv_constant(field) for field in rest)

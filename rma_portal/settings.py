@@ -364,6 +364,8 @@ FILES_SWEEP_MAX_DELETIONS = env.int("FILES_SWEEP_MAX_DELETIONS", default=1000)
 # The KPI dashboard's figures of today are built from the source tables and kept this many
 # seconds per tenant and process (0: at every request).
 KPI_TODAY_CACHE_SECONDS = env.int("KPI_TODAY_CACHE_SECONDS", default=60)
+# A dashboard section of past days only is kept this long, or until a rollup is rebuilt.
+KPI_PAST_CACHE_SECONDS = env.int("KPI_PAST_CACHE_SECONDS", default=3600)
 # Webhook endpoints on private or loopback addresses are refused unless this is on.
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
 # Inbound e-mail (rma_portal/inbound): a message larger than this is not downloaded but recorded

@@ -42,7 +42,10 @@ def kpi(value, kind: str, currency: str = "") -> str:
 
 @register.simple_tag
 def kpi_change(tile) -> str:
-    """The change of a tile against the previous period: points for rates, else percent."""
+    """The change of a tile against the previous period: points for rates, else percent; a
+    previous period without a value (or 0, for anything but a rate) is no base for one."""
+    if not tile.has_base:
+        return _("no data in the previous period")
     change = tile.change
     if change is None:
         return "—"

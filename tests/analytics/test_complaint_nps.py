@@ -118,14 +118,14 @@ def test_the_dashboard_tile_beside_the_returns_nps(client, answered):
     assert complaints.trend == "good"
 
     client.force_login(d.a.manager)
-    html = client.get("/dashboard/?" + PERIOD).content.decode()
+    html = client.get("/dashboard/kpis/satisfaction/?" + PERIOD).content.decode()
     assert tile(html, "Complaints: NPS") == "25.0 %"
     assert tile(html, "Returns: NPS") == "—"  # no return survey answers in the data set
     september = "period=custom&from=2026-09-01&to=2026-09-30"
-    html = client.get("/dashboard/?" + september).content.decode()
+    html = client.get("/dashboard/kpis/satisfaction/?" + september).content.decode()
     assert tile(html, "Complaints: NPS") == "—"
     client.force_login(d.b.manager)
-    html = client.get("/dashboard/?" + PERIOD).content.decode()
+    html = client.get("/dashboard/kpis/satisfaction/?" + PERIOD).content.decode()
     assert tile(html, "Complaints: NPS") == "-100.0 %"
 
 

@@ -11,9 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from analytics import kpis
+from analytics import figures, kpis
 from analytics.dashboard import DashboardQuery, build_dashboard
 from analytics.kpis import NO_FILTERS, KpiFilters
+from analytics.rollup_reader import RollupReader
+from analytics.rollups import kpi_rollups_rebuild
 from complaints.models import Complaint
 from returns import services
 from returns.selectors import tenant_today
@@ -154,6 +156,8 @@ def test_the_filters_narrow_both(complaints, world_a):
 
 
 def test_the_dashboard_shows_both_tiles(complaints):
+    # The dashboard reads repeats from the rollups: June's days are rolled up.
+    kpi_rollups_rebuild(tenant=complaints.tenant, start=START, end=END)
     query = DashboardQuery(
         preset="custom", start=START, end=END, filters=NO_FILTERS, today=datetime.date(2026, 12, 1)
     )
@@ -187,8 +191,45 @@ def test_returns_filed_against_the_policy_are_counted_with_their_value(
             )
     today = tenant_today(tenant)
 
-    figures = kpis.returns_by_exception(tenant=tenant, start=today, end=today)
+    live = kpis.returns_by_exception(tenant=tenant, start=today, end=today)
 
-    assert (figures.returns, figures.by_exception) == (2, 1)
-    assert figures.share == pytest.approx(0.5)
-    assert figures.by_exception_value == late.unit_price * 2 > Decimal("0")
+    assert (live.returns, live.by_exception) == (2, 1)
+    assert live.share == pytest.approx(0.5)
+    assert live.by_exception_value == late.unit_price * 2 > Decimal("0")
+    # The dashboard's figure, from today's cells (built by the rollups' code), agrees for
+    # every filter: a channel, a customer, the product of the late line, a reason and a
+    # reason with a customer (no exact slice: computed live).
+    for filters in (
+        NO_FILTERS,
+        KpiFilters(channel="phone"),
+        KpiFilters(channel="portal"),
+        KpiFilters(customer_account_id=world_a.company.pk),
+        KpiFilters(product_id=late.product_id),
+        KpiFilters(reason="defective"),
+        KpiFilters(customer_account_id=world_a.company.pk, reason="defective"),
+    ):
+        reader = RollupReader(tenant=tenant, start=today, end=today, filters=filters)
+        expected = kpis.returns_by_exception(tenant=tenant, start=today, end=today, filters=filters)
+        assert figures.returns_by_exception(reader) == expected, filters
+
+
+def test_rolled_up_repeats_agree_with_the_live_figure(complaints, world_a):
+    tenant = complaints.tenant
+    kpi_rollups_rebuild(tenant=tenant, start=START, end=END)
+    for filters in (
+        NO_FILTERS,
+        KpiFilters(customer_account_id=world_a.company.pk),
+        KpiFilters(customer_account_id=world_a.other_company.pk),
+        KpiFilters(product_id=complaints.pump.pk),
+        KpiFilters(channel="portal"),
+    ):
+        reader = RollupReader(tenant=tenant, start=START, end=END, filters=filters)
+        live = kpis.repeat_complaints(tenant=tenant, start=START, end=END, filters=filters)
+        assert figures.repeat_complaints(reader) == live, filters
+    whole = figures.repeat_complaints(RollupReader(tenant=tenant, start=START, end=END))
+    assert (whole.with_product, whole.repeats) == (4, 2)
+    # A day of June alone: C3 (20 June) repeats C2 (1 June), whenever that was rolled up.
+    day = datetime.date(2026, 6, 20)
+    assert figures.repeat_complaints(RollupReader(tenant=tenant, start=day, end=day)) == (
+        kpis.RepeatComplaints(with_product=1, repeats=1)
+    )

@@ -22,7 +22,16 @@ from .dataset import END, START, at, make_return
 pytestmark = pytest.mark.django_db
 
 PERIOD = "period=custom&from=2026-10-01&to=2026-11-30"
+SECTION_URLS = {
+    "overview": "/dashboard/",
+    "returns": "/dashboard/kpis/returns/",
+    "complaints": "/dashboard/kpis/complaints/",
+    "service": "/dashboard/kpis/service/",
+    "money": "/dashboard/kpis/money/",
+    "satisfaction": "/dashboard/kpis/satisfaction/",
+}
 URLS = (
+    *(url + "?" + PERIOD for key, url in SECTION_URLS.items() if key != "overview"),
     "/dashboard/returns/?" + PERIOD,
     "/dashboard/complaints/?" + PERIOD,
     "/dashboard/export/returns.csv?" + PERIOD,
@@ -58,25 +67,40 @@ def listed(html: str) -> list[str]:
 def test_manager_sees_the_period_read_from_the_rollups(client, rolled_up):
     d = rolled_up
     client.force_login(d.a.manager)
-    response = client.get("/dashboard/?" + PERIOD)
-    assert response.status_code == 200
-    html = response.content.decode()
+    html = {key: client.get(f"{url}?{PERIOD}") for key, url in SECTION_URLS.items()}
+    assert {key: response.status_code for key, response in html.items()} == dict.fromkeys(
+        SECTION_URLS, 200
+    )
+    html = {key: response.content.decode() for key, response in html.items()}
     # R1, R2, R3 (R4 rejected, R5 a draft, R6 after the period): see tests/analytics/dataset.py
-    assert tile(html, "Returns") == "3"
-    assert tile(html, "Return rate (quantity)") == "22.5 %"  # 9 / 40
-    assert tile(html, "Returned value") == "450.00 PLN"
-    assert tile(html, "Refunded and credited") == "370.00 PLN"  # 270 refund + 100 credit
-    assert tile(html, "Complaints filed") == "5"  # K1–K5
-    assert tile(html, "CSAT (average of 1–5)") == "3.67"  # (5 + 2 + 4) / 3
-    assert "has not been rolled up yet" not in html
-    # Every chart has its table, and the chart library comes from our own static files.
-    for key in ("trend", "return_rate", "reasons", "categories", "resolutions", "sla", "csat"):
-        assert f'id="chart-{key}"' in html
-        assert f'id="spec-{key}"' in html
-    doc = parse(html)
-    scripts = [script["src"] for script in doc.select("script[src]")]
-    assert "/static/vendor/chartjs/chart.umd.min.js" in scripts
-    assert external_urls(doc) == []
+    assert tile(html["overview"], "Returns") == "3"
+    assert tile(html["returns"], "Returns") == "3"
+    assert tile(html["overview"], "Return rate (quantity)") == "22.5 %"  # 9 / 40
+    assert tile(html["money"], "Returned value") == "450.00 PLN"
+    assert tile(html["money"], "Refunded and credited") == "370.00 PLN"  # 270 refund + 100 credit
+    assert tile(html["overview"], "Complaints filed") == "5"  # K1–K5
+    assert tile(html["satisfaction"], "CSAT (average of 1–5)") == "3.67"  # (5 + 2 + 4) / 3
+    assert "has not been rolled up yet" not in html["overview"]
+    # Every chart has its table, on its section, and the chart library comes from our own
+    # static files.
+    charts = {
+        "overview": ("trend",),
+        "returns": ("return_rate", "reasons", "categories", "resolutions"),
+        "service": ("sla",),
+        "satisfaction": ("csat",),
+        "complaints": (),
+        "money": (),
+    }
+    for section, keys in charts.items():
+        doc = parse(html[section])
+        assert [figure["id"] for figure in doc.select("figure.chart")] == [
+            f"chart-{key}" for key in keys
+        ], section
+        for key in keys:
+            assert doc.select_one(f"script#spec-{key}") is not None
+        scripts = [script["src"] for script in doc.select("script[src]")]
+        assert ("/static/vendor/chartjs/chart.umd.min.js" in scripts) == bool(keys), section
+        assert external_urls(doc) == []
 
 
 def test_days_not_rolled_up_are_announced(client, dataset):
@@ -88,7 +112,7 @@ def test_days_not_rolled_up_are_announced(client, dataset):
 def test_drill_down_from_a_reason_to_its_returns_and_export(client, rolled_up):
     d = rolled_up
     client.force_login(d.a.manager)
-    html = client.get("/dashboard/?" + PERIOD).content.decode()
+    html = client.get("/dashboard/kpis/returns/?" + PERIOD).content.decode()
     # The "Wrong size" row of the reasons table links to the list of those returns.
     link = re.search(r'<a href="([^"]+)">Wrong size or dimensions</a>', html)
     assert link, "no drill-down link on the reason"
@@ -164,9 +188,10 @@ def test_another_tenants_figures_never_appear(client, rolled_up):
     assert tile(html, "Returned value") == "20.00 PLN"
     assert tile(html, "Complaints filed") == "1"
     assert tile(html, "CSAT (average of 1–5)") == "1.00"
-    assert ">Defective / quality issue</a>" not in html  # A's reasons (a table row link)
-    assert ">Wrong item shipped</a>" in html
     assert d.a.company.name not in html
+    returns = client.get("/dashboard/kpis/returns/?" + PERIOD).content.decode()
+    assert ">Defective / quality issue</a>" not in returns  # A's reasons (a table row link)
+    assert ">Wrong item shipped</a>" in returns
     refunds = client.get(f"/dashboard/returns/?{PERIOD}").content.decode()
     assert "RB1" in listed(refunds) and ">R1<" not in refunds
 
@@ -247,17 +272,34 @@ def _dashboard_queries(client, url: str) -> int:
     return len(queries)
 
 
-@pytest.mark.parametrize("url", ["/dashboard/?" + PERIOD, "/dashboard/?period=12m"])
-def test_dashboard_query_count_does_not_grow_with_returns(client, rolled_up, url):
+# The most queries each section may make, today's live cells included (this month): each
+# computes only what it shows, where the whole dashboard on one page made 90-odd queries
+# (docs/performance.md#the-kpi-dashboard).
+SECTION_QUERIES = {
+    "overview": 50,
+    "returns": 46,
+    "complaints": 30,
+    "service": 36,
+    "money": 30,
+    "satisfaction": 40,
+}
+
+
+@pytest.mark.parametrize("period", [PERIOD, "period=12m", "period=this_month"])
+@pytest.mark.parametrize("section", list(SECTION_URLS))
+def test_each_sections_query_count_is_bounded_and_does_not_grow_with_returns(
+    client, rolled_up, section, period
+):
     d = rolled_up
     client.force_login(d.a.manager)
+    url = f"{SECTION_URLS[section]}?{period}"
     before = _dashboard_queries(client, url)
     _add_returns(d, 30)
     kpi_rollups_rebuild(tenant=d.ta, start=START, end=END)
     assert ReturnRequest.unscoped.filter(tenant=d.ta).count() == 36
     after = _dashboard_queries(client, url)
     assert after == before
-    assert after <= 120
+    assert after <= SECTION_QUERIES[section], (section, after)
 
 
 def test_drill_down_list_query_count_does_not_grow(client, rolled_up):
@@ -282,10 +324,21 @@ def test_the_period_presets_cover_their_days(client, rolled_up):
         assert client.get(f"/dashboard/?period={preset}").status_code == 200, preset
     today = tenant_today(rolled_up.ta)
     html = client.get("/dashboard/?period=7d").content.decode()
-    # The first day is in many links and chart labels of a longer period too: read the note.
-    first = dateformat.format(today - datetime.timedelta(days=6), "j M Y")
-    note = parse(html).select_one("p.period-note").text
-    assert note.startswith(f"Figures for {first} – {dateformat.format(today, 'j M Y')} "), note
+    # Seven whole days ending yesterday, against the seven before (analytics.periods; the
+    # arithmetic on explicit dates: tests/analytics/test_periods.py). The first day is in many
+    # links and chart labels of a longer period too: read the note.
+    day = datetime.timedelta(days=1)
+    first, last = today - 7 * day, today - day
+    expected = (
+        f"Figures for {dateformat.format(first, 'j M Y')} – {dateformat.format(last, 'j M Y')} "
+        f"· compared with {dateformat.format(first - 7 * day, 'j M Y')} – "
+        f"{dateformat.format(first - day, 'j M Y')} · from the nightly rollups"
+    )
+    assert parse(html).select_one("p.period-note").text == expected
+    this_month = parse(client.get("/dashboard/?period=this_month").content).select_one(
+        "p.period-note"
+    )
+    assert this_month.text.endswith("past days from the nightly rollups, today live")
 
 
 def test_impossible_report_months_are_not_found(client, rolled_up):
@@ -296,3 +349,121 @@ def test_impossible_report_months_are_not_found(client, rolled_up):
         "/dashboard/reports/1999-12.pdf",
     ):
         assert client.get(url).status_code == 404, url
+
+
+# --- the sections -------------------------------------------------------------------------
+
+
+def test_each_section_computes_only_what_it_shows(rolled_up):
+    from analytics.dashboard import EVERYTHING, SECTIONS, build_dashboard, parse_query
+
+    d = rolled_up
+    query = parse_query({"period": "custom", "from": "2026-10-01", "to": "2026-11-30"}, tenant=d.ta)
+    every_tile, every_table = set(), set()
+    for section in SECTIONS.values():
+        board = build_dashboard(query, tenant=d.ta, section=section)
+        assert [t.key for t in board.tiles] == list(section.tiles)
+        assert set(board.tables) == set(section.table_keys)
+        assert (board.backlog is not None) == section.backlog
+        every_tile |= set(section.tiles)
+        every_table |= set(section.table_keys)
+    # Together the sections show every figure the whole dashboard (and the report) has.
+    assert every_tile == set(EVERYTHING.tiles)
+    assert every_table == set(EVERYTHING.table_keys)
+
+
+def test_the_section_navigation_keeps_the_filters(client, rolled_up):
+    d = rolled_up
+    client.force_login(d.a.manager)
+    query = f"{PERIOD}&customer={d.c1.pk}&reason=defective"
+    for key, url in SECTION_URLS.items():
+        doc = parse(client.get(f"{url}?{query}").content)
+        nav = doc.select_one('main nav.section-nav[aria-label="Dashboard sections"]')
+        links = nav.select("a")
+        assert [link.text for link in links] == [
+            "Overview",
+            "Returns",
+            "Complaints",
+            "Time and SLA",
+            "Money",
+            "Satisfaction",
+        ]
+        current = [link for link in links if link.get("aria-current") == "page"]
+        assert len(current) == 1 and current[0]["href"].split("?")[0] == url, key
+        for link in links:
+            target = unescape(link["href"])
+            assert target.split("?")[0] in SECTION_URLS.values()
+            for part in (
+                "from=2026-10-01",
+                "to=2026-11-30",
+                f"customer={d.c1.pk}",
+                "reason=defective",
+            ):
+                assert part in target, (key, target)
+        # The filter form answers on the same section.
+        assert doc.select_one("form.dashboard-filters").get("action") is None
+
+
+def test_the_old_address_is_the_overview_and_kpis_overview_leads_there(client, rolled_up):
+    client.force_login(rolled_up.a.manager)
+    doc = parse(client.get("/dashboard/?" + PERIOD).content)
+    current = doc.select_one('nav.section-nav a[aria-current="page"]')
+    assert current.text == "Overview"
+    response = client.get("/dashboard/kpis/overview/?" + PERIOD)
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/?" + PERIOD
+    assert client.get("/dashboard/kpis/nothing/?" + PERIOD).status_code == 404
+
+
+@pytest.mark.parametrize("section", [key for key in SECTION_URLS if key != "overview"])
+def test_managers_of_another_tenant_see_only_their_own_figures_in_every_section(
+    client, rolled_up, section
+):
+    d = rolled_up
+    url = f"{SECTION_URLS[section]}?{PERIOD}"
+    client.force_login(d.a.manager)
+    mine = visible_text(client.get(url).content.decode())
+    client.force_login(d.b.manager)
+    response = client.get(url)
+    assert response.status_code == 200
+    theirs = visible_text(response.content.decode())
+    for name in (
+        d.a.company.name,
+        d.c2.name,
+        d.p1.name,
+        d.electronics.name,
+        d.a.agent.get_full_name(),
+    ):
+        assert name not in theirs, (section, name)
+    assert d.b.company.name in theirs or section in ("complaints", "service", "money")
+    assert mine != theirs
+
+
+@pytest.mark.parametrize("section", [key for key in SECTION_URLS if key != "overview"])
+def test_another_tenants_filter_ids_are_refused_in_every_section(client, rolled_up, section):
+    d = rolled_up
+    client.force_login(d.a.manager)
+    response = client.get(f"{SECTION_URLS[section]}?{PERIOD}&customer={d.b.company.pk}")
+    assert response.status_code == 400
+    assert d.b.company.name not in visible_text(response.content.decode())
+    assert "Choose a customer from the list." in unescape(response.content.decode())
+
+
+@pytest.mark.parametrize("section", [key for key in SECTION_URLS if key != "overview"])
+def test_agents_customers_and_strangers_cannot_open_a_section(client, rolled_up, section):
+    d = rolled_up
+    url = f"{SECTION_URLS[section]}?{PERIOD}"
+    for user in (d.a.agent, d.a.coordinator, d.a.customer, d.a.customer_admin):
+        client.force_login(user)
+        assert client.get(url).status_code == 403, (user.role, url)
+    client.logout()
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_a_table_exports_from_the_section_that_shows_it(client, rolled_up):
+    client.force_login(rolled_up.a.manager)
+    for key in ("reasons", "trend", "channels", "sla", "dispositions", "csat_agents"):
+        response = client.get(f"/dashboard/export/{key}.csv?{PERIOD}")
+        assert response.status_code == 200, key
+    assert client.get(f"/dashboard/export/nothing.csv?{PERIOD}").status_code == 404

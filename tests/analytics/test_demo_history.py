@@ -197,8 +197,11 @@ def test_the_demo_manager_walks_from_the_dashboard_to_the_wrong_size_returns(see
     spec = json.loads(trend)
     assert len(spec["labels"]) == 12
     assert all(count > 0 for count in spec["datasets"][0]["data"][:-1])
-    # Drill down from the reason.
-    link = re.search(r'<a href="([^"]+)">Wrong size or dimensions</a>', html)
+    # The returns section, with the same period, drills down from the reason.
+    nav = re.search(r'<a href="(/dashboard/kpis/returns/[^"]*)"', html)
+    assert nav
+    returns_html = client.get(unescape(nav.group(1))).content.decode()
+    link = re.search(r'<a href="([^"]+)">Wrong size or dimensions</a>', returns_html)
     assert link
     listing = client.get(unescape(link.group(1)))
     assert listing.status_code == 200

@@ -327,7 +327,7 @@ def csv_rows(response) -> list[list[str]]:
 def test_the_manager_sees_the_figures_and_exports_them(client, answered):
     client.force_login(answered.a.manager)
 
-    page = client.get("/dashboard/?" + query_string(answered))
+    page = client.get("/dashboard/kpis/satisfaction/?" + query_string(answered))
     table = client.get(
         "/dashboard/export/return_satisfaction.csv?separator=comma&" + query_string(answered)
     )
@@ -357,7 +357,7 @@ def test_the_manager_sees_the_figures_and_exports_them(client, answered):
 def test_another_tenants_manager_sees_only_their_own_answer(client, answered):
     client.force_login(answered.b.manager)
 
-    html = client.get("/dashboard/?" + query_string(answered)).content.decode()
+    html = client.get("/dashboard/kpis/satisfaction/?" + query_string(answered)).content.decode()
 
     assert tile(html, "Returns: satisfaction (average of 1–5)") == "1.00"
     assert tile(html, "Returns: NPS") == "-100.0 %"

@@ -89,7 +89,7 @@ def test_the_dashboard_lists_mixed_returns_and_drills_down_to_them(client, datas
     kpi_rollups_rebuild(tenant=d.ta, start=START, end=END)
     client.force_login(d.a.manager)
 
-    html = client.get(f"/dashboard/?{PERIOD}").content.decode()
+    html = client.get(f"/dashboard/kpis/returns/?{PERIOD}").content.decode()
     assert "Per line (mixed)" in html
     assert "resolution=mixed" in html
     listing = client.get(f"/dashboard/returns/?{PERIOD}&resolution=mixed")

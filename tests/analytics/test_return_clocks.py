@@ -143,7 +143,7 @@ def test_the_dashboard_tiles_table_and_drill_down(client, clocks):
         kpi_rollups_rebuild(tenant=tenant, start=START, end=END)
     client.force_login(d.a.manager)
 
-    html = client.get("/dashboard/?" + PERIOD).content.decode()
+    html = client.get("/dashboard/kpis/service/?" + PERIOD).content.decode()
 
     assert tile(html, "Decisions within SLA") == "50.0 %"
     assert tile(html, "Refunds within the promised days") == "50.0 %"
@@ -174,7 +174,7 @@ def test_another_tenant_neither_counts_nor_lists_these_returns(client, clocks):
     for tenant in (d.ta, d.tb):
         kpi_rollups_rebuild(tenant=tenant, start=START, end=END)
     client.force_login(d.b.manager)
-    html = client.get("/dashboard/?" + PERIOD).content.decode()
+    html = client.get("/dashboard/kpis/service/?" + PERIOD).content.decode()
     assert tile(html, "Decisions within SLA") == "0.0 %"
     assert "0 of 1 on time" in html
     late = client.get(f"/dashboard/returns/?{PERIOD}&missed=decision").content.decode()

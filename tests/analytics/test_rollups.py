@@ -95,6 +95,8 @@ def assert_agree(reader: RollupReader, tenant, start, end, filters: KpiFilters):
     assert figures.by_region(reader) == live_by_region(live), filters
     assert figures.update_cadence(reader) == kpis.update_cadence(**live), filters
     assert figures.complaint_nps(reader) == kpis.complaint_nps(**live)
+    assert figures.returns_by_exception(reader) == kpis.returns_by_exception(**live), filters
+    assert figures.repeat_complaints(reader) == kpis.repeat_complaints(**live), filters
 
 
 def live_by_region(live: dict) -> dict:

@@ -54,12 +54,20 @@ def test_dashboard_draws_its_charts(page, sign_in, dataset, viewport):  # noqa: 
     kpi_rollups_rebuild(tenant=dataset.ta, start=START, end=END)
     sign_in(page, dataset.a.manager)
 
-    page.goto(f"{page.base_url}/dashboard/?period=custom&from={START}&to={END}")
-
-    page.wait_for_selector("figure#chart-reasons.chart-drawn")
-    assert page.locator("figure.chart").count() == page.locator("figure.chart.chart-drawn").count()
-    for canvas in page.locator("figure.chart canvas").all():
-        assert canvas.evaluate(CANVAS_DRAWN), "an empty chart"
+    # Every section with charts: the overview's trend, the returns' four, the clocks' and
+    # the satisfaction's lines.
+    for section, chart in (
+        ("", "trend"),
+        ("kpis/returns/", "reasons"),
+        ("kpis/service/", "sla"),
+        ("kpis/satisfaction/", "csat"),
+    ):
+        page.goto(f"{page.base_url}/dashboard/{section}?period=custom&from={START}&to={END}")
+        page.wait_for_selector(f"figure#chart-{chart}.chart-drawn")
+        drawn = page.locator("figure.chart.chart-drawn").count()
+        assert page.locator("figure.chart").count() == drawn, section
+        for canvas in page.locator("figure.chart canvas").all():
+            assert canvas.evaluate(CANVAS_DRAWN), f"an empty chart on {section}"
 
 
 @SCREENS
