@@ -202,3 +202,9 @@ def test_the_order_page_query_count_does_not_grow_with_its_cases(
     many = queries()
     assert len(listed(client.get(page_of(delivered_order)))) == 8
     assert many == few
+
+
+@pytest.mark.parametrize("order_id", ["0", "99999999999999999999999999", "9223372036854775808"])
+def test_an_out_of_range_order_id_answers_404(world_a, login, order_id):
+    response = login(world_a.customer).get(f"/portal/orders/{order_id}/")
+    assert response.status_code == 404
