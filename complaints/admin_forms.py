@@ -10,9 +10,11 @@ from django import forms
 from django.db import transaction
 from django.db.models import Q
 from django.utils.dates import WEEKDAYS
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from customers.filing_forms import staff_channel_field
+from customers.models import Order
 from rma_portal.accounts.models import Role, User
 from rma_portal.forms import MultipleFileField
 from rma_portal.tenancy.models import Tenant
@@ -306,13 +308,33 @@ class HolidayForm(forms.ModelForm):
 # --- filing for a customer ------------------------------------------------------------------
 
 
+# The order select of the back-office's form lists the company's most recent orders and the
+# chosen one.
+ORDER_CHOICES_LIMIT = 100
+
+
 class FileComplaintForm(ComplaintFileForm):
-    """A complaint an agent files for a customer user: the portal's form (the same order and
-    line choices of the customer's company, the same files), worded for staff, with the
-    channel the customer reached them through."""
+    """A complaint an agent files for a customer user: the portal's form (the same line
+    choices of the customer's company, the same files), worded for staff, with the channel the
+    customer reached them through. The order is chosen from the company's recent orders (the
+    portal's order picker searches as the customer types; its search is the customer's)."""
+
+    order = forms.TypedChoiceField(
+        label=_("Order"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text=_("Optional: the order the complaint is about."),
+        error_messages={"invalid_choice": _("Choose one of your company's orders.")},
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        del self.fields["order_number"]
+        self.fields["order"].choices = [
+            ("", _("No particular order")),
+            *((order.pk, self._order_label(order)) for order in self.recent_orders),
+        ]
         self.fields["channel"] = staff_channel_field()
         self.order_fields(
             [
@@ -335,6 +357,29 @@ class FileComplaintForm(ComplaintFileForm):
         self.fields["order_line"].help_text = _(
             "Optional: a line of the chosen order (choose the order, then show its lines)."
         )
+
+    def find_order(self) -> Order | None:
+        """The chosen order of the select: one of the company's recent orders, or an older
+        one of the company added to the choices."""
+        company_orders = Order.objects.filter(customer_account=self.customer_account)
+        self.recent_orders = list(
+            company_orders.order_by("-order_date", "-pk")[:ORDER_CHOICES_LIMIT]
+        )
+        raw = str(self._given("order") or "").strip()
+        chosen_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+        chosen = next((order for order in self.recent_orders if order.pk == chosen_id), None)
+        if chosen is None and chosen_id is not None:
+            chosen = company_orders.filter(pk=chosen_id).first()
+            if chosen is not None:
+                self.recent_orders.insert(0, chosen)
+        return chosen
+
+    def chosen_order_id(self) -> int | None:
+        return self.cleaned_data.get("order")
+
+    @staticmethod
+    def _order_label(order: Order) -> str:
+        return f"{order.number} · {date_format(order.order_date, 'SHORT_DATE_FORMAT')}"
 
     def service_arguments(self) -> dict:
         return {**super().service_arguments(), "channel": self.cleaned_data["channel"]}

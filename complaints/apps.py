@@ -24,6 +24,12 @@ class ComplaintsConfig(AppConfig):
         from .inbox import register as register_inbox
 
         register_inbox()
+        # Its cases about an order, on the order's page in the portal.
+        from customers.cases import CaseKind, register_order_cases
+
+        from .selectors import order_cases
+
+        register_order_cases(CaseKind.COMPLAINT, order_cases)
         # The tenant's business calendar and customer-update cadence, for returns too
         # (customers/calendar.py).
         from customers.calendar import register_calendar_provider, register_update_cadence_provider

@@ -8,18 +8,18 @@ is put back on the form by `rma_portal.forms.add_application_error`).
 from __future__ import annotations
 
 from django import forms
-from django.utils.formats import date_format
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Order, OrderLine
 from rma_portal.forms import IsoDateInput, MultipleFileField, add_application_error
-from rma_portal.ids import parse_id
 from rma_portal.surveys.forms import nps_field
 
 from .models import ComplaintCategory, ComplaintStatus, Priority
 from .services.complaints import MAX_FILES_PER_MESSAGE, MAX_TEXT
 
 __all__ = [
+    "ORDER_NUMBER_MAX_LENGTH",
     "ComplaintFileForm",
     "ComplaintFilterForm",
     "ComplaintRatingForm",
@@ -28,9 +28,8 @@ __all__ = [
     "add_application_error",
 ]
 
-# The order select lists the company's most recent orders; an older one is reached through
-# `?order=<id>` (it is then added to the choices).
-ORDER_CHOICES_LIMIT = 100
+# The longest order number the ERP gives (customers.models.Order.number).
+ORDER_NUMBER_MAX_LENGTH = 40
 
 PRIORITY_HINTS = {
     Priority.LOW: _("A question or a small problem that can wait."),
@@ -94,9 +93,27 @@ class ComplaintFilterForm(forms.Form):
 # --- filing -----------------------------------------------------------------------------
 
 
+def company_order_by_number(*, customer_account, number: str) -> Order | None:
+    """The company's order with this number, whatever its case and the spaces around it (the
+    exact spelling first, should two numbers differ only in case); None for any other."""
+    number = number.strip()
+    if not number or len(number) > ORDER_NUMBER_MAX_LENGTH or "\x00" in number:
+        return None
+    matches = list(
+        Order.objects.filter(customer_account=customer_account, number__iexact=number).order_by(
+            "-order_date", "-pk"
+        )[:10]
+    )
+    return next((order for order in matches if order.number == number), None) or (
+        matches[0] if matches else None
+    )
+
+
 class ComplaintFileForm(forms.Form):
-    """A new complaint. The order line select lists the lines of the chosen order only: without
-    JavaScript the customer picks the order and asks for its lines ("Show the order's lines")."""
+    """A new complaint. The order is given by its number: typed (without JavaScript), or
+    picked from the company's orders as the customer types (static/js/order_picker.js, which
+    fills in the same field). The order line select lists the lines of the chosen order only:
+    without JavaScript the customer asks for them ("Show the order's lines")."""
 
     category = forms.ChoiceField(
         label=_("What is the complaint about?"),
@@ -110,13 +127,18 @@ class ComplaintFileForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose a priority.")},
     )
-    order = forms.TypedChoiceField(
-        label=_("Order"),
-        coerce=int,
-        empty_value=None,
+    order_number = forms.CharField(
+        label=_("Order number"),
         required=False,
-        help_text=_("Optional: the order the complaint is about."),
-        error_messages={"invalid_choice": _("Choose one of your company's orders.")},
+        max_length=ORDER_NUMBER_MAX_LENGTH,
+        help_text=_(
+            "Optional: the number of the order the complaint is about, as on your order "
+            "confirmation or invoice."
+        ),
+        error_messages={
+            "max_length": _("An order number has at most %(limit_value)d characters."),
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     order_line = forms.TypedChoiceField(
         label=_("Order line"),
@@ -146,21 +168,7 @@ class ComplaintFileForm(forms.Form):
     def __init__(self, *args, customer_account, **kwargs):
         super().__init__(*args, **kwargs)
         self.customer_account = customer_account
-        raw_order = (
-            self.data.get(self.add_prefix("order")) if self.is_bound else self.initial.get("order")
-        )
-        company_orders = Order.objects.filter(customer_account=customer_account)
-        recent = list(company_orders.order_by("-order_date", "-pk")[:ORDER_CHOICES_LIMIT])
-        chosen_id = parse_id(raw_order)
-        self.chosen_order = next((order for order in recent if order.pk == chosen_id), None)
-        if self.chosen_order is None and chosen_id is not None:
-            self.chosen_order = company_orders.filter(pk=chosen_id).first()
-            if self.chosen_order is not None:
-                recent.insert(0, self.chosen_order)
-        self.fields["order"].choices = [
-            ("", _("No particular order")),
-            *((order.pk, self._order_label(order)) for order in recent),
-        ]
+        self.chosen_order = self.find_order()
         self.order_lines: list[OrderLine] = []
         if self.chosen_order is not None:
             self.order_lines = list(
@@ -177,9 +185,52 @@ class ComplaintFileForm(forms.Form):
             *((line.pk, self._line_label(line)) for line in self.order_lines),
         ]
 
+    def _given(self, name: str):
+        """A field's value as sent, or its initial value when the form is not bound."""
+        return self.data.get(self.add_prefix(name)) if self.is_bound else self.initial.get(name)
+
+    def find_order(self) -> Order | None:
+        """The company's order the complaint is about, from its number."""
+        self.order_number_given = str(self._given("order_number") or "").strip()
+        order = company_order_by_number(
+            customer_account=self.customer_account, number=self.order_number_given
+        )
+        # Shown under the field when the form is not bound (the order's lines were asked
+        # for): a bound form says the same through clean_order_number.
+        self.order_number_error = ""
+        if self.order_number_given and order is None:
+            self.order_number_error = self.unknown_order_message(self.order_number_given)
+        return order
+
+    def chosen_order_id(self) -> int | None:
+        """The valid form's order (its id), or None."""
+        order = self.cleaned_data.get("order_number")
+        return order.pk if order else None
+
     @staticmethod
-    def _order_label(order: Order) -> str:
-        return f"{order.number} · {date_format(order.order_date, 'SHORT_DATE_FORMAT')}"
+    def unknown_order_message(number: str) -> str:
+        if "\x00" in number:
+            return str(ProhibitNullCharactersValidator.message)
+        if len(number) > ORDER_NUMBER_MAX_LENGTH:
+            return str(
+                _("An order number has at most %(limit_value)d characters.")
+                % {"limit_value": ORDER_NUMBER_MAX_LENGTH}
+            )
+        return str(
+            _(
+                "Your company has no order numbered “%(number)s”. Check the number on your "
+                "order confirmation or invoice, or leave the field empty."
+            )
+            % {"number": number}
+        )
+
+    def clean_order_number(self) -> Order | None:
+        number = self.cleaned_data["order_number"].strip()
+        if not number:
+            return None
+        if self.chosen_order is None:
+            raise forms.ValidationError(self.unknown_order_message(number), code="unknown_order")
+        return self.chosen_order
 
     @staticmethod
     def _line_label(line: OrderLine) -> str:
@@ -196,7 +247,7 @@ class ComplaintFileForm(forms.Form):
             "priority": data["priority"],
             "subject": data["subject"],
             "description": data["description"],
-            "order_id": data["order"],
+            "order_id": self.chosen_order_id(),
             "order_line_id": data["order_line"],
             "uploads": data["files"],
         }

@@ -7,10 +7,12 @@ import datetime
 from decimal import Decimal
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from customers.cases import CaseKind, OrderCase
 from customers.selectors import cases_visible_to
 from rma_portal.accounts.models import User
 from rma_portal.cadence import Cadence
@@ -126,6 +128,29 @@ def complaints_list(
         term = search.strip()
         queryset = queryset.filter(Q(code__icontains=term) | Q(subject__icontains=term))
     return queryset.order_by("-created_at", "-pk")
+
+
+def order_cases(*, order, user: User) -> list[OrderCase]:
+    """The complaints about `order` that `user` may see, of the order's company only (the
+    portal's order page; registered with customers.cases): one query."""
+    complaints = (
+        complaints_visible_to(user=user)
+        .filter(order_id=order.pk, customer_account_id=order.customer_account_id)
+        .only("pk", "code", "status", "created_at")
+        .order_by("-created_at", "-pk")
+    )
+    return [
+        OrderCase(
+            kind=CaseKind.COMPLAINT,
+            kind_label=str(CaseKind.COMPLAINT.label),
+            number=complaint.code,
+            status=complaint.status,
+            status_label=str(complaint.get_status_display()),
+            url=reverse("portal:complaint_detail", args=[complaint.pk]),
+            created_at=complaint.created_at,
+        )
+        for complaint in complaints
+    ]
 
 
 def complaint_thread(*, complaint: Complaint, for_customer: bool) -> Complaint:

@@ -1,15 +1,17 @@
 """What returns and complaints share about how a case came in: the channel it was filed
 through, the customer user a staff member files it for, and what automatic assignment needs to
-know of a case (customers/routing.py).
+know of a case (customers/routing.py), and the cases about an order that the portal's order page
+lists.
 
 Both apps record the same channels and look up the customer the same way; they never import
 each other, so the shared part lives here, with the customer companies it is about. What only
 they know (complaint categories and priorities, return reasons, how to hand their open cases
-on) they register here from their AppConfig.ready().
+on, which of their cases are about an order) they register here from their AppConfig.ready().
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -123,3 +125,41 @@ def register_case_reassigner(reassigner: CaseReassigner) -> None:
 
 def case_reassigners() -> list[CaseReassigner]:
     return [_reassigners[kind] for kind in sorted(_reassigners)]
+
+
+# --- the cases about an order (the portal's order page) ----------------------------------
+
+
+@dataclass(frozen=True)
+class OrderCase:
+    """A return or a complaint about an order, as the order's page in the portal lists it."""
+
+    kind: str  # CaseKind
+    kind_label: str
+    number: str
+    status: str
+    status_label: str
+    url: str
+    created_at: datetime.datetime
+
+
+# provider(order=, user=) -> the cases about the order that `user` may see: those of the
+# order's company only, by the portal's rule of visibility (customers.selectors.
+# cases_visible_to), in one query whatever their number.
+_order_case_providers: dict[str, Callable[..., Iterable[OrderCase]]] = {}
+
+
+def register_order_cases(kind: str, provider: Callable[..., Iterable[OrderCase]]) -> None:
+    """Registered by each case app from its AppConfig.ready()."""
+    _order_case_providers[kind] = provider
+
+
+def order_cases(*, order, user) -> list[OrderCase]:
+    """The returns and complaints about `order` that `user` may see, newest first: one query
+    per case app."""
+    cases = [
+        case
+        for kind in sorted(_order_case_providers)
+        for case in _order_case_providers[kind](order=order, user=user)
+    ]
+    return sorted(cases, key=lambda case: (case.created_at, case.number), reverse=True)

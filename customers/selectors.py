@@ -3,9 +3,64 @@
 from __future__ import annotations
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    Count,
+    Expression,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    TextField,
+)
+from django.db.models.functions import Cast, Coalesce
 
-from .models import CustomerAccount, CustomerMembership, Order, OrderLine
+from .models import CustomerAccount, CustomerMembership, Invoice, Order, OrderLine, Product
+
+# The longest text the orders' search takes (the portal's list and its order picker).
+ORDER_SEARCH_MAX_LENGTH = 100
+# Characters of the JSON text of a line's serial numbers that are no part of any serial: a
+# search holding one of them would match the list's punctuation, so it skips the serials.
+_JSON_PUNCTUATION = frozenset('"\\[],')
+
+
+class _InSubquery(Expression):
+    """`column IN (subquery)`, written `column = ANY(ARRAY(subquery))` on PostgreSQL.
+
+    There the subquery runs once, as an InitPlan, and the array's ids are looked up in the
+    column's index: `=` on integers is leakproof, so row-level security lets the index be
+    used (docs/performance.md#the-portals-order-search). PostgreSQL would plan a plain IN as a
+    join and, with a LIKE to test (not leakproof), read every row of the tenant instead."""
+
+    conditional = True
+
+    def __init__(self, column: str, queryset: QuerySet):
+        super().__init__(output_field=BooleanField())
+        self.column = F(column)
+        self.subquery = Subquery(queryset)
+
+    def get_source_expressions(self):
+        return [self.column, self.subquery]
+
+    def set_source_expressions(self, expressions):
+        self.column, self.subquery = expressions
+
+    def _compiled(self, compiler) -> tuple[str, str, tuple]:
+        column, column_params = compiler.compile(self.column)
+        subquery, subquery_params = compiler.compile(self.subquery)
+        return column, subquery, (*column_params, *subquery_params)
+
+    def as_sql(self, compiler, connection):
+        column, subquery, params = self._compiled(compiler)
+        return f"{column} IN {subquery}", params
+
+    def as_postgresql(self, compiler, connection):
+        column, subquery, params = self._compiled(compiler)
+        return f"{column} = ANY(ARRAY{subquery})", params
 
 
 def customer_account_for_user(*, user) -> CustomerAccount | None:
@@ -20,16 +75,79 @@ def customer_account_for_user(*, user) -> CustomerAccount | None:
     return membership.customer_account if membership else None
 
 
-def orders_for_customer(*, customer_account: CustomerAccount) -> QuerySet[Order]:
-    """The company's orders, newest first, with their lines and products loaded."""
+def normalised_search(text: str) -> str:
+    """The search as it is matched: runs of white space as one space, none at the ends."""
+    return " ".join(str(text or "").split())
+
+
+def order_search_q(*, customer_account: CustomerAccount, search: str) -> Q:
+    """Orders of the company whose number or invoice number, or a line's SKU, product name,
+    invoice number, lot number or serial number, contains `search` whatever the case
+    (docs/performance.md#the-portals-order-search).
+
+    The lines are read through the ids of the company's orders (`_InSubquery`), so a search
+    costs what the company's lines cost, whatever the size of the tenant, with row-level
+    security on. Serial numbers are a JSON list on the order line (a return's serials are some
+    of its line's): matched in the list's JSON text, except for a search holding JSON
+    punctuation. On SQLite (the embedded mode) the case of letters other than A-Z counts: its
+    LIKE folds only those.
+    """
+    text = normalised_search(search)
+    if not text:
+        return Q()
+    company_orders = Order.objects.filter(customer_account=customer_account).order_by()
+    products = Product.objects.filter(Q(sku__icontains=text) | Q(name__icontains=text))
+    invoices = Invoice.objects.filter(customer_account=customer_account, number__icontains=text)
+    line_match = (
+        Q(product__in=products.order_by().values("pk"))
+        | Q(invoice__in=invoices.order_by().values("pk"))
+        | Q(lot_number__icontains=text)
+    )
+    lines = OrderLine.objects.filter(_InSubquery("order_id", company_orders.values("pk")))
+    if not _JSON_PUNCTUATION & set(text):
+        lines = lines.annotate(serials_text=Cast("serial_numbers", TextField()))
+        line_match |= Q(serials_text__icontains=text)
+    return (
+        Q(number__icontains=text)
+        | Q(invoice_number__icontains=text)
+        | Q(pk__in=lines.filter(line_match).order_by().values("order_id"))
+    )
+
+
+def orders_for_customer(*, customer_account: CustomerAccount, search: str = "") -> QuerySet[Order]:
+    """The company's orders, newest first, with their lines and products loaded and their
+    `line_count` and `units`; with `search`, those it finds (`order_search_q`).
+
+    The two figures are subqueries per order, so that PostgreSQL works them out for the
+    orders of the page only, not by joining every line of the tenant to what a search found.
+    """
     lines = OrderLine.objects.select_related("product", "product__category", "invoice").order_by(
         "line_number"
     )
+    of_order = OrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order")
+    line_count = Subquery(of_order.annotate(n=Count("pk")).values("n"))
+    orders = Order.objects.filter(customer_account=customer_account)
+    if search:
+        orders = orders.filter(order_search_q(customer_account=customer_account, search=search))
     return (
-        Order.objects.filter(customer_account=customer_account)
-        .annotate(line_count=Count("lines"), units=Sum("lines__quantity"))
+        orders.annotate(
+            line_count=Coalesce(line_count, 0, output_field=IntegerField()),
+            units=Subquery(of_order.annotate(n=Sum("quantity")).values("n")),
+        )
         .prefetch_related(Prefetch("lines", queryset=lines))
         .order_by("-order_date", "-number")
+    )
+
+
+def orders_for_picker(*, customer_account: CustomerAccount, search: str = "") -> QuerySet[Order]:
+    """The company's orders `search` finds, newest first, with their lines' products (the
+    complaint form's order picker)."""
+    lines = OrderLine.objects.select_related("product").order_by("line_number")
+    orders = Order.objects.filter(customer_account=customer_account)
+    if search:
+        orders = orders.filter(order_search_q(customer_account=customer_account, search=search))
+    return orders.prefetch_related(Prefetch("lines", queryset=lines)).order_by(
+        "-order_date", "-number"
     )
 
 

@@ -4,6 +4,7 @@ from .views import portal
 
 portal_urlpatterns = [
     path("", portal.home, name="home"),
+    path("orders/search/", portal.order_search, name="order_search"),
     path("orders/<id:order_id>/", portal.order_detail, name="order_detail"),
     path("team/", portal.team, name="team"),
     path("team/<id:user_id>/active/", portal.team_member_set_active, name="team_set_active"),

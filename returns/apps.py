@@ -22,6 +22,12 @@ class ReturnsConfig(AppConfig):
         from .inbox import register as register_inbox
 
         register_inbox()
+        # Its cases about an order, on the order's page in the portal.
+        from customers.cases import CaseKind, register_order_cases
+
+        from .selectors import order_cases
+
+        register_order_cases(CaseKind.RETURN, order_cases)
 
 
 def register_assignment_hooks() -> None:

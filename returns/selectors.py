@@ -6,8 +6,10 @@ import datetime
 from collections.abc import Iterable, Sequence
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.urls import reverse
 from django.utils import timezone
 
+from customers.cases import CaseKind, OrderCase
 from customers.models import CustomerAccount, OrderLine
 from customers.selectors import cases_visible_to
 from rma_portal.accounts.models import User
@@ -38,6 +40,32 @@ def return_request_for_user(*, user: User, return_id: int) -> ReturnRequest | No
         .filter(pk=return_id)
         .first()
     )
+
+
+def order_cases(*, order, user: User) -> list[OrderCase]:
+    """The returns with a line of `order` that `user` may see, of the order's company only
+    (the portal's order page; registered with customers.cases): one query."""
+    of_order = ReturnLine.objects.filter(
+        return_request=OuterRef("pk"), order_line__order_id=order.pk
+    )
+    returns = (
+        return_requests_visible_to(user=user)
+        .filter(Exists(of_order), customer_account_id=order.customer_account_id)
+        .only("pk", "number", "status", "created_at")
+        .order_by("-created_at", "-pk")
+    )
+    return [
+        OrderCase(
+            kind=CaseKind.RETURN,
+            kind_label=str(CaseKind.RETURN.label),
+            number=return_request.number,
+            status=return_request.status,
+            status_label=str(return_request.get_status_display()),
+            url=reverse("portal:return_detail", args=[return_request.pk]),
+            created_at=return_request.created_at,
+        )
+        for return_request in returns
+    ]
 
 
 def return_requests_list(

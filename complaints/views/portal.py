@@ -23,8 +23,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
-from customers.models import OrderLine
+from customers.models import Order, OrderLine
 from customers.views.access import customer_required
+from customers.views.portal import order_picker_context
 from returns.selectors import return_request_for_user
 from rma_portal.errors import ApplicationError
 from rma_portal.files.responses import stored_file_response
@@ -34,6 +35,7 @@ from rma_portal.surveys import SurveyChannel
 
 from .. import selectors, services
 from ..forms import (
+    ORDER_NUMBER_MAX_LENGTH,
     ComplaintFileForm,
     ComplaintFilterForm,
     ComplaintRatingForm,
@@ -55,7 +57,7 @@ from .survey import rate_from_form
 COMPLAINTS_PER_PAGE = 20
 # A return can be started from a complaint about goods of an order.
 RETURNABLE_CATEGORIES = frozenset({ComplaintCategory.PRODUCT_QUALITY, ComplaintCategory.DELIVERY})
-FILE_FORM_FIELDS = ("category", "priority", "order", "order_line", "subject", "description")
+FILE_FORM_FIELDS = ("category", "priority", "order_number", "order_line", "subject", "description")
 
 # Timeline titles of the public events; an event not listed here shows only a status change,
 # and its note (which may be meant for staff) is never shown.
@@ -130,20 +132,29 @@ def complaint_list(request):
 
 
 def _preselected(request) -> dict:
-    """`?order=<id>` or `?order_line=<id>` from an order's page (foreign ids are ignored)."""
+    """`?order=<id>` or `?order_line=<id>` from an order's page, or `?order_number=` from the
+    order picker asking for the order's lines (foreign and unknown ids are ignored; an unknown
+    number is shown with its error)."""
+    account = request.customer_account
     initial: dict = {}
     line_id = parse_id(request.GET.get("order_line"))
     if line_id is not None:
         line = (
-            OrderLine.objects.filter(pk=line_id, order__customer_account=request.customer_account)
-            .only("pk", "order_id")
+            OrderLine.objects.filter(pk=line_id, order__customer_account=account)
+            .select_related("order")
+            .only("pk", "order__number")
             .first()
         )
         if line is not None:
-            initial.update(order=line.order_id, order_line=line.pk)
+            initial.update(order_number=line.order.number, order_line=line.pk)
     order_id = parse_id(request.GET.get("order"))
-    if "order" not in initial and order_id is not None:
-        initial["order"] = order_id  # the form keeps it only if it is the company's
+    if "order_number" not in initial and order_id is not None:
+        order = Order.objects.filter(pk=order_id, customer_account=account).only("number").first()
+        if order is not None:
+            initial["order_number"] = order.number
+    number = request.GET.get("order_number", "")
+    if "order_number" not in initial and number.strip():
+        initial["order_number"] = number[: ORDER_NUMBER_MAX_LENGTH + 1]
     return initial
 
 
@@ -178,7 +189,11 @@ def complaint_new(request):
         form = ComplaintFileForm(
             initial={"priority": Priority.NORMAL, **_preselected(request)}, customer_account=account
         )
-    return render(request, "portal/complaints/new.html", {"form": form})
+        if request.GET.get("part") == "order-lines":
+            # The order picker's request for the chosen order's lines: the field alone.
+            return render(request, "portal/complaints/_order_line_field.html", {"form": form})
+    context = {"form": form, "order_picker": order_picker_context()}
+    return render(request, "portal/complaints/new.html", context)
 
 
 # --- detail -----------------------------------------------------------------------------

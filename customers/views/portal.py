@@ -1,5 +1,6 @@
-"""Customer portal pages: the company's home with its orders, an order, the team, and the
-signed-in user's e-mail settings."""
+"""Customer portal pages: the company's home with its orders and their search, an order with
+its returns and complaints, the order picker's search, the team, and the signed-in user's
+e-mail settings."""
 
 from __future__ import annotations
 
@@ -7,30 +8,92 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_POST
+from rest_framework.exceptions import Throttled
 
 from customers import selectors, services
+from customers.cases import order_cases
 from rma_portal.accounts.models import Role
-from rma_portal.errors import ApplicationError
+from rma_portal.api.throttling import ApiRateThrottle
+from rma_portal.errors import ApplicationError, error_body
 from rma_portal.forms import add_application_error
 
 from .access import customer_admin_required, customer_required
 
 ORDERS_PER_PAGE = 10
+# The order picker's answer: this many orders at most, the newest first.
+PICKER_RESULTS = 10
+PICKER_PRODUCTS = 3
+
+
+# What the order picker (static/js/order_picker.js) says; %(count)s and %(number)s are
+# filled in by the script.
+ORDER_PICKER_TEXTS = {
+    "list_label": gettext_lazy("Orders found"),
+    "count": gettext_lazy(
+        "Orders found: %(count)s. Choose one with the arrow keys and Enter, or keep typing."
+    ),
+    "more": gettext_lazy("More orders match: type more of the number to see them."),
+    "none": gettext_lazy(
+        "No order of your company matches. Check the number on your order confirmation or invoice."
+    ),
+    "chosen": gettext_lazy("Order %(number)s chosen."),
+    "failed": gettext_lazy("The orders cannot be searched just now: type the whole order number."),
+}
+
+
+def order_picker_context() -> dict:
+    """What a form with the order picker passes to its template: the search's address and the
+    script's texts (for json_script)."""
+    return {
+        "search_url": reverse("portal:order_search"),
+        "texts": {key: str(text) for key, text in ORDER_PICKER_TEXTS.items()},
+    }
+
+
+class OrderSearchForm(forms.Form):
+    """The search of the company's orders (`selectors.order_search_q`), in the portal's list
+    and in the order picker's endpoint."""
+
+    q = forms.CharField(
+        label=gettext_lazy("Search orders"),
+        required=False,
+        max_length=selectors.ORDER_SEARCH_MAX_LENGTH,
+        help_text=gettext_lazy(
+            "Order or invoice number, SKU, product name, serial number or lot number."
+        ),
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+    def search(self) -> str:
+        """The search to run: empty when there is none or it is not valid."""
+        if not self.is_bound or not self.is_valid():
+            return ""
+        return selectors.normalised_search(self.cleaned_data["q"])
 
 
 @customer_required
 def home(request):
-    orders = selectors.orders_for_customer(customer_account=request.customer_account)
+    form = OrderSearchForm(request.GET if "q" in request.GET else None)
+    search = form.search()
+    orders = selectors.orders_for_customer(customer_account=request.customer_account, search=search)
     page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "portal/home.html",
-        {"account": request.customer_account, "page": page, "orders": page.object_list},
+        {
+            "account": request.customer_account,
+            "form": form,
+            "search": search,
+            "page": page,
+            "orders": page.object_list,
+        },
     )
 
 
@@ -46,7 +109,77 @@ def order_detail(request, order_id: int):
         {line.invoice for line in order.lines.all() if line.invoice_id},
         key=lambda invoice: (invoice.issue_date, invoice.number),
     )
-    return render(request, "portal/order_detail.html", {"order": order, "invoices": invoices})
+    return render(
+        request,
+        "portal/order_detail.html",
+        {
+            "order": order,
+            "invoices": invoices,
+            # The returns and complaints about it the user may see (customers.cases).
+            "cases": order_cases(order=order, user=request.user),
+        },
+    )
+
+
+def _products_summary(order) -> str:
+    lines = list(order.lines.all())
+    names = ", ".join(line.product.name for line in lines[:PICKER_PRODUCTS])
+    more = len(lines) - PICKER_PRODUCTS
+    if more > 0:
+        # The same words as the returns' order list (templates/portal/returns/_order_row.html).
+        names += " " + ngettext("and %(counter)s more", "and %(counter)s more", more) % {
+            "counter": more
+        }
+    return names
+
+
+@require_GET
+@customer_required
+def order_search(request):
+    """The order picker's search (static/js/order_picker.js): `?q=` as in the list, the
+    newest PICKER_RESULTS orders of the company it finds (the newest without `q`), in JSON.
+
+    Counted against the user's API rate limit (ApiRateThrottle: the tenant's requests per
+    minute, one count with the user's API requests); a constant number of queries.
+    """
+    throttle = ApiRateThrottle()
+    allowed = throttle.allow_request(request, None)
+    if not allowed:
+        message = str(Throttled(wait=throttle.wait()).detail)
+        response = JsonResponse(error_body("throttled", message), status=429)
+        response["Retry-After"] = str(int(throttle.wait()))
+    else:
+        form = OrderSearchForm(request.GET)
+        if not form.is_valid():
+            errors = [str(error) for error in form.errors["q"]]
+            response = JsonResponse(error_body("invalid", errors[0], {"q": errors}), status=400)
+        else:
+            search = form.search()
+            orders = list(
+                selectors.orders_for_picker(
+                    customer_account=request.customer_account, search=search
+                )[: PICKER_RESULTS + 1]
+            )
+            response = JsonResponse(
+                {
+                    "query": search,
+                    "results": [
+                        {
+                            "id": order.pk,
+                            "number": order.number,
+                            "order_date": order.order_date.isoformat(),
+                            "label": f"{order.number} · "
+                            f"{date_format(order.order_date, 'SHORT_DATE_FORMAT')}",
+                            "products": _products_summary(order),
+                        }
+                        for order in orders[:PICKER_RESULTS]
+                    ],
+                    "more": len(orders) > PICKER_RESULTS,
+                }
+            )
+    for name, value in throttle.state.headers().items():
+        response[name] = value
+    return response
 
 
 class ColleagueForm(forms.Form):

@@ -37,29 +37,4 @@
       if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
     });
   });
-
-  // New complaint: load the chosen order's lines in place instead of reloading the form
-  // (which would drop chosen files). Without this, "Show the order's lines" does the same.
-  document.querySelectorAll("form[data-order-lines]").forEach(function (form) {
-    var order = form.querySelector("select[name=order]");
-    var button = form.querySelector("button[name=show_lines]");
-    if (!order || !window.fetch || !window.DOMParser) { return; }
-    if (button) { button.hidden = true; }
-    order.addEventListener("change", function () {
-      var url = form.dataset.orderLines + "?order=" + encodeURIComponent(order.value);
-      fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-        .then(function (response) {
-          if (!response.ok) { throw new Error(response.statusText); }
-          return response.text();
-        })
-        .then(function (html) {
-          var fresh = new DOMParser().parseFromString(html, "text/html")
-            .getElementById("order-line-field");
-          var current = form.querySelector("#order-line-field");
-          if (!fresh || !current) { throw new Error("no order lines"); }
-          current.replaceWith(document.importNode(fresh, true));
-        })
-        .catch(function () { if (button) { button.hidden = false; } });
-    });
-  });
 }());

@@ -137,7 +137,7 @@ def new_complaint_post(**overrides) -> dict:
     data = {
         "category": "product_quality",
         "priority": "normal",
-        "order": "",
+        "order_number": "",
         "order_line": "",
         "subject": "Scratched panels",
         "description": "The panels of the last delivery are scratched.",
@@ -163,7 +163,7 @@ def test_a_complaint_from_filing_to_rating(world_a, login, media):
         reverse("portal:complaint_new"),
         new_complaint_post(
             priority="high",
-            order=order.pk,
+            order_number=order.number,
             order_line=line.pk,
             files=[png_upload("crack.png")],
         ),
@@ -505,7 +505,7 @@ def test_an_unknown_order_line_is_refused(world_a, login, media):
     order = delivered_order_of(world_a.company)
     response = login(world_a.customer).post(
         reverse("portal:complaint_new"),
-        new_complaint_post(order=order.pk, order_line="999999"),
+        new_complaint_post(order_number=order.number, order_line="999999"),
     )
     assert response.status_code == 200
     assert response.context["form"].errors["order_line"] == ["Choose a line of the chosen order."]
@@ -520,17 +520,20 @@ def test_another_companys_order_line_is_refused(world_a, login, media):
     # with the own order chosen
     response = client.post(
         reverse("portal:complaint_new"),
-        new_complaint_post(order=own_order.pk, order_line=foreign_line.pk),
+        new_complaint_post(order_number=own_order.number, order_line=foreign_line.pk),
     )
     assert response.context["form"].errors["order_line"] == ["Choose a line of the chosen order."]
 
     # with the line's own order (of another company) chosen
     response = client.post(
         reverse("portal:complaint_new"),
-        new_complaint_post(order=foreign_line.order_id, order_line=foreign_line.pk),
+        new_complaint_post(order_number=foreign_line.order.number, order_line=foreign_line.pk),
     )
     errors = response.context["form"].errors
-    assert errors["order"] == ["Choose one of your company's orders."]
+    assert errors["order_number"] == [
+        f"Your company has no order numbered “{foreign_line.order.number}”. Check the number "
+        "on your order confirmation or invoice, or leave the field empty."
+    ]
     assert "order_line" in errors
 
     # without an order
@@ -572,7 +575,7 @@ def test_choosing_an_order_without_javascript_shows_its_lines(world_a, login):
     # when: "Show the order's lines"
     response = client.post(
         reverse("portal:complaint_new"),
-        new_complaint_post(order=order.pk, subject="Typed already", show_lines="1"),
+        new_complaint_post(order_number=order.number, subject="Typed already", show_lines="1"),
     )
 
     # then: the form is shown again with that order's lines, nothing is filed or flagged
@@ -594,7 +597,7 @@ def test_an_order_line_can_be_preselected(world_a, world_b, login):
     client = login(world_a.customer)
     new_url = reverse("portal:complaint_new")
     form = client.get(new_url, {"order_line": line.pk}).context["form"]
-    assert (form.initial["order"], form.initial["order_line"]) == (order.pk, line.pk)
+    assert (form.initial["order_number"], form.initial["order_line"]) == (order.number, line.pk)
     assert form.chosen_order == order
     foreign_line = lines_of(delivered_order_of(world_b.company))[0]
     form = client.get(new_url, {"order_line": foreign_line.pk}).context["form"]
@@ -602,6 +605,7 @@ def test_an_order_line_can_be_preselected(world_a, world_b, login):
     assert form.chosen_order is None
     form = client.get(new_url, {"order": foreign_line.order_id}).context["form"]
     assert form.chosen_order is None
+    assert "order_number" not in form.initial  # a foreign order's number is not shown either
 
 
 # --- escaping ---------------------------------------------------------------------------
