@@ -58,7 +58,7 @@ def order_cases(*, order, user: User) -> list[OrderCase]:
         OrderCase(
             kind=CaseKind.RETURN,
             kind_label=str(CaseKind.RETURN.label),
-            number=return_request.number,
+            number=return_request.reference,
             status=return_request.status,
             status_label=str(return_request.get_status_display()),
             url=reverse("portal:return_detail", args=[return_request.pk]),
