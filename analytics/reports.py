@@ -230,7 +230,7 @@ def _charts(board: Dashboard, *, by_month: bool = False) -> dict[str, str]:
         "categories": bar_chart_svg(
             labels=[row[0] for row in categories.rows],
             values=[round((row[3] or 0) * 100, 1) for row in categories.rows],
-            title=_("Return rate by category (% of quantity)"),
+            title=_("Return rate by category, percent of quantity"),
             empty_text=no_data,
         ),
         "sla": bar_chart_svg(
