@@ -284,6 +284,12 @@ def return_cycle_times(reader: RollupReader) -> tuple[dict[str, DurationStats], 
     return stats, slowest
 
 
+def return_decision_times(reader: RollupReader) -> DurationStats:
+    """Submission → decision (approval or rejection) of the returns decided in the period,
+    read live like kpis.return_decision_times (the rollups keep no decision stage)."""
+    return kpis.return_decision_times(**_live(reader))
+
+
 def live_slowest_returns(reader: RollupReader, limit: int = 10) -> list[SlowCase]:
     period = tenant_period(reader.tenant, reader.start, reader.end)
     rows = (
@@ -555,6 +561,7 @@ __all__ = [
     "csat",
     "csat_by",
     "return_cycle_times",
+    "return_decision_times",
     "return_money",
     "return_rate",
     "return_rate_by",

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from analytics import portal_urls as analytics_portal_urls
 from complaints import urls as complaints_urls
 from customers import urls as customer_urls
 from returns import feedback_urls as return_feedback_urls
@@ -13,6 +14,7 @@ portal_urlpatterns = [
     *customer_urls.portal_urlpatterns,
     *returns_urls.portal_urlpatterns,
     *complaints_urls.portal_urlpatterns,
+    *analytics_portal_urls.portal_urlpatterns,
 ]
 # The surveys' pages: the e-mails' signed links (no sign-in) and the returns' portal form.
 feedback_urlpatterns = [
