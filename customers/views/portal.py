@@ -5,7 +5,6 @@ e-mail settings."""
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
@@ -23,6 +22,7 @@ from rma_portal.accounts.models import Role
 from rma_portal.api.throttling import ApiRateThrottle
 from rma_portal.errors import ApplicationError, error_body
 from rma_portal.forms import add_application_error
+from rma_portal.languages import customer_language, native_choices, offered_languages
 
 from .access import customer_admin_required, customer_required
 
@@ -193,13 +193,22 @@ class ColleagueForm(forms.Form):
         ],
         initial=Role.CUSTOMER_USER,
     )
-    language = forms.ChoiceField(label=gettext_lazy("Language"), choices=settings.LANGUAGES)
+    language = forms.ChoiceField(label=gettext_lazy("Language"))
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The languages the tenant offers its customers, each named in itself.
+        self.fields["language"].choices = native_choices(offered_languages(tenant))
 
 
 @customer_admin_required
 def team(request):
     account = request.customer_account
-    form = ColleagueForm(request.POST or None, initial={"language": account.preferred_language})
+    form = ColleagueForm(
+        request.POST or None,
+        tenant=request.tenant,
+        initial={"language": customer_language(request.tenant, account.preferred_language)},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.customer_user_create(

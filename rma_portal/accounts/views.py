@@ -28,6 +28,7 @@ from django.views.i18n import set_language as django_set_language
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
+from rma_portal.languages import languages_for
 from rma_portal.security.audit import record
 from rma_portal.security.models import AuditAction
 
@@ -434,10 +435,13 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:
-    """Django's language switch, also remembered on the signed-in user."""
-    response = django_set_language(request)
+    """Django's language switch, also remembered on the signed-in user. A customer switches
+    only to a language their tenant offers; any other leaves the page as it was."""
     language = request.POST.get("language", "")
-    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+    if language not in languages_for(request.user):
+        return HttpResponseRedirect(_safe_next(request, reverse("home")))
+    response = django_set_language(request)
+    if request.user.is_authenticated:
         request.user.language = language
         request.user.save(update_fields=["language"])
     return response
