@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from returns import labels
 from returns import services as return_services
+from returns.models import ReturnRequest
 from returns.selectors import tenant_today
 from rma_portal.languages import (
     customer_language,
@@ -150,6 +151,7 @@ def test_tenant_admin_chooses_the_offered_languages_as_tick_boxes(world_a, login
 )
 def test_a_wrong_choice_in_the_back_office_changes_nothing(world_a, login, offered, message):
     offer(world_a.tenant, ["en", "pl"], default="pl")
+    speak(world_a.tenant_admin, "en")
     client = login(world_a.tenant_admin)
     url, data = _tenant_form_data(client, world_a.tenant)
     data.update(offered_languages=offered, brand_colour="#654321")
@@ -322,6 +324,7 @@ def test_a_label_is_in_the_default_language_when_the_requesters_is_not_offered(w
             return_method="drop_off",
         )
         return_services.return_request_submit(return_request=rma, actor=world_a.customer)
+        rma = ReturnRequest.unscoped.select_related("tenant").get(pk=rma.pk)
         html = labels.return_label_html(
             return_request=rma, lines=labels.return_label_lines(return_request=rma)
         )

@@ -8,10 +8,10 @@ tenant may offer it, and no migration is needed.
 
 from __future__ import annotations
 
-import array
 import ast
 import datetime
 import io
+import struct
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -27,6 +27,7 @@ from pypdf import PdfReader
 
 from returns import labels
 from returns import services as return_services
+from returns.models import ReturnRequest
 from returns.selectors import tenant_today
 from rma_portal.documents.pdf import html_to_pdf
 from rma_portal.languages import offered_languages
@@ -86,10 +87,9 @@ def write_mo(catalog: dict[str, str], path: Path) -> None:
     for id_offset, id_length, str_offset, str_length in offsets:
         key_table += [id_length, start_of_keys + id_offset]
         value_table += [str_length, start_of_values + str_offset]
-    header = array.array(
-        "i", [0x950412DE, 0, len(keys), 7 * 4, 7 * 4 + 8 * len(keys), 0, 0]
-    ).tobytes()
-    path.write_bytes(header + array.array("i", key_table + value_table).tobytes() + ids + strs)
+    header = struct.pack("<7I", 0x950412DE, 0, len(keys), 7 * 4, 7 * 4 + 8 * len(keys), 0, 0)
+    tables = struct.pack(f"<{len(key_table) + len(value_table)}I", *key_table, *value_table)
+    path.write_bytes(header + tables + ids + strs)
 
 
 @pytest.fixture
@@ -153,6 +153,7 @@ def submitted_return(world):
             return_method="drop_off",
         )
         return_services.return_request_submit(return_request=rma, actor=world.customer)
+        rma = ReturnRequest.unscoped.select_related("tenant").get(pk=rma.pk)
     return rma
 
 
