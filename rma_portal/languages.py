@@ -109,6 +109,18 @@ def customer_request_language(request, user) -> str:
     return tenant_default_language(user.tenant)
 
 
+def remember_language(response, language: str):
+    """Set the language cookie LocaleMiddleware reads on `response` (returned)."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
+    return response
+
+
 class CustomerLanguageMiddleware:
     """After LocaleMiddleware and the user's tenant are known: a customer's pages are in a
     language their tenant offers (customer_request_language); staff keep LocaleMiddleware's

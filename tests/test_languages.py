@@ -330,3 +330,42 @@ def test_a_label_is_in_the_default_language_when_the_requesters_is_not_offered(w
         )
     assert '<html lang="pl">' in html
     assert "Przesyłka zwrotna" in html
+
+
+# --- the profile's language choice ----------------------------------------------------------
+
+
+def test_the_profile_offers_the_tenants_languages_and_saves_the_choice(world_a, login):
+    offer(world_a.tenant, ["en", "pl"], default="en")
+    speak(world_a.customer, "ru")
+    client = login(world_a.customer)
+    url = reverse("portal:profile")
+    options = parse(client.get(url)).select('select[name="language"] option')
+    assert [(o["value"], o.text) for o in options] == [("en", "English"), ("pl", "polski")]
+    # Russian is no longer offered: the tenant's default is what they are served in.
+    assert [o["value"] for o in options if "selected" in o.attrs] == ["en"]
+
+    response = client.post(url, {"wants_status_emails": "on", "language": "pl"})
+    assert response.status_code == 302
+    world_a.customer.refresh_from_db()
+    assert world_a.customer.language == "pl"
+    assert client.get(url)["Content-Language"] == "pl"
+
+    # A form without the language leaves it as it is.
+    assert client.post(url, {}).status_code == 302
+    world_a.customer.refresh_from_db()
+    assert world_a.customer.language == "pl" and world_a.customer.wants_status_emails is False
+
+
+def test_the_profile_refuses_a_language_not_offered_and_changes_nothing(world_a, login):
+    offer(world_a.tenant, ["en", "pl"], default="en")
+    speak(world_a.customer, "en")
+    client = login(world_a.customer)
+    response = client.post(reverse("portal:profile"), {"language": "ru"})
+    assert response.status_code == 200
+    assert parse(response).select('.field.has-error select[name="language"]')
+    assert "Select a valid choice. ru is not one of the available choices." in (
+        parse(response).text
+    )
+    world_a.customer.refresh_from_db()
+    assert world_a.customer.language == "en" and world_a.customer.wants_status_emails is True
