@@ -95,7 +95,7 @@ beat: $(STAMP)
 	$(SERVICES) $(BIN)/celery -A rma_portal beat -l info
 
 messages: $(STAMP)
-	$(BIN)/python manage.py makemessages -l pl --no-location --ignore=.venv --ignore=var --ignore=bench --ignore=tests
+	$(BIN)/python manage.py makemessages --all --no-location --ignore=.venv --ignore=var --ignore=bench --ignore=tests
 	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var
 
 bench: $(STAMP)

@@ -8,10 +8,10 @@ their "all" value (0 or ""). Whole past months are also stored compacted (span "
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from rma_portal.languages import language_choices
 from rma_portal.tenancy.models import TenantOwnedModel
 
 
@@ -226,7 +226,7 @@ class MonthlyReport(TenantOwnedModel):
     or is mailed it), kept so it is mailed and downloaded as sent."""
 
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
-    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    language = models.CharField(_("language"), max_length=8, choices=language_choices)
     file = models.FileField(_("file"), upload_to=monthly_report_upload_to, max_length=255)
     generated_at = models.DateTimeField(_("generated"))
 
@@ -250,7 +250,7 @@ class QuarterlyReport(TenantOwnedModel):
     quarter = models.DateField(
         _("quarter"), help_text=_("The first day of the quarter (1 January, 1 April, …).")
     )
-    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    language = models.CharField(_("language"), max_length=8, choices=language_choices)
     file = models.FileField(_("file"), upload_to=monthly_report_upload_to, max_length=255)
     generated_at = models.DateTimeField(_("generated"))
 

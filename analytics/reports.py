@@ -87,7 +87,7 @@ def report_filename(tenant, month: datetime.date) -> str:
 
 # Languages whose month names are written in lower case inside a sentence ("raport KPI za
 # listopad 2026"), while Django's "F" format gives the name as it stands alone ("Listopad").
-LOWER_CASE_MONTHS = frozenset({"pl"})
+LOWER_CASE_MONTHS = frozenset({"pl", "ru"})
 
 
 def report_language(language: str | None, *, tenant) -> str:

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from rma_portal.languages import language_choices
 from rma_portal.tenancy.models import TenantOwnedModel
 
 from .cases import CaseChannel
@@ -33,7 +34,7 @@ class CustomerAccount(TenantOwnedModel):
     contact_email = models.EmailField(_("contact e-mail"))
     contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
     preferred_language = models.CharField(
-        _("preferred language"), max_length=8, choices=settings.LANGUAGES, default="pl"
+        _("preferred language"), max_length=8, choices=language_choices, default="pl"
     )
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("Users of an inactive company cannot sign in.")
@@ -502,7 +503,7 @@ class CannedResponse(TenantOwnedModel):
 
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("text"))
-    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=language_choices, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from django.http import HttpRequest, StreamingHttpResponse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -35,9 +35,10 @@ _END = object()
 
 
 def default_separator() -> str:
-    """The separator for the active language: a semicolon in Polish, where the comma is the
-    decimal mark and spreadsheets split lines on semicolons; a comma otherwise."""
-    return ";" if (get_language() or "").lower().startswith("pl") else ","
+    """The separator for the active language: a semicolon where the comma is the decimal
+    mark (Polish, Russian, ...) and spreadsheets split lines on semicolons; a comma
+    otherwise."""
+    return ";" if formats.get_format("DECIMAL_SEPARATOR", get_language()) == "," else ","
 
 
 def separator_from(request_or_value: HttpRequest | str | None, *, default: str = ",") -> str:

@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "rma_portal.accounts.two_factor.TwoFactorRequiredMiddleware",
     "rma_portal.tenancy.middleware.TenantMiddleware",
+    "rma_portal.languages.CustomerLanguageMiddleware",
     "rma_portal.security.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -101,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "rma_portal.tenancy.context_processors.tenant",
+                "rma_portal.languages.language_switcher",
             ],
         },
     },
@@ -223,7 +225,9 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # AUTH_PASSWORD_VALIDATORS: with the two-factor and session settings below.
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("pl", _("Polish"))]
+# Every language of the site: a new one is its catalogue under locale/ and a line here
+# (docs/languages.md). Each tenant chooses which of them its customers are offered.
+LANGUAGES = [("en", _("English")), ("pl", _("Polish")), ("ru", _("Russian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Warsaw"
 USE_I18N = True

@@ -1,9 +1,11 @@
-"""The Polish catalog (locale/pl) is complete, compiled and in use.
+"""Every catalog (locale/<code>) of a language of settings.LANGUAGES other than English, the
+source language, is complete, compiled and in use.
 
 - every entry of the committed .po is translated (all plural forms), none is fuzzy, and each
   translation keeps the msgid's %(name)s placeholders;
 - the compiled .mo holds exactly what the .po says;
-- (slow) regenerating the catalog from the source finds nothing that still needs a translation;
+- (slow) regenerating the catalogs from the source finds nothing that still needs a
+  translation;
 - a page rendered for a Polish browser is in Polish.
 """
 
@@ -20,17 +22,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-LOCALE_DIR = BASE_DIR / "locale" / "pl" / "LC_MESSAGES"
-PO_PATH = LOCALE_DIR / "django.po"
-MO_PATH = LOCALE_DIR / "django.mo"
+LOCALE_ROOT = BASE_DIR / "locale"
 
-# The Polish plural rule: 1 | 2-4, 22-24, ... | everything else.
-NPLURALS = 3
+
+def po_path(language: str) -> Path:
+    return LOCALE_ROOT / language / "LC_MESSAGES" / "django.po"
+
+
+def mo_path(language: str) -> Path:
+    return LOCALE_ROOT / language / "LC_MESSAGES" / "django.mo"
+
+
+# The languages translated from the English source that have a catalog: each must be
+# complete. Polish always has one (the suite's pages are checked in it).
+CATALOGUED = [code for code, _name in settings.LANGUAGES if code != "en" and po_path(code).exists()]
 
 
 def polish_plural(n: int) -> int:
+    """1 | 2-4, 22-24, ... | everything else."""
     if n == 1:
         return 0
     if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
@@ -38,11 +50,24 @@ def polish_plural(n: int) -> int:
     return 2
 
 
-# The command that generated the committed catalog: tests/ and bench/ hold no UI text.
+def russian_plural(n: int) -> int:
+    """1, 21, 31, ... | 2-4, 22-24, ... | everything else (5-20, 25-30, ..., 11-14)."""
+    if n % 10 == 1 and n % 100 != 11:
+        return 0
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return 1
+    return 2
+
+
+# The plural rules the catalogs of these languages must declare (for whole numbers); a
+# catalog of another language is checked against the rule its own header declares.
+PLURAL_RULES = {"pl": (3, polish_plural), "ru": (3, russian_plural)}
+
+
+# The command that generated the committed catalogs: tests/ and bench/ hold no UI text.
 MAKEMESSAGES = [
     "makemessages",
-    "-l",
-    "pl",
+    *(option for code in CATALOGUED for option in ("-l", code)),
     "--ignore=.venv",
     "--ignore=var",
     "--ignore=bench",
@@ -87,9 +112,11 @@ class Entry:
     def fuzzy(self) -> bool:
         return "fuzzy" in self.flags
 
+    nplurals: int = 2
+
     @property
     def forms(self) -> list[str]:
-        return [self.msgstr.get(i, "") for i in range(NPLURALS if self.msgid_plural else 1)]
+        return [self.msgstr.get(i, "") for i in range(self.nplurals if self.msgid_plural else 1)]
 
     @property
     def label(self) -> str:
@@ -175,38 +202,72 @@ def header_fields(entries: list[Entry]) -> dict[str, str]:
     return fields
 
 
-@pytest.fixture(scope="module")
-def po_entries() -> list[Entry]:
-    assert PO_PATH.exists(), f"{PO_PATH.relative_to(BASE_DIR)} is missing: run `make messages`"
-    return parse_po(PO_PATH)
+def declared_nplurals(entries: list[Entry]) -> int:
+    plural_forms = header_fields(entries).get("Plural-Forms", "")
+    match = re.match(r"nplurals\s*=\s*(\d+)\s*;", plural_forms)
+    assert match, f"no nplurals in Plural-Forms: {plural_forms!r}"
+    return int(match.group(1))
+
+
+@dataclass
+class Catalog:
+    language: str
+    entries: list[Entry]
+
+    @property
+    def po(self) -> Path:
+        return po_path(self.language)
+
+    @property
+    def mo(self) -> Path:
+        return mo_path(self.language)
+
+    @property
+    def name(self) -> Path:
+        return self.po.relative_to(BASE_DIR)
+
+
+def test_polish_has_a_catalog():
+    assert "pl" in CATALOGUED, f"{po_path('pl').relative_to(BASE_DIR)} is missing"
+
+
+@pytest.fixture(scope="module", params=CATALOGUED)
+def catalog(request) -> Catalog:
+    entries = parse_po(po_path(request.param))
+    nplurals = declared_nplurals(entries)
+    for entry in entries:
+        entry.nplurals = nplurals
+    return Catalog(language=request.param, entries=entries)
 
 
 # --- the committed catalog ------------------------------------------------------------------
 
 
-def test_po_header_declares_polish_and_its_plural_forms(po_entries):
-    fields = header_fields(po_entries)
-    assert fields.get("Language") == "pl"
+def test_po_header_declares_the_language_and_its_plural_forms(catalog):
+    fields = header_fields(catalog.entries)
+    assert fields.get("Language") == catalog.language
     assert "charset=UTF-8" in fields.get("Content-Type", "")
+    assert not next(e for e in catalog.entries if e.is_header).fuzzy, "the header is marked fuzzy"
+    if catalog.language not in PLURAL_RULES:
+        return
+    nplurals, expected_rule = PLURAL_RULES[catalog.language]
     plural_forms = fields.get("Plural-Forms", "")
-    assert plural_forms.startswith(f"nplurals={NPLURALS};"), plural_forms
-    assert not next(e for e in po_entries if e.is_header).fuzzy, "the header is marked fuzzy"
-
+    assert declared_nplurals(catalog.entries) == nplurals, plural_forms
     expression = plural_forms.partition("plural=")[2].rstrip(";")
     rule = gettext.c2py(expression)
-    wrong = [n for n in range(250) if rule(n) != polish_plural(n)]
-    assert not wrong, f"Plural-Forms is not the Polish rule, e.g. for n={wrong[:5]}"
+    wrong = [n for n in range(250) if rule(n) != expected_rule(n)]
+    assert not wrong, f"Plural-Forms is not the {catalog.language} rule, e.g. for n={wrong[:5]}"
 
 
-def test_every_entry_is_translated_and_not_fuzzy(po_entries):
-    entries = messages(po_entries)
+def test_every_entry_is_translated_and_not_fuzzy(catalog):
+    entries = messages(catalog.entries)
     assert entries, "the catalog has no messages"
     problems = {
         "fuzzy (check the translation, then drop the flag)": [e for e in entries if e.fuzzy],
         "untranslated (or a plural form missing)": [
             e for e in entries if not all(form.strip() for form in e.forms)
         ],
-        f"more than {NPLURALS} plural forms": [
+        f"more than {declared_nplurals(catalog.entries)} plural forms": [
             e for e in entries if set(e.msgstr) - set(range(len(e.forms)))
         ],
     }
@@ -215,12 +276,12 @@ def test_every_entry_is_translated_and_not_fuzzy(po_entries):
         for title, found in problems.items()
         if found
     ]
-    assert not report, f"{PO_PATH.relative_to(BASE_DIR)} is incomplete\n" + "\n".join(report)
+    assert not report, f"{catalog.name} is incomplete\n" + "\n".join(report)
 
 
-def test_translations_keep_the_placeholders(po_entries):
+def test_translations_keep_the_placeholders(catalog):
     problems = []
-    for entry in messages(po_entries):
+    for entry in messages(catalog.entries):
         expected = placeholders(entry.msgid) | placeholders(entry.msgid_plural or "")
         for index, form in enumerate(entry.forms):
             found = placeholders(form)
@@ -229,17 +290,19 @@ def test_translations_keep_the_placeholders(po_entries):
                     f"{entry.label!r} msgstr[{index}]: "
                     f"expected {sorted(expected)}, found {sorted(found)}"
                 )
-    assert not problems, "placeholders differ from the msgid:\n" + "\n".join(problems)
+    assert not problems, f"{catalog.name}: placeholders differ from the msgid:\n" + "\n".join(
+        problems
+    )
 
 
-def test_compiled_catalog_matches_the_po(po_entries):
-    relative = MO_PATH.relative_to(BASE_DIR)
-    assert MO_PATH.exists(), f"{relative} is missing: run `manage.py compilemessages`"
-    with MO_PATH.open("rb") as handle:
+def test_compiled_catalog_matches_the_po(catalog):
+    relative = catalog.mo.relative_to(BASE_DIR)
+    assert catalog.mo.exists(), f"{relative} is missing: run `manage.py compilemessages`"
+    with catalog.mo.open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
 
     expected: dict[object, str] = {}
-    for entry in messages(po_entries):
+    for entry in messages(catalog.entries):
         if entry.fuzzy:
             continue  # msgfmt leaves fuzzy entries out
         msgid = entry.msgid if entry.msgctxt is None else f"{entry.msgctxt}\x04{entry.msgid}"
@@ -263,7 +326,9 @@ def test_compiled_catalog_matches_the_po(po_entries):
         f"{relative} is out of date: run `manage.py compilemessages --ignore=.venv "
         "--ignore=var`\n" + "\n".join(differences)
     )
-    assert [compiled.plural(n) for n in range(250)] == [polish_plural(n) for n in range(250)]
+    if catalog.language in PLURAL_RULES:
+        _nplurals, rule = PLURAL_RULES[catalog.language]
+        assert [compiled.plural(n) for n in range(250)] == [rule(n) for n in range(250)]
 
 
 # --- the catalog against the source ---------------------------------------------------------
@@ -301,7 +366,7 @@ def test_po_covers_every_translatable_string_in_the_source(tmp_path):
     project = tmp_path / "project"
     project.mkdir()
     _copy_source(project)
-    committed = PO_PATH.read_bytes()
+    committed = {code: po_path(code).read_bytes() for code in CATALOGUED}
 
     env = {
         key: value
@@ -334,14 +399,27 @@ def test_po_covers_every_translatable_string_in_the_source(tmp_path):
         check=False,
     )
     assert result.returncode == 0, f"makemessages failed:\n{result.stdout}\n{result.stderr}"
-    assert PO_PATH.read_bytes() == committed, "makemessages wrote to the real locale/ directory"
+    assert {code: po_path(code).read_bytes() for code in CATALOGUED} == committed, (
+        "makemessages wrote to the real locale/ directory"
+    )
 
-    regenerated = messages(parse_po(project / "locale" / "pl" / "LC_MESSAGES" / "django.po"))
-    missing = [e.label for e in regenerated if e.fuzzy or not all(f.strip() for f in e.forms)]
-    assert not missing, (
-        f"{len(missing)} message(s) in the source have no Polish translation in "
-        f"{PO_PATH.relative_to(BASE_DIR)}:\n"
-        + "\n".join(f"  {label!r}" for label in missing)
+    report = []
+    for code in CATALOGUED:
+        entries = parse_po(project / "locale" / code / "LC_MESSAGES" / "django.po")
+        nplurals = declared_nplurals(entries)
+        for entry in entries:
+            entry.nplurals = nplurals
+        missing = [
+            e.label for e in messages(entries) if e.fuzzy or not all(f.strip() for f in e.forms)
+        ]
+        if missing:
+            report.append(
+                f"{len(missing)} message(s) in the source have no translation in "
+                f"{po_path(code).relative_to(BASE_DIR)}:\n"
+                + "\n".join(f"  {label!r}" for label in missing)
+            )
+    assert not report, (
+        "\n".join(report)
         + "\nRun `make messages`, translate the new entries (and drop any fuzzy flags), "
         "then compile with `manage.py compilemessages --ignore=.venv --ignore=var`."
     )

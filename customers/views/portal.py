@@ -5,12 +5,12 @@ e-mail settings."""
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -23,6 +23,12 @@ from rma_portal.accounts.models import Role
 from rma_portal.api.throttling import ApiRateThrottle
 from rma_portal.errors import ApplicationError, error_body
 from rma_portal.forms import add_application_error
+from rma_portal.languages import (
+    customer_language,
+    native_choices,
+    offered_languages,
+    remember_language,
+)
 
 from .access import customer_admin_required, customer_required
 
@@ -193,13 +199,22 @@ class ColleagueForm(forms.Form):
         ],
         initial=Role.CUSTOMER_USER,
     )
-    language = forms.ChoiceField(label=gettext_lazy("Language"), choices=settings.LANGUAGES)
+    language = forms.ChoiceField(label=gettext_lazy("Language"))
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The languages the tenant offers its customers, each named in itself.
+        self.fields["language"].choices = native_choices(offered_languages(tenant))
 
 
 @customer_admin_required
 def team(request):
     account = request.customer_account
-    form = ColleagueForm(request.POST or None, initial={"language": account.preferred_language})
+    form = ColleagueForm(
+        request.POST or None,
+        tenant=request.tenant,
+        initial={"language": customer_language(request.tenant, account.preferred_language)},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.customer_user_create(
@@ -258,26 +273,45 @@ class EmailSettingsForm(forms.Form):
             "to answer and password links are always sent."
         ),
     )
+    # Not required: a form without it (an empty POST) leaves the language as it is.
+    language = forms.ChoiceField(label=gettext_lazy("Language"), required=False)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The languages the tenant offers its customers, each named in itself.
+        self.fields["language"].choices = native_choices(offered_languages(tenant))
 
 
 @customer_required
 def profile(request):
-    """The signed-in user's own e-mail settings: nobody else's can be changed here."""
+    """The signed-in user's own e-mail settings and language: nobody else's can be changed
+    here."""
     user = request.user
     # Bound on every POST: an unticked box sends nothing, and an empty POST still means "off".
     form = EmailSettingsForm(
         request.POST if request.method == "POST" else None,
-        initial={"wants_status_emails": user.wants_status_emails},
+        tenant=request.tenant,
+        initial={
+            "wants_status_emails": user.wants_status_emails,
+            "language": user.preferred_language,
+        },
     )
     if request.method == "POST" and form.is_valid():
-        # One preference of the user's own row: no rules beyond the form, so no service.
+        # Preferences of the user's own row: no rules beyond the form, so no service.
         user.wants_status_emails = form.cleaned_data["wants_status_emails"]
-        user.save(update_fields=["wants_status_emails"])
+        language = form.cleaned_data["language"]
+        user.language = language or user.language
+        user.save(update_fields=["wants_status_emails", "language"])
+        if language:
+            translation.activate(language)
         messages.success(
             request,
             _("You will receive e-mails about every status change.")
             if user.wants_status_emails
             else _("You will receive only essential e-mails: decisions and questions."),
         )
-        return redirect("portal:profile")
+        response = redirect("portal:profile")
+        if language:
+            remember_language(response, language)
+        return response
     return render(request, "portal/profile.html", {"form": form})

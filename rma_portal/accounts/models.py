@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -13,6 +12,12 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from rma_portal.languages import (
+    customer_language,
+    language_choices,
+    language_codes,
+    tenant_default_language,
+)
 from rma_portal.tenancy.models import TenantOwnedModel
 
 
@@ -85,7 +90,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(
         _("language"),
         max_length=8,
-        choices=settings.LANGUAGES,
+        choices=language_choices,
         blank=True,
         help_text=_("Language of pages and e-mails; empty means the tenant's default."),
     )
@@ -192,9 +197,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def preferred_language(self) -> str:
-        if self.language:
+        """The language of this user's pages, e-mails and PDFs: their own, or the tenant's
+        default when they chose none or (customers) the tenant no longer offers theirs."""
+        tenant = self.tenant if self.tenant_id else None
+        if self.is_customer:
+            return customer_language(tenant, self.language)
+        if self.language and self.language in language_codes():
             return self.language
-        return self.tenant.default_language if self.tenant_id else settings.LANGUAGE_CODE
+        return tenant_default_language(tenant)
 
 
 # --- teams and absences ------------------------------------------------------------------

@@ -28,6 +28,7 @@ from django.views.i18n import set_language as django_set_language
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
+from rma_portal.languages import languages_for, remember_language
 from rma_portal.security.audit import record
 from rma_portal.security.models import AuditAction
 
@@ -44,17 +45,6 @@ from .forms import (
 from .models import Role
 
 
-def _remember_language(response: HttpResponse, language: str) -> HttpResponse:
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        language,
-        max_age=settings.LANGUAGE_COOKIE_AGE,
-        samesite="Lax",
-        secure=settings.SESSION_COOKIE_SECURE,
-    )
-    return response
-
-
 def _finish_sign_in(request: HttpRequest, user, backend: str, redirect_to: str, device=None):
     """Sign the user in (a new session key), mark the session verified by `device` when a
     code was given, and switch to the user's language."""
@@ -63,7 +53,7 @@ def _finish_sign_in(request: HttpRequest, user, backend: str, redirect_to: str, 
         otp_login(request, device)
     language = user.preferred_language
     translation.activate(language)
-    return _remember_language(HttpResponseRedirect(redirect_to), language)
+    return remember_language(HttpResponseRedirect(redirect_to), language)
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
@@ -434,10 +424,13 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:
-    """Django's language switch, also remembered on the signed-in user."""
-    response = django_set_language(request)
+    """Django's language switch, also remembered on the signed-in user. A customer switches
+    only to a language their tenant offers; any other leaves the page as it was."""
     language = request.POST.get("language", "")
-    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+    if language not in languages_for(request.user):
+        return HttpResponseRedirect(_safe_next(request, reverse("home")))
+    response = django_set_language(request)
+    if request.user.is_authenticated:
         request.user.language = language
         request.user.save(update_fields=["language"])
     return response

@@ -33,10 +33,19 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from html.parser import HTMLParser
 
+from mailparser_reply.constants import MAIL_LANGUAGES
 from mailparser_reply.parser import EmailMessage as _LibraryEmailMessage
 
-# The languages whose reply headers and signatures are recognised (the portal's).
-REPLY_LANGUAGES = ("pl", "en")
+from rma_portal.languages import language_codes
+
+
+def reply_languages() -> list[str]:
+    """The languages whose reply headers and signatures are recognised: the site's that the
+    reply parser knows (English always)."""
+    known = [code for code in language_codes() if code in MAIL_LANGUAGES and code != "en"]
+    return [*known, "en"]
+
+
 MAX_REPLY_TEXT = 20_000
 MAX_LINE = 900
 MAX_HTML = 2_000_000  # characters of HTML converted; the rest of a larger body is dropped
@@ -474,7 +483,7 @@ def strip_reply(text: str) -> str:
         return ""
     parsed = _ReplyText(
         text=_wrapped(text[:MAX_REPLY_TEXT]),
-        languages=list(REPLY_LANGUAGES),
+        languages=reply_languages(),
         keep_hyphen_lists=True,
     ).read()
     if not parsed.replies or parsed.replies[0].headers:

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from rma_portal.languages import language_choices
 from rma_portal.tenancy.models import TenantOwnedModel
 
 
@@ -53,7 +54,7 @@ class Notification(OutboxRow):
         verbose_name=_("recipient"),
     )
     email = models.EmailField(_("e-mail address"))
-    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    language = models.CharField(_("language"), max_length=8, choices=language_choices)
     context = models.JSONField(_("context"), default=dict, blank=True)
     is_essential = models.BooleanField(
         _("essential"),

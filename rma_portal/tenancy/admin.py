@@ -1,7 +1,38 @@
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from rma_portal.languages import language_codes, native_choices
+
 from .models import Tenant
+
+
+class TenantForm(forms.ModelForm):
+    """The tenant, with the languages its customers are offered as tick boxes (every one
+    ticked when the tenant chose none)."""
+
+    offered_languages = forms.MultipleChoiceField(
+        label=_("languages offered to customers"),
+        choices=native_choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Offer at least one language.")},
+        help_text=Tenant._meta.get_field("offered_languages").help_text,
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ["offered_languages"]  # the admin adds those of its fieldsets
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("offered_languages")
+        if field is not None and not self.initial.get("offered_languages"):
+            self.initial["offered_languages"] = language_codes()
+
+    def clean_offered_languages(self) -> list[str]:
+        offered = self.cleaned_data["offered_languages"]
+        # Every language ticked is every language, including ones added later.
+        return [] if set(language_codes()) <= set(offered) else offered
 
 
 @admin.register(Tenant)
@@ -10,6 +41,7 @@ class TenantAdmin(admin.ModelAdmin):
     locale and return address (not its slug or active flag)."""
 
     list_display = ["name", "slug", "is_active", "default_language", "timezone", "currency"]
+    form = TenantForm
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]
     fieldsets = [
@@ -18,7 +50,16 @@ class TenantAdmin(admin.ModelAdmin):
         (_("API"), {"fields": ["api_rate_limit_per_minute"]}),
         (
             _("Branding and locale"),
-            {"fields": ["brand_colour", "logo", "default_language", "timezone", "currency"]},
+            {
+                "fields": [
+                    "brand_colour",
+                    "logo",
+                    "default_language",
+                    "offered_languages",
+                    "timezone",
+                    "currency",
+                ]
+            },
         ),
         (
             _("Return address"),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import zoneinfo
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from rma_portal.languages import language_choices, language_codes
 
 from .context import ALL_TENANTS, TenantNotSetError, current_scope, get_current_tenant
 from .storage import tenant_logo_upload_to
@@ -35,7 +36,17 @@ class Tenant(models.Model):
         _("logo"), upload_to=tenant_logo_upload_to, blank=True, validators=[validate_upload_size]
     )
     default_language = models.CharField(
-        _("default language"), max_length=8, choices=settings.LANGUAGES, default="pl"
+        _("default language"), max_length=8, choices=language_choices, default="pl"
+    )
+    offered_languages = models.JSONField(
+        _("languages offered to customers"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "The languages of the portal, e-mails and PDFs this tenant's customers may choose; "
+            "the default language must be one of them. Empty, or every language ticked, "
+            "offers every language of the site, including ones added later."
+        ),
     )
     timezone = models.CharField(
         _("time zone"), max_length=64, default="Europe/Warsaw", validators=[validate_timezone]
@@ -76,6 +87,36 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        offered = self.offered_languages
+        if offered in (None, ""):
+            offered = self.offered_languages = []
+        if not isinstance(offered, list) or not all(isinstance(code, str) for code in offered):
+            raise ValidationError(
+                {"offered_languages": _("Give the offered languages as a list of codes.")}
+            )
+        unknown = [code for code in offered if code not in language_codes()]
+        if unknown:
+            raise ValidationError(
+                {
+                    "offered_languages": _("Not a language of this site: %(codes)s.")
+                    % {"codes": ", ".join(unknown)}
+                }
+            )
+        if offered and self.default_language not in offered:
+            raise ValidationError(
+                {
+                    "offered_languages": _(
+                        "Offer the default language (%(language)s) too, or choose another "
+                        "default language."
+                    )
+                    % {"language": dict(language_choices()).get(self.default_language, "")}
+                }
+            )
+        # In the order of settings.LANGUAGES, once each.
+        self.offered_languages = [code for code in language_codes() if code in offered]
 
     @property
     def return_address_lines(self) -> list[str]:

@@ -219,5 +219,8 @@ def test_polish_defaults_to_semicolons():
     with translation.override("pl"):
         assert default_separator() == ";"
         assert separator_from(None, default=default_separator()) == ";"
+    # As does every language that writes decimals with a comma.
+    with translation.override("ru"):
+        assert default_separator() == ";"
     with translation.override("en"):
         assert default_separator() == ","

@@ -189,6 +189,32 @@ def test_each_return_event_mails_the_requester_once_in_their_language(
         assert link in mail.body and f'href="{link}"' in html
 
 
+def test_a_language_the_tenant_no_longer_offers_falls_back_to_its_default(
+    world_a, order_line, mails
+):
+    # given a requester who chose Russian, which their tenant (default Polish) stopped offering
+    tenant = world_a.tenant
+    tenant.default_language = "pl"
+    tenant.offered_languages = ["en", "pl"]
+    tenant.full_clean()
+    tenant.save()
+    speak(world_a.customer, "ru")
+    rma = draft_return(world_a, order_line)
+    # when the return is submitted
+    with tenant_context(tenant), mails() as sent:
+        return_services.return_request_submit(return_request=rma, actor=world_a.customer)
+    # then the e-mail is in Polish, and Russian is still theirs once offered again
+    (mail,) = sent
+    assert "został zgłoszony" in mail.subject
+    assert Notification.unscoped.get(recipient=world_a.customer).language == "pl"
+    world_a.customer.refresh_from_db()
+    assert world_a.customer.language == "ru"
+    tenant.offered_languages = []
+    tenant.save()
+    world_a.customer.refresh_from_db()
+    assert world_a.customer.preferred_language == "ru"
+
+
 def test_the_question_is_in_the_needs_info_mail(world_a, order_line, mails):
     rma = draft_return(world_a, order_line)
     advance(rma, ReturnStatus.SUBMITTED, agent=world_a.agent)
