@@ -23,6 +23,7 @@ from rma_portal.accounts.models import Role
 from rma_portal.api.throttling import ApiRateThrottle
 from rma_portal.errors import ApplicationError, error_body
 from rma_portal.forms import add_application_error
+from rma_portal.notifications import preferences
 
 from .access import customer_admin_required, customer_required
 
@@ -250,34 +251,48 @@ def team_member_set_active(request, user_id: int):
 
 
 class EmailSettingsForm(forms.Form):
-    wants_status_emails = forms.BooleanField(
-        label=gettext_lazy("Send me e-mails about every status change"),
-        required=False,
-        help_text=gettext_lazy(
-            "Confirmations, goods received and new messages. Decisions, questions we need you "
-            "to answer and password links are always sent."
-        ),
-    )
+    """One radio group per kind of e-mail: immediately, in the daily digest, or never."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind in preferences.KINDS:
+            self.fields[kind.key] = forms.ChoiceField(
+                label=kind.label,
+                help_text=kind.help,
+                choices=preferences.Delivery.choices,
+                widget=forms.RadioSelect,
+                error_messages={
+                    "required": gettext_lazy("Choose how you receive these e-mails."),
+                    "invalid_choice": gettext_lazy(
+                        "Choose immediately, in a daily digest or never."
+                    ),
+                },
+            )
 
 
 @customer_required
 def profile(request):
     """The signed-in user's own e-mail settings: nobody else's can be changed here."""
     user = request.user
-    # Bound on every POST: an unticked box sends nothing, and an empty POST still means "off".
     form = EmailSettingsForm(
         request.POST if request.method == "POST" else None,
-        initial={"wants_status_emails": user.wants_status_emails},
+        initial=preferences.choices_of(user),
     )
     if request.method == "POST" and form.is_valid():
-        # One preference of the user's own row: no rules beyond the form, so no service.
-        user.wants_status_emails = form.cleaned_data["wants_status_emails"]
-        user.save(update_fields=["wants_status_emails"])
-        messages.success(
-            request,
-            _("You will receive e-mails about every status change.")
-            if user.wants_status_emails
-            else _("You will receive only essential e-mails: decisions and questions."),
-        )
-        return redirect("portal:profile")
-    return render(request, "portal/profile.html", {"form": form})
+        try:
+            # Every kind at once, in one UPDATE of the user's own row.
+            preferences.email_preferences_set(user=user, choices=form.cleaned_data)
+        except ApplicationError as error:
+            add_application_error(form, error)
+        else:
+            messages.success(request, _("Your e-mail settings are saved."))
+            return redirect("portal:profile")
+    return render(
+        request,
+        "portal/profile.html",
+        {
+            "form": form,
+            "always_immediate": preferences.ALWAYS_IMMEDIATE,
+            "digest_hour": f"{settings.NOTIFICATION_DIGEST_HOUR:02d}:00",
+        },
+    )
