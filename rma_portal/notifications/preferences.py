@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -121,6 +122,6 @@ def email_preferences_set(*, user, choices: dict[str, str]) -> dict[str, str]:
     if any(value not in Delivery.values for value in choices.values()):
         raise ApplicationError(_("Choose immediately, in a daily digest or never."))
     stored = {key: str(choices[key]) for key in KIND_KEYS}
-    type(user).objects.filter(pk=user.pk).update(email_preferences=stored)
+    get_user_model().objects.filter(pk=user.pk).update(email_preferences=stored)
     user.email_preferences = stored
     return stored
