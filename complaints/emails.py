@@ -184,12 +184,20 @@ def send_complaint_emails(event: ComplaintEvent) -> None:
             survey=survey_links(complaint, recipient=complaint.reporter),
         )
         _to_reporter(
-            complaint, event="complaint.resolved", context=context, key=key, kind="complaint_decisions"
+            complaint,
+            event="complaint.resolved",
+            context=context,
+            key=key,
+            kind="complaint_decisions",
         )
     elif action == "rejected":
         context["reason"] = event.note
         _to_reporter(
-            complaint, event="complaint.rejected", context=context, key=key, kind="complaint_decisions"
+            complaint,
+            event="complaint.rejected",
+            context=context,
+            key=key,
+            kind="complaint_decisions",
         )
 
 

@@ -110,7 +110,7 @@ def choices_of(user) -> dict[str, str]:
 
 def all_never() -> dict[str, str]:
     """Every kind switched off: for accounts that read no e-mail (integrations)."""
-    return {key: Delivery.NEVER.value for key in KIND_KEYS}
+    return dict.fromkeys(KIND_KEYS, Delivery.NEVER.value)
 
 
 def email_preferences_set(*, user, choices: dict[str, str]) -> dict[str, str]:

@@ -25,9 +25,11 @@ def test_the_settings_page_fits_and_saves_a_choice_per_kind(page, sign_in, world
     with page.expect_navigation():
         page.get_by_role("button", name="Save").click()
     page.wait_for_selector("text=Your e-mail settings are saved.")
-    assert page.get_by_role("group", name="Replies from support").get_by_label(
-        "In a daily digest"
-    ).is_checked()
+    assert (
+        page.get_by_role("group", name="Replies from support")
+        .get_by_label("In a daily digest")
+        .is_checked()
+    )
     _check(page, page.url, problems)
     assert problems == []
 

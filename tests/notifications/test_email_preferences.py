@@ -101,9 +101,7 @@ def test_each_kind_goes_out_immediately_into_the_digest_or_nowhere(world_a, orde
 
 
 @pytest.mark.django_db
-def test_the_old_checkbox_kinds_off_still_leave_decisions_and_questions(
-    world_a, order_line, mails
-):
+def test_the_old_checkbox_kinds_off_still_leave_decisions_and_questions(world_a, order_line, mails):
     choose(world_a.customer, **preferences.all_never())
     with mails() as sent:
         submitted_and_answered(world_a, order_line)
