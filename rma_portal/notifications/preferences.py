@@ -1,5 +1,5 @@
 """Which e-mails a customer user receives, per kind of event: immediately, in the daily digest,
-or never (docs/architecture.md#e-mail-preferences).
+or never (docs/architecture.md#e-mail-preferences-and-the-daily-digest).
 
 A customer's e-mails fall into the kinds below. The sender of an e-mail names its kind
 (`notification_enqueue(kind=…)`); an e-mail without a kind is always sent immediately: the
@@ -43,7 +43,10 @@ KINDS: tuple[EmailKind, ...] = (
     EmailKind(
         "return_progress",
         _("Return progress"),
-        _("Your return was submitted, its goods arrived at our warehouse, where it stands."),
+        _(
+            "Confirmation that your return was submitted, that its goods reached our "
+            "warehouse, and updates on where it stands."
+        ),
         ("return.submitted", "return.received", "return.status_update"),
     ),
     EmailKind(
@@ -61,7 +64,7 @@ KINDS: tuple[EmailKind, ...] = (
     EmailKind(
         "complaint_progress",
         _("Complaint progress"),
-        _("Your complaint was filed, and where it stands."),
+        _("Confirmation that your complaint was filed, and updates on where it stands."),
         ("complaint.filed", "complaint.status_update"),
     ),
     EmailKind(
