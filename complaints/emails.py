@@ -15,8 +15,7 @@ from django.urls import reverse
 
 from returns.emails import staff_first_name
 from rma_portal.notifications.links import portal_url
-from rma_portal.notifications.models import DeliveryStatus, Notification
-from rma_portal.notifications.services import notification_enqueue
+from rma_portal.notifications.services import notification_enqueue, notification_withdraw
 from rma_portal.sla import wall_clock
 
 from .models import Complaint, ComplaintEvent, ComplaintMessage, ComplaintStageVisit
@@ -91,14 +90,16 @@ def stage_email_context(complaint: Complaint, visit: ComplaintStageVisit) -> dic
     }
 
 
-def _to_reporter(complaint: Complaint, *, event: str, context: dict, key: str, essential: bool):
+def _to_reporter(complaint: Complaint, *, event: str, context: dict, key: str, kind: str):
+    """`kind`: the kind of e-mail the reporter chooses to receive or not
+    (rma_portal/notifications/preferences.py); "" for the e-mails that are always sent."""
     notification_enqueue(
         tenant=complaint.tenant,
         event=event,
         recipient=complaint.reporter,
         context=context,
         key=key,
-        essential=essential,
+        kind=kind,
         case=complaint,
     )
 
@@ -121,14 +122,14 @@ def _question_asked_with(event: ComplaintEvent) -> ComplaintMessage | None:
 
 def _withdraw_reply_email(message: ComplaintMessage, recipient) -> None:
     """The question travels in the "awaiting your answer" e-mail: the customer should not
-    get it twice. The reply's row was queued in this same transaction and is not sent yet
-    (delivery runs after commit and sends pending rows only)."""
-    Notification.objects.for_tenant(message.tenant).filter(
+    get it twice. The reply's row (or digest item) was queued in this same transaction and is
+    not sent yet (delivery runs after commit and sends pending rows only)."""
+    notification_withdraw(
+        tenant=message.tenant,
+        key=f"complaint-message:{message.pk}",
         recipient=recipient,
-        # notification_enqueue's key: ours plus the recipient.
-        idempotency_key=f"complaint-message:{message.pk}:{recipient.pk}",
-        status=DeliveryStatus.PENDING,
-    ).update(status=DeliveryStatus.SKIPPED, last_error="sent within complaint.awaiting_customer")
+        reason="sent within complaint.awaiting_customer",
+    )
 
 
 def send_complaint_emails(event: ComplaintEvent) -> None:
@@ -148,7 +149,6 @@ def send_complaint_emails(event: ComplaintEvent) -> None:
                 recipient=assignee,
                 context=context,
                 key=key,
-                essential=True,
                 case=complaint,
             )
         return
@@ -156,7 +156,13 @@ def send_complaint_emails(event: ComplaintEvent) -> None:
         return
     context = complaint_email_context(complaint)
     if action == "filed":
-        _to_reporter(complaint, event="complaint.filed", context=context, key=key, essential=False)
+        _to_reporter(
+            complaint,
+            event="complaint.filed",
+            context=context,
+            key=key,
+            kind="complaint_progress",
+        )
     elif action == "awaiting_customer":
         question = _question_asked_with(event)
         context["question"] = question.body if question else ""
@@ -165,7 +171,7 @@ def send_complaint_emails(event: ComplaintEvent) -> None:
             event="complaint.awaiting_customer",
             context=context,
             key=key,
-            essential=True,
+            kind="",  # a question to answer: always sent at once
         )
         if question is not None:
             _withdraw_reply_email(question, complaint.reporter)
@@ -178,12 +184,20 @@ def send_complaint_emails(event: ComplaintEvent) -> None:
             survey=survey_links(complaint, recipient=complaint.reporter),
         )
         _to_reporter(
-            complaint, event="complaint.resolved", context=context, key=key, essential=True
+            complaint,
+            event="complaint.resolved",
+            context=context,
+            key=key,
+            kind="complaint_decisions",
         )
     elif action == "rejected":
         context["reason"] = event.note
         _to_reporter(
-            complaint, event="complaint.rejected", context=context, key=key, essential=True
+            complaint,
+            event="complaint.rejected",
+            context=context,
+            key=key,
+            kind="complaint_decisions",
         )
 
 
@@ -206,5 +220,5 @@ def send_complaint_reply_email(message: ComplaintMessage) -> None:
         event="complaint.reply",
         context=context,
         key=f"complaint-message:{message.pk}",
-        essential=False,
+        kind="support_replies",
     )

@@ -200,7 +200,6 @@ def _announce(
             recipient=recipient,
             context=context,
             key=key,
-            essential=True,
             case=complaint,
         )
     ComplaintEvent.objects.create(
@@ -292,7 +291,6 @@ def stage_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
                     recipient=recipient,
                     context=context,
                     key=f"complaint-stage:{visit.pk}:{level}",
-                    essential=True,
                     case=complaint,
                 )
             ComplaintEvent.objects.create(

@@ -156,7 +156,6 @@ def flag_lapsed(
                     recipient=recipient,
                     context=context,
                     key=key,
-                    essential=True,
                     case=case,
                 )
             type(case).objects.filter(pk=pk).update(
@@ -194,7 +193,8 @@ def _timeline(timeline: tuple[type, str], case, action: str, now: datetime.datet
 
 
 def _status_update(tenant, case, facts: CaseMail, due: datetime.datetime) -> bool:
-    """E-mail the customer where their case stands; False when they get no status e-mails."""
+    """E-mail the customer where their case stands (now or in their daily digest); False when
+    they switched these e-mails off."""
     sent = notification_enqueue(
         tenant=tenant,
         event=STATUS_UPDATE_EVENT.format(kind=facts.kind),
@@ -208,7 +208,7 @@ def _status_update(tenant, case, facts: CaseMail, due: datetime.datetime) -> boo
             "settings_url": portal_url(reverse("portal:profile")),
         },
         key=f"status-update:{facts.kind}:{case.pk}:{due.isoformat()}",
-        essential=False,
+        kind=f"{facts.kind}_progress",
         case=case,
     )
     return sent is not None

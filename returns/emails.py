@@ -29,24 +29,26 @@ from .models import (
 @dataclass(frozen=True)
 class StatusEmail:
     event: str  # the template folder under templates/emails/
-    # Decisions and questions are sent even to users who switched status e-mails off.
-    essential: bool
+    # The kind of e-mail the customer chooses to get immediately, in the daily digest or never
+    # (rma_portal/notifications/preferences.py); "" for the e-mails that are always sent: a
+    # question to answer, the reminder of the deadline to send the goods.
+    kind: str
 
 
 # Timeline action → the e-mail it sends to the requester. Actions not listed (drafts,
 # the customer's own answer or cancellation, inspection, closing) send nothing. The reminder
 # to send the goods and the expiry are the system's (returns.maintenance).
 STATUS_EMAILS = {
-    "submitted": StatusEmail("return.submitted", essential=False),
-    "approved": StatusEmail("return.approved", essential=True),
-    "auto_approved": StatusEmail("return.approved", essential=True),
-    "info_requested": StatusEmail("return.info_requested", essential=True),
-    "rejected": StatusEmail("return.rejected", essential=True),
-    "received": StatusEmail("return.received", essential=False),
-    "resolved": StatusEmail("return.resolved", essential=True),
-    "ship_reminder": StatusEmail("return.ship_reminder", essential=True),
-    "expired": StatusEmail("return.expired", essential=True),
-    "comment": StatusEmail("return.message", essential=False),
+    "submitted": StatusEmail("return.submitted", kind="return_progress"),
+    "approved": StatusEmail("return.approved", kind="return_decisions"),
+    "auto_approved": StatusEmail("return.approved", kind="return_decisions"),
+    "info_requested": StatusEmail("return.info_requested", kind=""),
+    "rejected": StatusEmail("return.rejected", kind="return_decisions"),
+    "received": StatusEmail("return.received", kind="return_progress"),
+    "resolved": StatusEmail("return.resolved", kind="return_resolutions"),
+    "ship_reminder": StatusEmail("return.ship_reminder", kind=""),
+    "expired": StatusEmail("return.expired", kind="return_decisions"),
+    "comment": StatusEmail("return.message", kind="support_replies"),
 }
 
 
@@ -212,6 +214,6 @@ def send_status_emails(event: ReturnEvent) -> None:
         recipient=rma.requester,
         context=_context_for(event, rma),
         key=f"return-event:{event.pk}",
-        essential=email.essential,
+        kind=email.kind,
         case=rma,
     )

@@ -233,7 +233,6 @@ def _announce(
             recipient=recipient,
             context=context,
             key=f"return-sla:{rma.pk}:{threshold.key}",
-            essential=True,
             case=rma,
         )
     # Internal: the customer is not told about our deadlines (no webhook, no e-mail).

@@ -350,6 +350,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.quarterly_reports_task",
         "schedule": crontab(minute=55),
     },
+    # Daily e-mail digests: hourly, so each tenant's digest hour comes in its own time zone.
+    "send-digests": {"task": "notifications.send_digests_task", "schedule": crontab(minute=15)},
     # Support mailboxes (IMAP): one fetch task per active mailbox.
     "poll-mailboxes": {
         "task": "inbound.poll_mailboxes_task",
@@ -362,6 +364,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=4, minute=10),
     },
 }
+# The hour (0-23, the tenant's time zone) from which the daily e-mail digest of the day goes
+# out (rma_portal/notifications/digests.py).
+NOTIFICATION_DIGEST_HOUR = env.int("NOTIFICATION_DIGEST_HOUR", default=7)
+if not 0 <= NOTIFICATION_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("NOTIFICATION_DIGEST_HOUR must be an hour from 0 to 23.")
 # Stored files no row names are deleted by the sweep once this old (docs/operations.md).
 FILES_ORPHAN_GRACE_HOURS = env.int("FILES_ORPHAN_GRACE_HOURS", default=24)
 FILES_SWEEP_MAX_DELETIONS = env.int("FILES_SWEEP_MAX_DELETIONS", default=1000)

@@ -23,6 +23,7 @@ from rma_portal.languages import (
     native_name,
     offered_languages,
 )
+from rma_portal.notifications import preferences
 from rma_portal.tenancy.context import tenant_context
 from rma_portal.tenancy.models import Tenant
 from tests.factories import OrderFactory, OrderLineFactory, ProductFactory
@@ -334,6 +335,9 @@ def test_a_label_is_in_the_default_language_when_the_requesters_is_not_offered(w
 
 # --- the profile's language choice ----------------------------------------------------------
 
+EVERY_KIND_AT_ONCE = dict.fromkeys(preferences.KIND_KEYS, "immediately")
+EVERY_KIND_IN_THE_DIGEST = dict.fromkeys(preferences.KIND_KEYS, "digest")
+
 
 def test_the_profile_offers_the_tenants_languages_and_saves_the_choice(world_a, login):
     offer(world_a.tenant, ["en", "pl"], default="en")
@@ -345,27 +349,32 @@ def test_the_profile_offers_the_tenants_languages_and_saves_the_choice(world_a, 
     # Russian is no longer offered: the tenant's default is what they are served in.
     assert [o["value"] for o in options if "selected" in o.attrs] == ["en"]
 
-    response = client.post(url, {"wants_status_emails": "on", "language": "pl"})
+    response = client.post(url, {**EVERY_KIND_AT_ONCE, "language": "pl"})
     assert response.status_code == 302
     world_a.customer.refresh_from_db()
     assert world_a.customer.language == "pl"
     assert client.get(url)["Content-Language"] == "pl"
 
     # A form without the language leaves it as it is.
-    assert client.post(url, {}).status_code == 302
+    assert client.post(url, EVERY_KIND_IN_THE_DIGEST).status_code == 302
     world_a.customer.refresh_from_db()
-    assert world_a.customer.language == "pl" and world_a.customer.wants_status_emails is False
+    assert world_a.customer.language == "pl"
+    assert world_a.customer.email_preferences == EVERY_KIND_IN_THE_DIGEST
 
 
 def test_the_profile_refuses_a_language_not_offered_and_changes_nothing(world_a, login):
     offer(world_a.tenant, ["en", "pl"], default="en")
     speak(world_a.customer, "en")
     client = login(world_a.customer)
-    response = client.post(reverse("portal:profile"), {"language": "ru"})
+    before = dict(world_a.customer.email_preferences or {})
+    response = client.post(
+        reverse("portal:profile"), {**EVERY_KIND_IN_THE_DIGEST, "language": "ru"}
+    )
     assert response.status_code == 200
     assert parse(response).select('.field.has-error select[name="language"]')
     assert "Select a valid choice. ru is not one of the available choices." in (
         parse(response).text
     )
     world_a.customer.refresh_from_db()
-    assert world_a.customer.language == "en" and world_a.customer.wants_status_emails is True
+    assert world_a.customer.language == "en"
+    assert (world_a.customer.email_preferences or {}) == before

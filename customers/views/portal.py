@@ -5,7 +5,9 @@ e-mail settings."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -29,6 +31,7 @@ from rma_portal.languages import (
     offered_languages,
     remember_language,
 )
+from rma_portal.notifications import preferences
 
 from .access import customer_admin_required, customer_required
 
@@ -265,21 +268,37 @@ def team_member_set_active(request, user_id: int):
 
 
 class EmailSettingsForm(forms.Form):
-    wants_status_emails = forms.BooleanField(
-        label=gettext_lazy("Send me e-mails about every status change"),
-        required=False,
-        help_text=gettext_lazy(
-            "Confirmations, goods received and new messages. Decisions, questions we need you "
-            "to answer and password links are always sent."
-        ),
-    )
+    """One radio group per kind of e-mail (immediately, in the daily digest, or never), and
+    the language of the portal and of the e-mails among those the tenant offers."""
+
     # Not required: a form without it (an empty POST) leaves the language as it is.
-    language = forms.ChoiceField(label=gettext_lazy("Language"), required=False)
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language"),
+        required=False,
+        help_text=gettext_lazy("The language of the portal and of your e-mails."),
+    )
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
+        for kind in preferences.KINDS:
+            self.fields[kind.key] = forms.ChoiceField(
+                label=kind.label,
+                help_text=kind.help,
+                choices=preferences.Delivery.choices,
+                widget=forms.RadioSelect,
+                error_messages={
+                    "required": gettext_lazy("Choose how you receive these e-mails."),
+                    "invalid_choice": gettext_lazy(
+                        "Choose immediately, in a daily digest or never."
+                    ),
+                },
+            )
         # The languages the tenant offers its customers, each named in itself.
         self.fields["language"].choices = native_choices(offered_languages(tenant))
+        self.order_fields([*preferences.KIND_KEYS, "language"])
+
+    def kind_fields(self):
+        return [self[key] for key in preferences.KIND_KEYS]
 
 
 @customer_required
@@ -287,31 +306,37 @@ def profile(request):
     """The signed-in user's own e-mail settings and language: nobody else's can be changed
     here."""
     user = request.user
-    # Bound on every POST: an unticked box sends nothing, and an empty POST still means "off".
     form = EmailSettingsForm(
         request.POST if request.method == "POST" else None,
         tenant=request.tenant,
-        initial={
-            "wants_status_emails": user.wants_status_emails,
-            "language": user.preferred_language,
-        },
+        initial={**preferences.choices_of(user), "language": user.preferred_language},
     )
     if request.method == "POST" and form.is_valid():
-        # Preferences of the user's own row: no rules beyond the form, so no service.
-        user.wants_status_emails = form.cleaned_data["wants_status_emails"]
+        choices = {key: form.cleaned_data[key] for key in preferences.KIND_KEYS}
         language = form.cleaned_data["language"]
-        user.language = language or user.language
-        user.save(update_fields=["wants_status_emails", "language"])
-        if language:
-            translation.activate(language)
-        messages.success(
-            request,
-            _("You will receive e-mails about every status change.")
-            if user.wants_status_emails
-            else _("You will receive only essential e-mails: decisions and questions."),
-        )
-        response = redirect("portal:profile")
-        if language:
-            remember_language(response, language)
-        return response
-    return render(request, "portal/profile.html", {"form": form})
+        try:
+            with transaction.atomic():
+                # Every kind at once, in one UPDATE of the user's own row.
+                preferences.email_preferences_set(user=user, choices=choices)
+                if language and language != user.language:
+                    user.language = language
+                    user.save(update_fields=["language"])
+        except ApplicationError as error:
+            add_application_error(form, error)
+        else:
+            if language:
+                translation.activate(language)
+            messages.success(request, _("Your e-mail settings are saved."))
+            response = redirect("portal:profile")
+            if language:
+                remember_language(response, language)
+            return response
+    return render(
+        request,
+        "portal/profile.html",
+        {
+            "form": form,
+            "always_immediate": preferences.ALWAYS_IMMEDIATE,
+            "digest_hour": f"{settings.NOTIFICATION_DIGEST_HOUR:02d}:00",
+        },
+    )

@@ -94,13 +94,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         blank=True,
         help_text=_("Language of pages and e-mails; empty means the tenant's default."),
     )
-    wants_status_emails = models.BooleanField(
-        _("status e-mails"),
-        default=True,
-        help_text=_(
-            "E-mails about every status change. Essential ones (questions to answer, "
-            "decisions, password links) are always sent."
-        ),
+    # Kind of e-mail → "immediately", "digest" or "never"; a kind not named is sent
+    # immediately (rma_portal/notifications/preferences.py). Customers set it on their
+    # e-mail settings page.
+    email_preferences = models.JSONField(
+        _("e-mail preferences"),
+        default=dict,
+        blank=True,
+        help_text=_("How each kind of e-mail is sent: immediately, in a daily digest or never."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from rma_portal.accounts.models import Role
 from rma_portal.errors import ApplicationError
+from rma_portal.notifications.preferences import all_never
 from rma_portal.security.audit import record
 from rma_portal.security.models import ActorKind, AuditAction
 from rma_portal.tenancy.models import Tenant
@@ -286,7 +287,7 @@ def integration_user(tenant):
         tenant=tenant,
         role=Role.INTEGRATION,
         full_name=INTEGRATION_NAME,
-        wants_status_emails=False,
+        email_preferences=all_never(),
     )
 
 

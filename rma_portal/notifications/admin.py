@@ -264,6 +264,7 @@ class NotificationAdmin(_ReadOnlyOutboxAdmin):
         "email",
         "language",
         "is_essential",
+        "kind",
         "status",
         "attempts",
         "last_error",

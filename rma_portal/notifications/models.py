@@ -61,6 +61,9 @@ class Notification(OutboxRow):
         default=True,
         help_text=_("Essential e-mails are sent even to users who switched e-mails off."),
     )
+    # The kind of e-mail the recipient chooses to receive or not (preferences.py); empty for
+    # e-mails that are always sent (is_essential). Delivery checks the choice again.
+    kind = models.CharField(_("kind of e-mail"), max_length=30, blank=True)
     # A stored file (its storage name, under the tenant's media folder) sent with the e-mail,
     # such as the monthly KPI report; read at delivery, so a retry sends the same file.
     attachment = models.CharField(_("attachment"), max_length=255, blank=True)
@@ -92,6 +95,57 @@ class Notification(OutboxRow):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.email}"
+
+
+class DigestItem(TenantOwnedModel):
+    """An e-mail its recipient gets in the daily digest rather than on its own: what
+    notification_enqueue() queued, kept until the digest that carries it (digests.py).
+
+    `digest` is set in the transaction that queues the digest e-mail, so an item goes out in
+    one digest only, whatever runs twice or stops half-way.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="digest_items",
+        verbose_name=_("recipient"),
+    )
+    event = models.CharField(_("event"), max_length=60)
+    kind = models.CharField(_("kind of e-mail"), max_length=30)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200)
+    context = models.JSONField(_("context"), default=dict, blank=True)
+    case = models.CharField(_("case"), max_length=60, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    digest = models.ForeignKey(
+        Notification,
+        on_delete=models.CASCADE,  # deleting a sent digest must not send its items again
+        null=True,
+        blank=True,
+        related_name="digest_items",
+        verbose_name=_("sent in"),
+    )
+
+    class Meta:
+        verbose_name = _("digest item")
+        verbose_name_plural = _("digest items")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"], name="digest_item_idempotency_unique"
+            ),
+        ]
+        indexes = [
+            # The items still waiting for a digest, per tenant and recipient.
+            models.Index(
+                fields=["tenant", "recipient", "created_at"],
+                name="digest_item_waiting_idx",
+                condition=models.Q(digest__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.recipient_id} (digest)"
 
 
 class WebhookEndpoint(TenantOwnedModel):

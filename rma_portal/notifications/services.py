@@ -33,8 +33,9 @@ from rma_portal.security.audit import record
 from rma_portal.security.models import ActorKind, AuditAction
 from rma_portal.tenancy.models import Tenant
 
+from . import preferences
 from .addressing import addressing_for
-from .models import DeliveryStatus, Notification, WebhookDelivery, WebhookEndpoint
+from .models import DeliveryStatus, DigestItem, Notification, WebhookDelivery, WebhookEndpoint
 from .rendering import render_email
 
 logger = logging.getLogger(__name__)
@@ -79,21 +80,41 @@ def notification_enqueue(
     recipient,
     context: dict,
     key: str,
-    essential: bool = True,
+    kind: str = "",
     attachment: str = "",
     attachment_name: str = "",
     case=None,
-) -> Notification | None:
+) -> Notification | DigestItem | None:
     """Queue one e-mail in the caller's transaction; the same key never queues it twice.
 
     `context` must be JSON (ids, numbers, texts): templates receive it with `tenant` and
     `recipient` added at delivery time. `case`, the return or complaint the e-mail is about,
     puts it in that case's conversation (case_ref()).
+
+    `kind` (preferences.KINDS) is the kind of e-mail the recipient chooses to receive
+    immediately (an outbox row, returned), in the daily digest (a DigestItem, returned) or
+    never (nothing queued: None). Without a kind the e-mail is always sent immediately.
     """
     if recipient is None or not recipient.email or not recipient.is_active:
         return None
-    if not essential and not getattr(recipient, "wants_status_emails", True):
+    if kind:
+        preferences.kind(kind)  # KeyError for a kind that does not exist: a bug of the caller
+    choice = preferences.choice_for(recipient, kind)
+    if choice == preferences.Delivery.NEVER:
         return None
+    if choice == preferences.Delivery.DIGEST:
+        item, _created = DigestItem.objects.get_or_create(
+            tenant=tenant,
+            idempotency_key=f"{key}:{recipient.pk}",
+            defaults={
+                "event": event,
+                "kind": kind,
+                "recipient": recipient,
+                "context": context,
+                "case": case_ref(case) if case is not None else "",
+            },
+        )
+        return item
     row, created = Notification.objects.get_or_create(
         tenant=tenant,
         idempotency_key=f"{key}:{recipient.pk}",
@@ -103,7 +124,8 @@ def notification_enqueue(
             "email": recipient.email,
             "language": recipient.preferred_language,
             "context": context,
-            "is_essential": essential,
+            "is_essential": not kind,
+            "kind": kind,
             "attachment": attachment,
             "attachment_name": attachment_name,
             "case": case_ref(case) if case is not None else "",
@@ -112,6 +134,18 @@ def notification_enqueue(
     if created:
         _enqueue_on_commit("deliver_notification_task", row.pk, tenant.pk)
     return row
+
+
+def notification_withdraw(*, tenant: Tenant, key: str, recipient, reason: str) -> None:
+    """Withdraw the e-mail `key` to `recipient` (notification_enqueue's key) while it has not
+    gone out: its pending outbox row is skipped, its digest item dropped."""
+    idempotency_key = f"{key}:{recipient.pk}"
+    Notification.objects.for_tenant(tenant).filter(
+        recipient=recipient, idempotency_key=idempotency_key, status=DeliveryStatus.PENDING
+    ).update(status=DeliveryStatus.SKIPPED, last_error=reason)
+    DigestItem.objects.for_tenant(tenant).filter(
+        recipient=recipient, idempotency_key=idempotency_key, digest__isnull=True
+    ).delete()
 
 
 def webhook_publish(
@@ -328,8 +362,11 @@ def notification_deliver(*, notification_id: int, now: datetime.datetime | None 
     now = now or timezone.now()
 
     def opted_out(row: Notification) -> bool:
+        # The choice as it is now: the recipient may have switched the kind off since.
         return bool(
-            not row.is_essential and row.recipient and not row.recipient.wants_status_emails
+            row.kind
+            and row.recipient
+            and preferences.choice_for(row.recipient, row.kind) == preferences.Delivery.NEVER
         )
 
     row = _lease(Notification.objects, notification_id, now, skip=opted_out)

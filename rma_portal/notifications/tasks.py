@@ -1,4 +1,5 @@
-"""Thin Celery tasks around the outbox services: deliver one row, or sweep for lost ones."""
+"""Thin Celery tasks around the outbox services: deliver one row, sweep for lost ones, send
+the daily digests."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from celery import shared_task
 from django.utils import timezone
 
 from rma_portal.tenancy.context import task_tenant_context
+from rma_portal.tenancy.scheduling import for_each_active_tenant
 
 from . import services
+from .digests import digest_send_due
 from .sweepers import run_sweepers
 
 
@@ -57,3 +60,10 @@ def deliver_webhook_task(self, delivery_id: int, tenant_id: int) -> str:
         # the row keeps its next attempt time for the outbox sweep instead.
         raise self.retry(countdown=result.retry_in)
     return result.outcome
+
+
+@shared_task(name="notifications.send_digests_task", soft_time_limit=600, time_limit=660)
+def send_digests_task() -> int:
+    """Hourly: each user's daily digest, from the digest hour of their tenant's day, once
+    (digests.py)."""
+    return for_each_active_tenant(digest_send_due, "daily digest")

@@ -128,7 +128,7 @@ def test_the_key_acts_as_the_tenants_one_integration_user(world_a):
     assert integration.email == f"integration@{world_a.tenant.slug}.invalid"
     assert not integration.has_usable_password()
     assert not integration.is_staff  # no back-office
-    assert not integration.wants_status_emails
+    assert set(integration.email_preferences.values()) == {"never"}
     # timelines and threads name it as the integration
     assert integration.get_full_name() == "Integration" == str(integration)
     assert not may_hold_tokens(integration)

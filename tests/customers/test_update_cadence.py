@@ -337,7 +337,9 @@ def test_the_tenants_status_e_mail_tells_the_customer_and_restarts_the_clock(wor
 @pytest.mark.django_db
 def test_a_customer_without_status_e_mails_is_not_counted_as_told(world_a, submitted):
     SupportSettings.unscoped.create(tenant=world_a.tenant, status_update_emails=True)
-    type(world_a.customer).objects.filter(pk=world_a.customer.pk).update(wants_status_emails=False)
+    type(world_a.customer).objects.filter(pk=world_a.customer.pk).update(
+        email_preferences={"return_progress": "never"}
+    )
     rma = submitted(local(2026, 11, 16, 10))
     assert return_update_scan(tenant=world_a.tenant, now=local(2026, 11, 18, 10)) == 1
     assert not mails("return.status_update")

@@ -18,6 +18,7 @@ from returns import services as return_services
 from returns.models import ReturnEvent, ReturnPolicy, ReturnRequest, ReturnStatus
 from returns.notifications import on_return_event
 from returns.selectors import tenant_today
+from rma_portal.notifications import preferences
 from rma_portal.notifications.models import DeliveryStatus, Notification
 from rma_portal.notifications.rendering import render_email
 from rma_portal.tenancy.context import tenant_context
@@ -308,10 +309,14 @@ def test_a_public_staff_message_is_mailed_and_an_internal_note_is_not(world_a, o
     assert "Margin is thin" not in all_text(mail)
 
 
-def test_status_emails_off_leaves_only_the_essential_ones(world_a, order_line, mails):
-    # given a requester who switched status e-mails off
-    world_a.customer.wants_status_emails = False
-    world_a.customer.save(update_fields=["wants_status_emails"])
+def test_progress_and_replies_off_leave_the_questions_and_decisions(world_a, order_line, mails):
+    # given a requester who switched off what the old status e-mail checkbox covered
+    world_a.customer.email_preferences = {
+        "return_progress": "never",
+        "complaint_progress": "never",
+        "support_replies": "never",
+    }
+    world_a.customer.save(update_fields=["email_preferences"])
     rma = draft_return(world_a, order_line)
     agent = world_a.agent
     with tenant_context(world_a.tenant), mails() as sent:
@@ -493,30 +498,13 @@ def test_sla_notices_render_for_the_sla_watch(world_a, event, clock):
 # --- the e-mail settings page -----------------------------------------------------------
 
 
-def test_the_settings_page_switches_status_emails_for_the_signed_in_user_only(world_a, login):
-    client = login(world_a.customer)
-    page = client.get("/portal/profile/")
-    assert page.status_code == 200
-    assert b'name="wants_status_emails"' in page.content
-
-    response = client.post("/portal/profile/", {})  # the box unticked
-    assert response.status_code == 302
-    world_a.customer.refresh_from_db()
-    world_a.colleague.refresh_from_db()
-    assert world_a.customer.wants_status_emails is False
-    assert world_a.colleague.wants_status_emails is True
-
-    client.post("/portal/profile/", {"wants_status_emails": "on"})
-    world_a.customer.refresh_from_db()
-    assert world_a.customer.wants_status_emails is True
-
-
 def test_the_settings_page_needs_a_csrf_token(world_a):
     client = Client(enforce_csrf_checks=True)
     client.force_login(world_a.customer)
-    assert client.post("/portal/profile/", {}).status_code == 403
+    choices = dict.fromkeys(preferences.KIND_KEYS, "never")
+    assert client.post("/portal/profile/", choices).status_code == 403
     world_a.customer.refresh_from_db()
-    assert world_a.customer.wants_status_emails is True
+    assert world_a.customer.email_preferences == {}
 
 
 def test_the_settings_page_is_translated_and_for_customers_only(world_a, login, client):
