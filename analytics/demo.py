@@ -184,7 +184,16 @@ NEEDS_INFO_SHARE = 0.06
 SLOW_RESOLUTION_SHARE = 0.12
 CLOSED_BY_STAFF_SHARE = 0.25  # the rest is closed by the nightly auto-close
 AUTO_CLOSE_RETURNS_AT = datetime.time(3, 30)  # settings.CELERY_BEAT_SCHEDULE
-AUTO_CLOSE_COMPLAINTS_AT = datetime.time(3, 15)
+# settings.CELERY_BEAT_SCHEDULE["auto-close-complaints"]: every 5 minutes.
+AUTO_CLOSE_COMPLAINTS_EVERY = datetime.timedelta(minutes=5)
+
+
+def _next_auto_close(after: datetime.datetime) -> datetime.datetime:
+    """The first run of the complaints' auto-close (every 5 minutes) after `after`."""
+    every = int(AUTO_CLOSE_COMPLAINTS_EVERY.total_seconds())
+    seconds = int(after.timestamp()) // every * every + every
+    return datetime.datetime.fromtimestamp(seconds, tz=after.tzinfo or datetime.UTC)
+
 
 RETURN_COMMENTS = {
     "wrong_size": (
@@ -1862,7 +1871,8 @@ class _ComplaintPlanner:
         return again
 
     def _rate_or_close(self, plan: _ComplaintPlan) -> None:
-        """Rated (which closes it), closed by the nightly auto-close, or still resolved."""
+        """Rated (it then closes when its reopen window ends), closed by the auto-close after
+        the auto-close days, or still resolved (docs/feedback.md)."""
         rng, world, complaint = self.rng, self.world, plan.complaint
         resolved_at = complaint.resolved_at
         poor = resolved_at > complaint.resolution_due_at or complaint.reopen_count
@@ -1883,13 +1893,14 @@ class _ComplaintPlanner:
                     str(score),
                 )
             )
-            closed_at, closer = rated_at, None
+            window_end = resolved_at + datetime.timedelta(days=world.reopen_window_days)
+            closed_at = rated_at if rated_at > window_end else _next_auto_close(window_end)
         else:
             not_before = resolved_at + datetime.timedelta(days=world.auto_close_days)
-            closed_at = self.hours.nightly(not_before, AUTO_CLOSE_COMPLAINTS_AT)
-            closer = None
-            if closed_at > world.now:
-                return
+            closed_at = _next_auto_close(not_before)
+        closer = None
+        if closed_at > world.now:
+            return
         plan.steps.append(
             _Step(closed_at, "closed", ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED, closer)
         )

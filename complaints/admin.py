@@ -77,6 +77,7 @@ from .selectors import (
     complaint_stage_visits,
     complaint_thread,
     overall_sla_state,
+    reopen_until,
     sla_at_risk,
     sla_breached,
     sla_states,
@@ -378,6 +379,7 @@ class ComplaintAdmin(
                     "rejection_reason",
                     "resolved_at",
                     "closed_at",
+                    "reopen_until_display",
                     "reopen_count",
                     "rating_display",
                     "rating_nps",
@@ -546,6 +548,12 @@ class ComplaintAdmin(
             )
 
     # --- change page ---
+
+    @admin.display(description=gettext_lazy("customer may reopen until"))
+    def reopen_until_display(self, obj: Complaint):
+        """A resolved complaint's reopen window: rated, it closes right after (the
+        auto-close); empty for any other status."""
+        return reopen_until(obj)
 
     @admin.display(description=gettext_lazy("customer rating"))
     def rating_display(self, obj: Complaint) -> str:

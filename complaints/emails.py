@@ -18,7 +18,13 @@ from rma_portal.notifications.links import portal_url
 from rma_portal.notifications.services import notification_enqueue, notification_withdraw
 from rma_portal.sla import wall_clock
 
-from .models import Complaint, ComplaintEvent, ComplaintMessage, ComplaintStageVisit
+from .models import (
+    Complaint,
+    ComplaintEvent,
+    ComplaintMessage,
+    ComplaintStageVisit,
+    SatisfactionRating,
+)
 from .selectors import support_settings
 from .survey import survey_links
 
@@ -176,12 +182,17 @@ def send_complaint_emails(event: ComplaintEvent) -> None:
         if question is not None:
             _withdraw_reply_email(question, complaint.reporter)
     elif action == "resolved":
+        # Resolved again after a reopening: a complaint is rated once, and its rating stays
+        # (docs/feedback.md), so the customer is not asked again.
+        ratings = SatisfactionRating.objects.for_tenant(complaint.tenant)
+        rated = ratings.filter(complaint=complaint).exists()
         context.update(
             resolution=event.note,
             rate_url=context["url"] + "#rate",
+            rated=rated,
             reopen_window_days=support_settings(complaint.tenant).reopen_window_days,
             # Five signed links, one per score, to the survey page (docs/feedback.md).
-            survey=survey_links(complaint, recipient=complaint.reporter),
+            survey=[] if rated else survey_links(complaint, recipient=complaint.reporter),
         )
         _to_reporter(
             complaint,

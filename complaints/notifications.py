@@ -366,8 +366,8 @@ COMPLAINT_EVENTS = [
         _("Complaint closed"),
         S.RESOLVED,
         S.CLOSED,
-        "The complaint is finished: closed by staff, automatically after the tenant's days, "
-        "or when the customer rated it.",
+        "The complaint is finished: closed by staff, or automatically: after the tenant's "
+        "auto-close days, or for a rated complaint when its reopen window ends.",
         "",
         {},
     ),
@@ -386,8 +386,9 @@ COMPLAINT_EVENTS = [
         _("Complaint rated"),
         S.RESOLVED,
         S.RESOLVED,
-        "The customer rated the resolution (`complaint.rating`); a resolved complaint then "
-        "closes (`complaint.closed` follows).",
+        "The customer rated the resolution (`complaint.rating`); a resolved complaint stays "
+        "resolved, and may still be reopened, until its reopen window ends, when "
+        "`complaint.closed` follows (at once when rated after the window).",
         "5",
         {
             "rating": {

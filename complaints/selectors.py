@@ -206,6 +206,29 @@ def support_settings(tenant) -> SupportSettings:
     return SupportSettings.objects.for_tenant(tenant).first() or SupportSettings(tenant=tenant)
 
 
+def reopen_until(complaint: Complaint, settings: SupportSettings | None = None):
+    """The last moment the customer may reopen the resolved `complaint` (its resolution plus
+    the tenant's `reopen_window_days`); None when it is not resolved. The customer may reopen
+    up to and including this moment; a rated complaint closes right after it."""
+    if complaint.status != ComplaintStatus.RESOLVED or complaint.resolved_at is None:
+        return None
+    window = (settings or support_settings(complaint.tenant)).reopen_window_days
+    return complaint.resolved_at + datetime.timedelta(days=window)
+
+
+def rated_since_resolved(complaint: Complaint) -> bool:
+    """Whether the customer rated the resolved `complaint`'s current resolution: it then only
+    waits for the end of the reopen window. A rating given before a reopening belongs to the
+    earlier resolution (the timeline's "rated" event tells when it was given)."""
+    if complaint.status != ComplaintStatus.RESOLVED or complaint.resolved_at is None:
+        return False
+    return (
+        ComplaintEvent.objects.for_tenant(complaint.tenant)
+        .filter(complaint_id=complaint.pk, action="rated", created_at__gte=complaint.resolved_at)
+        .exists()
+    )
+
+
 def update_cadence(tenant) -> Cadence:
     """The tenant's customer-update cadence (rma_portal/cadence.py), kept in its settings."""
     row = support_settings(tenant)

@@ -310,13 +310,20 @@ def stage_scan(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
 
 
 def complaints_auto_close(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
-    """Close the tenant's complaints resolved more than SupportSettings.auto_close_days ago
-    (the customer neither reopened nor rated them); returns how many were closed."""
+    """Close the tenant's resolved complaints the customer is done with; returns how many
+    were closed. Unrated: resolved `SupportSettings.auto_close_days` ago or more (the
+    customer neither reopened nor rated them). Rated: once their reopen window
+    (`reopen_window_days` from the resolution) has ended, not before, whatever the
+    auto-close days; the customer may reopen up to its last moment (services.complaint_rate,
+    selectors.reopen_until)."""
     now = now or timezone.now()
-    days = support_settings(tenant).auto_close_days
-    cutoff = now - datetime.timedelta(days=days)
+    settings = support_settings(tenant)
+    cutoff = now - datetime.timedelta(days=settings.auto_close_days)
+    window_cutoff = now - datetime.timedelta(days=settings.reopen_window_days)
     due = Complaint.objects.for_tenant(tenant).filter(
-        status=ComplaintStatus.RESOLVED, resolved_at__lte=cutoff
+        Q(rating__isnull=True, resolved_at__lte=cutoff)
+        | Q(rating__isnull=False, resolved_at__lt=window_cutoff),
+        status=ComplaintStatus.RESOLVED,
     )
     closed = 0
     for complaint in due.order_by("pk"):

@@ -14,7 +14,7 @@ from .models import Complaint, ComplaintStatus
 
 SURVEY_SALT = "complaints.rating.survey"
 COMPLAINT_SURVEY = SurveyLinks(salt=SURVEY_SALT, case_key="c", url_name="feedback:complaint_survey")
-# Complaints that may be rated: resolved (rating closes them) or closed.
+# Complaints that may be rated: resolved (they stay so until the reopen window ends) or closed.
 RATEABLE_STATUSES = frozenset({ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED})
 
 

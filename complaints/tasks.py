@@ -1,4 +1,4 @@
-"""Beat tasks of complaints: the SLA watch (every 5 minutes) and the daily auto-close.
+"""Beat tasks of complaints: the SLA watch and the auto-close (each every 5 minutes).
 
 Each runs the service once per active tenant, in that tenant's context; one tenant's failure
 is logged and does not stop the others.
@@ -19,7 +19,8 @@ def scan_sla_task() -> int:
     return for_each_active_tenant(sla_scan, "SLA scan")
 
 
-@shared_task(name="complaints.auto_close_complaints_task", soft_time_limit=600, time_limit=660)
+@shared_task(name="complaints.auto_close_complaints_task", soft_time_limit=240, time_limit=280)
 def auto_close_complaints_task() -> int:
-    """Close complaints resolved longer ago than the tenant's auto-close days."""
+    """Close resolved complaints: rated ones whose reopen window has ended, the others
+    resolved longer ago than the tenant's auto-close days."""
     return for_each_active_tenant(complaints_auto_close, "complaint auto-close")

@@ -317,11 +317,10 @@ CELERY_BEAT_SCHEDULE = {
     "scan-sla": {"task": "complaints.scan_sla_task", "schedule": 300.0},
     # ... and of the returns' decision and refund clocks (returns/sla_watch.py).
     "scan-return-sla": {"task": "returns.scan_sla_task", "schedule": 300.0},
-    # Resolved cases left alone for the tenant's auto-close days (in CELERY_TIMEZONE, at night).
-    "auto-close-complaints": {
-        "task": "complaints.auto_close_complaints_task",
-        "schedule": crontab(hour=3, minute=15),
-    },
+    # Resolved complaints the customer is done with: a rated one closes when its reopen
+    # window ends, so at most five minutes late; an unrated one after the auto-close days.
+    "auto-close-complaints": {"task": "complaints.auto_close_complaints_task", "schedule": 300.0},
+    # Resolved returns left alone for the tenant's auto-close days (CELERY_TIMEZONE, at night).
     "auto-close-returns": {
         "task": "returns.auto_close_returns_task",
         "schedule": crontab(hour=3, minute=30),

@@ -427,6 +427,7 @@ class ComplaintViewSet(TenantScopedViewSet):
     @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def rating(self, request, pk=None):
         """Resolved or closed complaints, once: `score` 1–5, an optional `nps` 0–10 (how likely
-        the customer is to recommend the merchant) and an optional `comment`. Rating a resolved
-        complaint closes it; a second rating answers 409."""
+        the customer is to recommend the merchant) and an optional `comment`. A rated resolved
+        complaint stays resolved, and may be reopened, until its reopen window ends; then it
+        closes (at once when rated after the window). A second rating answers 409."""
         return self._transition(services.complaint_rate, ComplaintRatingInputSerializer)

@@ -58,6 +58,8 @@ from ..selectors import (
     business_calendar,
     complaint_stages,
     first_response_clock,
+    rated_since_resolved,
+    reopen_until,
     resolution_clock,
     sla_at_risk,
     sla_breached,
@@ -202,7 +204,8 @@ def _mark_at_risk_moments(complaint: Complaint, calendar: BusinessCalendar) -> N
 # stage covers the new status, and the new stage's visit starts with its own limit. A status
 # no stage covers keeps the current stage. While the complaint waits for the customer the
 # visit's clock is paused like the SLA clocks; the customer's answer resumes it and the stage
-# stays until staff act again (docs/complaint-stages.md).
+# stays until staff act again. A resolved complaint the customer rated is in no stage: it only
+# waits for the end of its reopen window, the customer's turn (docs/complaint-stages.md).
 
 FINISHED_STATUSES = (ComplaintStatus.CLOSED, ComplaintStatus.REJECTED)
 
@@ -308,16 +311,23 @@ def _follow_stage(
     now: datetime.datetime,
     keep_current: bool = False,
     calendar: BusinessCalendar | None = None,
+    rated: bool = False,
 ) -> ComplaintStageVisit | None:
     """Move the (locked, or just built) complaint into the stage of its status; call it after
     the transition and before saving the complaint. `keep_current`: the customer answered,
-    the current stage stays (resumed) whatever the status. Returns the new visit, unsaved if
-    the complaint has no primary key yet (the caller saves it after the complaint)."""
+    the current stage stays (resumed) whatever the status. `rated`: the customer has just
+    rated the resolved complaint (otherwise the timeline tells). Returns the new visit,
+    unsaved if the complaint has no primary key yet (the caller saves it after the
+    complaint)."""
     calendars = _Calendar(complaint.tenant)
     if calendar is not None:
         calendars._calendar = calendar
     visit = _open_visit(complaint)
-    if complaint.status in FINISHED_STATUSES:
+    if complaint.status in FINISHED_STATUSES or (
+        complaint.status == ComplaintStatus.RESOLVED and (rated or rated_since_resolved(complaint))
+    ):
+        # Finished, or resolved and rated: the customer accepted the decision and only the
+        # reopen window is left, which is their turn, not staff's.
         if visit is not None:
             _leave_visit(visit, calendars, now=now)
         _mirror_stage(complaint, None)
@@ -925,7 +935,8 @@ def complaint_reject(
 def complaint_close(
     *, complaint: Complaint, actor: User | None, now: datetime.datetime | None = None
 ) -> Complaint:
-    """Close a resolved complaint: staff, or the system (actor None) after rating or N days."""
+    """Close a resolved complaint: staff, or the system (actor None): the auto-close, or the
+    rating of a complaint whose reopen window has already ended."""
     now = now or timezone.now()
     with transaction.atomic():
         locked = _lock(complaint)
@@ -1076,8 +1087,10 @@ def complaint_reopen(
         _require_customer(actor, locked)
         if not can_proceed(locked.reopen):
             raise _conflict(locked, "reopen")
-        window = support_settings(locked.tenant).reopen_window_days
-        if locked.resolved_at and now > locked.resolved_at + datetime.timedelta(days=window):
+        settings = support_settings(locked.tenant)
+        window = settings.reopen_window_days
+        until = reopen_until(locked, settings)
+        if until is not None and now > until:
             raise ComplaintConflict(
                 _("A complaint can be reopened within %(days)d days of its resolution.")
                 % {"days": window}
@@ -1118,8 +1131,10 @@ def complaint_rate(
     now: datetime.datetime | None = None,
 ) -> SatisfactionRating:
     """One rating (1–5, optionally the 0–10 "would you recommend us") per complaint, after
-    resolution; rating a resolved complaint closes it. `channel`: the e-mail's survey link or
-    the portal (also its API)."""
+    resolution. A rated resolved complaint stays resolved: the customer may still reopen it
+    until its reopen window ends, when the auto-close closes it (sla_watch); rated after the
+    window has ended, it closes at once. The rating ends the complaint's stage (the
+    resolution). `channel`: the e-mail's survey link or the portal (also its API)."""
     score = checked_score(
         score,
         invalid=ComplaintInvalid,
@@ -1152,10 +1167,18 @@ def complaint_rate(
                 )
         except IntegrityError as exc:
             raise ComplaintConflict(_("This complaint has already been rated.")) from exc
+        until = reopen_until(locked)
+        window_over = until is not None and now > until
+        if locked.status == ComplaintStatus.RESOLVED and not window_over:
+            stage_before = (locked.stage_id, locked.stage_started_at)
+            _follow_stage(locked, now=now, rated=True)
+            if (locked.stage_id, locked.stage_started_at) != stage_before:
+                locked.save()
         _event(
             locked, actor=actor, action="rated", at=now, from_status=locked.status, note=str(score)
         )
-        if locked.status == ComplaintStatus.RESOLVED:
+        if window_over:
+            # Nothing is left to wait for: the customer can no longer reopen it.
             locked.close(at=now)
             _follow_stage(locked, now=now)
             locked.save()

@@ -255,10 +255,8 @@ def _render_detail(
     status = thread.status
     now = timezone.now()
 
-    reopen_until = None
-    if status == ComplaintStatus.RESOLVED and thread.resolved_at:
-        window = selectors.support_settings(request.tenant).reopen_window_days
-        reopen_until = thread.resolved_at + datetime.timedelta(days=window)
+    # Rated or not, a resolved complaint may be reopened until its window ends.
+    reopen_until = selectors.reopen_until(thread)
     rating = SatisfactionRating.objects.filter(complaint=thread).first()
 
     linked_return = thread.return_request

@@ -2,7 +2,8 @@
 every survey's link page (rma_portal.surveys.views.SurveyLinkView) for the complaint's
 rating. No sign-in: the signed link names the complaint, its tenant and the reporter it was
 sent to. A GET only shows the form; the POST rates the complaint through the service, once
-(rating a resolved complaint closes it, as in the portal)."""
+(a rated resolved complaint may still be reopened until its reopen window ends, as in the
+portal)."""
 
 from __future__ import annotations
 

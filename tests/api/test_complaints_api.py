@@ -168,7 +168,8 @@ def test_full_flow_through_the_api(world_a, login):
     assert answered.json()["author"]["id"] == world_a.customer.pk
     assert agent.get(url).json()["status"] == "in_progress"
 
-    # the agent resolves; the customer rates, which closes the complaint
+    # the agent resolves; the customer rates, and the complaint stays resolved (reopenable)
+    # until its reopen window ends
     done = agent.post(url + "resolve/", {"resolution": "Replaced under warranty."}, format="json")
     assert done.status_code == 200, done.content
     assert done.json()["status"] == "resolved"
@@ -177,7 +178,7 @@ def test_full_flow_through_the_api(world_a, login):
     )
     assert rated.status_code == 200, rated.content
     final = rated.json()
-    assert final["status"] == "closed"
+    assert (final["status"], final["closed_at"]) == ("resolved", None)
     assert final["resolution"] == "Replaced under warranty."
     assert final["rating"]["score"] == 5
     assert final["rating"]["comment"] == "Quick."
@@ -196,7 +197,6 @@ def test_full_flow_through_the_api(world_a, login):
         "customer_replied",
         "resolved",
         "rated",
-        "closed",
     ]
     staff_actions = [event["action"] for event in agent.get(url).json()["events"]]
     assert "assigned" in staff_actions  # internal events: staff only
@@ -213,6 +213,17 @@ def test_reopen_and_reject(world_a):
     assert reopened.status_code == 200, reopened.content
     assert reopened.json()["status"] == "in_progress"
     assert reopened.json()["reopen_count"] == 1
+
+    # Rated through the API, a resolved complaint may still be reopened; a second rating 409.
+    rated = resolved(file_complaint(world_a.customer, world_a.company), world_a.agent)
+    answer = customer.post(detail_url(rated, "rating/"), {"score": 2, "nps": 4}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["status"] == "resolved"
+    reopened = customer.post(detail_url(rated, "reopen/"), {"reason": "Broke."}, format="json")
+    assert reopened.status_code == 200, reopened.content
+    assert (reopened.json()["status"], reopened.json()["rating"]["score"]) == ("in_progress", 2)
+    again = customer.post(detail_url(rated, "rating/"), {"score": 5}, format="json")
+    assert_error(again, 409, "conflict")
 
     other = file_complaint(world_a.customer, world_a.company)
     error = assert_error(agent.post(detail_url(other, "reject/"), {"reason": ""}), 400, "invalid")

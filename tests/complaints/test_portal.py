@@ -253,9 +253,10 @@ def test_a_complaint_from_filing_to_rating(world_a, login, media):
     # when: the customer rates it 4
     response = client.post(rate_url, {"score": "4", "comment": "Quick, thanks."}, follow=True)
 
-    # then: the rating is saved, the complaint closed, and the page shows the rating
+    # then: the rating is saved, the complaint stays resolved, and the page shows the rating
+    # with the reopen form and its last day
     complaint.refresh_from_db()
-    assert complaint.status == ComplaintStatus.CLOSED
+    assert (complaint.status, complaint.closed_at) == (ComplaintStatus.RESOLVED, None)
     rating = SatisfactionRating.unscoped.get(complaint=complaint)
     assert (rating.score, rating.comment, rating.rated_by_id) == (
         4,
@@ -266,6 +267,13 @@ def test_a_complaint_from_filing_to_rating(world_a, login, media):
     assert "Thank you for your rating." in html
     assert "4 of 5" in html and "Quick, thanks." in html
     assert rate_url not in html
+    until = date_format(
+        timezone.localtime(complaint.resolved_at + datetime.timedelta(days=14)),
+        "SHORT_DATE_FORMAT",
+    )
+    assert f"Thank you for your rating. Until {until} you can still reopen the complaint" in html
+    assert f"You can reopen the complaint until {until}." in html
+    assert reverse("portal:complaint_reopen", args=[complaint.pk]) in html
 
     # when: the customer tries to rate again
     before = snapshot(complaint)
@@ -357,6 +365,57 @@ def test_reopen_after_the_window_is_refused(world_a, login):
     # then
     assert "can be reopened within 7 days" in response.content.decode()
     assert snapshot(complaint) == before
+
+
+def test_a_rated_complaint_is_reopened_in_the_portal_and_keeps_its_rating(world_a, login):
+    # given: rated in the portal, still resolved
+    complaint = resolved_complaint(world_a)
+    client = login(world_a.customer)
+    client.post(reverse("portal:complaint_rate", args=[complaint.pk]), {"score": "5"})
+    assert Complaint.unscoped.get(pk=complaint.pk).status == ComplaintStatus.RESOLVED
+
+    # when: the customer reopens it after all
+    response = client.post(
+        reverse("portal:complaint_reopen", args=[complaint.pk]),
+        {"reason": "Cracked again."},
+        follow=True,
+    )
+
+    # then: back to work, the rating and its timeline entry stay, no rating form again
+    complaint.refresh_from_db()
+    assert (complaint.status, complaint.reopen_count) == (ComplaintStatus.IN_PROGRESS, 1)
+    assert SatisfactionRating.unscoped.get(complaint=complaint).score == 5
+    html = response.content.decode()
+    assert f"Complaint {complaint.code} was reopened." in html
+    assert "Cracked again." in html
+    assert "5 of 5" in html.split('id="thread"')[1]  # the "Rated" entry of the timeline
+
+    # when: resolved again, the page shows the reopen form, not the rating form
+    with tenant_context(world_a.tenant):
+        services.complaint_resolve(
+            complaint=complaint, actor=world_a.agent, resolution="Replaced the housings."
+        )
+    html = client.get(detail(complaint)).content.decode()
+    assert reverse("portal:complaint_reopen", args=[complaint.pk]) in html
+    assert reverse("portal:complaint_rate", args=[complaint.pk]) not in html
+    assert "Your rating" in html
+
+
+def test_a_rated_complaint_past_its_window_offers_no_reopening(world_a, login):
+    # given: rated, then its window (7 days) passed before the auto-close ran
+    complaint = resolved_complaint(world_a)
+    SupportSettings.unscoped.create(tenant=world_a.tenant, reopen_window_days=7)
+    with tenant_context(world_a.tenant):
+        services.complaint_rate(complaint=complaint, actor=world_a.customer, score=3)
+    Complaint.unscoped.filter(pk=complaint.pk).update(
+        resolved_at=timezone.now() - datetime.timedelta(days=8)
+    )
+
+    html = login(world_a.customer).get(detail(complaint)).content.decode()
+
+    assert reverse("portal:complaint_reopen", args=[complaint.pk]) not in html
+    assert "you can still reopen" not in html
+    assert "please file a new complaint" in html
 
 
 # --- isolation --------------------------------------------------------------------------

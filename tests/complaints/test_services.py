@@ -496,7 +496,7 @@ def test_the_tenants_reopen_window_is_used(world_a, complaint_in):
 # --- rating -------------------------------------------------------------------------------
 
 
-def test_rating_a_resolved_complaint_closes_it(world_a, complaint_in):
+def test_rating_a_resolved_complaint_keeps_it_resolved_until_its_window_ends(world_a, complaint_in):
     complaint = complaint_in(S.RESOLVED)
 
     with tenant_context(world_a.tenant):
@@ -506,20 +506,17 @@ def test_rating_a_resolved_complaint_closes_it(world_a, complaint_in):
 
     assert (rating.score, rating.comment, rating.rated_by) == (4, "Quick.", world_a.customer)
     row = fresh(complaint)
-    assert (row.status, row.closed_at) == (S.CLOSED, nov(16, 12))
-    *_, rated, closed = ComplaintEvent.unscoped.filter(complaint=complaint).order_by("pk")
+    assert (row.status, row.closed_at) == (S.RESOLVED, None)
+    rated = ComplaintEvent.unscoped.filter(complaint=complaint).order_by("pk").last()
     assert (rated.action, rated.actor, rated.note, rated.created_at) == (
         "rated",
         world_a.customer,
         "4",
         nov(16, 12),
     )
-    assert (closed.action, closed.actor, closed.from_status, closed.to_status) == (
-        "closed",
-        None,
-        S.RESOLVED,
-        S.CLOSED,
-    )
+    # The reopen window's end: the complaint closes right after it (test_rating_reopen_window).
+    with tenant_context(world_a.tenant):
+        assert selectors.reopen_until(row) == row.resolved_at + datetime.timedelta(days=14)
 
 
 def test_a_complaint_closed_by_staff_may_still_be_rated_once(world_a, complaint_in):

@@ -295,7 +295,8 @@ def test_filing_enters_acknowledge_and_work_moves_the_complaint_through_the_stag
         services.complaint_rate(
             complaint=complaint, actor=world_a.customer, score=5, now=nov(18, 9)
         )
-    # rating closed it: no stage now, the last visit is met
+    # the rating ends the resolution stage (the complaint stays resolved until its reopen
+    # window ends): no stage now, the last visit is met
     assert current(complaint) == (None, None, None, None)
     assert history(complaint) == [
         ("acknowledge", FILED, nov(17, 9), nov(16, 9, 20), StageOutcome.MET, 0),

@@ -183,8 +183,8 @@ def test_the_form_rates_the_complaint_once(client, resolved):
     assert rating["channel"] == SurveyChannel.EMAIL
     assert rating["rated_by_id"] == resolved.reporter_id
     assert rating["tenant_id"] == resolved.tenant_id
-    # Rating a resolved complaint closes it, as in the portal.
-    assert Complaint.unscoped.get(pk=resolved.pk).status == ComplaintStatus.CLOSED
+    # A rated complaint stays resolved until its reopen window ends, as in the portal.
+    assert Complaint.unscoped.get(pk=resolved.pk).status == ComplaintStatus.RESOLVED
     for response in (again, other_score):
         assert response.status_code == 200
         page = text_of(response)

@@ -21,6 +21,20 @@ writes a timeline event (see docs/architecture.md).
 """
 
 
+# What the diagrams cannot show: moves that are no transition of their own, per model.
+NOTES = {
+    "complaints.Complaint": """
+A rating is no transition: a `resolved` complaint the customer rates stays `resolved`, and
+the customer may still `reopen` it, until its reopen window ends (`reopen_window_days` of the
+support settings, counted from the resolution); the auto-close then runs `close`, as it does
+for an unrated complaint after `auto_close_days`. A complaint rated after its window has
+ended closes at once. A rated complaint is in no stage while it waits for its window
+([complaint-stages.md](complaint-stages.md)); reopened, it keeps its rating, which is not
+asked for again ([feedback.md](feedback.md)).
+""",
+}
+
+
 def state_machines() -> list[tuple[type, object]]:
     machines = []
     for model in apps.get_models():
@@ -51,6 +65,8 @@ def render() -> str:
         parts.append("```\n\n| state | meaning |\n|---|---|\n")
         for value, label in field.choices:
             parts.append(f"| `{value}` | {label} |\n")
+        if model._meta.label in NOTES:
+            parts.append(NOTES[model._meta.label])
     return "".join(parts)
 
 
