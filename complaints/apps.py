@@ -38,6 +38,12 @@ class ComplaintsConfig(AppConfig):
 
         register_calendar_provider(business_calendar)
         register_update_cadence_provider(update_cadence)
+        # Its time limits on the tenant's public policy page (customers/policy_page.py).
+        from customers.policy_page import register_policy_section
+
+        from .public_policy import complaints_section
+
+        register_policy_section("complaints", 20, complaints_section)
 
 
 def register_assignment_hooks() -> None:

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +14,7 @@ from .models import (
     CannedResponse,
     CustomerAccount,
     CustomerMembership,
+    FaqArticle,
     Order,
     OrderLine,
     Product,
@@ -279,3 +281,19 @@ class CannedResponseAdmin(TenantScopedAdmin):
     list_filter = ["language", "is_active"]
     search_fields = ["title", "body"]
     fields = ["tenant", "title", "language", "body", "is_active"]
+
+
+@admin.register(FaqArticle)
+class FaqArticleAdmin(TenantScopedAdmin):
+    """Questions and answers on the tenant's public return policy page
+    (docs/returns-rules.md#the-public-policy-page); coordinators and tenant admins edit."""
+
+    list_display = ["title", "language", "position", "is_published", "updated_at"]
+    list_filter = ["language", "is_published"]
+    list_editable = ["position", "is_published"]
+    search_fields = ["title", "body"]
+    ordering = ["language", "position", "pk"]
+    fields = ["tenant", "language", "title", "body", "position", "is_published"]
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 10, "cols": 80})},
+    }

@@ -25,6 +25,7 @@ from .models import (
     AssignmentRule,
     CustomerAccount,
     CustomerMembership,
+    FaqArticle,
     Order,
     OrderLine,
     Product,
@@ -527,7 +528,85 @@ def seed(*, tenant: Tenant, rng: random.Random) -> dict[str, int]:
     created["orders"], created["order lines"] = _seed_orders(
         tenant, profile, companies, order_specs, today
     )
+    created["FAQ articles"] = _seed_faq(tenant)
     return created
+
+
+# The public policy page's questions and answers (customers/policy_page.py), in English and
+# Polish: (position, question, answer). No figure of the policy is repeated here: the page
+# shows the policy's own figures next to them, so an edited policy is never contradicted.
+DEMO_FAQ = {
+    "en": (
+        (
+            10,
+            "Do I need to contact you before sending goods back?",
+            "Yes. File the return in the portal first: goods that arrive without an approved "
+            "return and its RMA number may be refused.\n\n"
+            "Once the return is approved you can download the return label.",
+        ),
+        (
+            20,
+            "How should I pack the goods?",
+            "- Use the original packaging where possible.\n"
+            "- Include all accessories and manuals.\n"
+            "- Put the **packing slip** inside the parcel and the label outside.",
+        ),
+        (
+            30,
+            "The goods arrived damaged. What now?",
+            "Photograph the parcel and the goods before unpacking further, then file a return "
+            "with the reason **Damaged in transport** and attach the photos. Who pays the return "
+            "shipping for each reason is in the table above.",
+        ),
+        (
+            40,
+            "Can my company have different terms?",
+            "Yes: a framework contract may change the return window, the fees or the warranty. "
+            "The portal always applies the terms of your contract; ask your account manager.",
+        ),
+    ),
+    "pl": (
+        (
+            10,
+            "Czy muszę się z Wami skontaktować przed odesłaniem towaru?",
+            "Tak. Najpierw zgłoś zwrot w portalu: przesyłka bez zatwierdzonego zwrotu i jego "
+            "numeru RMA może nie zostać przyjęta.\n\n"
+            "Po zatwierdzeniu zwrotu pobierzesz etykietę zwrotną.",
+        ),
+        (
+            20,
+            "Jak zapakować towar?",
+            "- W miarę możliwości użyj oryginalnego opakowania.\n"
+            "- Dołącz wszystkie akcesoria i instrukcje.\n"
+            "- Włóż **listę zawartości paczki** do paczki, a etykietę naklej na zewnątrz.",
+        ),
+        (
+            30,
+            "Towar dotarł uszkodzony. Co teraz?",
+            "Zrób zdjęcia paczki i towaru, zanim rozpakujesz go dalej, a potem zgłoś zwrot z "
+            "powodem **Uszkodzenie w transporcie** i dołącz zdjęcia. Kto płaci za odesłanie "
+            "towaru przy każdym z powodów, znajdziesz w tabeli powyżej.",
+        ),
+        (
+            40,
+            "Czy moja firma może mieć inne warunki?",
+            "Tak: umowa ramowa może zmienić okno zwrotu, opłaty albo gwarancję. Portal zawsze "
+            "stosuje warunki Twojej umowy; zapytaj swojego opiekuna handlowego.",
+        ),
+    ),
+}
+
+
+def _seed_faq(tenant: Tenant) -> int:
+    existing = set(FaqArticle.objects.values_list("language", "title"))
+    missing = [
+        FaqArticle(tenant=tenant, language=language, position=position, title=title, body=body)
+        for language, articles in DEMO_FAQ.items()
+        for position, title, body in articles
+        if (language, title) not in existing
+    ]
+    FaqArticle.objects.bulk_create(missing)
+    return len(missing)
 
 
 def _seed_categories(tenant: Tenant) -> int:

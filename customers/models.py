@@ -518,3 +518,39 @@ class CannedResponse(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class FaqArticle(TenantOwnedModel):
+    """A question and its answer on the tenant's public return policy page
+    (customers/policy_page.py), written by the tenant's staff in one language."""
+
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    title = models.CharField(_("question"), max_length=200)
+    body = models.TextField(
+        _("answer"),
+        help_text=_(
+            "Plain text. A blank line starts a new paragraph, lines starting with “- ” make a "
+            "list, **text** is bold; HTML is shown as typed."
+        ),
+    )
+    position = models.PositiveIntegerField(
+        _("position"), default=100, help_text=_("Lower numbers come first.")
+    )
+    is_published = models.BooleanField(
+        _("published"), default=True, help_text=_("Only published articles are shown.")
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("FAQ article")
+        verbose_name_plural = _("FAQ articles")
+        ordering = ["language", "position", "pk"]
+        indexes = [
+            models.Index(
+                fields=["tenant", "language", "is_published", "position"],
+                name="faq_article_listing",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title

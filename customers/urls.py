@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import portal
+from .views import policy_page, portal
 
 portal_urlpatterns = [
     path("", portal.home, name="home"),
@@ -9,4 +9,9 @@ portal_urlpatterns = [
     path("team/", portal.team, name="team"),
     path("team/<id:user_id>/active/", portal.team_member_set_active, name="team_set_active"),
     path("profile/", portal.profile, name="profile"),
+]
+
+# The tenant's public return policy and FAQ (no sign-in), mounted under /policy/.
+policy_urlpatterns = [
+    path("<slug:tenant_slug>/", policy_page.public_policy, name="page"),
 ]

@@ -28,6 +28,12 @@ class ReturnsConfig(AppConfig):
         from .selectors import order_cases
 
         register_order_cases(CaseKind.RETURN, order_cases)
+        # Its rules on the tenant's public policy page (customers/policy_page.py).
+        from customers.policy_page import register_policy_section
+
+        from .public_policy import returns_section
+
+        register_policy_section("returns", 10, returns_section)
 
 
 def register_assignment_hooks() -> None:

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from customers.policy_page import public_policy_url
 from rma_portal.documents.pdf import code128_svg, html_to_pdf, qr_svg
 from rma_portal.errors import ApplicationError
 from rma_portal.files.transactions import save_file
@@ -139,6 +140,7 @@ def return_label_html(*, return_request: ReturnRequest, lines: list[ReturnLine])
     """The label's HTML in the requester's language and the tenant's time zone."""
     tenant = return_request.tenant
     url = portal_url(return_request)
+    policy_url = public_policy_url(tenant)
     context = {
         "rma": return_request,
         "tenant": tenant,
@@ -155,6 +157,9 @@ def return_label_html(*, return_request: ReturnRequest, lines: list[ReturnLine])
         "barcode_small": code128_svg(return_request.number, height="10mm", module=0.25),
         "qr_code": qr_svg(url),
         "portal_url": url,
+        # The tenant's public return policy (customers/policy_page.py), printed and as a QR code.
+        "policy_url": policy_url,
+        "policy_qr": qr_svg(policy_url, size="18mm"),
         "rendered_at": timezone.now(),
     }
     with (

@@ -210,6 +210,32 @@ def _layer(policy: ReturnPolicy | None, windows: list[CategoryWindow]) -> Policy
     )
 
 
+def _policy_prefetches() -> list:
+    return [
+        "non_returnable_categories",
+        "non_returnable_products",
+        "always_returnable_categories",
+        "always_returnable_products",
+        "review_categories",
+        "review_products",
+        Prefetch("category_windows", queryset=CategoryWindow.objects.select_related("category")),
+    ]
+
+
+def tenant_return_rules(*, tenant) -> PolicyRules:
+    """The rules of the tenant's own policy, for a customer without a contract override (the
+    public policy page): merged as `return_rules_for` merges them; the engine's defaults when
+    the tenant has no policy."""
+    policy = (
+        ReturnPolicy.objects.for_tenant(tenant)
+        .filter(customer_account__isnull=True)
+        .prefetch_related(*_policy_prefetches())
+        .first()
+    )
+    windows = list(policy.category_windows.all()) if policy is not None else []
+    return effective_rules([_layer(policy, windows)])
+
+
 def return_rules_for(*, customer_account: CustomerAccount) -> PolicyRules:
     """The rules in force today for this customer: tenant policy, then the customer's override."""
     # Filtered by the customer's tenant explicitly: under the all-tenants scope (platform admin,
@@ -217,18 +243,7 @@ def return_rules_for(*, customer_account: CustomerAccount) -> PolicyRules:
     policies = list(
         ReturnPolicy.objects.filter(tenant_id=customer_account.tenant_id)
         .filter(Q(customer_account__isnull=True) | Q(customer_account=customer_account))
-        .prefetch_related(
-            "non_returnable_categories",
-            "non_returnable_products",
-            "always_returnable_categories",
-            "always_returnable_products",
-            "review_categories",
-            "review_products",
-            Prefetch(
-                "category_windows",
-                queryset=CategoryWindow.objects.select_related("category"),
-            ),
-        )
+        .prefetch_related(*_policy_prefetches())
     )
     tenant_policy = next((p for p in policies if p.customer_account_id is None), None)
     override = next((p for p in policies if p.customer_account_id is not None), None)

@@ -33,6 +33,8 @@ urlpatterns = [
     path("inbound/", include("rma_portal.inbound.urls")),
     # The surveys' signed links from the e-mails (no sign-in): docs/feedback.md.
     path("feedback/", include((feedback_urlpatterns, "feedback"))),
+    # The tenants' public return policies and FAQ (no sign-in): docs/returns-rules.md.
+    path("policy/", include((customer_urls.policy_urlpatterns, "policy"))),
     path("branding/logo/", tenant_logo, name="tenant_logo"),
     path("healthz", healthz),
 ]

@@ -47,6 +47,7 @@ ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("complaints", "supportsettings"): VIEW,
         ("complaints", "holiday"): VIEW,
         ("customers", "cannedresponse"): EDIT,  # retired by unticking "active", not deleted
+        ("customers", "faqarticle"): ALL,  # the public page's questions and answers
         ("complaints", "*"): EDIT,
         ("notifications", "*"): VIEW,
     },

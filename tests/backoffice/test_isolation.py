@@ -15,7 +15,13 @@ from complaints.models import (
     SlaPolicy,
     SupportSettings,
 )
-from customers.models import AssignmentRule, CannedResponse, CustomerAccount, Product
+from customers.models import (
+    AssignmentRule,
+    CannedResponse,
+    CustomerAccount,
+    FaqArticle,
+    Product,
+)
 from returns.feedback_models import ReturnFeedback
 from returns.models import ReturnPolicy, ReturnRequest
 from rma_portal.accounts.models import Absence, Team, TeamMembership, User
@@ -101,6 +107,9 @@ def populated(world_a, world_b, make_order):
         SupportSettings.unscoped.create(tenant=world.tenant)
         Holiday.unscoped.create(tenant=world.tenant, date=datetime.date(2026, 12, 25), name="Xmas")
         CannedResponse.unscoped.create(tenant=world.tenant, title="Thanks", body="Thank you.")
+        FaqArticle.unscoped.create(
+            tenant=world.tenant, language="en", title="How do I return?", body="In the portal."
+        )
         ComplaintStage.unscoped.create(
             tenant=world.tenant,
             key="analysis",

@@ -290,6 +290,36 @@ def test_an_approved_mail_says_where_to_send_the_goods(world_a, order_line, mail
     assert "The return shipping is at your cost." in mail.body  # not our fault: customer pays
 
 
+def test_customer_mails_link_the_public_return_policy_and_staff_mails_do_not(
+    world_a, order_line, mails
+):
+    policy = f"{SITE}/policy/{world_a.tenant.slug}/"
+    rma = advance(draft_return(world_a, order_line), ReturnStatus.SUBMITTED, agent=world_a.agent)
+    with tenant_context(world_a.tenant), mails() as sent:
+        return_services.return_request_approve(return_request=rma, actor=world_a.agent, note="")
+    (mail,) = sent
+    assert f"Our return policy and questions and answers: {policy}" in mail.body
+    assert f'<a href="{policy}"' in html_of(mail)
+    speak(world_a.customer, "pl")
+    polish = render_email(
+        event="return.approved",
+        language="pl",
+        context={
+            "tenant": world_a.tenant,
+            "recipient": world_a.customer,
+            "rma": rma,
+            "settings_url": f"{SITE}/portal/profile/",
+        },
+    )
+    assert policy in polish.text and policy in polish.html
+    staff = render_email(
+        event="return.sla_at_risk",
+        language="en",
+        context={"tenant": world_a.tenant, "recipient": world_a.agent, "rma": rma},
+    )
+    assert "/policy/" not in staff.text and "/policy/" not in staff.html
+
+
 def test_a_public_staff_message_is_mailed_and_an_internal_note_is_not(world_a, order_line, mails):
     rma = advance(draft_return(world_a, order_line), ReturnStatus.SUBMITTED, agent=world_a.agent)
     with tenant_context(world_a.tenant), mails() as sent:

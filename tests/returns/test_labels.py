@@ -214,6 +214,22 @@ def test_the_label_shows_number_addresses_lines_and_drop_off_instructions(
     assert f"/portal/returns/{approved.pk}/" in text
 
 
+def test_the_label_prints_the_public_return_policy_address_and_its_qr_code(
+    world_a, filed, media_root, settings
+):
+    settings.SITE_URL = "https://rma.example.com/"
+    approved = filed(world_a, method="drop_off")
+    policy = f"https://rma.example.com/policy/{world_a.tenant.slug}/"
+
+    assert policy in label_text(approved)
+    with tenant_context(world_a.tenant):
+        rma = reload(approved)
+        html = labels.return_label_html(
+            return_request=rma, lines=labels.return_label_lines(return_request=rma)
+        )
+    assert str(pdf.qr_svg(policy, size="18mm")) in html
+
+
 def test_a_courier_pickup_label_gives_the_date_and_the_pickup_address(world_a, filed, media_root):
     approved = filed(
         world_a, method="courier_pickup", pickup_address="Gate 4, ul. Portowa 9\n80-001 Gdańsk"

@@ -24,7 +24,7 @@ from complaints.models import (
     SlaPolicy,
     SupportSettings,
 )
-from customers.models import CannedResponse
+from customers.models import CannedResponse, FaqArticle
 from returns.models import ReturnPolicy, ReturnRequest
 from rma_portal.notifications.models import Notification, WebhookDelivery, WebhookEndpoint
 from rma_portal.security.models import AuditAction, AuditEvent
@@ -212,6 +212,9 @@ BUILDERS: dict[str, Callable[[World], Model]] = {
     ),
     "customers.cannedresponse": lambda world: CannedResponse.unscoped.create(
         tenant=world.tenant, title=f"Thanks from {world.tenant.name}", body="Thank you."
+    ),
+    "customers.faqarticle": lambda world: FaqArticle.unscoped.create(
+        tenant=world.tenant, language="en", title=f"Returns at {world.tenant.name}?", body="Yes."
     ),
     "returns.returnfeedback": _return_feedback,
     "complaints.satisfactionrating": _complaint_rating,
