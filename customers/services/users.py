@@ -18,6 +18,7 @@ from customers.selectors import colleagues_of, invitation_pending_q, pending_inv
 from rma_portal.accounts.models import CUSTOMER_ROLES, Role, User
 from rma_portal.accounts.services import user_send_welcome
 from rma_portal.errors import ApplicationError
+from rma_portal.notifications.rendering import render_subject_template
 from rma_portal.security.audit import record
 from rma_portal.security.models import AuditAction
 
@@ -226,7 +227,7 @@ def _send_address_taken_notice(
             "company": customer_account.name,
             "tenant": customer_account.tenant.name,
         }
-        subject = render_to_string("portal/team_address_taken_subject.txt", context).strip()
+        subject = render_subject_template("portal/team_address_taken_subject.txt", context)
         text = render_to_string("portal/team_address_taken_email.txt", context)
         html = render_to_string("portal/team_address_taken_email.html", context)
     message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
