@@ -123,6 +123,50 @@ class CustomerMembership(TenantOwnedModel):
         return f"{self.user} @ {self.customer_account.name}"
 
 
+class TeamInvitation(TenantOwnedModel):
+    """An invitation a company sent to an address, one row per company and address whatever
+    became of it (docs/security.md#team-invitations): the team list shows it as invited until
+    a colleague of that address appears in the list, so it never tells whether the address
+    already had an account. Written by `customers.services.users`."""
+
+    customer_account = models.ForeignKey(
+        CustomerAccount,
+        on_delete=models.CASCADE,
+        related_name="team_invitations",
+        verbose_name=_("customer account"),
+    )
+    email = models.EmailField(_("e-mail address"), max_length=254)
+    # As typed on the first invitation: the list shows what the inviter typed, never the
+    # account an address may already have.
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    role = models.CharField(_("role"), max_length=20)
+    language = models.CharField(_("language"), max_length=8, choices=language_choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    first_sent_at = models.DateTimeField(_("first sent"))
+    last_sent_at = models.DateTimeField(_("last sent"))
+    times_sent = models.PositiveIntegerField(_("times sent"), default=1)
+
+    class Meta:
+        verbose_name = _("team invitation")
+        verbose_name_plural = _("team invitations")
+        ordering = ["-last_sent_at", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_account", "email"], name="team_invitation_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} @ {self.customer_account_id}"
+
+
 # Ten years: the longest warranty the catalogue may give.
 MAX_WARRANTY_MONTHS = 120
 
@@ -524,7 +568,7 @@ class FaqArticle(TenantOwnedModel):
     """A question and its answer on the tenant's public return policy page
     (customers/policy_page.py), written by the tenant's staff in one language."""
 
-    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    language = models.CharField(_("language"), max_length=8, choices=language_choices)
     title = models.CharField(_("question"), max_length=200)
     body = models.TextField(
         _("answer"),

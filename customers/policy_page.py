@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import formats
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from rma_portal.languages import offered_languages
 from rma_portal.notifications.links import portal_url
 
 from .models import FaqArticle
@@ -71,10 +71,14 @@ def plain_number(value: Decimal) -> str:
     return formats.number_format(value, decimal_pos=places)
 
 
-def reader_language(requested: str | None, fallback: str) -> str:
-    """`requested` when it is one of the site's languages, else `fallback`."""
-    codes = {code for code, _name in settings.LANGUAGES}
-    return requested if requested in codes else fallback
+def reader_language(tenant, requested: str | None, browser: str) -> str:
+    """`requested` when the tenant offers it, else the browser's language when offered, else
+    the tenant's default language."""
+    offered = offered_languages(tenant)
+    for candidate in (requested, browser):
+        if candidate in offered:
+            return candidate
+    return tenant.default_language
 
 
 def faq_articles(tenant, language: str) -> tuple[list[FaqArticle], str]:

@@ -19,7 +19,15 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 
-from .models import CustomerAccount, CustomerMembership, Invoice, Order, OrderLine, Product
+from .models import (
+    CustomerAccount,
+    CustomerMembership,
+    Invoice,
+    Order,
+    OrderLine,
+    Product,
+    TeamInvitation,
+)
 
 # The longest text the orders' search takes (the portal's list and its order picker).
 ORDER_SEARCH_MAX_LENGTH = 100
@@ -172,6 +180,22 @@ def colleagues_of(*, customer_account: CustomerAccount):
         .exclude(invitation_pending_q())
         .select_related("user")
         .order_by("user__full_name", "user__email")
+    )
+
+
+def pending_invitations_of(*, customer_account: CustomerAccount):
+    """The company's invitations whose address is not a colleague `colleagues_of` lists: the
+    team list's "invited" rows.
+
+    Every invitation has its row whatever became of it (a new account without a password, or
+    only a notice to an address that has an account elsewhere), so the list shows the same
+    for both (docs/security.md#team-invitations)."""
+    colleague_emails = colleagues_of(customer_account=customer_account).values("user__email")
+    return (
+        TeamInvitation.objects.for_tenant(customer_account.tenant)
+        .filter(customer_account=customer_account)
+        .exclude(email__in=colleague_emails)
+        .order_by("full_name", "email")
     )
 
 

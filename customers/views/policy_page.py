@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import zoneinfo
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404
 from django.shortcuts import render
@@ -14,6 +13,7 @@ from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from rma_portal.languages import native_choices, offered_languages
 from rma_portal.tenancy.context import tenant_context
 from rma_portal.tenancy.models import Tenant
 
@@ -35,8 +35,9 @@ def public_policy(request, tenant_slug: str):
     tenant = Tenant.objects.filter(slug=tenant_slug, is_active=True).first()
     if tenant is None:
         raise Http404
-    # ?lang= picks one of the site's languages; else the browser's (LocaleMiddleware).
-    language = reader_language(request.GET.get("lang"), request.LANGUAGE_CODE)
+    # ?lang= picks one of the languages the tenant offers; else the browser's
+    # (LocaleMiddleware), if offered; else the tenant's default.
+    language = reader_language(tenant, request.GET.get("lang"), request.LANGUAGE_CODE)
     with (
         translation.override(language),
         tenant_context(tenant),
@@ -53,7 +54,10 @@ def public_policy(request, tenant_slug: str):
             "faq": [(article, render_faq_body(article.body)) for article in articles],
             "faq_language": faq_language,
             "page_language": language,
-            "languages": [(code, name, f"{path}?lang={code}") for code, name in settings.LANGUAGES],
+            "languages": [
+                (code, name, f"{path}?lang={code}")
+                for code, name in native_choices(offered_languages(tenant))
+            ],
             "portal_url": reverse("portal:home"),
             "new_return_url": reverse("portal:return_new"),
             "new_complaint_url": reverse("portal:complaint_new"),

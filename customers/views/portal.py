@@ -21,6 +21,7 @@ from rest_framework.exceptions import Throttled
 
 from customers import selectors, services
 from customers.cases import order_cases
+from customers.models import TeamInvitation
 from rma_portal.accounts.models import Role
 from rma_portal.api.throttling import ApiRateThrottle
 from rma_portal.errors import ApplicationError, error_body
@@ -191,16 +192,17 @@ def order_search(request):
     return response
 
 
+CUSTOMER_ROLE_CHOICES = [
+    (Role.CUSTOMER_USER, Role.CUSTOMER_USER.label),
+    (Role.CUSTOMER_ADMIN, Role.CUSTOMER_ADMIN.label),
+]
+
+
 class ColleagueForm(forms.Form):
     full_name = forms.CharField(label=gettext_lazy("Full name"), max_length=200)
     email = forms.EmailField(label=gettext_lazy("E-mail"))
     role = forms.ChoiceField(
-        label=gettext_lazy("Role"),
-        choices=[
-            (Role.CUSTOMER_USER, Role.CUSTOMER_USER.label),
-            (Role.CUSTOMER_ADMIN, Role.CUSTOMER_ADMIN.label),
-        ],
-        initial=Role.CUSTOMER_USER,
+        label=gettext_lazy("Role"), choices=CUSTOMER_ROLE_CHOICES, initial=Role.CUSTOMER_USER
     )
     language = forms.ChoiceField(label=gettext_lazy("Language"))
 
@@ -210,8 +212,16 @@ class ColleagueForm(forms.Form):
         self.fields["language"].choices = native_choices(offered_languages(tenant))
 
 
+class RoleForm(forms.Form):
+    """A member's role on the team list (one small form per member)."""
+
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=CUSTOMER_ROLE_CHOICES)
+
+
 @customer_admin_required
 def team(request):
+    """The company's users (active and deactivated, with their role and last sign-in) and the
+    invitations not taken up yet; invite a colleague. A constant number of queries."""
     account = request.customer_account
     form = ColleagueForm(
         request.POST or None,
@@ -234,19 +244,35 @@ def team(request):
             messages.success(
                 request,
                 _(
-                    "We sent an e-mail to %(email)s. Your colleague appears in this list once "
+                    "We sent an e-mail to %(email)s. Your colleague is listed as invited until "
                     "they have chosen a password."
                 )
                 % {"email": form.cleaned_data["email"].strip().lower()},
             )
             return redirect("portal:team")
-    colleagues = selectors.colleagues_of(customer_account=account)
-    return render(request, "portal/team.html", {"colleagues": colleagues, "form": form})
+    colleagues = list(selectors.colleagues_of(customer_account=account))
+    invitations = list(selectors.pending_invitations_of(customer_account=account))
+    # When a member was invited: their invitation's row, if the company invited them.
+    sent = dict(
+        TeamInvitation.objects.for_tenant(account.tenant)
+        .filter(customer_account=account, email__in=[m.user.email for m in colleagues])
+        .values_list("email", "first_sent_at")
+    )
+    for membership in colleagues:
+        membership.invited_at = sent.get(membership.user.email)
+    return render(
+        request,
+        "portal/team.html",
+        {
+            "colleagues": colleagues,
+            "invitations": invitations,
+            "role_choices": CUSTOMER_ROLE_CHOICES,
+            "form": form,
+        },
+    )
 
 
-@require_POST
-@customer_admin_required
-def team_member_set_active(request, user_id: int):
+def _colleague_or_404(request, user_id: int):
     membership = (
         selectors.colleagues_of(customer_account=request.customer_account)
         .filter(user_id=user_id)
@@ -254,6 +280,13 @@ def team_member_set_active(request, user_id: int):
     )
     if membership is None:
         raise Http404
+    return membership
+
+
+@require_POST
+@customer_admin_required
+def team_member_set_active(request, user_id: int):
+    membership = _colleague_or_404(request, user_id)
     active = request.POST.get("active") == "1"
     try:
         services.customer_user_set_active(user=membership.user, active=active, actor=request.user)
@@ -264,6 +297,58 @@ def team_member_set_active(request, user_id: int):
             _("%(email)s can sign in again.") if active else _("%(email)s can no longer sign in.")
         )
         messages.success(request, text % {"email": membership.user.email})
+    return redirect("portal:team")
+
+
+@require_POST
+@customer_admin_required
+def team_member_set_role(request, user_id: int):
+    membership = _colleague_or_404(request, user_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a customer role."))
+        return redirect("portal:team")
+    try:
+        user = services.customer_user_set_role(
+            user=membership.user, role=form.cleaned_data["role"], actor=request.user
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("portal:team")
+    messages.success(
+        request,
+        _("%(email)s is now: %(role)s.") % {"email": user.email, "role": Role(user.role).label},
+    )
+    if user.pk == request.user.pk and not user.is_customer_admin:
+        # No longer an administrator: the team page is not theirs any more.
+        return redirect("portal:home")
+    return redirect("portal:team")
+
+
+@require_POST
+@customer_admin_required
+def team_invitation_resend(request, invitation_id: int):
+    invitation = (
+        selectors.pending_invitations_of(customer_account=request.customer_account)
+        .select_related("customer_account")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None:
+        raise Http404
+    try:
+        services.customer_invitation_resend(
+            invitation=invitation,
+            actor=request.user,
+            base_url=request.build_absolute_uri("/"),
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("We sent the invitation to %(email)s again.") % {"email": invitation.email},
+        )
     return redirect("portal:team")
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from rma_portal.notifications.rendering import render_subject_template
 from rma_portal.tenancy.context import tenant_context
 from rma_portal.tenancy.models import Tenant
 
@@ -42,7 +43,7 @@ def user_send_welcome(*, user: User, base_url: str, invited_by: User | None = No
             "invited_by": invited_by,
             "link": base_url.rstrip("/") + path,
         }
-        subject = render_to_string("registration/welcome_subject.txt", context).strip()
+        subject = render_subject_template("registration/welcome_subject.txt", context)
         text = render_to_string("registration/welcome_email.txt", context)
         html = render_to_string("registration/welcome_email.html", context)
     message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])

@@ -12,6 +12,18 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 
+def subject_line(rendered: str) -> str:
+    """A rendered subject template as one header line: no leading or trailing whitespace, no
+    line breaks (a template's own new lines, a translation's spaces), runs of spaces made one.
+    Every e-mail the platform sends takes its subject through here."""
+    return " ".join(rendered.split())
+
+
+def render_subject_template(template_name: str, context: dict) -> str:
+    """`subject_line` of a subject template rendered in the active language."""
+    return subject_line(render_to_string(template_name, context))
+
+
 @dataclass(frozen=True)
 class RenderedEmail:
     subject: str
@@ -25,7 +37,7 @@ def render_email(*, event: str, language: str, context: dict) -> RenderedEmail:
         subject = render_to_string(f"{folder}/subject.txt", context)
         text = render_to_string(f"{folder}/body.txt", context)
         html = render_to_string(f"{folder}/body.html", context)
-    return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
+    return RenderedEmail(subject=subject_line(subject), text=text, html=html)
 
 
 def render_subject(*, event: str, language: str, context: dict) -> str:
@@ -36,4 +48,4 @@ def render_subject(*, event: str, language: str, context: dict) -> str:
             subject = render_to_string(f"emails/{event}/subject.txt", context)
     except TemplateDoesNotExist:
         return ""
-    return " ".join(subject.split())
+    return subject_line(subject)

@@ -32,6 +32,7 @@ class AuditAction(models.TextChoices):
     USER_INVITED = "user_invited", _("Colleague invited")
     USER_DEACTIVATED = "user_deactivated", _("User deactivated")
     USER_REACTIVATED = "user_reactivated", _("User reactivated")
+    USER_ROLE_CHANGED = "user_role_changed", _("Colleague's role changed")
     OBJECT_ADDED = "object_added", _("Added in the back-office")
     OBJECT_CHANGED = "object_changed", _("Changed in the back-office")
     OBJECT_DELETED = "object_deleted", _("Deleted in the back-office")

@@ -20,7 +20,10 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from customers.models import Order, OrderLine
+from customers import services as customer_services
+from customers.models import Order, OrderLine, TeamInvitation
+from rma_portal.accounts.models import Role
+from rma_portal.tenancy.context import tenant_context
 from tests.browser.test_staff_pages_fit import (
     SCREENS,
     _check,
@@ -59,11 +62,24 @@ def _portal_routes() -> list[tuple[str, URLPattern]]:
 def _values(world, returns, complaints) -> dict[str, list]:
     """The values each URL parameter takes: every case of the data (one per state)."""
     order = Order.unscoped.filter(customer_account=world.company).order_by("pk").first()
+    # An invitation not taken up, for the team list's "send again" action.
+    with tenant_context(world.tenant):
+        customer_services.customer_user_create(
+            customer_account=world.company,
+            email="invited.colleague@buyer.example",
+            full_name="Invited Colleague",
+            role=Role.CUSTOMER_USER,
+            language="en",
+            actor=world.customer_admin,
+            base_url="http://testserver/",
+        )
+    invitation = TeamInvitation.unscoped.get(customer_account=world.company)
     return {
         "return_id": [r.pk for r in returns.values()],
         "complaint_id": [c.pk for c in complaints],
         "order_id": [order.pk],
         "user_id": [world.colleague.pk],
+        "invitation_id": [invitation.pk],
     }
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
-from customers.models import CustomerMembership
+from customers.models import CustomerMembership, TeamInvitation
 from rma_portal.accounts.models import User
 from tests.html import parse, texts
 
@@ -25,10 +25,16 @@ def _invite(client, email: str):
 
 
 def _what_the_admin_sees(client, response, email: str) -> tuple:
-    """The answer to the invitation and the page it leads to, the typed address blanked."""
+    """The answer to the invitation and the page it leads to (the team list, with the
+    invitation as invited), the typed address and the time it was sent blanked."""
     assert response.status_code == 302, response.status_code
     page = client.get(response["Location"])
     text = parse(page).select_one("main").text.replace(email.lower(), "<address>")
+    for invitation in TeamInvitation.unscoped.filter(email=email.lower()):
+        sent = formats.date_format(
+            timezone.localtime(invitation.last_sent_at), "SHORT_DATETIME_FORMAT"
+        )
+        text = text.replace(" ".join(sent.split()), "<sent>")
     return response.status_code, response["Location"], page.status_code, text
 
 
@@ -75,6 +81,8 @@ def test_answers_for_fresh_and_taken_addresses_are_indistinguishable(
     accounts = _accounts()
 
     for kind, email in taken.items():
+        # Each address is compared on a team list showing only its own invitation.
+        TeamInvitation.unscoped.filter(customer_account=world_a.company).delete()
         response, mails = sent(lambda email=email: _invite(client, email.upper()))
         assert _what_the_admin_sees(client, response, email) == fresh, kind
         # Nothing is created or changed; the owner hears who tried, and gets no link.
@@ -87,17 +95,21 @@ def test_answers_for_fresh_and_taken_addresses_are_indistinguishable(
         assert "/accounts/password/" not in notice.body, kind
 
 
-def test_the_team_list_shows_an_invited_colleague_once_they_chose_a_password(world_a, login, sent):
+def test_the_team_list_shows_an_invited_colleague_as_a_member_once_they_chose_a_password(
+    world_a, login, sent
+):
     client = login(world_a.customer_admin)
     sent(lambda: _invite(client, FRESH))
     page = client.get(reverse("portal:team"))
-    assert FRESH not in texts(page, "table td")
+    assert texts(page, "tr[data-state=invited] td")[1] == FRESH
+    assert texts(page, "tr[data-state=active] td").count(FRESH) == 0
 
     invited = User.objects.get(email=FRESH)
     invited.set_password("Chosen-pass-123")
     invited.save()
     page = client.get(reverse("portal:team"))
-    assert FRESH in texts(page, "table td")
+    assert FRESH in texts(page, "tr[data-state=active] td")
+    assert texts(page, "tr[data-state=invited] td") == []
 
 
 def test_inviting_a_pending_colleague_again_sends_the_invitation_again(world_a, login, sent):

@@ -2,13 +2,14 @@
 
 import django.db.models.deletion
 import django.db.models.manager
+import rma_portal.languages
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0008_canned_response'),
+        ('customers', '0009_language_choices_from_settings'),
         ('tenancy', '0005_tenant_api_rate_limit'),
     ]
 
@@ -17,7 +18,7 @@ class Migration(migrations.Migration):
             name='FaqArticle',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('language', models.CharField(choices=[('en', 'English'), ('pl', 'Polish')], max_length=8, verbose_name='language')),
+                ('language', models.CharField(choices=rma_portal.languages.language_choices, max_length=8, verbose_name='language')),
                 ('title', models.CharField(max_length=200, verbose_name='question')),
                 ('body', models.TextField(help_text='Plain text. A blank line starts a new paragraph, lines starting with “- ” make a list, **text** is bold; HTML is shown as typed.', verbose_name='answer')),
                 ('position', models.PositiveIntegerField(default=100, help_text='Lower numbers come first.', verbose_name='position')),
