@@ -241,7 +241,8 @@ class Table:
     header: list[str]
     rows: list[list] = field(default_factory=list)
     links: list[str | None] = field(default_factory=list)  # drill-down per row
-    kinds: list[str] = field(default_factory=list)  # per column: text, count, rate, money, hours
+    # per column: text, day, month, count, rate, money, hours
+    kinds: list[str] = field(default_factory=list)
 
 
 class _Figures:
@@ -980,7 +981,10 @@ def _trend_table(points, query: DashboardQuery) -> Table:
             _("Resolved within SLA"),
             _("CSAT"),
         ],
-        kinds=["text", "count", "count", "rate", "count", "rate", "rate", "score"],
+        kinds=[
+            "day" if by_day else "month",
+            *("count", "count", "rate", "count", "rate", "rate", "score"),
+        ],
     )
     for point in points:
         if by_day:
