@@ -22,9 +22,6 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 
-# Between an amount and its currency code: a non-breaking space keeps them on one line.
-MONEY_SPACE = "\xa0"
-
 
 def local_moment(moment: datetime.datetime | None, time_zone: str) -> str:
     """A moment as the wall-clock time of `time_zone` in the active language's
@@ -88,4 +85,4 @@ def money(amount, currency: str = "") -> str:
     except InvalidOperation:
         return str(amount)
     text = number_format(value, 2, force_grouping=True)
-    return f"{text}{MONEY_SPACE}{currency}" if currency else text
+    return f"{text} {currency}" if currency else text

@@ -460,7 +460,7 @@ def test_sla_notices_render_for_the_sla_watch(world_a, event, clock):
             context={**context, "tenant": world_a.tenant, "recipient": world_a.coordinator},
         )
         assert complaint.code in email.subject and words in email.subject
-        assert "2026-11-23 09:00 (Europe/Warsaw)" in email.text  # due time, tenant's clock
+        assert "23 Nov 2026, 09:00 (Europe/Warsaw)" in email.text  # due time, tenant's clock
         assert complaint.code in email.html
 
 

@@ -236,8 +236,8 @@ def test_the_stage_emails_render_in_english_and_polish(world_a, event):
         email = render_email(event=event, language=language, context=context)
         assert complaint.code in email.subject
         assert "Acknowledge" in email.subject
-        assert "2026-11-17 09:00" in email.text
-        assert "2026-11-17 09:00" in email.html
+        assert "17 Nov 2026, 09:00" in email.text
+        assert "17 Nov 2026, 09:00" in email.html
 
 
 @pytest.mark.postgres
