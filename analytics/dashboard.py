@@ -25,6 +25,7 @@ from .kpis import REJECTED, KpiFilters, Region
 from .periods import comparison_range, preset_range
 from .rollup_reader import RollupReader
 from .rollups import month_end
+from .templatetags.kpi_format import format_kpi
 
 MAX_PERIOD_DAYS = 3 * 366
 # The drill-down lists' `missed=` value of the cases whose customer-update cadence lapsed.
@@ -1120,7 +1121,9 @@ def charts(board: Dashboard) -> list[Chart]:
     tables = board.tables
     empty = Table("", "", [])
     trend = tables.get("trend", empty)
-    labels = [row[0] for row in trend.rows]
+    # The days or months of the trend in the language's format (the table keeps them ISO).
+    label_kind = trend.kinds[0] if trend.kinds else "text"
+    labels = [format_kpi(row[0], label_kind) for row in trend.rows]
     points = board.trend
     reasons, categories = tables.get("reasons", empty), tables.get("categories", empty)
     resolutions = tables.get("resolutions", empty)
