@@ -25,6 +25,7 @@ from .kpis import REJECTED, KpiFilters, Region
 from .periods import comparison_range, preset_range
 from .rollup_reader import RollupReader
 from .rollups import month_end
+from .templatetags.kpi_format import format_kpi
 
 MAX_PERIOD_DAYS = 3 * 366
 # The drill-down lists' `missed=` value of the cases whose customer-update cadence lapsed.
@@ -241,7 +242,8 @@ class Table:
     header: list[str]
     rows: list[list] = field(default_factory=list)
     links: list[str | None] = field(default_factory=list)  # drill-down per row
-    kinds: list[str] = field(default_factory=list)  # per column: text, count, rate, money, hours
+    # per column: text, day, month, count, rate, money, hours
+    kinds: list[str] = field(default_factory=list)
 
 
 class _Figures:
@@ -980,7 +982,10 @@ def _trend_table(points, query: DashboardQuery) -> Table:
             _("Resolved within SLA"),
             _("CSAT"),
         ],
-        kinds=["text", "count", "count", "rate", "count", "rate", "rate", "score"],
+        kinds=[
+            "day" if by_day else "month",
+            *("count", "count", "rate", "count", "rate", "rate", "score"),
+        ],
     )
     for point in points:
         if by_day:
@@ -1116,7 +1121,9 @@ def charts(board: Dashboard) -> list[Chart]:
     tables = board.tables
     empty = Table("", "", [])
     trend = tables.get("trend", empty)
-    labels = [row[0] for row in trend.rows]
+    # The days or months of the trend in the language's format (the table keeps them ISO).
+    label_kind = trend.kinds[0] if trend.kinds else "text"
+    labels = [format_kpi(row[0], label_kind) for row in trend.rows]
     points = board.trend
     reasons, categories = tables.get("reasons", empty), tables.get("categories", empty)
     resolutions = tables.get("resolutions", empty)

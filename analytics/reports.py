@@ -108,7 +108,7 @@ def month_in_text(month: datetime.date) -> str:
     2026"; in Polish "listopad 2026" ("raport KPI za listopad 2026": the nominative, which
     "za" takes for a month, in lower case), not Django's stand-alone "Listopad 2026" nor its
     genitive "listopada" (the "E" format, for a day of the month: "4 listopada 2026")."""
-    label = formats.date_format(month, "F Y")
+    label = formats.date_format(month, "YEAR_MONTH_FORMAT")
     if translation.get_language() in LOWER_CASE_MONTHS:
         label = label.lower()
     return label

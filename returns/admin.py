@@ -57,7 +57,8 @@ from rma_portal.backoffice.conversation import (
 from rma_portal.backoffice.presence import CasePresenceMixin
 from rma_portal.concurrency import version_from_form
 from rma_portal.errors import ApplicationError
-from rma_portal.sla import SlaState, wall_clock
+from rma_portal.formats import local_moment
+from rma_portal.sla import SlaState
 
 from . import labels, services
 from .admin_feedback import ReturnFeedbackInline
@@ -315,7 +316,7 @@ BUTTON_ACTIONS: tuple[ButtonAction[ReturnRequest], ...] = (
         lambda r, actor, text: services.return_request_mark_received(
             return_request=r, actor=actor, note=text
         ),
-        gettext_lazy("Goods of return %(number)s marked as received."),
+        gettext_lazy("Goods from return %(number)s marked as received."),
         "note",
         gettext_lazy("Note (optional)"),
     ),
@@ -567,7 +568,7 @@ class ReturnRequestAdmin(
             return "—"
         if state is None:
             return _("Stopped: the return was cancelled before a decision.")
-        due = wall_clock(due_at, obj.tenant.timezone)
+        due = local_moment(due_at, obj.tenant.timezone)
         return format_html(
             "{} {}",
             _("due %(due_at)s (%(time_zone)s)") % {"due_at": due, "time_zone": obj.tenant.timezone},

@@ -673,7 +673,7 @@ class ReturnRequest(
         if self.number:
             return self.number
         started = timezone.localdate(self.created_at) if self.created_at else timezone.localdate()
-        return _("Draft of %(date)s") % {"date": date_format(started, "j M Y")}
+        return _("Draft of %(date)s") % {"date": date_format(started, "DATE_FORMAT")}
 
     # --- clocks (no database: the services call these around the transitions) ---
 

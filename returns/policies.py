@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
+from rma_portal.formats import local_day
+
 CENT = Decimal("0.01")
 
 ALL_REASONS = (
@@ -470,7 +472,8 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
         if facts.category_code in rules.non_returnable_categories:
             refuse(
                 REFUSAL_NOT_RETURNABLE,
-                _("%(category)s products cannot be returned.") % {"category": category},
+                _("Goods in the category “%(category)s” cannot be returned.")
+                % {"category": category},
             )
         else:
             refuse(
@@ -486,10 +489,10 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
         refuse(
             REFUSAL_WINDOW_CLOSED,
             ngettext(
-                "The return window for %(category)s is %(window)d day; this line was "
-                "delivered %(days)d days ago.",
-                "The return window for %(category)s is %(window)d days; this line was "
-                "delivered %(days)d days ago.",
+                "The return window for the category “%(category)s” is %(window)d day; this "
+                "line was delivered %(days)d days ago.",
+                "The return window for the category “%(category)s” is %(window)d days; this "
+                "line was delivered %(days)d days ago.",
                 window,
             )
             % {"category": category, "window": window, "days": days_since},
@@ -501,7 +504,7 @@ def evaluate_line(rules: PolicyRules, facts: LineFacts, *, today: datetime.date)
                 "It is under warranty until %(date)s: a defect can still be claimed (reason "
                 "“%(reason)s”)."
             )
-            % {"date": warranty_until.isoformat(), "reason": _warranty_reason_label(rules)},
+            % {"date": local_day(warranty_until), "reason": _warranty_reason_label(rules)},
         )
 
     if facts.reason not in rules.allowed_reasons:

@@ -104,6 +104,8 @@ TEMPLATES = [
                 "rma_portal.tenancy.context_processors.tenant",
                 "rma_portal.languages.language_switcher",
             ],
+            # |wall and |money: dates and amounts in the language's formats (rma_portal.formats).
+            "builtins": ["rma_portal.formats.tags"],
         },
     },
 ]
@@ -232,6 +234,12 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Warsaw"
 USE_I18N = True
 USE_TZ = True
+# One way to write dates, times and numbers per language: rma_portal/formats/<language>/
+# (docs/architecture.md#dates-times-and-numbers). Grouping is asked for where a figure is an
+# amount or a count people read (|money, number_format(force_grouping=True)), never globally:
+# ids, years and input values stay ungrouped.
+FORMAT_MODULE_PATH = ["rma_portal.formats"]
+USE_THOUSAND_SEPARATOR = False
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

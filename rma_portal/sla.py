@@ -219,8 +219,9 @@ def state_at(
 
 def wall_clock(moment: datetime.datetime | None, time_zone: str) -> str:
     """A moment as the wall-clock time of `time_zone`, e.g. "2026-11-17 09:00": how deadlines
-    are written in e-mails and on staff pages (the same in every language, so an e-mail's
-    context can be stored once for any recipient); "" for no moment."""
+    are stored in e-mail contexts (the same in every language, so an e-mail's context can be
+    stored once for any recipient; its templates write it in the recipient's language with
+    `|wall`, rma_portal.formats); "" for no moment. Pages use rma_portal.formats.local_moment."""
     if moment is None:
         return ""
     return moment.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M")

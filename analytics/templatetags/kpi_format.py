@@ -3,13 +3,15 @@ tenant's currency, durations in hours or days, changes against the previous peri
 
 from __future__ import annotations
 
-from decimal import Decimal
+import datetime
 
 from django import template
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+
+from rma_portal.formats import money
 
 register = template.Library()
 
@@ -19,11 +21,14 @@ def format_kpi(value, kind: str, currency: str = "") -> str:
         return "—"
     if kind == "text":
         return str(value)
+    if kind == "day":  # "2026-12-07" (as the CSV export writes it)
+        return date_format(datetime.date.fromisoformat(str(value)), "DATE_FORMAT")
+    if kind == "month":  # "2026-12"
+        return date_format(datetime.date.fromisoformat(f"{value}-01"), "YEAR_MONTH_FORMAT")
     if kind == "rate":
         return f"{number_format(round(float(value) * 100, 1), 1)} %"
     if kind == "money":
-        amount = number_format(Decimal(value), 2, force_grouping=True)
-        return f"{amount} {currency}".strip()
+        return money(value, currency)
     if kind in ("hours", "bhours"):
         hours = float(value)
         if hours >= 48:

@@ -25,7 +25,8 @@ from django.utils.translation import gettext_lazy
 
 from rma_portal.accounts.admin import may_manage_assignment
 from rma_portal.accounts.permissions import may_file_for_customers
-from rma_portal.sla import SlaState, wall_clock
+from rma_portal.formats import local_moment
+from rma_portal.sla import SlaState
 
 PARAMETER = "queue"
 
@@ -53,7 +54,7 @@ def customer_update_text(case, *, now: datetime.datetime, time_zone: str) -> str
     customer last heard from us and when the next update is owed, overdue or not."""
     last = (
         _("Last update to the customer: %(at)s.")
-        % {"at": wall_clock(case.customer_updated_at, time_zone)}
+        % {"at": local_moment(case.customer_updated_at, time_zone)}
         if case.customer_updated_at
         else _("The customer has had no update from us yet.")
     )
@@ -62,7 +63,7 @@ def customer_update_text(case, *, now: datetime.datetime, time_zone: str) -> str
             "{} {}", last, _("No update owed now: the customer is to act, or it is decided.")
         )
     due = _("Next update due %(due_at)s (%(time_zone)s)") % {
-        "due_at": wall_clock(case.update_due_at, time_zone),
+        "due_at": local_moment(case.update_due_at, time_zone),
         "time_zone": time_zone,
     }
     state = SlaState.BREACHED if case.update_overdue(now) else SlaState.ON_TRACK

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rma_portal.accounts.models import SavedView, User
-from rma_portal.sla import SlaState, wall_clock
+from rma_portal.formats import local_moment
+from rma_portal.sla import SlaState
 
 from .cases import sla_badge
 from .inbox import (
@@ -88,7 +89,7 @@ def inbox_page(request, *, site_context: dict, admin_site) -> TemplateResponse:
         row["state"] = state.value if state else ""
         if state is not None:
             row["badge"] = sla_badge(state, paused=bool(row["paused"]))
-            row["due_local"] = wall_clock(row["due_at"], time_zone)
+            row["due_local"] = local_moment(row["due_at"], time_zone)
             row["relative"] = (
                 _relative(row["due_at"], row["paused"] or now)
                 if state not in (SlaState.MET, SlaState.MISSED)

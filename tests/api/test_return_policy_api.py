@@ -518,6 +518,6 @@ def test_an_override_put_through_the_api_refuses_an_api_return(world_a, delivere
     )
 
     error = assert_error(response, 400, "policy_refused")
-    assert "Workwear products cannot be returned." in error["fields"]["lines[0]"]
+    assert "Goods in the category “Workwear” cannot be returned." in error["fields"]["lines[0]"]
     assert "This resolution is not offered under your return policy." in error["message"]
     assert not ReturnRequest.unscoped.filter(status=ReturnStatus.SUBMITTED).exists()

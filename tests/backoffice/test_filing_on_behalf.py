@@ -244,7 +244,7 @@ def test_return_lines_show_what_can_be_returned_and_the_policy_verdict(
     assert "return window" in " ".join(rows[late.pk].verdict.refusals)
     text = _text(page)
     assert "Returnable until" in text
-    assert "The return window for Electronics is 14 days" in text
+    assert "The return window for the category “Electronics” is 14 days" in text
     assert undelivered.order.number not in text
 
     # Searching by order number or SKU narrows the list.

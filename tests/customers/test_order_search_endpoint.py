@@ -60,7 +60,7 @@ def test_answers_the_companys_matching_orders_newest_first(world_a, login):
         "id": newer.pk,
         "number": "ZS/200",
         "order_date": "2026-10-09",
-        "label": "ZS/200 · 10/09/2026",
+        "label": "ZS/200 · 9 Oct 2026",
         "products": "Pompa wirowa",
     }
     assert second["id"] == older.pk

@@ -441,13 +441,13 @@ def test_the_back_office_queues_the_cases_owed_an_update_and_shows_the_cadence(
     assert listed("complaints_complaint") == [complaint.pk]  # not tenant B's
     page = client.get(reverse("admin:returns_returnrequest_change", args=[rma.pk]))
     text = page.content.decode()
-    assert "Next update due 2026-11-18 10:00 (Europe/Warsaw)" in text
+    assert "Next update due 18 Nov 2026, 10:00 (Europe/Warsaw)" in text
     assert "The customer has had no update from us yet." in text
     assert 'class="sla-badge sla-breached"' in text
     page = client.get(reverse("admin:returns_returnrequest_change", args=[on_time.pk]))
-    assert "Next update due 2026-11-19 10:00 (Europe/Warsaw)" in page.content.decode()
+    assert "Next update due 19 Nov 2026, 10:00 (Europe/Warsaw)" in page.content.decode()
     page = client.get(reverse("admin:complaints_complaint_change", args=[complaint.pk]))
-    assert "Next update due 2026-11-18 09:00 (Europe/Warsaw)" in page.content.decode()
+    assert "Next update due 18 Nov 2026, 09:00 (Europe/Warsaw)" in page.content.decode()
     foreign_page = reverse("admin:complaints_complaint_change", args=[foreign.pk])
     assert client.get(foreign_page).status_code == 404
 

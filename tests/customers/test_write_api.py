@@ -682,7 +682,7 @@ def test_the_portal_order_page_shows_invoices_and_deliveries(catalogue, admin, l
     assert definitions(page)["Invoice"].startswith("FV/7 (")
     rows = table_rows(page, "table.lines")
     assert rows[0][-2] == "Delivered"
-    assert [row[-2] for row in rows[1:]] == ["10", "3 (03/06/2026)"] or rows[2][-2].startswith(
+    assert [row[-2] for row in rows[1:]] == ["10", "3 (6 Mar 2026)"] or rows[2][-2].startswith(
         "3 ("
     )
 

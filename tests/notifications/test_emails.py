@@ -514,14 +514,18 @@ def test_sla_notices_render_for_the_sla_watch(world_a, event, clock):
     with tenant_context(world_a.tenant):
         complaint = Complaint.objects.get(pk=complaint.pk)
         context = sla_email_context(complaint, clock=clock, due_at=complaint.resolution_due_at)
-    for language, words in (("en", "Complaint"), ("pl", "Reklamacja")):
+    for language, words, due in (
+        ("en", "Complaint", "23 Nov 2026, 09:00"),
+        ("pl", "Reklamacja", "23.11.2026, 09:00"),
+    ):
         email = render_email(
             event=event,
             language=language,
             context={**context, "tenant": world_a.tenant, "recipient": world_a.coordinator},
         )
         assert complaint.code in email.subject and words in email.subject
-        assert "2026-11-23 09:00 (Europe/Warsaw)" in email.text  # due time, tenant's clock
+        # The due time on the tenant's clock, in the recipient's format.
+        assert f"{due} (Europe/Warsaw)" in email.text
         assert complaint.code in email.html
 
 

@@ -245,7 +245,7 @@ def test_the_emails_render(world_a, submit, mailoutbox):
             notification_deliver(notification_id=row.pk)
     message = mailoutbox[-1]
     assert rma.number in message.subject and "deadline has been missed" in message.subject
-    assert "2026-11-18 09:00 (Europe/Warsaw)" in message.body
+    assert "18 Nov 2026, 09:00 (Europe/Warsaw)" in message.body
     assert "still waits for a decision" in message.body
     (html, _mimetype), *_rest = message.alternatives
     assert rma.number in html and "still waits for a decision" in html

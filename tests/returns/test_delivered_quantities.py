@@ -126,7 +126,8 @@ def test_the_window_counts_from_the_lines_own_delivery_date(world_a, policy_a, m
     )
     refused = verdict_of(world_a, early_line, 1)
     assert refused.refusals == [
-        "The return window for Electronics is 14 days; this line was delivered 20 days ago."
+        "The return window for the category “Electronics” is 14 days; this line was delivered 20 "
+        "days ago."
     ]
 
 

@@ -15,6 +15,7 @@ import pytest
 from celery.exceptions import Retry
 from django.conf import settings as django_settings
 from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from pypdf import PdfReader
 
@@ -25,6 +26,7 @@ from returns.tasks import render_return_label_task
 from rma_portal.documents import pdf
 from rma_portal.tenancy.context import tenant_context
 from tests.api import api_as
+from tests.formats import dates_in, double_stops_after_dates, foreign_dates
 
 from .conftest import advance
 
@@ -607,3 +609,23 @@ def test_a_transient_failure_while_rendering_is_retried(error, world_a, filed, m
 
     assert isinstance(retried.value.exc, failure)
     assert reload(approved).label_requested_at is not None  # still asked for: the sweep's too
+
+
+@pytest.mark.parametrize("language", ["en", "pl"])
+def test_the_label_writes_its_dates_the_languages_one_way(world_a, filed, media_root, language):
+    world_a.customer.language = language
+    world_a.customer.save(update_fields=["language"])
+    approved = filed(world_a, method="courier_pickup", pickup_address="Gate 4")
+
+    text = " ".join(label_text(approved).split())
+
+    with translation.override(language):
+        approved_on = date_format(
+            timezone.localtime(reload(approved).approved_at, timezone.get_default_timezone()),
+            "DATE_FORMAT",
+        )
+        pickup = date_format(next_working_day(world_a.tenant), "DATE_FORMAT")
+    assert approved_on in text and pickup in text
+    assert len(dates_in(text, language)) >= 3  # approval, pickup, "generated" moment
+    assert foreign_dates(text, language) == []
+    assert double_stops_after_dates(text) == []

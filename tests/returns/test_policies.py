@@ -70,7 +70,8 @@ def test_day_after_category_window_is_refused_with_readable_reason():
 
     assert not verdict.allowed
     assert verdict.refusals == [
-        "The return window for Workwear is 30 days; this line was delivered 31 days ago."
+        "The return window for the category “Workwear” is 30 days; this line was delivered 31 "
+        "days ago."
     ]
 
 
@@ -81,7 +82,8 @@ def test_category_without_own_window_uses_default_window():
     late = evaluate_line(RULES, line, today=days_after(15))
     assert late.window_days == 14
     assert late.refusals == [
-        "The return window for Electronics is 14 days; this line was delivered 15 days ago."
+        "The return window for the category “Electronics” is 14 days; this line was delivered 15 "
+        "days ago."
     ]
 
 
@@ -91,7 +93,8 @@ def test_category_window_can_be_shorter_than_default():
 
     assert evaluate_line(rules, line, today=days_after(7)).allowed
     assert evaluate_line(rules, line, today=days_after(8)).refusals == [
-        "The return window for Office supplies is 7 days; this line was delivered 8 days ago."
+        "The return window for the category “Office supplies” is 7 days; this line was delivered "
+        "8 days ago."
     ]
 
 
@@ -101,14 +104,17 @@ def test_one_day_window_message_is_singular():
     verdict = evaluate_line(rules, facts(), today=days_after(2))
 
     assert verdict.refusals == [
-        "The return window for Workwear is 1 day; this line was delivered 2 days ago."
+        "The return window for the category “Workwear” is 1 day; this line was delivered 2 days "
+        "ago."
     ]
 
 
 def test_category_code_is_shown_when_category_has_no_name():
     verdict = evaluate_line(RULES, facts(category_name=""), today=days_after(31))
 
-    assert verdict.refusals[0].startswith("The return window for workwear is 30 days")
+    assert verdict.refusals[0].startswith(
+        "The return window for the category “workwear” is 30 days"
+    )
 
 
 # --- returnability ----------------------------------------------------------------------
@@ -134,7 +140,7 @@ def test_non_returnable_category_is_refused_naming_the_category():
 
     verdict = evaluate_line(rules, facts(), today=days_after(1))
 
-    assert verdict.refusals == ["Workwear products cannot be returned."]
+    assert verdict.refusals == ["Goods in the category “Workwear” cannot be returned."]
 
 
 def test_other_products_and_categories_stay_returnable():
@@ -201,7 +207,8 @@ def test_every_refusal_of_a_line_is_listed():
 
     assert verdict.refusals == [
         "Work jacket (WW-001) cannot be returned.",
-        "The return window for Tools is 10 days; this line was delivered 12 days ago.",
+        "The return window for the category “Tools” is 10 days; this line was delivered 12 days "
+        "ago.",
         "This reason is not accepted under your return policy.",
         "Only 5 of 5 can still be returned (0 already in other returns); you asked for 9.",
     ]

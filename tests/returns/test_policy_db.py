@@ -282,7 +282,10 @@ def test_line_outside_the_window_is_refused_at_submit_and_nothing_changes(
     # then
     error = refused.value
     assert error.code == "policy_refused"
-    reason = "The return window for Workwear is 30 days; this line was delivered 31 days ago."
+    reason = (
+        "The return window for the category “Workwear” is 30 days; this line was delivered 31 "
+        "days ago."
+    )
     assert f"{line.order.number}/{line.line_number}: {reason}" in error.message
     assert error.fields == {"lines[0]": [reason]}
     assert return_state(draft) == before

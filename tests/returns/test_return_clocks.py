@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from complaints.models import Holiday, SupportSettings
 from customers.calendar import business_calendar
@@ -360,6 +361,6 @@ def test_back_office_shows_the_clocks_and_queues_them(world_a, world_b, submitte
     assert 'class="sla-badge sla-breached"' in page and 'class="sla-badge sla-on_track"' in page
     detail = client.get(reverse("admin:returns_returnrequest_change", args=[breached.pk]))
     text = detail.content.decode()
-    due = timezone.localtime(moments[breached.pk][1], WARSAW).strftime("%Y-%m-%d %H:%M")
+    due = date_format(timezone.localtime(moments[breached.pk][1], WARSAW), "DATETIME_FORMAT")
     assert f"due {due} (Europe/Warsaw)" in text
     assert 'class="sla-badge sla-breached"' in text

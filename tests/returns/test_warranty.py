@@ -74,7 +74,8 @@ def test_past_the_window_a_defect_is_a_warranty_claim_until_the_warranty_ends():
     assert claimed.refusals == []
     assert not too_late.allowed and not too_late.warranty
     assert too_late.refusals == [
-        "The return window for Machine parts is 14 days; this line was delivered 366 days ago."
+        "The return window for the category “Machine parts” is 14 days; this line was delivered "
+        "366 days ago."
     ]
 
 
@@ -83,7 +84,8 @@ def test_past_the_window_another_reason_is_refused_with_the_warranty_named():
 
     assert not verdict.allowed
     assert verdict.refusals[-1] == (
-        "It is under warranty until 2027-01-31: a defect can still be claimed (reason “Defective”)."
+        "It is under warranty until 31 Jan 2027: a defect can still be claimed (reason "
+        "“Defective”)."
     )
 
 

@@ -1,0 +1,12 @@
+# Russian: numeric day.month.year with leading zeros ("07.12.2026", "07.12.2026, 11:39").
+DATE_FORMAT = "d.m.Y"
+SHORT_DATE_FORMAT = DATE_FORMAT
+DATETIME_FORMAT = "d.m.Y, H:i"
+SHORT_DATETIME_FORMAT = DATETIME_FORMAT
+TIME_FORMAT = "H:i"
+YEAR_MONTH_FORMAT = "F Y"
+MONTH_DAY_FORMAT = "d.m"
+
+DECIMAL_SEPARATOR = ","
+THOUSAND_SEPARATOR = "\xa0"  # a non-breaking space: "1 234,50"
+NUMBER_GROUPING = 3
