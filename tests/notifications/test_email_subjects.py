@@ -55,6 +55,8 @@ def test_subject_templates_render_one_clean_line(world_a, template_name, languag
         "kind": "return",
         "stage_name": "Analysis",
         "month_label": "November 2026",
+        "count": 3,
+        "day_label": "5 Dec 2026",
     }
     with translation.override(language):
         rendered = render_to_string(template_name, context)
