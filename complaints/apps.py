@@ -30,14 +30,36 @@ class ComplaintsConfig(AppConfig):
         from .selectors import order_cases
 
         register_order_cases(CaseKind.COMPLAINT, order_cases)
-        # The tenant's business calendar and customer-update cadence, for returns too
-        # (customers/calendar.py).
-        from customers.calendar import register_calendar_provider, register_update_cadence_provider
+        # Its complaints as the return wizard finds them, to link a return started from one.
+        from customers.cases import CaseLinks, register_case_links
 
-        from .selectors import business_calendar, update_cadence
+        from . import services
+        from .selectors import complaint_for_user
+
+        register_case_links(
+            CaseLinks(
+                kind=CaseKind.COMPLAINT,
+                find=lambda *, user, pk: complaint_for_user(user=user, complaint_id=pk),
+                # Looked up when called: the service as the package exports it.
+                link_return=lambda *, case, actor, return_request: services.complaint_link_return(
+                    complaint=case, actor=actor, return_request=return_request
+                ),
+            )
+        )
+        # The tenant's business calendar, customer-update cadence and auto-close days, for
+        # returns too (customers/calendar.py).
+        from customers.calendar import (
+            register_auto_close_days_provider,
+            register_calendar_provider,
+            register_update_cadence_provider,
+        )
+
+        from .selectors import auto_close_days, business_calendar, update_cadence
 
         register_calendar_provider(business_calendar)
         register_update_cadence_provider(update_cadence)
+        # After how many days resolved returns close too (returns/maintenance.py).
+        register_auto_close_days_provider(auto_close_days)
         # Its time limits on the tenant's public policy page (customers/policy_page.py).
         from customers.policy_page import register_policy_section
 

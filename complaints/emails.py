@@ -13,8 +13,8 @@ import datetime
 
 from django.urls import reverse
 
-from returns.emails import staff_first_name
 from rma_portal.notifications.links import portal_url
+from rma_portal.notifications.objects import staff_first_name
 from rma_portal.notifications.services import notification_enqueue, notification_withdraw
 from rma_portal.sla import wall_clock
 

@@ -14,16 +14,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from returns.notifications import (
-    actor_data,
-    api_url,
-    customer_data,
-    order_data,
-    order_line_data,
-    product_data,
-    timeline_event_data,
-    timeline_event_schema,
-)
+from customers.webhooks import customer_data, order_data, order_line_data, product_data
 from rma_portal.notifications import catalogue
 from rma_portal.notifications.catalogue import (
     DATETIME,
@@ -36,6 +27,12 @@ from rma_portal.notifications.catalogue import (
     nullable,
     obj,
     ref,
+)
+from rma_portal.notifications.objects import (
+    actor_data,
+    api_url,
+    timeline_event_data,
+    timeline_event_schema,
 )
 
 from .emails import send_complaint_emails

@@ -206,6 +206,11 @@ def support_settings(tenant) -> SupportSettings:
     return SupportSettings.objects.for_tenant(tenant).first() or SupportSettings(tenant=tenant)
 
 
+def auto_close_days(tenant) -> int:
+    """After how many days the tenant's resolved cases close (customers/calendar.py)."""
+    return support_settings(tenant).auto_close_days
+
+
 def reopen_until(complaint: Complaint, settings: SupportSettings | None = None):
     """The last moment the customer may reopen the resolved `complaint` (its resolution plus
     the tenant's `reopen_window_days`); None when it is not resolved. The customer may reopen

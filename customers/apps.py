@@ -16,3 +16,7 @@ class CustomersConfig(AppConfig):
         register_login_check(customer_may_sign_in)
         # Cases of staff who go away today are handed on at once (docs/staff-intake.md).
         register_absence_listener("case-routing", on_absence)
+        # The customer, order and product objects of returns' and complaints' webhook payloads.
+        from .webhooks import register_definitions
+
+        register_definitions()

@@ -1,11 +1,12 @@
-"""The tenant's business calendar (working days, working hours, holidays) and customer-update
-cadence for every case app.
+"""The tenant's business calendar (working days, working hours, holidays), customer-update
+cadence and the days after which resolved cases close, for every case app.
 
 The calendar's data is kept by complaints (its support settings and holidays, edited in the
 back-office next to the SLA policies); returns must not import complaints, so complaints
 registers how to read it here from its AppConfig.ready() and returns asks here. The
 arithmetic on a calendar is the platform's (rma_portal/sla.py). Without a registered provider
-a tenant works Monday to Friday, 8:00–16:00 in its own time zone, with no holidays.
+a tenant works Monday to Friday, 8:00–16:00 in its own time zone, with no holidays, and
+closes resolved cases after 14 days.
 """
 
 from __future__ import annotations
@@ -45,3 +46,21 @@ def update_cadence(tenant) -> Cadence:
     if _cadence_provider is not None:
         return _cadence_provider(tenant)
     return Cadence()
+
+
+# The support settings' default "resolved cases close after (days)".
+DEFAULT_AUTO_CLOSE_DAYS = 14
+_auto_close_days_provider: Callable[[object], int] | None = None
+
+
+def register_auto_close_days_provider(provider: Callable[[object], int]) -> None:
+    """`provider(tenant)` answers after how many days the tenant's resolved cases close (one
+    setting for complaints and returns alike); its data is kept with the calendar's."""
+    global _auto_close_days_provider
+    _auto_close_days_provider = provider
+
+
+def auto_close_days(tenant) -> int:
+    if _auto_close_days_provider is not None:
+        return _auto_close_days_provider(tenant)
+    return DEFAULT_AUTO_CLOSE_DAYS

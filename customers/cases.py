@@ -163,3 +163,42 @@ def order_cases(*, order, user) -> list[OrderCase]:
         for case in _order_case_providers[kind](order=order, user=user)
     ]
     return sorted(cases, key=lambda case: (case.created_at, case.number), reverse=True)
+
+
+# --- linked cases (a return started from a complaint's page) -----------------------------
+
+
+@dataclass(frozen=True)
+class CaseLinks:
+    """What another case app may know of one case app's cases in the portal, without
+    importing it: `find(user=, pk=)` answers the case of this kind with that id when `user`
+    may see it (else None, whatever the reason), and `link_return(case=, actor=,
+    return_request=)`, when the kind links returns, links a submitted return to the case (or
+    raises ApplicationError with a message for the user)."""
+
+    kind: str  # CaseKind
+    find: Callable[..., object | None]
+    link_return: Callable[..., object] | None = None
+
+
+_case_links: dict[str, CaseLinks] = {}
+
+
+def register_case_links(links: CaseLinks) -> None:
+    """Registered by each case app from its AppConfig.ready()."""
+    _case_links[links.kind] = links
+
+
+def portal_case(kind: str, *, user, pk: int):
+    """The case of `kind` with id `pk` that `user` may see in the portal, or None (also when
+    no app registered the kind)."""
+    links = _case_links.get(kind)
+    return links.find(user=user, pk=pk) if links is not None else None
+
+
+def link_return(kind: str, *, case, actor, return_request):
+    """Link the submitted `return_request` to `case` (of `kind`), by that app's service."""
+    links = _case_links.get(kind)
+    if links is None or links.link_return is None:
+        raise LookupError(f"No case app links returns to cases of kind {kind!r}")
+    return links.link_return(case=case, actor=actor, return_request=return_request)

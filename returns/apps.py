@@ -28,6 +28,17 @@ class ReturnsConfig(AppConfig):
         from .selectors import order_cases
 
         register_order_cases(CaseKind.RETURN, order_cases)
+        # Its returns as complaints' portal pages may name them (a complaint's linked return).
+        from customers.cases import CaseLinks, register_case_links
+
+        from .selectors import return_request_for_user
+
+        register_case_links(
+            CaseLinks(
+                kind=CaseKind.RETURN,
+                find=lambda *, user, pk: return_request_for_user(user=user, return_id=pk),
+            )
+        )
         # Its rules on the tenant's public policy page (customers/policy_page.py).
         from customers.policy_page import register_policy_section
 

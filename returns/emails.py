@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rma_portal.notifications.links import portal_url
+from rma_portal.notifications.objects import staff_first_name
 from rma_portal.notifications.services import notification_enqueue
 
 from .models import (
@@ -50,13 +51,6 @@ STATUS_EMAILS = {
     "expired": StatusEmail("return.expired", kind="return_decisions"),
     "comment": StatusEmail("return.message", kind="support_replies"),
 }
-
-
-def staff_first_name(user) -> str:
-    """Customers know our staff as "Support · <first name>", as in the portal's timeline."""
-    if user is None or not user.full_name:
-        return ""
-    return user.full_name.split(" ")[0]
 
 
 def ship_by_day(rma: ReturnRequest) -> str | None:

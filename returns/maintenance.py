@@ -13,8 +13,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 # The tenant sets one "resolved cases close after (days)" for complaints and returns alike, in
-# its support settings (the back-office's editor of them lives with complaints).
-from complaints.selectors import support_settings
+# its support settings (kept by complaints, which registers how to read it with the calendar).
+from customers.calendar import auto_close_days
 from rma_portal.errors import ApplicationError
 from rma_portal.tenancy.models import Tenant
 
@@ -28,7 +28,7 @@ def returns_auto_close(*, tenant: Tenant, now: datetime.datetime | None = None) 
     """Close the tenant's returns resolved more than `auto_close_days` ago, as the system
     (actor None); returns how many were closed."""
     now = now or timezone.now()
-    cutoff = now - datetime.timedelta(days=support_settings(tenant).auto_close_days)
+    cutoff = now - datetime.timedelta(days=auto_close_days(tenant))
     due = ReturnRequest.objects.for_tenant(tenant).filter(
         status=ReturnStatus.RESOLVED, resolved_at__lte=cutoff
     )

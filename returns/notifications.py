@@ -8,15 +8,16 @@ catalogue.py) by `register_webhook_events()`, from ReturnsConfig.ready(): each w
 Schema of its `data`, an example and its builder. A payload carries what the customer may read
 of the return (the portal and the API show the same), never an internal note or event, plus
 the references an ERP matches on (order number, SKU, customer number). The customer, order and
-actor objects are shared with complaints (complaints/notifications.py).
+product objects, shared with complaints, are the customers app's (customers/webhooks.py); the
+actor and the timeline event the platform's (rma_portal/notifications/objects.py).
 """
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from customers.webhooks import customer_data, order_data, order_line_data, product_data
 from rma_portal.accounts.models import User
 from rma_portal.notifications import catalogue
 from rma_portal.notifications.catalogue import (
@@ -37,6 +38,11 @@ from rma_portal.notifications.catalogue import (
     ref,
 )
 from rma_portal.notifications.links import portal_url
+from rma_portal.notifications.objects import (
+    api_url,
+    timeline_event_data,
+    timeline_event_schema,
+)
 from rma_portal.notifications.services import notification_enqueue
 
 from .emails import send_status_emails
@@ -115,89 +121,6 @@ def on_label_rendered(return_request: ReturnRequest) -> None:
         tenant=return_request.tenant,
         key=f"return-label:{return_request.pk}",
         created_at=return_request.label_rendered_at,
-    )
-
-
-# --- shared objects (returns and complaints) ----------------------------------------------------
-
-
-def api_url(name: str, pk: int) -> str:
-    """The absolute API URL of an object (SITE_URL + path), for a receiver that wants more."""
-    return settings.SITE_URL.rstrip("/") + reverse(name, args=[pk])
-
-
-def actor_data(user) -> dict | None:
-    """Who did it, as the case's timeline shows it to the customer; None: the system."""
-    if user is None:
-        return None
-    return {
-        "type": "customer" if user.is_customer else "staff",
-        "id": user.pk,
-        "name": user.get_full_name(),
-    }
-
-
-def customer_data(account, user) -> dict:
-    """The customer company (its ERP customer number) and the customer user who acted for it."""
-    return {
-        "account": {
-            "id": account.pk,
-            "number": account.number,
-            "name": account.name,
-            "vat_number": account.vat_number,
-        },
-        "user": {"id": user.pk, "email": user.email, "name": user.get_full_name()},
-    }
-
-
-def order_data(order) -> dict:
-    return {
-        "id": order.pk,
-        "number": order.number,
-        "invoice_number": order.invoice_number,
-        "order_date": iso(order.order_date),
-        "delivery_date": iso(order.delivery_date),
-    }
-
-
-def order_line_data(order_line) -> dict:
-    return {
-        "id": order_line.pk,
-        "line_number": order_line.line_number,
-        "lot_number": order_line.lot_number,
-    }
-
-
-def product_data(product) -> dict:
-    return {"id": product.pk, "sku": product.sku, "name": product.name}
-
-
-def timeline_event_data(event) -> dict:
-    """A timeline event that is published: public ones carry their note (what the customer
-    reads: a question, a reason, a comment); any other carries none."""
-    return {
-        "id": event.pk,
-        "action": event.action,
-        "from_status": event.from_status or None,
-        "to_status": event.to_status or None,
-        "occurred_at": iso(event.created_at),
-        "actor": actor_data(event.actor),
-        "note": event.note if event.is_public else "",
-    }
-
-
-def timeline_event_schema(statuses) -> dict:
-    return obj(
-        {
-            "id": INTEGER,
-            "action": STRING,
-            "from_status": nullable(enum(statuses)),
-            "to_status": nullable(enum(statuses)),
-            "occurred_at": DATETIME,
-            "actor": ref("Actor"),
-            "note": described(STRING, "What the customer reads with the event; may be empty."),
-        },
-        "The timeline event that caused the call.",
     )
 
 
@@ -366,68 +289,9 @@ RETURN_RESOLUTIONS = list(ReturnResolution.values)
 
 
 def register_definitions() -> None:
-    """The objects of return payloads, and those complaints share (customer, order,
-    product, actor), in the catalogue's `$defs`."""
-    catalogue.register_definition(
-        "Actor",
-        nullable(
-            obj(
-                {
-                    "type": enum(["customer", "staff"]),
-                    "id": INTEGER,
-                    "name": STRING,
-                },
-                "Who acted: a customer user or a staff member; null when the system did "
-                "(policy, schedule).",
-            )
-        ),
-    )
-    catalogue.register_definition(
-        "Customer",
-        obj(
-            {
-                "account": obj(
-                    {
-                        "id": INTEGER,
-                        "number": described(STRING, "The customer number (the ERP's key)."),
-                        "name": STRING,
-                        "vat_number": STRING,
-                    }
-                ),
-                "user": obj(
-                    {"id": INTEGER, "email": STRING, "name": STRING},
-                    "The customer user who filed the case.",
-                ),
-            },
-            "The customer company and its user.",
-        ),
-    )
-    catalogue.register_definition(
-        "Order",
-        obj(
-            {
-                "id": INTEGER,
-                "number": described(STRING, "The order number (the ERP's key)."),
-                "invoice_number": STRING,
-                "order_date": DATE,
-                "delivery_date": nullable(DATE),
-            }
-        ),
-    )
-    catalogue.register_definition(
-        "OrderLine",
-        obj(
-            {
-                "id": INTEGER,
-                "line_number": described(INTEGER, "The line's number within the order."),
-                "lot_number": STRING,
-            }
-        ),
-    )
-    catalogue.register_definition(
-        "Product",
-        obj({"id": INTEGER, "sku": described(STRING, "The SKU (the ERP's key)."), "name": STRING}),
-    )
+    """The objects of return payloads in the catalogue's `$defs` (the customer, order and
+    product are customers' (customers/webhooks.py), the actor the platform's
+    (rma_portal/notifications/objects.py))."""
     catalogue.register_definition(
         "ReturnLineResolution",
         obj(

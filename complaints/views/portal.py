@@ -23,10 +23,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
+from customers.cases import CaseKind, portal_case
 from customers.models import Order, OrderLine
 from customers.views.access import customer_required
 from customers.views.portal import order_picker_context
-from returns.selectors import return_request_for_user
 from rma_portal.errors import ApplicationError
 from rma_portal.files.responses import stored_file_response
 from rma_portal.files.uploads import UploadRejected
@@ -261,7 +261,7 @@ def _render_detail(
 
     linked_return = thread.return_request
     linked_return_visible = linked_return is not None and (
-        return_request_for_user(user=request.user, return_id=linked_return.pk) is not None
+        portal_case(CaseKind.RETURN, user=request.user, pk=linked_return.pk) is not None
     )
     start_return_url = ""
     if (

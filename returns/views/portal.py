@@ -22,10 +22,8 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 from django_fsm import can_proceed
 
-from complaints import services as complaint_services
-from complaints.models import Complaint
-from complaints.selectors import complaint_for_user
 from customers import selectors as customer_selectors
+from customers.cases import CaseKind, link_return, portal_case
 from customers.models import Order, OrderLine, ProductCategory
 from customers.views.access import customer_required
 from rma_portal.errors import ApplicationError
@@ -118,15 +116,16 @@ def draft_step(view):
     return wrapper
 
 
-def _complaint_to_link(request) -> Complaint | None:
-    """The complaint a new return is started from (`?complaint=<id>`), if the user sees it."""
+def _complaint_to_link(request):
+    """The complaint a new return is started from (`?complaint=<id>`), if the user sees it
+    (found through customers.cases, where complaints registers its cases)."""
     complaint_id = parse_id(request.POST.get("complaint") or request.GET.get("complaint"))
     if complaint_id is None:
         return None
-    return complaint_for_user(user=request.user, complaint_id=complaint_id)
+    return portal_case(CaseKind.COMPLAINT, user=request.user, pk=complaint_id)
 
 
-def _remember_complaint(request, draft: ReturnRequest, complaint: Complaint) -> None:
+def _remember_complaint(request, draft: ReturnRequest, complaint) -> None:
     remembered = dict(request.session.get(WIZARD_COMPLAINTS_KEY, {}))
     remembered.pop(str(draft.pk), None)
     remembered[str(draft.pk)] = complaint.pk
@@ -149,7 +148,7 @@ def _forget_complaint(request, return_request: ReturnRequest) -> int | None:
 def _link_to_complaint(request, submitted: ReturnRequest, complaint_id: int) -> None:
     """Link a submitted return to the complaint it was started from. The return stays
     submitted either way; a failed link is reported, never dropped silently."""
-    complaint = complaint_for_user(user=request.user, complaint_id=complaint_id)
+    complaint = portal_case(CaseKind.COMPLAINT, user=request.user, pk=complaint_id)
     if complaint is None:
         messages.warning(
             request,
@@ -161,8 +160,8 @@ def _link_to_complaint(request, submitted: ReturnRequest, complaint_id: int) -> 
         )
         return
     try:
-        complaint_services.complaint_link_return(
-            complaint=complaint, actor=request.user, return_request=submitted
+        link_return(
+            CaseKind.COMPLAINT, case=complaint, actor=request.user, return_request=submitted
         )
     except ApplicationError as error:
         messages.warning(

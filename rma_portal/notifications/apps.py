@@ -6,3 +6,9 @@ class NotificationsConfig(AppConfig):
     name = "rma_portal.notifications"
     label = "notifications"
     verbose_name = _("Notifications")
+
+    def ready(self) -> None:
+        from .objects import register_definitions
+
+        # The actor every case app's webhook payloads name (docs/webhooks.md).
+        register_definitions()
