@@ -327,3 +327,25 @@ def test_query_count_does_not_grow_with_products_and_categories(client, figures_
     assert len(table(after_html, "products")) == 8
     assert len(table(after_html, "categories")) == 8
     assert queries() == before
+
+
+def test_the_products_with_the_highest_rate_come_first_and_every_one_on_request(
+    client, figures_data, monkeypatch
+):
+    from analytics import views_portal
+
+    client.force_login(figures_data.a.customer_admin)
+    every = table(client.get(URL, {"period": "12m"}).content.decode(), "products")
+    assert len(every) > 1
+    monkeypatch.setattr(views_portal, "PRODUCT_ROWS", 1)
+
+    html = client.get(URL, {"period": "12m"}).content.decode()
+    assert table(html, "products") == every[:1]
+    note = parse(html).select_one(".table-cut")
+    assert visible_text(note).startswith(
+        f"The product with the highest return rate, of {len(every)}."
+    )
+    link = note.select_one("a")["href"]
+    assert "products=all" in link and "period=12m" in link
+
+    assert table(client.get(URL + link).content.decode(), "products") == every
