@@ -1,5 +1,9 @@
-"""Screenshots of the back-office workspace for docs/screenshots/, at 1366 × 900 and 390 × 844:
-My work (the inbox), a complaint's page and a return's page, as the demo's agent sees them.
+"""Screenshots for docs/screenshots/, at 1366 × 900 and 390 × 844: the back-office workspace
+(My work, a complaint's page and a return's page, as the demo's agent sees them), the customer
+portal (orders and their search, an order, a return where it stands, a complaint, the team,
+the company's figures, the e-mail settings, as a customer company's administrator sees them),
+the tenant's public return policy page, and the manager's KPI dashboard (the overview and a
+section).
 
     make screenshots        (or: .venv/bin/python scripts/screenshots.py)
 
@@ -24,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 AGENT = "agent@nordtech.demo"
+CUSTOMER_ADMIN = "anna.admin@stalmet.demo"
+MANAGER = "manager@nordtech.demo"
 PASSWORD = "demo-pass-2026"  # noqa: S105 - the demo's documented password
 SIZES = {"desktop": (1366, 900), "phone": (390, 844)}
 EMBEDDED_UNSET = (
@@ -100,15 +106,8 @@ def shoot(chromium: str, base: str) -> None:
                 viewport={"width": width, "height": height}, locale="en-GB"
             )
             page = context.new_page()
-            page.goto(f"{base}/accounts/login/")
-            page.fill("input[name=username]", AGENT)
-            page.fill("input[name=password]", PASSWORD)
-            with page.expect_navigation():
-                page.click("main form button[type=submit]")
+            sign_in(page, base, AGENT)
             page.goto(f"{base}/backoffice/?view=all")
-            if page.locator("form.lang-switch button[value=en]:not([aria-current])").count():
-                with page.expect_navigation():  # the docs are in English
-                    page.click("form.lang-switch button[value=en]")
             page.screenshot(path=OUT / f"inbox-{size}.png", full_page=True)
             for kind in ("complaint", "return"):
                 link = page.locator(f"tr.inbox-row[data-kind={kind}] td.number a").first
@@ -116,10 +115,55 @@ def shoot(chromium: str, base: str) -> None:
                 page.goto(url)
                 page.screenshot(path=OUT / f"{kind}-{size}.png", full_page=True)
                 page.goto(f"{base}/backoffice/?view=all")
+            context.clear_cookies()
+            page.goto(f"{base}/policy/nordtech/?lang=en")  # public: no sign-in
+            page.screenshot(path=OUT / f"policy-{size}.png", full_page=True)
+            sign_in(page, base, CUSTOMER_ADMIN)
+            portal(page, base, size)
+            context.clear_cookies()
+            sign_in(page, base, MANAGER)
+            for name, path in (
+                ("dashboard", "/dashboard/"),
+                ("dashboard-money", "/dashboard/kpis/money/"),
+            ):
+                page.goto(base + path)
+                page.screenshot(path=OUT / f"{name}-{size}.png", full_page=True)
             context.close()
         browser.close()
     for path in sorted(OUT.glob("*.png")):
         print(path.relative_to(ROOT))
+
+
+def sign_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", email)
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    if page.locator("form.lang-switch button[value=en]:not([aria-current])").count():
+        with page.expect_navigation():  # the docs are in English
+            page.click("form.lang-switch button[value=en]")
+
+
+def portal(page, base: str, size: str) -> None:
+    """The customer portal's pages, each opened by what a customer clicks."""
+    page.goto(f"{base}/portal/")
+    page.screenshot(path=OUT / f"portal-orders-{size}.png", full_page=True)
+    order = page.locator("article.order h3 a").first.get_attribute("href")
+    page.goto(base + order)
+    page.screenshot(path=OUT / f"portal-order-{size}.png", full_page=True)
+    for kind, listing in (("return", "/portal/returns/"), ("complaint", "/portal/complaints/")):
+        page.goto(base + listing)
+        link = page.locator(f"main table a[href*='{listing}']").first.get_attribute("href")
+        page.goto(base + link)
+        page.screenshot(path=OUT / f"portal-{kind}-{size}.png", full_page=True)
+    for name, path in (
+        ("team", "/portal/team/"),
+        ("figures", "/portal/figures/"),
+        ("email-settings", "/portal/profile/"),
+    ):
+        page.goto(base + path)
+        page.screenshot(path=OUT / f"portal-{name}-{size}.png", full_page=True)
 
 
 if __name__ == "__main__":
