@@ -521,7 +521,7 @@ class _TableInputs:
 
 
 TABLE_BUILDERS = {
-    "reasons": lambda t: _reasons_table(t.reader, t.query),
+    "reasons": lambda t: reasons_table(t.reader, t.query),
     "categories": lambda t: _category_table(t.reader, t.query, t.names),
     "resolutions": lambda t: _resolution_table(t.reader, t.query),
     "dispositions": lambda t: _disposition_table(t.reader),
@@ -630,7 +630,9 @@ class _Names:
         return found
 
 
-def _reasons_table(reader, query: DashboardQuery) -> Table:
+def reasons_table(reader, query: DashboardQuery | None) -> Table:
+    """Return reasons, the most frequent first; each row links to its returns when `query`
+    (the dashboard's) is given, and to nothing without one (the buyer's figures)."""
     reasons = figures.return_reasons(reader)
     labels = dict(ReturnReason.choices)
     table = Table(
@@ -643,7 +645,7 @@ def _reasons_table(reader, query: DashboardQuery) -> Table:
         table.rows.append(
             [str(labels.get(reason, reason)), figure.lines, figure.quantity, figure.share]
         )
-        table.links.append(query.url("dashboard:returns", reason=reason))
+        table.links.append(query.url("dashboard:returns", reason=reason) if query else None)
     return table
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from returns.models import ReturnReason
 from returns.selectors import tenant_today
 
 from . import figures, kpis
@@ -30,6 +29,7 @@ from .dashboard import (
     Tile,
     _Figures,
     _Names,
+    reasons_table,
 )
 from .kpis import KpiFilters
 from .periods import comparison_range, preset_range
@@ -144,23 +144,6 @@ def _rate_table(key: str, title: str, heading: str, rates: dict, names: dict) ->
     return table
 
 
-def _reasons_table(reader: RollupReader) -> Table:
-    reasons = figures.return_reasons(reader)
-    labels = dict(ReturnReason.choices)
-    table = Table(
-        "reasons",
-        _("Return reasons"),
-        [_("Reason"), _("Lines"), _("Quantity"), _("Share")],
-        kinds=["text", "count", "count", "rate"],
-    )
-    for reason, figure in sorted(reasons.items(), key=lambda item: (-item[1].lines, item[0])):
-        table.rows.append(
-            [str(labels.get(reason, reason)), figure.lines, figure.quantity, figure.share]
-        )
-        table.links.append(None)
-    return table
-
-
 def _times_table(period: _Figures) -> Table:
     decision = period.of(figures.return_decision_times)
     refund = period.of(figures.return_cycle_times)[0]["received_to_resolved"]
@@ -228,7 +211,7 @@ def build_buyer_figures(*, account, query: BuyerQuery, now=None) -> BuyerFigures
             by_category,
             names.load("category", by_category),
         ),
-        "reasons": _reasons_table(reader),
+        "reasons": reasons_table(reader, None),
         "times": _times_table(current),
         "outcomes": _outcomes_table(current),
     }
